@@ -1,0 +1,203 @@
+"""The one agent loop: an async generator of events. It never prints and imports no UI.
+
+    async for event in Agent(brain, registry, ctx).run(question):
+        ...
+
+Each step: the brain decides (streaming thought/answer deltas), the loop runs the tool
+calls it chose (asking the approver first for tools that change systems), records the
+observations and findings, and goes on until the brain answers, the step limit or a
+budget is reached, or the run is cancelled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any, AsyncIterator
+
+from .approval import Approver, DenyAll
+from .brains.base import Brain, Decision, RunState, StepRecord, ToolCall
+from .diagnosis import Diagnosis, Finding, RootCause
+from .errors import CopilotError
+from .events import (
+    ActionProposed,
+    ApprovalRequested,
+    DiagnosisSaved,
+    Event,
+    FinalAnswer,
+    FindingReported,
+    MemoryRecalled,
+    Observation,
+    RunFailed,
+    RunStarted,
+    StepLimitReached,
+    Thought,
+    Usage,
+)
+from .language import detect_language
+from .memory import Memory
+from .tools import ToolContext, ToolRegistry, ToolResult
+
+
+def new_session_id() -> str:
+    return time.strftime("%Y%m%d-%H%M%S") + "-" + uuid.uuid4().hex[:6]
+
+
+@dataclass
+class Budget:
+    max_steps: int = 16
+    tokens: int = 200_000
+    seconds: float = 900.0
+
+
+class Agent:
+    def __init__(
+        self,
+        brain: Brain,
+        tools: ToolRegistry,
+        ctx: ToolContext | None = None,
+        *,
+        budget: Budget | None = None,
+        approver: Approver | None = None,
+        memory: Memory | None = None,
+        session_id: str | None = None,
+        data_label: str = "",
+    ) -> None:
+        self.brain = brain
+        self.tools = tools
+        self.ctx = ctx or ToolContext()
+        self.budget = budget or Budget()
+        self.approver = approver or DenyAll()
+        self.memory = memory
+        self.session_id = session_id or new_session_id()
+        self.ctx.session_id = self.session_id
+        self.data_label = data_label
+        self.tokens_used = 0
+
+    async def run(self, question: str, history: list[dict[str, str]] | None = None) -> AsyncIterator[Event]:
+        question = question.strip()
+        yield RunStarted(self.session_id, question, self.brain.label, self.budget.max_steps, self.data_label)
+        if not question:
+            yield RunFailed("the question is empty; ask what to investigate, e.g. 'why is checkout slow since 14:05?'")
+            return
+        state = RunState(
+            question=question,
+            tools=self.tools,
+            ctx=self.ctx,
+            max_steps=self.budget.max_steps,
+            language=detect_language(question),
+            history=list(history or []),
+        )
+        for item in self._recall(question):
+            state.recalled.append(item)
+            yield MemoryRecalled(item["id"], item.get("summary", ""), float(item.get("similarity", 0.0)))
+        started = time.monotonic()
+        try:
+            while len(state.steps) < self.budget.max_steps:
+                if time.monotonic() - started > self.budget.seconds:
+                    yield StepLimitReached(len(state.steps), f"time budget of {self.budget.seconds:.0f}s spent")
+                    return
+                if self.tokens_used > self.budget.tokens:
+                    yield StepLimitReached(len(state.steps), f"token budget of {self.budget.tokens} spent")
+                    return
+                decision: Decision | None = None
+                async for item in self.brain.step(state):
+                    if isinstance(item, Decision):
+                        decision = item
+                    else:
+                        if isinstance(item, Usage):
+                            self.tokens_used += item.total_tokens
+                        yield item
+                if decision is None:
+                    raise CopilotError(f"the brain {self.brain.label!r} returned no decision at step {state.step_index}")
+                index = state.step_index
+                if decision.thought:
+                    yield Thought(index, decision.thought, decision.agent)
+                if decision.answer is not None and not decision.calls:
+                    async for event in self._finish(state, decision):
+                        yield event
+                    return
+                record = StepRecord(index, decision.thought, agent=decision.agent)
+                for call in decision.calls:
+                    async for event in self._run_call(index, call, record, decision.agent):
+                        yield event
+                state.steps.append(record)
+            yield StepLimitReached(len(state.steps))
+        except CopilotError as exc:
+            yield RunFailed(str(exc), len(state.steps))
+
+    def _recall(self, question: str) -> list[dict[str, Any]]:
+        if self.memory is None:
+            return []
+        try:
+            return list(self.memory.recall(question, None, 3))
+        except CopilotError:
+            raise
+        except Exception:  # memory is a help, never a reason to fail an investigation
+            return []
+
+    async def _run_call(self, index: int, call: ToolCall, record: StepRecord, agent: str) -> AsyncIterator[Event]:
+        if not call.id:
+            call.id = f"call_{index}_{len(record.calls) + 1}"
+        yield ActionProposed(index, call.id, call.name, dict(call.arguments), agent)
+        started = time.perf_counter()
+        tool = self.tools.get(call.name)
+        if tool is not None and tool.risk == "write":
+            approved = await self.approver.approve(call.name, dict(call.arguments), tool.description)
+            yield ApprovalRequested(index, call.id, call.name, dict(call.arguments), approved)
+            if approved:
+                result = await self.tools.invoke(call.name, call.arguments, self.ctx)
+            else:
+                result = ToolResult(
+                    "denied",
+                    f"the user did not approve {call.name}; propose the change as a plan instead of running it",
+                )
+        else:
+            result = await self.tools.invoke(call.name, call.arguments, self.ctx)
+        elapsed = (time.perf_counter() - started) * 1000
+        record.calls.append(call)
+        record.results.append(result)
+        yield Observation(index, call.id, call.name, result.status, result.output, result.truncated, round(elapsed, 1))
+        for finding in result.findings:
+            if all(f.id != finding.id for f in self.ctx.findings):
+                self.ctx.findings.append(finding)
+            yield FindingReported(index, finding.to_dict())
+
+    async def _finish(self, state: RunState, decision: Decision) -> AsyncIterator[Event]:
+        diagnosis = decision.diagnosis or derive_diagnosis(state, decision.answer or "")
+        diagnosis.question = state.question
+        diagnosis.answer = decision.answer or diagnosis.answer
+        diagnosis.steps = len(state.steps)
+        diagnosis.model = self.brain.label
+        diagnosis.session_id = self.session_id
+        if not diagnosis.findings:
+            diagnosis.findings = list(self.ctx.findings)
+        if diagnosis.window is None and self.ctx.window:
+            diagnosis.window = self.ctx.window
+        yield FinalAnswer(diagnosis.answer, diagnosis.to_dict(), len(state.steps))
+        if self.memory is not None and diagnosis.root_causes:
+            try:
+                memory_id = await asyncio.to_thread(self.memory.save, diagnosis)
+            except CopilotError as exc:
+                yield RunFailed(f"the diagnosis was not saved to memory: {exc}", len(state.steps))
+                return
+            yield DiagnosisSaved(memory_id, self.memory.location)
+
+
+def derive_diagnosis(state: RunState, answer: str) -> Diagnosis:
+    """Build the structured diagnosis from the latest ranking a tool produced."""
+    root_causes: list[RootCause] = []
+    mitigation: list[str] = []
+    for step in reversed(state.steps):
+        for result in reversed(step.results):
+            data = result.data if isinstance(result.data, dict) else None
+            if data and "root_causes" in data:
+                root_causes = [RootCause.from_dict(r) for r in data["root_causes"]]
+                mitigation = list(data.get("mitigation", []))
+                break
+        if root_causes:
+            break
+    findings: list[Finding] = list(state.ctx.findings)
+    return Diagnosis(question=state.question, answer=answer, root_causes=root_causes, findings=findings, mitigation=mitigation)

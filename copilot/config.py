@@ -1,0 +1,146 @@
+"""Settings: defaults < config.toml (XDG config dir) < environment < command-line flags.
+
+Nothing is read at import time; call `load_settings()`.
+Environment: `COPILOT_<FIELD>` for every field (e.g. COPILOT_MODEL, COPILOT_MAX_STEPS),
+plus the OpenAI client's own `OPENAI_BASE_URL`, `OPENAI_API_KEY`, `OPENAI_MODEL` as
+fallbacks beneath the COPILOT_ ones.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+
+APP = "sre-copilot"
+TOOL_PROTOCOLS = ("auto", "native", "text")
+
+
+def config_dir() -> Path:
+    return Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config") / APP
+
+
+def data_dir() -> Path:
+    return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / APP
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / APP
+
+
+@dataclass
+class Settings:
+    model: str = ""  # empty: no model configured -> offline brain
+    base_url: str = ""
+    api_key: str = ""
+    offline: bool = False
+    tool_protocol: str = "auto"  # auto | native | text
+    response_format: bool = False  # JSON-schema constrained output for the text protocol
+    temperature: float = 0.0
+    max_steps: int = 16
+    request_timeout: float = 120.0  # seconds per model request
+    retries: int = 4
+    token_budget: int = 200_000  # total tokens per run
+    time_budget: float = 900.0  # seconds per run
+    output_budget: int = 6000  # characters of tool output a model sees
+    language: str = "auto"  # auto | en | zh
+    data: str = ""  # telemetry directory; empty: the bundled demo
+    kb_uri: str = ""  # LanceDB URI; empty: <data dir>/lancedb
+    memory: bool = True  # save diagnoses and recall similar ones
+    sessions_dir: str = ""  # empty: <data dir>/sessions
+    timezone: str = ""  # empty: the machine's local zone
+    auto_approve: bool = False  # --yes
+    disabled_plugins: list[str] = field(default_factory=list)
+
+    @property
+    def use_llm(self) -> bool:
+        return not self.offline and bool(self.model or self.base_url)
+
+    @property
+    def model_label(self) -> str:
+        return (self.model or "default") if self.use_llm else "offline"
+
+    def sessions_path(self) -> Path:
+        return Path(self.sessions_dir) if self.sessions_dir else data_dir() / "sessions"
+
+    def kb_location(self) -> str:
+        return self.kb_uri or str(data_dir() / "lancedb")
+
+    def masked(self) -> dict[str, Any]:
+        out = asdict(self)
+        if out.get("api_key"):
+            key = out["api_key"]
+            out["api_key"] = (key[:3] + "…" + key[-2:]) if len(key) > 8 else "***"
+        return out
+
+
+_FIELDS = {f.name: f for f in fields(Settings)}
+
+
+def _convert(name: str, value: Any, origin: str) -> Any:
+    default = getattr(Settings(), name)
+    try:
+        if isinstance(default, bool):
+            if isinstance(value, bool):
+                return value
+            text = str(value).strip().lower()
+            if text in ("1", "true", "yes", "on"):
+                return True
+            if text in ("0", "false", "no", "off", ""):
+                return False
+            raise ValueError(value)
+        if isinstance(default, int):
+            return int(value)
+        if isinstance(default, float):
+            return float(value)
+        if isinstance(default, list):
+            return [v.strip() for v in value.split(",")] if isinstance(value, str) else list(value)
+        return str(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{origin}: {name} must be a {type(default).__name__}, got {value!r}") from None
+
+
+def _apply(settings: Settings, values: dict[str, Any], origin: str) -> None:
+    for key, value in values.items():
+        name = key.replace("-", "_")
+        if name not in _FIELDS:
+            raise ConfigError(f"{origin}: unknown setting {key!r}; known: {', '.join(sorted(_FIELDS))}")
+        if value is None:
+            continue
+        setattr(settings, name, _convert(name, value, origin))
+
+
+def config_file() -> Path:
+    explicit = os.environ.get("COPILOT_CONFIG")
+    return Path(explicit) if explicit else config_dir() / "config.toml"
+
+
+def load_settings(flags: dict[str, Any] | None = None, env: dict[str, str] | None = None) -> Settings:
+    env = dict(os.environ if env is None else env)
+    settings = Settings()
+    path = config_file()
+    if path.exists():
+        try:
+            values = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{path}: not valid TOML ({exc}); fix or remove the file") from None
+        section = values.get("copilot", values)
+        _apply(settings, {k: v for k, v in section.items() if not isinstance(v, dict)}, str(path))
+    fallbacks = {"base_url": "OPENAI_BASE_URL", "api_key": "OPENAI_API_KEY", "model": "OPENAI_MODEL"}
+    _apply(settings, {k: env[v] for k, v in fallbacks.items() if env.get(v)}, "environment")
+    ours = {
+        k[len("COPILOT_"):].lower(): v
+        for k, v in env.items()
+        if k.startswith("COPILOT_") and k != "COPILOT_CONFIG" and k[len("COPILOT_"):].lower() in _FIELDS
+    }
+    _apply(settings, ours, "environment")
+    _apply(settings, {k: v for k, v in (flags or {}).items() if v is not None}, "command line")
+    if settings.tool_protocol not in TOOL_PROTOCOLS:
+        raise ConfigError(f"tool_protocol must be one of {', '.join(TOOL_PROTOCOLS)}, got {settings.tool_protocol!r}")
+    if settings.max_steps < 1:
+        raise ConfigError("max_steps must be at least 1")
+    return settings

@@ -1,0 +1,119 @@
+"""What an investigation produces: findings, ranked root causes, and the diagnosis.
+
+Fault kinds have one canonical spelling everywhere (flags, JSON, knowledge, benchmarks).
+Kinds may be added, never renamed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+FAULT_KINDS: tuple[str, ...] = (
+    "cpu_saturation",
+    "memory_leak",
+    "disk_full",
+    "network_delay",
+    "network_loss",
+    "traffic_surge",
+    "jvm_gc",
+    "code_exception",
+    "unknown",
+)
+
+SIGNAL_SOURCES: tuple[str, ...] = ("metrics", "logs", "traces", "changes", "alerts")
+
+
+def check_fault_kind(kind: str) -> str:
+    if kind not in FAULT_KINDS:
+        raise ValueError(f"unknown fault kind {kind!r}; use one of: {', '.join(FAULT_KINDS)}")
+    return kind
+
+
+@dataclass
+class Finding:
+    """What one detector saw: structured fields plus one plain sentence with numbers.
+
+    `id` is stable within a run ("M1", "L2", "T3", "C1") so claims can link to it.
+    `onset` is a unix timestamp in seconds (None when the detector cannot tell).
+    `score` is the anomaly strength in robust sigmas (or an equivalent scale).
+    """
+
+    id: str
+    source: str  # metrics | logs | traces | changes | alerts
+    component: str
+    signal: str  # metric name, log template, call edge "caller->callee", change id
+    kind: str  # e.g. spike, drop, level_shift, trend, new_template, error_surge, latency, errors, lost_spans, deploy
+    summary: str
+    score: float = 0.0
+    onset: float | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Finding":
+        return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
+
+
+@dataclass
+class RootCause:
+    component: str
+    fault_type: str  # canonical fault kind
+    confidence: float  # 0..1
+    evidence: list[str] = field(default_factory=list)  # finding ids / tool call ids
+    reasons: list[str] = field(default_factory=list)  # plain sentences
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "RootCause":
+        return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
+
+
+@dataclass
+class Diagnosis:
+    """The unit memory stores and `--format json` prints."""
+
+    question: str
+    answer: str
+    root_causes: list[RootCause] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    window: tuple[float, float] | None = None
+    mitigation: list[str] = field(default_factory=list)
+    report: dict[str, Any] = field(default_factory=dict)
+    steps: int = 0
+    model: str = "offline"
+    session_id: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "question": self.question,
+            "answer": self.answer,
+            "root_causes": [rc.to_dict() for rc in self.root_causes],
+            "findings": [f.to_dict() for f in self.findings],
+            "window": list(self.window) if self.window else None,
+            "mitigation": list(self.mitigation),
+            "report": self.report,
+            "steps": self.steps,
+            "model": self.model,
+            "session_id": self.session_id,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Diagnosis":
+        window = data.get("window")
+        return cls(
+            question=data.get("question", ""),
+            answer=data.get("answer", ""),
+            root_causes=[RootCause.from_dict(r) for r in data.get("root_causes", [])],
+            findings=[Finding.from_dict(f) for f in data.get("findings", [])],
+            window=tuple(window) if window else None,
+            mitigation=list(data.get("mitigation", [])),
+            report=dict(data.get("report", {})),
+            steps=int(data.get("steps", 0)),
+            model=data.get("model", "offline"),
+            session_id=data.get("session_id", ""),
+        )

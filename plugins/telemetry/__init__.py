@@ -1,0 +1,1 @@
+"""Telemetry sources: the in-memory model and the readers that fill it."""
