@@ -1,0 +1,146 @@
+"""The offline brain: a deterministic, rule-based investigation over the same tools.
+
+Used when no model is configured (air-gapped jump hosts) or with `--offline`. It follows
+the standard plan a senior SRE would: look at what telemetry exists, let each data-source
+agent scan its signal, rank root causes, consult the knowledge base and memory, reflect on
+the leading hypothesis, then write the report. Its thoughts say plainly that they come
+from rules, not from a model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, AsyncIterator
+
+from ..diagnosis import Diagnosis, Finding, RootCause
+from ..events import Event
+from ..faults import fault_info
+from ..report import build_report, render_markdown
+from ..reflection import reflect
+from .base import Decision, RunState, ToolCall
+
+
+@dataclass(frozen=True)
+class PlanStep:
+    tool: str
+    agent: str
+    why_en: str
+    why_zh: str
+
+
+PLAN: tuple[PlanStep, ...] = (
+    PlanStep("describe_telemetry", "host", "see which components and signals the data holds, and when alerts fired",
+             "查看数据中有哪些组件和信号，以及告警何时触发"),
+    PlanStep("detect_metric_anomalies", "metrics", "scan every metric series against its baseline",
+             "将每条指标序列与其基线比较，检测异常"),
+    PlanStep("detect_log_anomalies", "logs", "mine log templates and look for new templates and error surges",
+             "挖掘日志模板，查找新模板和错误激增"),
+    PlanStep("detect_trace_anomalies", "traces", "check call edges for latency, errors and lost spans",
+             "检查调用链各边的延迟、错误和丢点"),
+    PlanStep("list_changes", "changes", "list deploys and config changes near the onset",
+             "列出异常开始前后的发布与配置变更"),
+    PlanStep("rank_root_causes", "rca", "combine the findings with the call graph and rank root causes",
+             "结合调用图综合各项发现，对根因排序"),
+    PlanStep("kb_search", "rca", "look up expert experience for the leading hypothesis",
+             "检索与首要假设相符的专家经验"),
+    PlanStep("similar_incidents", "rca", "recall similar past incidents from memory",
+             "从记忆中召回相似的历史故障"),
+)
+
+_PREFIX = {"en": "[rules] ", "zh": "[规则] "}
+
+
+class OfflineBrain:
+    label = "offline"
+
+    def __init__(self, plan: tuple[PlanStep, ...] = PLAN) -> None:
+        self.plan = plan
+
+    async def step(self, state: RunState) -> AsyncIterator[Event | Decision]:
+        lang = state.language
+        done = {c.name for s in state.steps for c in s.calls}
+        available = [p for p in self.plan if p.tool in state.tools and p.tool not in done]
+        remaining_budget = state.max_steps - len(state.steps)
+        # Always keep one step for the answer.
+        if available and remaining_budget > 1:
+            p = available[0]
+            total = len([q for q in self.plan if q.tool in state.tools])
+            n = total - len(available) + 1
+            thought = self._thought(lang, n, total, p)
+            yield Decision(thought=thought, calls=[ToolCall("", p.tool, self._arguments(p.tool, state))], agent=p.agent)
+            return
+        yield self._conclude(state)
+
+    def _thought(self, lang: str, n: int, total: int, p: PlanStep) -> str:
+        if lang == "zh":
+            return f"{_PREFIX['zh']}未配置模型，按标准排查计划执行（第 {n}/{total} 步）：{p.why_zh}。"
+        return f"{_PREFIX['en']}No model configured, so I follow the standard investigation plan (step {n} of {total}): {p.why_en}."
+
+    def _arguments(self, tool: str, state: RunState) -> dict[str, Any]:
+        if tool in ("kb_search", "similar_incidents"):
+            top = _top_cause(state)
+            if tool == "kb_search":
+                query = fault_info(top.fault_type).name(state.language) if top else state.question
+                if top:
+                    query = f"{query} {top.component}"
+                return {"query": query, "k": 3}
+            return {"query": state.question, "k": 3}
+        return {}
+
+    def _conclude(self, state: RunState) -> Decision:
+        causes = _ranking(state)
+        findings: list[Finding] = list(state.ctx.findings)
+        knowledge = _knowledge(state)
+        reviewed, notes = reflect(causes, findings)
+        diagnosis = Diagnosis(
+            question=state.question,
+            answer="",
+            root_causes=reviewed,
+            findings=findings,
+            window=state.ctx.window,
+        )
+        if reviewed:
+            diagnosis.mitigation = [fault_info(reviewed[0].fault_type).mitigation(state.language)]
+        report = build_report(diagnosis, state.language, knowledge=knowledge, reflection=notes, recalled=state.recalled)
+        diagnosis.report = report
+        diagnosis.answer = render_markdown(report)
+        lang = state.language
+        if reviewed:
+            top = reviewed[0]
+            thought = (
+                f"{_PREFIX['zh']}反思：已对照证据检查首要假设（{top.component} / {top.fault_type}），撰写报告。"
+                if lang == "zh"
+                else f"{_PREFIX['en']}Reflection: checked the leading hypothesis ({top.component} / {top.fault_type}) "
+                "against the evidence; writing the report."
+            )
+        else:
+            thought = (
+                f"{_PREFIX['zh']}没有发现足够的异常来确定根因，撰写报告。"
+                if lang == "zh"
+                else f"{_PREFIX['en']}The detectors found too little to name a root cause; writing what was seen."
+            )
+        return Decision(thought=thought, answer=diagnosis.answer, diagnosis=diagnosis, agent="report")
+
+
+def _ranking(state: RunState) -> list[RootCause]:
+    for result in reversed(state.results_of("rank_root_causes")):
+        if isinstance(result.data, dict) and result.data.get("root_causes"):
+            return [RootCause.from_dict(r) for r in result.data["root_causes"]]
+    return []
+
+
+def _top_cause(state: RunState) -> RootCause | None:
+    ranking = _ranking(state)
+    return ranking[0] if ranking else None
+
+
+def _knowledge(state: RunState) -> list[dict[str, Any]]:
+    """Entries the knowledge tools returned, for the report's actions and citations."""
+    out: list[dict[str, Any]] = []
+    for name in ("kb_search", "similar_incidents"):
+        for result in state.results_of(name):
+            if result.status == "ok" and isinstance(result.data, list):
+                out.extend(x for x in result.data if isinstance(x, dict))
+            elif result.status == "ok" and isinstance(result.data, dict):
+                out.extend(x for x in result.data.get("results", []) if isinstance(x, dict))
+    return out

@@ -1,0 +1,42 @@
+"""`copilot config show`: the effective settings, secrets masked, and where they came from."""
+
+from __future__ import annotations
+
+import json
+
+
+def register(sub) -> None:
+    p = sub.add_parser("config", help="show the effective configuration")
+    cs = p.add_subparsers(dest="config_command", metavar="ACTION")
+    show = cs.add_parser("show", help="print the effective settings (secrets masked)")
+    show.add_argument("--json", action="store_true", help="print JSON")
+    show.set_defaults(func=_show)
+    cs.add_parser("path", help="print the config file path").set_defaults(func=_path)
+    p.set_defaults(func=_show, json=False)
+
+
+def _show(args) -> int:
+    from copilot.config import config_file, load_settings
+
+    settings = load_settings()
+    values = settings.masked()
+    values["effective_model"] = settings.model_label
+    values["sessions_dir"] = str(settings.sessions_path())
+    values["kb_uri"] = settings.kb_location()
+    if getattr(args, "json", False):
+        print(json.dumps(values, ensure_ascii=False, indent=2))
+        return 0
+    path = config_file()
+    print(f"# config file: {path} ({'found' if path.exists() else 'not found'})")
+    print("# precedence: defaults < config.toml < COPILOT_* / OPENAI_* environment < command-line flags")
+    width = max(len(k) for k in values)
+    for key, value in values.items():
+        print(f"{key:<{width}} = {json.dumps(value, ensure_ascii=False)}")
+    return 0
+
+
+def _path(args) -> int:
+    from copilot.config import config_file
+
+    print(config_file())
+    return 0

@@ -1,0 +1,240 @@
+"""The incident report: five sections, every claim linked to the finding behind it.
+
+1. when each kind of alert/anomaly began (metrics, logs, traces, changes, alerts)
+2. the faulty components, deduplicated and sorted (most suspect first)
+3. how each signal misbehaved, with numbers
+4. the most likely root cause, from the anomalies and the ranking
+5. recommended actions now, and improvements for later
+
+`build_report` returns a JSON-ready dict; `render_markdown` writes it in the user's
+language (en or zh). Nothing is stated that no finding supports.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from .diagnosis import SIGNAL_SOURCES, Diagnosis, Finding
+from .faults import fault_info
+
+MAX_SYMPTOMS_PER_SOURCE = 5
+
+_L = {
+    "en": {
+        "title": "Incident report",
+        "s1": "1. When each kind of anomaly began",
+        "s2": "2. Faulty components (deduplicated, most suspect first)",
+        "s3": "3. How each signal misbehaved",
+        "s4": "4. Most likely root cause",
+        "s5": "5. Recommended actions",
+        "now": "Now",
+        "later": "Later",
+        "none": "no anomaly found",
+        "no_cause": "The evidence is not enough to name a root cause.",
+        "novel": "No known fault signature fits; this looks like a novel fault. The strongest evidence:",
+        "confidence": "confidence",
+        "alternatives": "Other candidates",
+        "reflection": "Reflection",
+        "recalled": "Similar past incidents",
+        "sources": {"metrics": "Metrics", "logs": "Logs", "traces": "Traces", "changes": "Changes", "alerts": "Alerts"},
+        "kb": "Knowledge base",
+    },
+    "zh": {
+        "title": "故障报告",
+        "s1": "一、各类告警/异常的开始时间",
+        "s2": "二、故障组件列表（已去重，按可疑程度排序）",
+        "s3": "三、各类信号的异常具体表现",
+        "s4": "四、最可能的故障根因",
+        "s5": "五、推荐采取的措施和未来改进的方向",
+        "now": "当前措施",
+        "later": "改进方向",
+        "none": "未发现异常",
+        "no_cause": "现有证据不足以确定根因。",
+        "novel": "没有已知故障特征与之匹配，疑似新型故障。最显著的证据：",
+        "confidence": "置信度",
+        "alternatives": "其他候选",
+        "reflection": "反思",
+        "recalled": "相似历史故障",
+        "sources": {"metrics": "性能指标", "logs": "日志", "traces": "调用链", "changes": "变更事件", "alerts": "告警"},
+        "kb": "知识库",
+    },
+}
+
+
+def fmt_time(ts: float | None) -> str | None:
+    if ts is None:
+        return None
+    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(ts))
+
+
+def _by_source(findings: list[Finding]) -> dict[str, list[Finding]]:
+    out: dict[str, list[Finding]] = {s: [] for s in SIGNAL_SOURCES}
+    for f in findings:
+        out.setdefault(f.source, []).append(f)
+    return out
+
+
+def build_report(
+    diagnosis: Diagnosis,
+    lang: str = "en",
+    *,
+    knowledge: list[dict[str, Any]] | None = None,
+    reflection: list[str] | None = None,
+    recalled: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    lang = lang if lang in _L else "en"
+    groups = _by_source(diagnosis.findings)
+    onsets = []
+    for source, items in groups.items():
+        timed = [f for f in items if f.onset is not None]
+        first = min(timed, key=lambda f: f.onset) if timed else None
+        onsets.append({
+            "source": source,
+            "onset": fmt_time(first.onset) if first else None,
+            "onset_ts": first.onset if first else None,
+            "evidence": [first.id] if first else [],
+            "count": len(items),
+        })
+
+    rank_order = {rc.component: i for i, rc in enumerate(diagnosis.root_causes)}
+    components: dict[str, dict[str, Any]] = {}
+    for f in diagnosis.findings:
+        if f.source == "changes" and f.component not in rank_order:
+            continue  # a change alone does not make a component faulty
+        entry = components.setdefault(f.component, {"component": f.component, "sources": set(), "evidence": [], "score": 0.0})
+        entry["sources"].add(f.source)
+        entry["evidence"].append(f.id)
+        entry["score"] = max(entry["score"], f.score)
+    faulty = sorted(
+        components.values(),
+        key=lambda e: (rank_order.get(e["component"], len(rank_order)), -e["score"], e["component"]),
+    )
+    faulty_out = [
+        {"component": e["component"], "sources": sorted(e["sources"]), "evidence": e["evidence"][:6]} for e in faulty
+    ]
+
+    symptoms = []
+    for source, items in groups.items():
+        strongest = sorted(items, key=lambda f: -f.score)[:MAX_SYMPTOMS_PER_SOURCE]
+        symptoms.append({
+            "source": source,
+            "items": [{"text": f.summary, "evidence": f.id, "component": f.component} for f in strongest],
+            "more": max(0, len(items) - len(strongest)),
+        })
+
+    root = None
+    if diagnosis.root_causes:
+        top = diagnosis.root_causes[0]
+        info = fault_info(top.fault_type)
+        root = {
+            "component": top.component,
+            "fault_type": top.fault_type,
+            "fault_name": info.name(lang),
+            "confidence": top.confidence,
+            "reasons": list(top.reasons),
+            "evidence": list(top.evidence),
+            "alternatives": [
+                {"component": rc.component, "fault_type": rc.fault_type, "confidence": rc.confidence, "evidence": rc.evidence[:4]}
+                for rc in diagnosis.root_causes[1:3]
+            ],
+        }
+
+    now: list[dict[str, Any]] = []
+    later: list[dict[str, Any]] = []
+    if root:
+        info = fault_info(root["fault_type"])
+        now.append({"text": info.mitigation(lang), "evidence": root["evidence"][:3]})
+        later.append({"text": info.improvement(lang), "evidence": []})
+    for entry in (knowledge or [])[:3]:
+        text = entry.get("mitigation") or ""
+        if text and all(text != a["text"] for a in now):
+            now.append({"text": text, "evidence": [], "source": entry.get("id", "")})
+    return {
+        "language": lang,
+        "question": diagnosis.question,
+        "alert_onsets": onsets,
+        "faulty_components": faulty_out,
+        "symptoms": symptoms,
+        "root_cause": root,
+        "strongest_evidence": [f.id for f in sorted(diagnosis.findings, key=lambda f: -f.score)[:3]],
+        "actions": {"now": now, "later": later},
+        "reflection": list(reflection or []),
+        "recalled": [
+            {"id": r.get("id", ""), "summary": r.get("summary", ""), "similarity": r.get("similarity", 0.0)}
+            for r in (recalled or [])
+        ],
+    }
+
+
+def _cite(ids: list[str]) -> str:
+    return " " + " ".join(f"[{i}]" for i in ids) if ids else ""
+
+
+def render_markdown(report: dict[str, Any]) -> str:
+    lang = report.get("language", "en")
+    t = _L.get(lang, _L["en"])
+    lines = [f"# {t['title']}", ""]
+    if report.get("question"):
+        lines += [f"> {report['question']}", ""]
+
+    lines += [f"## {t['s1']}", ""]
+    for o in report["alert_onsets"]:
+        name = t["sources"].get(o["source"], o["source"])
+        lines.append(f"- **{name}**: {o['onset'] or t['none']}{_cite(o['evidence'])}")
+    lines.append("")
+
+    lines += [f"## {t['s2']}", ""]
+    if report["faulty_components"]:
+        for c in report["faulty_components"]:
+            srcs = ", ".join(t["sources"].get(s, s) for s in c["sources"])
+            lines.append(f"- `{c['component']}` ({srcs}){_cite(c['evidence'][:3])}")
+    else:
+        lines.append(f"- {t['none']}")
+    lines.append("")
+
+    lines += [f"## {t['s3']}", ""]
+    for group in report["symptoms"]:
+        name = t["sources"].get(group["source"], group["source"])
+        if not group["items"]:
+            lines.append(f"- **{name}**: {t['none']}")
+            continue
+        lines.append(f"- **{name}**:")
+        for item in group["items"]:
+            lines.append(f"  - {item['text']} [{item['evidence']}]")
+        if group["more"]:
+            lines.append(f"  - (+{group['more']})")
+    lines.append("")
+
+    lines += [f"## {t['s4']}", ""]
+    root = report.get("root_cause")
+    if root and root["fault_type"] != "unknown":
+        lines.append(
+            f"**`{root['component']}` — {root['fault_name']} (`{root['fault_type']}`)**, "
+            f"{t['confidence']} {root['confidence']:.2f}{_cite(root['evidence'][:4])}"
+        )
+        for reason in root["reasons"]:
+            lines.append(f"- {reason}")
+    elif root:
+        lines.append(f"{t['novel']} `{root['component']}`{_cite(report.get('strongest_evidence', []))}")
+        for reason in root["reasons"]:
+            lines.append(f"- {reason}")
+    else:
+        lines.append(t["no_cause"])
+    if root and root["alternatives"]:
+        alts = "; ".join(f"`{a['component']}` / `{a['fault_type']}` ({a['confidence']:.2f})" for a in root["alternatives"])
+        lines.append(f"\n{t['alternatives']}: {alts}")
+    if report.get("reflection"):
+        lines += ["", f"*{t['reflection']}*:"]
+        lines += [f"- {note}" for note in report["reflection"]]
+    lines.append("")
+
+    lines += [f"## {t['s5']}", ""]
+    for label, key in ((t["now"], "now"), (t["later"], "later")):
+        for action in report["actions"][key]:
+            src = f" ({t['kb']}: {action['source']})" if action.get("source") else ""
+            lines.append(f"- **{label}**: {action['text']}{_cite(action['evidence'])}{src}")
+    if report.get("recalled"):
+        lines += ["", f"*{t['recalled']}*:"]
+        lines += [f"- {r['id']}: {r['summary']} ({r['similarity']:.2f})" for r in report["recalled"]]
+    return "\n".join(lines).rstrip() + "\n"

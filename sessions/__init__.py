@@ -1,0 +1,1 @@
+"""Session transcripts (JSON lines of events) and the memory of diagnoses."""
