@@ -1,0 +1,303 @@
+"""Talking to an OpenAI-compatible chat endpoint: the client, streaming with retries,
+errors a user can act on, and token accounting.
+
+`openai` is imported only when the first request is made, so the CLI's `--help` path
+never pays for it. Retries (tenacity: 429, 5xx, connection errors, timeouts; exponential
+backoff with jitter, or the server's Retry-After) happen only before the first piece of
+output has been handed to the caller: a stream that breaks off afterwards raises
+`ModelError` instead of silently repeating text the user has already seen.
+`settings.retries` is the total number of attempts per request.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, AsyncIterator
+
+from ..config import Settings
+from ..errors import ModelError
+
+DEFAULT_BASE_URL = "https://api.openai.com/v1"
+PLACEHOLDER_API_KEY = "not-needed"  # local servers accept any non-empty key
+MAX_RETRY_AFTER_S = 60.0
+
+
+@dataclass
+class ToolCallFragment:
+    index: int
+    id: str = ""
+    name: str = ""
+    arguments: str = ""
+
+
+@dataclass
+class Piece:
+    """What one streamed chunk carried."""
+
+    content: str = ""
+    reasoning: str = ""
+    tool_calls: list[ToolCallFragment] = field(default_factory=list)
+    finish_reason: str | None = None
+    usage: tuple[int, int] | None = None  # (prompt_tokens, completion_tokens)
+
+    @property
+    def has_output(self) -> bool:
+        return bool(self.content or self.reasoning or self.tool_calls)
+
+
+def estimate_tokens(text: str) -> int:
+    """A rough count for servers that report no usage: ~4 ASCII characters a token,
+    one token per other character (Chinese)."""
+    ascii_chars = sum(1 for ch in text if ord(ch) < 128)
+    return (ascii_chars + 3) // 4 + (len(text) - ascii_chars)
+
+
+def _piece_from_chunk(chunk: Any) -> Piece:
+    piece = Piece()
+    usage = getattr(chunk, "usage", None)
+    if usage is not None:
+        piece.usage = (int(usage.prompt_tokens or 0), int(usage.completion_tokens or 0))
+    for choice in getattr(chunk, "choices", None) or []:
+        delta = choice.delta
+        if delta is None:
+            continue
+        piece.content += delta.content or ""
+        extra = getattr(delta, "model_extra", None) or {}
+        # reasoning models on vLLM / DeepSeek / Ollama stream their thinking separately
+        piece.reasoning += str(extra.get("reasoning_content") or extra.get("reasoning") or "")
+        for tc in delta.tool_calls or []:
+            fn = tc.function
+            piece.tool_calls.append(
+                ToolCallFragment(
+                    index=tc.index if tc.index is not None else 0,
+                    id=tc.id or "",
+                    name=(fn.name or "") if fn else "",
+                    arguments=(fn.arguments or "") if fn else "",
+                )
+            )
+        if choice.finish_reason:
+            piece.finish_reason = choice.finish_reason
+    return piece
+
+
+def _retry_after(exc: BaseException) -> float | None:
+    response = getattr(exc, "response", None)
+    headers = getattr(response, "headers", None)
+    if not headers:
+        return None
+    for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
+        value = headers.get(name)
+        if value is None:
+            continue
+        try:
+            return min(max(float(value) * scale, 0.0), MAX_RETRY_AFTER_S)
+        except ValueError:
+            continue  # an HTTP date: fall back to our own backoff
+    return None
+
+
+def _is_transient(exc: BaseException) -> bool:
+    import openai
+
+    if isinstance(exc, openai.APIConnectionError):  # includes timeouts
+        return True
+    if isinstance(exc, openai.APIStatusError):
+        return exc.status_code in (408, 409, 429) or exc.status_code >= 500
+    return False
+
+
+def _short(exc: BaseException) -> str:
+    body = getattr(exc, "body", None)
+    message = ""
+    if isinstance(body, dict):
+        inner = body.get("error", body)
+        message = str(inner.get("message", "")) if isinstance(inner, dict) else str(inner)
+    message = message or str(getattr(exc, "message", "") or exc)
+    message = " ".join(message.split())
+    return message[:200]
+
+
+def _root_reason(exc: BaseException) -> str:
+    """The innermost cause of a connection error, e.g. 'connection refused'."""
+    seen = exc
+    while seen.__cause__ is not None or seen.__context__ is not None:
+        seen = seen.__cause__ or seen.__context__  # type: ignore[assignment]
+    text = str(seen).lower()
+    if "refused" in text:
+        return "connection refused"
+    if "name or service not known" in text or "nodename nor servname" in text or "name resolution" in text:
+        return "unknown host"
+    return " ".join(str(seen).split())[:120] or type(seen).__name__
+
+
+class ChatClient:
+    """One OpenAI-compatible endpoint, as the brain needs it."""
+
+    def __init__(self, settings: Settings, *, backoff_s: float = 0.5, max_backoff_s: float = 8.0) -> None:
+        self.settings = settings
+        self.base_url = (settings.base_url or DEFAULT_BASE_URL).rstrip("/")
+        self.backoff_s = backoff_s
+        self.max_backoff_s = max_backoff_s
+        self.include_usage = True  # turned off once a server rejects stream_options
+        self.requests = 0  # HTTP requests sent (attempts included)
+        self._client: Any = None
+
+    @property
+    def attempts(self) -> int:
+        return max(1, int(self.settings.retries))
+
+    def _openai(self) -> Any:
+        if self._client is None:
+            import openai
+
+            self._client = openai.AsyncOpenAI(
+                base_url=self.base_url,
+                api_key=self.settings.api_key or PLACEHOLDER_API_KEY,
+                timeout=self.settings.request_timeout,
+                max_retries=0,  # we retry ourselves, and never after output has started
+            )
+        return self._client
+
+    async def close(self) -> None:
+        if self._client is not None:
+            await self._client.close()
+            self._client = None
+
+    def _wait(self, retry_state: Any) -> float:
+        from tenacity import wait_exponential_jitter
+
+        outcome = retry_state.outcome
+        exc = outcome.exception() if outcome is not None else None
+        after = _retry_after(exc) if exc is not None else None
+        if after is not None:
+            return after
+        return wait_exponential_jitter(initial=self.backoff_s, max=self.max_backoff_s)(retry_state)
+
+    def _retrying(self) -> Any:
+        from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt
+
+        return AsyncRetrying(
+            stop=stop_after_attempt(self.attempts),
+            wait=self._wait,
+            retry=retry_if_exception(_is_transient),
+            reraise=True,
+        )
+
+    async def first_model(self) -> str:
+        """The first model the server lists (for `base_url` set but no model name)."""
+        try:
+            async for attempt in self._retrying():
+                with attempt:
+                    self.requests += 1
+                    page = await self._openai().models.list()
+        except Exception as exc:
+            raise self.error(exc, "") from None
+        models = [m.id for m in getattr(page, "data", [])]
+        if not models:
+            raise ModelError(f"the model server at {self.base_url} lists no models; set the model name with --model")
+        return models[0]
+
+    async def _open(self, request: dict[str, Any]) -> tuple[Any, Any, list[Piece], bool]:
+        """Send the request and read until the first piece of real output (or the end)."""
+        import openai
+
+        client = self._openai()
+        body = dict(request, stream=True)
+        if self.include_usage:
+            body["stream_options"] = {"include_usage": True}
+        self.requests += 1
+        try:
+            stream = await client.chat.completions.create(**body)
+        except openai.BadRequestError as exc:
+            if "stream_options" not in _short(exc) or not self.include_usage:
+                raise
+            self.include_usage = False  # this server does not know it; count tokens ourselves
+            body.pop("stream_options", None)
+            self.requests += 1
+            stream = await client.chat.completions.create(**body)
+        iterator = stream.__aiter__()
+        buffered: list[Piece] = []
+        try:
+            while True:
+                try:
+                    chunk = await iterator.__anext__()
+                except StopAsyncIteration:
+                    return stream, iterator, buffered, True
+                piece = _piece_from_chunk(chunk)
+                buffered.append(piece)
+                if piece.has_output:
+                    return stream, iterator, buffered, False
+        except BaseException:
+            await stream.close()
+            raise
+
+    async def stream(self, request: dict[str, Any]) -> AsyncIterator[Piece]:
+        """Stream one chat completion as `Piece`s; raise `ModelError` on failure."""
+        import openai
+
+        model = str(request.get("model", ""))
+        try:
+            async for attempt in self._retrying():
+                with attempt:
+                    stream, iterator, buffered, done = await self._open(request)
+        except Exception as exc:
+            raise self.error(exc, model) from None
+        try:
+            for piece in buffered:
+                yield piece
+            if done:
+                return
+            while True:
+                try:
+                    chunk = await iterator.__anext__()
+                except StopAsyncIteration:
+                    return
+                except openai.APIError as exc:
+                    raise ModelError(
+                        f"the model at {self.base_url} broke off its answer midway ({_root_reason(exc)}); "
+                        "ask again, or check the model server's log"
+                    ) from None
+                yield _piece_from_chunk(chunk)
+        finally:
+            await stream.close()
+
+    def error(self, exc: BaseException, model: str) -> ModelError:
+        """One line that says what to do, for a request that failed for good."""
+        import openai
+
+        where = self.base_url
+        tries = f" after {self.attempts} attempts" if self.attempts > 1 else ""
+        if isinstance(exc, ModelError):
+            return exc
+        if isinstance(exc, openai.APITimeoutError):
+            return ModelError(
+                f"the model at {where} did not answer within {self.settings.request_timeout:g}s{tries}; "
+                "raise request_timeout, use a smaller model, or use --offline"
+            )
+        if isinstance(exc, openai.APIConnectionError):
+            return ModelError(
+                f"could not reach the model at {where} ({_root_reason(exc)}); start the server or use --offline"
+            )
+        if isinstance(exc, openai.AuthenticationError):
+            return ModelError("the model server rejected the API key; set OPENAI_API_KEY (or api_key in config.toml)")
+        if isinstance(exc, openai.PermissionDeniedError):
+            return ModelError(f"the model server refused access ({_short(exc)}); check the API key's permissions")
+        if isinstance(exc, openai.NotFoundError):
+            name = f"model {model!r}" if model else "the models endpoint"
+            return ModelError(
+                f"the model server at {where} does not know {name} ({_short(exc)}); "
+                "check --model and --base-url (GET /models lists the names)"
+            )
+        if isinstance(exc, openai.RateLimitError):
+            return ModelError(f"the model server is rate limiting requests (HTTP 429){tries}; wait a minute and retry")
+        if isinstance(exc, openai.APIStatusError):
+            status = exc.status_code
+            if status >= 500:
+                return ModelError(
+                    f"the model server at {where} failed (HTTP {status}: {_short(exc)}){tries}; "
+                    "check its log or retry later"
+                )
+            return ModelError(f"the model server rejected the request (HTTP {status}: {_short(exc)})")
+        if isinstance(exc, openai.OpenAIError):
+            return ModelError(f"the model at {where} failed: {_short(exc)}")
+        raise exc

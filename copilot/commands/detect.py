@@ -1,0 +1,180 @@
+"""`copilot detect FILE.csv`: causal anomaly scores for one `timestamp,value` series.
+
+Reads a CSV whose first two columns (or columns named timestamp/time and value) hold the
+timestamp (unix seconds or milliseconds, or ISO 8601) and the value; the header is
+optional and extra columns (a Label, for instance) are ignored. Writes
+`timestamp,value,anomaly_score,is_anomaly` per input row, as CSV or JSON, to stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import gzip
+import io
+import json
+import sys
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from copilot.errors import DataError
+
+_TIME_NAMES = ("timestamp", "time", "ts", "date", "datetime")
+_VALUE_NAMES = ("value", "val", "y")
+
+
+@dataclass
+class Series:
+    raw_timestamps: list[str]  # as written in the file, echoed back in the output
+    timestamps: list[float]  # unix seconds
+    values: list[float]  # NaN where the cell was empty
+    extra: dict[str, list[str]]  # other columns by header name (e.g. "label"), when there is a header
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "detect",
+        help="score every point of a timestamp,value CSV for anomalies (causal, 0..1)",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("file", help="CSV (or .csv.gz) with timestamp,value; '-' reads stdin")
+    p.add_argument("--format", choices=("csv", "json"), default="csv", help="output format (default csv)")
+    p.add_argument("--threshold", type=float, default=None,
+                   help="robust sigmas at which a point is flagged (score 0.5); default 5")
+    p.add_argument("--window", type=int, default=None, help="points of history in the local baseline (default 60)")
+    p.add_argument("--period", default="auto",
+                   help="seasonal period in points, 'auto' (daily, from the timestamps) or 'none'")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from plugins.detectors import univariate
+
+    series = read_series(args.file)
+    period = parse_period(args.period)
+    result = univariate.score_series(
+        _array(series.values),
+        _array(series.timestamps),
+        window=args.window or univariate.DEFAULT_WINDOW,
+        threshold=args.threshold or univariate.DEFAULT_THRESHOLD,
+        period=period,
+    )
+    rows = [
+        {"timestamp": ts, "value": v, "anomaly_score": round(float(s), 4), "is_anomaly": bool(f)}
+        for ts, v, s, f in zip(series.raw_timestamps, series.values, result.scores, result.flags)
+    ]
+    out = sys.stdout
+    if args.format == "json":
+        json.dump([{**r, "value": None if r["value"] != r["value"] else r["value"]} for r in rows], out)
+        out.write("\n")
+    else:
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(["timestamp", "value", "anomaly_score", "is_anomaly"])
+        for r in rows:
+            value = "" if r["value"] != r["value"] else repr(r["value"])
+            writer.writerow([r["timestamp"], value, f"{r['anomaly_score']:.4f}", int(r["is_anomaly"])])
+    return 0
+
+
+def parse_period(text: str) -> int | None | str:
+    text = str(text).strip().lower()
+    if text in ("auto", ""):
+        return "auto"
+    if text in ("none", "0", "off"):
+        return None
+    try:
+        period = int(text)
+    except ValueError:
+        raise DataError(f"--period {text!r}: use 'auto', 'none' or a whole number of points") from None
+    if period < 2:
+        raise DataError(f"--period {period}: a period needs at least 2 points")
+    return period
+
+
+def read_series(path: str | Path) -> Series:
+    """Read a timestamp,value CSV (header optional, extra columns kept aside)."""
+    name = str(path)
+    if name == "-":
+        text = sys.stdin.read()
+    else:
+        p = Path(name)
+        if not p.is_file():
+            raise DataError(f"{name}: no such file; pass a CSV with timestamp,value columns")
+        raw = p.read_bytes()
+        if name.endswith(".gz"):
+            raw = gzip.decompress(raw)
+        text = raw.decode("utf-8-sig", errors="replace")
+    rows = [r for r in csv.reader(io.StringIO(text)) if r and any(c.strip() for c in r)]
+    if not rows:
+        raise DataError(f"{name}: empty file; expected rows of timestamp,value")
+    header: list[str] | None = None
+    if len(rows[0]) >= 2 and _number(rows[0][1]) is None and rows[0][1].strip():
+        header = [c.strip().lower() for c in rows[0]]
+        rows = rows[1:]
+    t_col, v_col = _columns(header, name)
+    series = Series([], [], [], {})
+    extra_cols = [i for i in range(len(header or [])) if i not in (t_col, v_col)]
+    for i in extra_cols:
+        series.extra[header[i]] = []
+    first_line = 2 if header else 1
+    for n, row in enumerate(rows, start=first_line):
+        if len(row) <= max(t_col, v_col):
+            raise DataError(f"{name}: row {n}: expected at least {max(t_col, v_col) + 1} columns (timestamp,value)")
+        raw_ts = row[t_col].strip()
+        ts = parse_timestamp(raw_ts)
+        if ts is None:
+            raise DataError(f"{name}: row {n}: {raw_ts!r} is not a timestamp (unix seconds or ISO 8601)")
+        cell = row[v_col].strip()
+        value = _number(cell)
+        if value is None:
+            if cell and cell.lower() not in ("nan", "null", "none", "na"):
+                raise DataError(f"{name}: row {n}: value {cell!r} is not a number")
+            value = float("nan")
+        series.raw_timestamps.append(raw_ts)
+        series.timestamps.append(ts)
+        series.values.append(value)
+        for i in extra_cols:
+            series.extra[header[i]].append(row[i].strip() if i < len(row) else "")
+    if any(b < a for a, b in zip(series.timestamps, series.timestamps[1:])):
+        raise DataError(f"{name}: timestamps go backwards; sort the rows by time first")
+    return series
+
+
+def parse_timestamp(text: str) -> float | None:
+    number = _number(text)
+    if number is not None:
+        return number / 1000.0 if number > 1e11 else number
+    try:
+        dt = datetime.fromisoformat(text.strip().replace("T", " ", 1))
+    except ValueError:
+        return None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=timezone.utc)
+    return dt.timestamp()
+
+
+def _columns(header: list[str] | None, name: str) -> tuple[int, int]:
+    if header is None:
+        return 0, 1
+    t_col = next((header.index(c) for c in _TIME_NAMES if c in header), 0)
+    v_col = next((header.index(c) for c in _VALUE_NAMES if c in header), None)
+    if v_col is None:
+        v_col = 1 if t_col != 1 else 0
+    if t_col == v_col:
+        raise DataError(f"{name}: header {','.join(header)}: need a timestamp column and a value column")
+    return t_col, v_col
+
+
+def _number(text: str) -> float | None:
+    try:
+        return float(text)
+    except (TypeError, ValueError):
+        return None
+
+
+def _array(values: list[float]):
+    import numpy as np
+
+    return np.asarray(values, dtype=float)

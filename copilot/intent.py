@@ -1,0 +1,108 @@
+"""The host agent's reading of a request: what kind it is, and its parameters.
+
+Kinds: diagnose (an incident), knowledge (a question for the knowledge base, the seed's
+QAProxy), report (write/regenerate a report), workflow (run a named workflow), other.
+Parameters: the time window (see timeparse), and the services/hosts the question names,
+matched against the components the data sources know.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, tzinfo
+
+from .timeparse import Window, parse_window
+
+DEFAULT_WINDOW_MIN = 60.0
+ONSET_PADDING_MIN = 15.0
+
+_DIAGNOSE = re.compile(
+    r"wrong|fail|error|slow|latenc|down|outage|incident|alert|spike|broken|timeout|why|root cause|diagnos|"
+    r"investigat|degrad|5\d\d|oom|crash|high|full|exception|"
+    r"故障|异常|报错|错误|失败|变慢|慢|延迟|告警|宕机|不可用|超时|根因|排查|诊断|怎么了|为什么|飙升|打满|写满",
+    re.I,
+)
+_KNOWLEDGE = re.compile(
+    r"^(what is|what's|how do i|how to|how can|explain|who|when should|is there a runbook|sop)|runbook|best practice|"
+    r"是什么|怎么做|如何|谁|哪些|介绍|请参考|知识库|sop|手册|经验",
+    re.I,
+)
+_REPORT = re.compile(r"\b(write|generate|regenerate|draft)\b.*\breport\b|写.*报告|生成.*报告|故障报告", re.I)
+_WORKFLOW = re.compile(r"\brun (the )?workflow\b|执行.*(工作流|流程)", re.I)
+
+
+@dataclass
+class Intent:
+    kind: str
+    window: Window | None = None
+    services: list[str] = field(default_factory=list)
+    stated_window: Window | None = None  # what the user said, before padding
+
+    def echo(self, lang: str, tz: tzinfo | None) -> str:
+        """The QAProxy-style echo of what was understood."""
+        parts = []
+        if self.window:
+            span = self.window.describe(tz)
+            parts.append(f"我将检查 {span} 的数据" if lang == "zh" else f"I will look at {span}")
+            if self.stated_window and self.stated_window.start != self.window.start:
+                parts[-1] += (
+                    f"（比您说的时间提前 {ONSET_PADDING_MIN:.0f} 分钟，以捕捉异常起点）"
+                    if lang == "zh"
+                    else f" (starting {ONSET_PADDING_MIN:.0f} min before the time you gave, to catch the onset)"
+                )
+        if self.services:
+            names = ", ".join(self.services)
+            parts.append(f"重点关注 {names}" if lang == "zh" else f"focusing on {names}")
+        if not parts:
+            return ""
+        return ("，".join(parts) + "。") if lang == "zh" else ("; ".join(parts) + ".")
+
+
+def classify(question: str) -> str:
+    if _REPORT.search(question):
+        return "report"
+    if _WORKFLOW.search(question):
+        return "workflow"
+    diagnose = bool(_DIAGNOSE.search(question))
+    knowledge = bool(_KNOWLEDGE.search(question))
+    if knowledge and not re.search(r"since|last|past|today|以来|最近|过去|今天|昨天|\d{1,2}:\d{2}", question, re.I):
+        return "knowledge"
+    if diagnose:
+        return "diagnose"
+    return "knowledge" if knowledge else "other"
+
+
+def match_services(question: str, components: list[str]) -> list[str]:
+    """Components named in the question (whole words, case-insensitive; 'checkout' matches 'checkoutservice')."""
+    words = {w.lower() for w in re.findall(r"[A-Za-z][A-Za-z0-9_.-]{2,}", question)}
+    out = []
+    for comp in components:
+        low = comp.lower()
+        stem = re.sub(r"(-?service|-?svc|-\d+)$", "", low)
+        if low in words or stem in words or any(w.startswith(stem) and len(stem) >= 4 for w in words):
+            out.append(comp)
+    return out
+
+
+def understand(
+    question: str,
+    components: list[str],
+    reference: datetime,
+    data_range: tuple[float, float] | None = None,
+) -> Intent:
+    """Read the request. `reference` is "now" (the end of the data for a recorded incident)."""
+    kind = classify(question)
+    stated = parse_window(question, reference)
+    window = stated
+    if stated is not None:
+        window = Window(stated.start - ONSET_PADDING_MIN * 60, stated.end, stated.text)
+    elif kind == "diagnose":
+        end = reference.timestamp()
+        window = Window(end - DEFAULT_WINDOW_MIN * 60, end, "")
+    if window is not None and data_range is not None:
+        lo, hi = data_range
+        window = Window(max(window.start, lo), min(max(window.end, window.start + 60), hi), window.text)
+        if window.end <= window.start:
+            window = None
+    return Intent(kind, window, match_services(question, components), stated)
