@@ -37,7 +37,8 @@ def reflect(causes: list[RootCause], findings: list[Finding], top_n: int = 3) ->
     if not causes:
         return [], []
     by_id = {f.id: f for f in findings}
-    onsets = [f.onset for f in findings if f.onset is not None]
+    # Changes precede incidents by design; the onset race is between anomalies.
+    onsets = [f.onset for f in findings if f.onset is not None and f.source != "changes"]
     earliest = min(onsets) if onsets else None
     revised: list[RootCause] = []
     notes: list[str] = []
@@ -58,7 +59,7 @@ def reflect(causes: list[RootCause], findings: list[Finding], top_n: int = 3) ->
             else:
                 factor *= 0.6
                 checks.append(f"the expected {cause.fault_type} signature is missing")
-        own_onsets = [f.onset for f in own if f.onset is not None]
+        own_onsets = [f.onset for f in own if f.onset is not None and f.source != "changes"]
         if earliest is not None and own_onsets:
             lag = min(own_onsets) - earliest
             if lag <= ONSET_TOLERANCE_S:

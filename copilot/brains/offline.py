@@ -9,12 +9,17 @@ from rules, not from a model.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, AsyncIterator
 
 from ..diagnosis import Diagnosis, Finding, RootCause
 from ..events import Event
 from ..faults import fault_info
+from ..intent import classify, understand
+from ..knowledge_answer import knowledge_answer
+from ..timezones import local_zone
 from ..report import build_report, render_markdown
 from ..reflection import reflect
 from .base import Decision, RunState, ToolCall
@@ -58,6 +63,20 @@ class OfflineBrain:
 
     async def step(self, state: RunState) -> AsyncIterator[Event | Decision]:
         lang = state.language
+        if not state.steps:
+            kind = classify(state.question)
+            state.ctx.cache["intent_kind"] = kind
+            if kind == "knowledge" and "kb_search" in state.tools:
+                thought = (
+                    f"{_PREFIX['zh']}这是一个知识问题，先检索本地知识库。"
+                    if lang == "zh"
+                    else f"{_PREFIX['en']}This is a knowledge question; I search the local knowledge base first."
+                )
+                yield Decision(thought=thought, calls=[ToolCall("", "kb_search", {"query": state.question, "k": 3})], agent="host")
+                return
+        if state.ctx.cache.get("intent_kind") == "knowledge" and state.results_of("kb_search"):
+            yield self._answer_from_knowledge(state)
+            return
         done = {c.name for s in state.steps for c in s.calls}
         available = [p for p in self.plan if p.tool in state.tools and p.tool not in done]
         remaining_budget = state.max_steps - len(state.steps)
@@ -67,9 +86,40 @@ class OfflineBrain:
             total = len([q for q in self.plan if q.tool in state.tools])
             n = total - len(available) + 1
             thought = self._thought(lang, n, total, p)
+            if done == {"describe_telemetry"}:
+                echo = self._understand(state)
+                if echo:
+                    thought = f"{echo} {thought}"
             yield Decision(thought=thought, calls=[ToolCall("", p.tool, self._arguments(p.tool, state))], agent=p.agent)
             return
         yield self._conclude(state)
+
+    def _understand(self, state: RunState) -> str:
+        """The host reads the window and services from the question, and echoes them."""
+        described = state.results_of("describe_telemetry")
+        data = described[-1].data if described and isinstance(described[-1].data, dict) else {}
+        components = [str(c) for c in data.get("components", [])]
+        span = data.get("time_range") or []
+        data_range = (float(span[0]), float(span[1])) if len(span) == 2 else None
+        tz = local_zone(state.ctx.settings)
+        reference = datetime.fromtimestamp(min(time.time(), data_range[1]) if data_range else time.time(), tz)
+        intent = understand(state.question, components, reference, data_range)
+        if intent.window is not None:
+            state.ctx.window = (intent.window.start, intent.window.end)
+        state.ctx.cache["services"] = intent.services
+        return intent.echo(state.language, tz)
+
+    def _answer_from_knowledge(self, state: RunState) -> Decision:
+        lang = state.language
+        entries = _knowledge(state)
+        answer = knowledge_answer(state.question, entries, lang)
+        thought = (
+            f"{_PREFIX['zh']}根据知识库检索结果作答，并注明出处。"
+            if lang == "zh"
+            else f"{_PREFIX['en']}Answering from what the knowledge base returned, with citations."
+        )
+        diagnosis = Diagnosis(question=state.question, answer=answer)
+        return Decision(thought=thought, answer=answer, diagnosis=diagnosis, agent="host")
 
     def _thought(self, lang: str, n: int, total: int, p: PlanStep) -> str:
         if lang == "zh":

@@ -1,0 +1,48 @@
+"""`copilot report SESSION_ID [--format markdown|json] [-o FILE]`: the incident report of a saved session."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+
+def register(sub) -> None:
+    p = sub.add_parser("report", help="regenerate the incident report of a saved session")
+    p.add_argument("session_id", help="session id (a unique prefix is enough; see `copilot sessions list`)")
+    p.add_argument("--format", choices=("markdown", "json"), default="markdown")
+    p.add_argument("--lang", choices=("en", "zh"), help="report language (default: the question's language)")
+    p.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
+    p.set_defaults(func=_report)
+
+
+def _report(args) -> int:
+    from copilot.config import load_settings
+    from copilot.diagnosis import Diagnosis
+    from copilot.errors import CopilotError
+    from copilot.language import detect_language
+    from copilot.report import build_report, render_markdown
+    from sessions.store import SessionStore
+
+    store = SessionStore(load_settings().sessions_path())
+    sid = store.resolve(args.session_id)
+    data = store.last_diagnosis(sid)
+    if data is None:
+        raise CopilotError(f"session {sid} has no finished diagnosis to report on; run the investigation again")
+    diagnosis = Diagnosis.from_dict(data)
+    saved = diagnosis.report or {}
+    lang = args.lang or saved.get("language") or detect_language(diagnosis.question)
+    report = build_report(
+        diagnosis,
+        lang,
+        reflection=saved.get("reflection"),
+        recalled=saved.get("recalled"),
+    )
+    if saved.get("actions") and lang == saved.get("language"):
+        report["actions"] = saved["actions"]  # keep the knowledge-base actions of the original run
+    report["session_id"] = sid
+    text = json.dumps(report, ensure_ascii=False, indent=2) if args.format == "json" else render_markdown(report)
+    if args.output:
+        Path(args.output).write_text(text + ("\n" if not text.endswith("\n") else ""), encoding="utf-8")
+    else:
+        print(text.rstrip("\n"))
+    return 0

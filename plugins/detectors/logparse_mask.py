@@ -1,0 +1,74 @@
+"""Mask variables in log messages and put templates in one canonical spelling.
+
+Masking runs before clustering so that lines differing only in ids, addresses, numbers
+or paths look alike to the clusterer. Canonicalisation runs on the final templates and
+follows the template rules of Loghub-2.0 (Khan et al., "Guidelines for assessing the
+accuracy of log message template identification techniques", ICSE'22), so templates
+read the same way whichever system produced them:
+- whitespace collapsed; path-like tokens ("/var/log/x") become <*>;
+- booleans and well-known default strings (true, false, null, root, admin) become <*>;
+- purely numeric tokens become <*>; a token glued to a variable ("blk_<*>") becomes <*>;
+- "<*>.<*>" and "<*><*>" collapse to one <*>.
+"""
+
+from __future__ import annotations
+
+import re
+
+WILDCARD = "<*>"
+
+_URL_RE = re.compile(r"\b[a-zA-Z][\w+.-]*://[^\s\"'<>]+")
+_UUID_RE = re.compile(r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b")
+_IPV4_RE = re.compile(r"(?<![\w.])\d{1,3}(?:\.\d{1,3}){3}(?![\w.])")
+_MAC_RE = re.compile(r"\b[0-9a-fA-F]{2}(?::[0-9a-fA-F]{2}){5}\b")
+_HEX_RE = re.compile(r"\b0[xX][0-9a-fA-F]+\b")
+# Long hex / id-like runs with both digits and letters ("a64f992", "3fc1e9a0b7").
+_HEXID_RE = re.compile(r"(?<![\w<])(?=[0-9a-fA-F]*\d)(?=[0-9a-fA-F]*[a-fA-F])[0-9a-fA-F]{7,}(?![\w>])")
+_NUM_UNIT_RE = re.compile(
+    r"(?<![\w<.])[-+]?\d+(?:\.\d+)?(?:ms|us|µs|ns|s|sec|secs|m|min|mins|h|kb|mb|gb|tb|k|KB|MB|GB|TB|B|%)(?![\w>])"
+)
+_NUMBER_RE = re.compile(r"(?<![\w<])[-+]?\d+(?:\.\d+)?(?![\w>])")
+
+_PATH_DELIMS = r"\s,!;:=|\"'\[\](){}"
+_PATH_SPLIT_RE = re.compile(rf"([{_PATH_DELIMS}])")
+_PATH_TOKEN_RE = re.compile(r"^(?:/[^/]+)+$")
+_TOKEN_SPLIT_RE = re.compile(rf"([{_PATH_DELIMS}.\-+@#$%&])")
+_DEFAULT_STRINGS = {"true", "false", "null", "root", "admin"}
+_DIGITS_RE = re.compile(r"^\d+$")
+_GLUED_RE = re.compile(r"^[^\s/]*<\*>[^\s/]*$")
+
+
+def mask_variables(message: str) -> str:
+    """The message with obvious variables replaced by <*>, delimiters kept."""
+    text = _URL_RE.sub(WILDCARD, message)
+    text = _UUID_RE.sub(WILDCARD, text)
+    text = _MAC_RE.sub(WILDCARD, text)
+    text = _IPV4_RE.sub(WILDCARD, text)
+    text = _HEX_RE.sub(WILDCARD, text)
+    text = _HEXID_RE.sub(WILDCARD, text)
+    text = _NUM_UNIT_RE.sub(WILDCARD, text)
+    text = _NUMBER_RE.sub(WILDCARD, text)
+    return canonical_template(text)
+
+
+def canonical_template(template: str) -> str:
+    """One spelling for a template (the Loghub-2.0 rules listed in the module doc)."""
+    template = " ".join(template.split())
+    parts = _PATH_SPLIT_RE.split(template)
+    template = "".join(WILDCARD if _PATH_TOKEN_RE.match(p) else p for p in parts)
+    out = []
+    for token in _TOKEN_SPLIT_RE.split(template):
+        if token.lower() in _DEFAULT_STRINGS or _DIGITS_RE.match(token):
+            token = WILDCARD
+        elif _GLUED_RE.match(token) and token != "<*>/<*>":
+            token = WILDCARD
+        out.append(token)
+    template = "".join(out)
+    template = _collapse(template, "<*>.<*>")
+    return _collapse(template, "<*><*>")
+
+
+def _collapse(text: str, pair: str) -> str:
+    while pair in text:
+        text = text.replace(pair, WILDCARD)
+    return text

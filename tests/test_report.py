@@ -1,0 +1,49 @@
+from copilot.diagnosis import Diagnosis, Finding, RootCause
+from copilot.reflection import reflect
+from copilot.report import build_report, render_markdown
+
+FINDINGS = [
+    Finding("M1", "metrics", "payment", "cpu_usage", "level_shift", "payment cpu_usage rose 3.1x (30 -> 93 %) at 14:05", 12.0, 1000.0),
+    Finding("M2", "metrics", "checkout", "latency_p90", "spike", "checkout latency_p90 rose 4x at 14:06", 8.0, 1060.0),
+    Finding("T1", "traces", "payment", "checkout->payment", "latency", "checkout->payment p90 rose 5x", 7.0, 1030.0),
+    Finding("L1", "logs", "checkout", "timeout calling payment <*>", "error_surge", "checkout logged 80 timeouts", 5.0, 1100.0),
+    Finding("C1", "changes", "catalogue", "deploy-7", "deploy", "catalogue deployed v2 40 min before", 1.0, 0.0),
+]
+
+
+def diagnosis(causes):
+    return Diagnosis("why is checkout slow?", "", root_causes=causes, findings=list(FINDINGS))
+
+
+def test_five_sections_consistent_with_the_ranking():
+    causes = [RootCause("payment", "cpu_saturation", 0.8, ["M1", "T1"], ["cpu rose first"]),
+              RootCause("checkout", "network_delay", 0.3, ["M2"], [])]
+    report = build_report(diagnosis(causes), "en")
+    onsets = {o["source"]: o for o in report["alert_onsets"]}
+    assert onsets["metrics"]["evidence"] == ["M1"] and onsets["logs"]["evidence"] == ["L1"]
+    assert onsets["alerts"]["onset"] is None
+    comps = [c["component"] for c in report["faulty_components"]]
+    assert comps == ["payment", "checkout"]  # deduplicated, ranked first; a change alone is not a fault
+    assert report["root_cause"]["component"] == "payment" and report["root_cause"]["evidence"] == ["M1", "T1"]
+    md = render_markdown(report)
+    for heading in ("1. When", "2. Faulty", "3. How", "4. Most likely", "5. Recommended"):
+        assert heading in md
+    assert "[M1]" in md and "Restart the stateless service" in md
+
+
+def test_chinese_report_and_no_cause():
+    md = render_markdown(build_report(diagnosis([]), "zh"))
+    assert "一、各类告警/异常的开始时间" in md and "现有证据不足以确定根因" in md
+
+
+def test_unknown_fault_is_reported_as_novel_with_strongest_evidence():
+    md = render_markdown(build_report(diagnosis([RootCause("payment", "unknown", 0.4, ["M1"])]), "en"))
+    assert "novel fault" in md and "[M1]" in md
+
+
+def test_reflection_demotes_a_hypothesis_without_its_signature():
+    causes = [RootCause("checkout", "jvm_gc", 0.9, ["M2", "L1"]), RootCause("payment", "cpu_saturation", 0.8, ["M1", "T1"])]
+    revised, notes = reflect(causes, FINDINGS)
+    assert revised[0].component == "payment"
+    assert any("checkout / jvm_gc" in n and "missing" in n and "demoted" in n for n in notes)
+    assert any("payment / cpu_saturation" in n and "kept" in n for n in notes)

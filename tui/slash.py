@@ -1,0 +1,117 @@
+"""Slash commands shared by the TUI and the REPL: /help, /model, /offline, /sessions,
+/resume, /clear, /exit.
+
+`run_command()` changes the session (model, offline, resumed history) and returns an
+`Outcome`: the text to show and, for what only a front end can do (clear the screen,
+quit, open the sessions picker), an action name.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from copilot.errors import CopilotError
+
+COMMANDS: tuple[tuple[str, str], ...] = (
+    ("/help", "show this help"),
+    ("/model NAME", "ask NAME on the OpenAI-compatible endpoint (no name: show the current one)"),
+    ("/offline [off]", "use the rule-based brain, no model (/offline off: back to the model)"),
+    ("/sessions", "list saved sessions"),
+    ("/resume ID", "continue a saved session (a unique prefix of the id is enough)"),
+    ("/clear", "clear the screen"),
+    ("/exit", "quit (also Ctrl+D in the REPL, Ctrl+Q in the TUI)"),
+)
+
+
+def help_text() -> str:
+    width = max(len(name) for name, _ in COMMANDS)
+    lines = [f"{name:<{width}}  {what}" for name, what in COMMANDS]
+    lines.append("Anything else is a question, e.g. why is checkout slow since 14:05?  Ctrl+C cancels a running investigation.")
+    return "\n".join(lines)
+
+
+@dataclass
+class Outcome:
+    text: str = ""
+    action: str = ""  # "" | clear | exit | sessions | resumed
+    error: bool = False
+    sessions: list[Any] = field(default_factory=list)  # SessionSummary rows for /sessions
+
+
+def is_command(line: str) -> bool:
+    return line.strip().startswith("/")
+
+
+def session_line(row: Any) -> str:
+    """One saved session, worded like `copilot sessions list`."""
+    when = time.strftime("%Y-%m-%d %H:%M", time.localtime(row.started)) if row.started else "?"
+    cause = f" -> {row.root_cause}" if row.root_cause else ""
+    return f"{row.id}  {when}  {row.model:<10} {row.outcome:<10} {row.question[:60]}{cause}"
+
+
+def _model(session: Any, arg: str) -> Outcome:
+    settings = session.settings
+    if not arg:
+        endpoint = f" at {settings.base_url}" if settings.base_url else ""
+        return Outcome(f"model: {session.model_label}{endpoint}")
+    settings.model = arg
+    settings.offline = False
+    endpoint = settings.base_url or "the default OpenAI endpoint (set OPENAI_BASE_URL for a local one)"
+    return Outcome(f"model set to {arg} on {endpoint}")
+
+
+def _offline(session: Any, arg: str) -> Outcome:
+    settings = session.settings
+    if arg.lower() in ("off", "no", "false", "0"):
+        settings.offline = False
+        if not settings.use_llm:
+            return Outcome("no model is configured, so the rule-based brain stays on; use /model NAME", error=True)
+        return Outcome(f"offline mode off; model: {session.model_label}")
+    if arg and arg.lower() not in ("on", "yes", "true", "1"):
+        return Outcome(f"/offline takes on or off, not {arg!r}", error=True)
+    settings.offline = True
+    return Outcome("offline: the rule-based brain investigates, no model is asked")
+
+
+def _sessions(session: Any) -> Outcome:
+    rows = session.store.list()
+    if not rows:
+        return Outcome("no saved sessions yet", action="sessions")
+    return Outcome("\n".join(session_line(r) for r in rows), action="sessions", sessions=rows)
+
+
+def _resume(session: Any, arg: str) -> Outcome:
+    if not arg:
+        return Outcome("/resume needs a session id; /sessions lists them", error=True)
+    try:
+        session.resume(arg)
+    except CopilotError as exc:
+        return Outcome(str(exc), error=True)
+    questions = [t["content"] for t in session.history if t.get("role") == "user"]
+    last = f"; last question: {questions[-1]}" if questions else ""
+    return Outcome(
+        f"resumed session {session.id} ({len(questions)} earlier question{'' if len(questions) == 1 else 's'}{last})",
+        action="resumed",
+    )
+
+
+def run_command(session: Any, line: str) -> Outcome:
+    name, _, arg = line.strip().partition(" ")
+    name, arg = name.lower(), arg.strip()
+    if name in ("/help", "/?"):
+        return Outcome(help_text())
+    if name == "/model":
+        return _model(session, arg)
+    if name == "/offline":
+        return _offline(session, arg)
+    if name == "/sessions":
+        return _sessions(session)
+    if name == "/resume":
+        return _resume(session, arg)
+    if name == "/clear":
+        return Outcome(action="clear")
+    if name in ("/exit", "/quit"):
+        return Outcome(action="exit")
+    return Outcome(f"unknown command {name}; /help lists the commands", error=True)
