@@ -54,6 +54,11 @@ class Settings:
     sessions_dir: str = ""  # empty: <data dir>/sessions
     timezone: str = ""  # empty: the machine's local zone
     auto_approve: bool = False  # --yes
+    prometheus_url: str = ""  # Prometheus-compatible HTTP API (Prometheus, VictoriaMetrics, Thanos)
+    prometheus_token: str = ""  # bearer token sent as the Authorization header
+    prometheus_ca: str = ""  # CA bundle for TLS on jump hosts
+    prometheus_insecure: bool = False  # skip TLS verification (last resort)
+    prometheus_timeout: float = 30.0
     disabled_plugins: list[str] = field(default_factory=list)
 
     @property
@@ -72,9 +77,10 @@ class Settings:
 
     def masked(self) -> dict[str, Any]:
         out = asdict(self)
-        if out.get("api_key"):
-            key = out["api_key"]
-            out["api_key"] = (key[:3] + "…" + key[-2:]) if len(key) > 8 else "***"
+        for secret in ("api_key", "prometheus_token"):
+            key = out.get(secret)
+            if key:
+                out[secret] = (key[:3] + "…" + key[-2:]) if len(key) > 8 else "***"
         return out
 
 

@@ -46,7 +46,7 @@ CALLS: tuple[tuple[str, str, float], ...] = (
     ("gateway", "frontend", 1.0),
     ("frontend", "catalogue", 0.7),
     ("frontend", "cart", 0.5),
-    ("frontend", "checkout", 0.12),
+    ("frontend", "checkout", 0.2),
     ("checkout", "payment", 1.0),
     ("checkout", "cart", 1.0),
     ("checkout", "db", 1.0),
@@ -262,7 +262,7 @@ def _traces(inc: Incident, eff: dict) -> list[str]:
     def span(c: str, parent: str, trace: str, start: float, i: int) -> tuple[float, bool]:
         sid = new_id()
         own = COMPONENTS[c][3] * eff["slow"][c][i] * rng.lognormal(0, 0.35)
-        if inc.fault == "jvm_gc" and c == inc.component and rng.random() < 0.15:
+        if inc.fault == "jvm_gc" and c == inc.component and i >= inc.onset and rng.random() < 0.15:
             own += rng.uniform(200, 500)  # a request that waited on a GC pause
         now, failed = start + own * 0.3, False
         for d, p in _callees(c):

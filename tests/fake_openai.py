@@ -51,7 +51,7 @@ class Scripted:
 class Recorded:
     method: str
     path: str
-    headers: dict[str, str]
+    headers: dict[str, str]  # names in lower case
     body: dict[str, Any] | None
 
 
@@ -230,7 +230,7 @@ def _make_handler(fake: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
 
         def _record(self, body: dict[str, Any] | None) -> None:
             with fake._lock:
-                fake.requests.append(Recorded(self.command, self.path, dict(self.headers.items()), body))
+                fake.requests.append(Recorded(self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body))
 
         def _send_json(self, status: int, obj: dict[str, Any], headers: dict[str, str] | None = None) -> None:
             data = json.dumps(obj).encode()

@@ -39,8 +39,8 @@ OBSERVATION_PREVIEW_LINES = 8
 # ---------------------------------------------------------------- wording
 
 
-def step_title(step: int, agent: str = "host") -> str:
-    return f"Step {step} · {agent}"
+def step_title(step: int, agent: str = "") -> str:
+    return f"Step {step} · {agent}" if agent else f"Step {step}"
 
 
 def action_text(tool: str, arguments: dict[str, Any]) -> str:
@@ -188,7 +188,11 @@ def _indent(text: str, prefix: str = "    ", limit: int = OBSERVATION_PREVIEW_LI
 
 
 class Renderer:
-    """Prints the event stream for the REPL; `color=False` writes plain text only."""
+    """Prints the event stream for the REPL; `color=False` writes plain text only.
+
+    Thought deltas stream into one line. A streamed answer is shown live: as raw text
+    when plain, or as a transient rich Markdown view replaced by the final rendering.
+    """
 
     def __init__(self, stream: TextIO, color: bool, clock: Callable[[], float] = time.monotonic) -> None:
         self.stream = stream
@@ -196,25 +200,19 @@ class Renderer:
         self.clock = clock
         self.status = RunStatus("offline", 0)
         self._console: Any = None
-        self._streaming_thought: int | None = None
-        self._streamed_answer = ""
+        self._partial = False  # the last write left a line open
+        self._thought_step: int | None = None  # the step whose thought is streaming
+        self._answer = ""  # answer text streamed so far
+        self._live: Any = None
         if color:
             from rich.console import Console
 
-            self._console = Console(file=stream, force_terminal=True, highlight=False, soft_wrap=False)
+            self._console = Console(file=stream, force_terminal=True, highlight=False)
 
     # low-level output
-    def line(self, text: str = "", style: str = "") -> None:
-        self._end_stream()
-        if self._console is not None:
-            from rich.text import Text
-
-            self._console.print(Text(text, style=style))
-        else:
-            self.stream.write(text + "\n")
-            self.stream.flush()
-
-    def _fragment(self, text: str, style: str = "") -> None:
+    def _write(self, text: str, style: str = "") -> None:
+        if not text:
+            return
         if self._console is not None:
             from rich.text import Text
 
@@ -222,40 +220,47 @@ class Renderer:
         else:
             self.stream.write(text)
         self.stream.flush()
+        self._partial = not text.endswith("\n")
 
-    def _end_stream(self) -> None:
-        if self._streaming_thought is not None:
-            self._streaming_thought = None
-            self._fragment("\n")
+    def end_line(self) -> None:
+        """Close a line left open by streamed text."""
+        self._thought_step = None
+        if self._partial:
+            self._write("\n")
+
+    def line(self, text: str = "", style: str = "") -> None:
+        self.end_line()
+        self._write(text + "\n", style)
 
     def markdown(self, text: str) -> None:
-        self._end_stream()
         if self._console is not None:
             from rich.markdown import Markdown
 
+            self.line()
             self._console.print(Markdown(text))
         else:
-            self.stream.write(plain_markdown(text).rstrip("\n") + "\n")
-            self.stream.flush()
+            self.line()
+            self.line(plain_markdown(text).rstrip("\n"))
 
     # events
     def handle(self, event: Event) -> None:
         self.status.apply(event, self.clock())
         match event:
             case RunStarted(session_id=sid, model=model, max_steps=n):
-                self._streamed_answer = ""
+                self._answer = ""
                 self.line(run_started_text(sid, model, n), "dim")
             case MemoryRecalled(memory_id=mid, summary=summary, similarity=sim):
                 self.line(memory_text(mid, summary, sim), "magenta")
             case ThoughtDelta(step=step, text=text):
-                if self._streaming_thought != step:
-                    self._end_stream()
-                    self._fragment(f"{step_title(step)} ", "bold")
-                    self._streaming_thought = step
-                self._fragment(text, "italic")
+                if self._thought_step != step:
+                    self.end_line()
+                    self._write(f"{step_title(step)}  ", "bold")
+                    self._thought_step = step
+                self._write(text, "italic")
             case Thought(step=step, text=text, agent=agent):
-                if self._streaming_thought == step:
-                    self._end_stream()
+                if self._thought_step == step:
+                    self._write(f"  ({agent})", "dim")
+                    self.end_line()
                 else:
                     self.line(f"{step_title(step, agent)}  {text}", "italic")
             case ActionProposed(tool=tool, arguments=args):
@@ -270,36 +275,64 @@ class Renderer:
             case FindingReported(finding=finding):
                 self.line("  " + finding_text(finding), "bold yellow")
             case AnswerDelta(text=text):
-                # Plain output streams the answer as it comes; with colour it is rendered
-                # as Markdown once complete.
-                if self._console is None:
-                    if not self._streamed_answer:
-                        self.line()
-                    self._fragment(text)
-                self._streamed_answer += text
+                self._answer_delta(text)
             case FinalAnswer(answer=answer):
                 self._final(answer)
             case DiagnosisSaved(memory_id=mid, where=where):
                 self.line(saved_text(mid, where), "dim")
             case StepLimitReached(steps=n, reason=reason):
+                self._stop_live()
                 self.line(limit_text(n, reason), "yellow")
             case RunFailed(error=error):
+                self._stop_live()
                 self.line(failed_text(error), "bold red")
             case _:
                 pass
 
-    def _final(self, answer: str) -> None:
-        streamed, self._streamed_answer = self._streamed_answer, ""
-        if self._console is None and streamed and answer.startswith(streamed):
-            self._fragment(answer[len(streamed):].rstrip("\n") + "\n")
+    def _answer_delta(self, text: str) -> None:
+        first = not self._answer
+        self._answer += text
+        if self._console is None:
+            if first:
+                self.line()
+            self._write(text)
             return
-        self.line()
+        from rich.markdown import Markdown
+
+        if self._live is None:
+            from rich.live import Live
+
+            self._live = Live(Markdown(self._answer), console=self._console, transient=True, auto_refresh=False)
+            self._live.start()
+        self._live.update(Markdown(self._answer), refresh=True)
+
+    def _stop_live(self) -> None:
+        if self._live is not None:
+            self._live.stop()
+            self._live = None
+
+    def _final(self, answer: str) -> None:
+        streamed, self._answer = self._answer, ""
+        self._stop_live()
+        if self._console is None and streamed and answer.startswith(streamed):
+            self._write(answer[len(streamed):])
+            self.end_line()
+            return
         self.markdown(answer)
 
     def cancelled(self) -> None:
+        self._stop_live()
         self.status.finish("cancelled", self.clock())
         self.line(CANCELLED_TEXT, "yellow")
 
+    def failed(self, error: str) -> None:
+        """A failure outside the event stream (e.g. a --data directory that is missing)."""
+        now = self.clock()
+        self.status.begin(now)
+        self.status.finish("failed", now)
+        self.line(failed_text(error), "bold red")
+
     def summary(self) -> None:
-        """The status line once a run is over."""
-        self.line(self.status.text(self.clock()), "dim")
+        """The status line once a run is over (nothing when no run started)."""
+        if self.status.started is not None:
+            self.line(self.status.text(self.clock()), "dim")

@@ -161,7 +161,11 @@ def _call_arguments(inner: str, tool: Tool | None) -> dict[str, Any]:
     try:
         call = ast.parse(f"f({inner})", mode="eval").body
     except SyntaxError:
-        return _single_value(_unquote(inner), tool)
+        try:  # `component: "cart", minutes: 30`
+            value = loads_lenient("{" + inner + "}")
+        except ValueError:
+            return single_value(_unquote(inner), tool)
+        return value if isinstance(value, dict) else single_value(_unquote(inner), tool)
     assert isinstance(call, ast.Call)
     args: dict[str, Any] = {kw.arg: _literal(kw.value) for kw in call.keywords if kw.arg}
     params = list((tool.parameters.get("properties") or {}) if tool else {})
@@ -178,7 +182,7 @@ def _unquote(text: str) -> str:
     return text
 
 
-def _single_value(value: Any, tool: Tool | None) -> dict[str, Any]:
+def single_value(value: Any, tool: Tool | None) -> dict[str, Any]:
     """A bare value for a tool: give it to the only (or only required) parameter."""
     if tool is None:
         return {"input": value}
@@ -205,10 +209,10 @@ def parse_arguments(text: str, tool: Tool | None) -> dict[str, Any]:
         kv = dict(re.findall(r"^\s*([A-Za-z_]\w*)\s*:\s*(.+?)\s*$", text, re.MULTILINE))
         if kv and tool is not None and set(kv) <= set(tool.parameters.get("properties") or {}):
             return {k: _unquote(v) for k, v in kv.items()}
-        return _single_value(_unquote(text), tool)
+        return single_value(_unquote(text), tool)
     if isinstance(value, dict):
         return value
-    return _single_value(value, tool)
+    return single_value(value, tool)
 
 
 # -- tool names ------------------------------------------------------------------------
@@ -274,7 +278,7 @@ def _json_call(text: str, tools: dict[str, Tool]) -> ReactStep | None:
             args = {"input": args}
     resolved = resolve_tool_name(name, tools)
     if not isinstance(args, dict):
-        args = _single_value(args, tools.get(resolved))
+        args = single_value(args, tools.get(resolved))
     return ReactStep(thought=_strip_fences(body[:start]).strip(), action=resolved, arguments=args)
 
 
@@ -372,7 +376,7 @@ def parse_json_reply(text: str, tools: dict[str, Tool]) -> ReactStep:
     if isinstance(args, str):
         args = parse_arguments(args, tools.get(resolved))
     elif not isinstance(args, dict):
-        args = _single_value(args, tools.get(resolved))
+        args = single_value(args, tools.get(resolved))
     return ReactStep(thought=thought, action=resolved, arguments=args)
 
 

@@ -12,7 +12,8 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
+import re
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 
 from plugins.detectors.logparse_header import strip_headers
@@ -20,6 +21,8 @@ from plugins.detectors.logparse_mask import WILDCARD, canonical_template, mask_v
 
 DRAIN_DEPTH = 4
 DRAIN_SIM = 0.5
+SPLIT_MAX_VALUES = 3
+DOMINANT_SHARE = 0.9
 
 
 @dataclass
@@ -36,16 +39,98 @@ def mine_templates(lines: list[str], strip_header: bool = True) -> list[MinedLog
     masked = [mask_variables(c) for c in contents]
     drain = Drain(depth=DRAIN_DEPTH, sim_th=DRAIN_SIM, max_children=100, param_str=WILDCARD)
     cluster_of: dict[str, int] = {}
+    counts: Counter[str] = Counter(masked)
+    members: dict[int, list[str]] = defaultdict(list)
     for text in masked:
         if text not in cluster_of:
             cluster, _ = drain.add_log_message(text)
             cluster_of[text] = cluster.cluster_id
-    templates = {c.cluster_id: canonical_template(c.get_template()) for c in drain.clusters}
-    merged = _merge_general(set(templates.values()))
+            members[cluster.cluster_id].append(text)
+    template_of: dict[str, str] = {}
+    for texts in members.values():
+        groups: dict[int, list[tuple[str, ...]]] = defaultdict(list)
+        for text in texts:
+            tokens = tuple(text.split())
+            groups[len(tokens)].append(tokens)
+        for group in groups.values():
+            for part in _split_constants(group, counts):
+                template = canonical_template(" ".join(_generalise(part)))
+                for tokens in part:
+                    template_of[" ".join(tokens)] = template
+    merged = _merge_general(set(template_of.values()))
     return [
-        MinedLog(content, merged[templates[cluster_of[text]]])
+        MinedLog(content, merged[template_of[" ".join(text.split())]])
         for content, text in zip(contents, masked)
     ]
+
+
+_WORD_RE = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+_SUBTOKEN_RE = re.compile(r"([^\w<>*])")
+
+
+def _split_constants(group: list[tuple[str, ...]], counts: Counter[str]) -> list[list[tuple[str, ...]]]:
+    """Split a cluster where a position holds a few different plain words.
+
+    Drain merges "cupsd startup succeeded" with "cupsd shutdown succeeded"; a position
+    whose varying part is one of at most SPLIT_MAX_VALUES plain words is a constant
+    of several templates, not a variable (user names, hosts, ids vary more). A single
+    word that covers nearly all lines of a cluster is a constant too: the few lines
+    that differ there belong to another template."""
+    if len(group) < 2:
+        return [group]
+    weights = [counts[" ".join(tokens)] for tokens in group]
+    total = sum(weights)
+    for p in range(len(group[0])):
+        values: Counter[str] = Counter()
+        for tokens, w in zip(group, weights):
+            values[tokens[p]] += w
+        if len(values) < 2:
+            continue
+        cores = _varying_cores(list(values))
+        if not all(_WORD_RE.fullmatch(c) for c in cores):
+            continue
+        top_share = values.most_common(1)[0][1] / total
+        if len(values) <= SPLIT_MAX_VALUES or (total >= 10 and top_share >= DOMINANT_SHARE):
+            parts: dict[str, list[tuple[str, ...]]] = defaultdict(list)
+            for tokens in group:
+                parts[tokens[p]].append(tokens)
+            return [piece for part in parts.values() for piece in _split_constants(part, counts)]
+    return [group]
+
+
+def _varying_cores(values: list[str]) -> list[str]:
+    """What differs between the values once their shared start and end are removed."""
+    split = [_SUBTOKEN_RE.split(v) for v in values]
+    prefix = _common_prefix(split)
+    suffix = _common_prefix([list(reversed(s[len(prefix):])) for s in split])
+    return ["".join(s[len(prefix):len(s) - len(suffix)]) for s in split]
+
+
+def _generalise(group: list[tuple[str, ...]]) -> list[str]:
+    """Token-wise template: constant tokens kept; a varying token keeps the delimiters
+    and sub-tokens all its values share at the start and end ("rhost=<*>", "(<*>),")."""
+    out = []
+    for values in zip(*group):
+        distinct = set(values)
+        if len(distinct) == 1:
+            out.append(values[0])
+            continue
+        split = [_SUBTOKEN_RE.split(v) for v in distinct]
+        prefix = _common_prefix(split)
+        suffix = _common_prefix([list(reversed(s[len(prefix):])) for s in split])
+        middle_empty = all(len(s) == len(prefix) + len(suffix) for s in split)
+        core = "" if middle_empty else WILDCARD
+        out.append("".join(prefix) + core + "".join(reversed(suffix)))
+    return out
+
+
+def _common_prefix(seqs: list[list[str]]) -> list[str]:
+    prefix: list[str] = []
+    for items in zip(*seqs):
+        if len(set(items)) != 1:
+            break
+        prefix.append(items[0])
+    return prefix
 
 
 def _merge_general(templates: set[str]) -> dict[str, str]:

@@ -33,6 +33,8 @@ _TIMESTAMPS = [
     rf"{_HMS}",  # time only
     r"1\d{9}(?:\.\d+)?|1\d{12}",  # unix seconds / milliseconds (2001..2033)
 ]
+# Full date-and-time spellings (not a bare time or number), to mask inside messages.
+DATETIME_PATTERN = "|".join(_TIMESTAMPS[:6])
 _TS_RE = re.compile(
     r"(?:\[\s*(?:" + "|".join(_TIMESTAMPS) + r")\s*\]|(?:" + "|".join(_TIMESTAMPS) + r"))(?=[\s|,;\]]|$),?"
 )
@@ -52,6 +54,7 @@ _LOGGER_RE = re.compile(r"[A-Za-z_][\w$]*(?:\.[A-Za-z_$][\w$]*)+(?=\s)")
 _UPPER_LEVEL_RE = re.compile(r"(?:TRACE|DEBUG|INFO|NOTICE|WARN|WARNING|ERROR|CRIT|CRITICAL|FATAL|SEVERE)(?=\s)")
 # A component that ends the header: "sshd[24200]:", "WindowManager:", "sandboxd[129] ([38132]):"
 _COMP_COLON = (
+    r"(?![\w.$]*(?:Exception|Error|Throwable)\b)"  # "PaymentException: ..." is the message
     r"[^\s:|\[\]][^\s:|]{0,80}?(?:\s[^\s:|\[\]]{1,40}(?=\[)|\s\d+(?:\.\d+)+)?"
     r"(?:\[[^\]\s]*\])?(?:\s\([^()\s]{1,200}\))?:(?=\s|$)"
 )

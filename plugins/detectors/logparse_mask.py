@@ -15,15 +15,27 @@ from __future__ import annotations
 
 import re
 
+from plugins.detectors.logparse_header import DATETIME_PATTERN
+
 WILDCARD = "<*>"
 
-_URL_RE = re.compile(r"\b[a-zA-Z][\w+.-]*://[^\s\"'<>]+")
+_URL_RE = re.compile(r"(?<![\w.\-])[a-zA-Z][a-zA-Z0-9+\-]*://[^\s\"'<>]+")
 _UUID_RE = re.compile(r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b")
 _IPV4_RE = re.compile(r"(?<![\w.])\d{1,3}(?:\.\d{1,3}){3}(?![\w.])")
 _MAC_RE = re.compile(r"\b[0-9a-fA-F]{2}(?::[0-9a-fA-F]{2}){5}\b")
+_TLDS = (
+    "com|net|org|edu|gov|mil|int|io|info|biz|co|cn|hk|tw|jp|kr|in|uk|de|fr|ru|us|au|ca|nl|br|it|es|"
+    "eu|ch|se|no|fi|pl|local|internal|lan|localdomain"
+)
+# Host names: dotted labels ending in a top-level domain, or any dotted name before ":port".
+_HOST_RE = re.compile(
+    rf"(?<![\w.\-/])(?:[A-Za-z0-9\-]+\.)+(?:{_TLDS})(?![\w\-])|(?<![\w.\-/])[A-Za-z][\w\-]*(?:\.[\w\-]+)+(?=:\d+\b)"
+)
+_PATH_RE = re.compile(r"(?<![\w.<>/])(?:/[\w.\-@~+%]+)+/?(?![\w/])")
 _HEX_RE = re.compile(r"\b0[xX][0-9a-fA-F]+\b")
 # Long hex / id-like runs with both digits and letters ("a64f992", "3fc1e9a0b7").
 _HEXID_RE = re.compile(r"(?<![\w<])(?=[0-9a-fA-F]*\d)(?=[0-9a-fA-F]*[a-fA-F])[0-9a-fA-F]{7,}(?![\w>])")
+_DATETIME_RE = re.compile(rf"(?<![\w:.])(?:{DATETIME_PATTERN})(?![\w:])")
 _NUM_UNIT_RE = re.compile(
     r"(?<![\w<.])[-+]?\d+(?:\.\d+)?(?:ms|us|µs|ns|s|sec|secs|m|min|mins|h|kb|mb|gb|tb|k|KB|MB|GB|TB|B|%)(?![\w>])"
 )
@@ -31,7 +43,7 @@ _NUMBER_RE = re.compile(r"(?<![\w<])[-+]?\d+(?:\.\d+)?(?![\w>])")
 
 _PATH_DELIMS = r"\s,!;:=|\"'\[\](){}"
 _PATH_SPLIT_RE = re.compile(rf"([{_PATH_DELIMS}])")
-_PATH_TOKEN_RE = re.compile(r"^(?:/[^/]+)+$")
+_PATH_TOKEN_RE = re.compile(r"^(?:/[^/]+)+/?$")
 _TOKEN_SPLIT_RE = re.compile(rf"([{_PATH_DELIMS}.\-+@#$%&])")
 _DEFAULT_STRINGS = {"true", "false", "null", "root", "admin"}
 _DIGITS_RE = re.compile(r"^\d+$")
@@ -43,6 +55,9 @@ def mask_variables(message: str) -> str:
     text = _URL_RE.sub(WILDCARD, message)
     text = _UUID_RE.sub(WILDCARD, text)
     text = _MAC_RE.sub(WILDCARD, text)
+    text = _DATETIME_RE.sub(WILDCARD, text)
+    text = _HOST_RE.sub(WILDCARD, text)
+    text = _PATH_RE.sub(WILDCARD, text)
     text = _IPV4_RE.sub(WILDCARD, text)
     text = _HEX_RE.sub(WILDCARD, text)
     text = _HEXID_RE.sub(WILDCARD, text)

@@ -1,0 +1,200 @@
+"""Log anomaly detection per component: new templates, template bursts, error surges.
+
+Every message is reduced to its template (`logparse.mine_templates`, learnt from the
+baseline and the window together so both use the same templates). Then, per component:
+- new_template: a template seen in the window and never in the baseline;
+- template_burst: a template whose rate in the window is far above its baseline rate
+  (Poisson test, expressed as the equivalent number of standard deviations);
+- error_surge: error lines (level ERROR/FATAL or exception-like wording) of one
+  template, rising the same way.
+Scores are on the robust-sigma scale the other detectors use, so they can be ranked
+together.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Callable
+
+from copilot.diagnosis import Finding
+from plugins.telemetry.model import LogRecord
+
+_ERROR_LEVELS = {"ERROR", "ERR", "FATAL", "CRITICAL", "CRIT", "SEVERE", "EMERG", "ALERT", "PANIC"}
+_ERROR_WORDS = re.compile(
+    r"exception|traceback|panic|fatal|\berror\b|\bfail(?:ed|ure)?\b|timed? ?out|no space left|"
+    r"out of memory|\boom\b|refused|unreachable|segfault|stack overflow|killed|denied",
+    re.IGNORECASE,
+)
+MIN_SCORE = 4.0  # robust sigmas; below this a burst is not reported
+MIN_COUNT = 3  # lines; fewer are never a burst or surge
+MAX_FINDINGS_PER_COMPONENT = 5
+
+
+@dataclass
+class _Stats:
+    template: str
+    window: int = 0
+    baseline: int = 0
+    errors_window: int = 0
+    errors_baseline: int = 0
+    onset: float | None = None
+    error_onset: float | None = None
+    examples: list[str] = field(default_factory=list)
+    error_examples: list[str] = field(default_factory=list)
+
+
+def is_error(record: LogRecord, template: str) -> bool:
+    level = record.level.upper()
+    if level in _ERROR_LEVELS:
+        return True
+    if level in {"DEBUG", "INFO", "TRACE"}:
+        return bool(re.search(r"exception|traceback|no space left", template, re.IGNORECASE))
+    return bool(_ERROR_WORDS.search(template))
+
+
+def poisson_sigma(observed: int, expected: float) -> float:
+    """How surprising `observed` counts are under Poisson(expected), in sigmas.
+
+    Uses the Anscombe variance-stabilised difference 2(sqrt(x+3/8) - sqrt(mu+3/8)),
+    which is roughly standard normal under the null and behaves for small counts."""
+    return 2.0 * (math.sqrt(observed + 0.375) - math.sqrt(max(expected, 0.0) + 0.375))
+
+
+def detect_log_anomalies(
+    records: list[LogRecord],
+    window: tuple[float, float],
+    baseline: tuple[float, float] | None,
+    next_id: Callable[[str], str],
+) -> list[Finding]:
+    """Findings about log templates in `window` compared with `baseline`.
+
+    When `baseline` is None, the records before the window are the baseline."""
+    from plugins.detectors.logparse import mine_templates
+
+    w0, w1 = window
+    if baseline is None:
+        before = [r.timestamp for r in records if r.timestamp < w0]
+        baseline = (min(before), w0) if before else (w0, w0)
+    b0, b1 = baseline
+    used = [r for r in records if (w0 <= r.timestamp <= w1) or (b0 <= r.timestamp < b1)]
+    if not used:
+        return []
+    used.sort(key=lambda r: r.timestamp)
+    templates = [m.template for m in mine_templates([r.message for r in used])]
+    window_len = max(w1 - w0, 1.0)
+    base_len = max(b1 - b0, 0.0)
+
+    period = _period(baseline, w0)
+    per_comp: dict[str, dict[str, _Stats]] = defaultdict(dict)
+    for record, template in zip(used, templates):
+        stats = per_comp[record.component or "unknown"].setdefault(template, _Stats(template))
+        error = is_error(record, template)
+        if w0 <= record.timestamp <= w1:
+            stats.window += 1
+            if stats.onset is None:
+                stats.onset = record.timestamp
+            if len(stats.examples) < 3:
+                stats.examples.append(record.message)
+            if error:
+                stats.errors_window += 1
+                if stats.error_onset is None:
+                    stats.error_onset = record.timestamp
+                if len(stats.error_examples) < 3:
+                    stats.error_examples.append(record.message)
+        else:
+            stats.baseline += 1
+            stats.errors_baseline += int(error)
+
+    findings: list[Finding] = []
+    for component in sorted(per_comp):
+        candidates = []
+        for stats in per_comp[component].values():
+            candidates.extend(_judge(component, stats, window_len, base_len))
+        candidates.sort(key=lambda c: -c[0])
+        for score, kind, stats, sentence_parts in candidates[:MAX_FINDINGS_PER_COMPONENT]:
+            findings.append(_finding(next_id("L"), component, stats, score, sentence_parts, period))
+    findings.sort(key=lambda f: -f.score)
+    return findings
+
+
+def _judge(component: str, s: _Stats, window_len: float, base_len: float):
+    out = []
+    scale = window_len / base_len if base_len > 0 else 0.0
+    has_baseline = base_len > 0
+    if s.errors_window >= MIN_COUNT or (s.errors_window and not s.errors_baseline and has_baseline):
+        expected = s.errors_baseline * scale
+        score = poisson_sigma(s.errors_window, expected)
+        if score >= MIN_SCORE or (s.errors_baseline == 0 and s.errors_window >= MIN_COUNT):
+            out.append((max(score, MIN_SCORE), "error_surge", s, ("errors", s.errors_window, s.errors_baseline)))
+            return out  # the surge already says everything about this template
+    if has_baseline and s.window and s.baseline == 0:
+        score = poisson_sigma(s.window, 0.0)
+        out.append((max(score, MIN_SCORE if s.window >= MIN_COUNT else score), "new_template", s,
+                    ("new", s.window, 0)))
+        return out
+    if has_baseline and s.window >= MIN_COUNT:
+        expected = s.baseline * scale
+        score = poisson_sigma(s.window, expected)
+        if score >= MIN_SCORE and s.window >= 2 * max(expected, 1.0):
+            out.append((score, "template_burst", s, ("burst", s.window, s.baseline)))
+    return out
+
+
+def _period(baseline: tuple[float, float], window_start: float) -> str:
+    """How the sentences name the baseline: "the previous hour", "the previous 20 min"."""
+    b0, b1 = baseline
+    if b1 <= b0:
+        return "the baseline"
+    minutes = round((b1 - b0) / 60)
+    if abs(b1 - window_start) > 60:
+        return f"the {minutes}-minute baseline"
+    if minutes == 60:
+        return "the previous hour"
+    if minutes % 60 == 0:
+        return f"the previous {minutes // 60} hours"
+    return f"the previous {minutes} min"
+
+
+def _hhmm(ts: float | None) -> str:
+    if ts is None:
+        return "?"
+    return datetime.fromtimestamp(ts, tz=timezone.utc).strftime("%H:%M")
+
+
+def _short(template: str, limit: int = 100) -> str:
+    return template if len(template) <= limit else template[: limit - 3] + "..."
+
+
+def _finding(fid: str, component: str, s: _Stats, score: float, parts, period: str) -> Finding:
+    what, count, base = parts
+    t = _short(s.template)
+    if what == "errors":
+        onset = s.error_onset
+        sentence = (f"{component} logged {count} errors '{t}' since {_hhmm(onset)}, "
+                    + (f"{base} in {period}" if base else f"none in {period}") + ".")
+        examples = s.error_examples
+    elif what == "new":
+        onset = s.onset
+        sentence = (f"{component} logged a new message '{t}' {count} "
+                    f"{'time' if count == 1 else 'times'} since {_hhmm(onset)}, never seen in {period}.")
+        examples = s.examples
+    else:
+        onset = s.onset
+        sentence = (f"{component} logged '{t}' {count} times since {_hhmm(onset)}, "
+                    f"against {base} in {period} ({score:.1f} sigma).")
+        examples = s.examples
+    return Finding(
+        id=fid,
+        source="logs",
+        component=component,
+        signal=s.template,
+        kind={"errors": "error_surge", "new": "new_template", "burst": "template_burst"}[what],
+        summary=sentence,
+        score=round(float(score), 2),
+        onset=onset,
+        details={"template": s.template, "count": count, "baseline_count": base, "examples": examples[:3]},
+    )

@@ -1,0 +1,208 @@
+"""Metric anomalies: which series of which component deviate, by how much, since when.
+
+For every series: a robust baseline (median and MAD of the baseline period), robust z
+scores of the window, the onset as the most likely mean-shift change point (a CUSUM-style
+two-segment split over baseline + window), and a score in robust sigmas:
+max(|median z after the onset|, 0.6 x peak |z|). Series sharing a time grid are scored
+together as one matrix, so thousands of series take milliseconds.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Callable
+
+import numpy as np
+
+from copilot.diagnosis import Finding
+
+from ..telemetry.model import MetricSeries
+from .signals import BAD_DIRECTION, family, unit
+
+MAD_TO_SIGMA = 1.4826
+REL_FLOOR = 0.02  # the scale is at least 2% of the baseline level...
+ABS_FLOOR = 1e-3  # ...and never below this
+MAX_SCORE = 99.0
+MIN_BASELINE_POINTS = 5
+
+
+def hhmm(ts: float | None) -> str:
+    return "?" if ts is None else datetime.fromtimestamp(ts, tz=timezone.utc).strftime("%H:%M")
+
+
+def robust_baseline(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Row-wise median and robust scale (sigma units) of a matrix, NaN ignored."""
+    with np.errstate(all="ignore"):
+        med = np.nanmedian(values, axis=1)
+        mad = np.nanmedian(np.abs(values - med[:, None]), axis=1)
+    med = np.nan_to_num(med)
+    scale = np.maximum.reduce([np.nan_to_num(mad) * MAD_TO_SIGMA, REL_FLOOR * np.abs(med), np.full_like(med, ABS_FLOOR)])
+    return med, scale
+
+
+def change_points(z: np.ndarray, first: int) -> np.ndarray:
+    """Per row, the split index k >= first maximising the two-segment mean-shift statistic."""
+    rows, n = z.shape
+    if n - first < 1:
+        return np.full(rows, max(first, 0))
+    csum = np.concatenate([np.zeros((rows, 1)), np.cumsum(z, axis=1)], axis=1)
+    total = csum[:, -1:]
+    ks = np.arange(max(first, 1), n)
+    left = csum[:, ks]
+    n1, n2 = ks.astype(float), (n - ks).astype(float)
+    stat = np.abs((total - left) / n2 - left / n1) * np.sqrt(n1 * n2 / n)
+    return ks[np.argmax(stat, axis=1)] if len(ks) else np.full(rows, first)
+
+
+@dataclass
+class Scored:
+    series: MetricSeries
+    score: float
+    direction: int
+    onset: float
+    baseline: float
+    after: float
+    peak: float
+    kind: str
+    slope_per_min: float = 0.0
+
+
+def score_series(
+    series: list[MetricSeries], window: tuple[float, float], baseline: tuple[float, float]
+) -> list[Scored]:
+    """Score every series; returns all of them (filter by score yourself)."""
+    groups: dict[bytes, list[MetricSeries]] = defaultdict(list)
+    for s in series:
+        if len(s.timestamps):
+            groups[s.timestamps.tobytes()].append(s)
+    out: list[Scored] = []
+    for members in groups.values():
+        out.extend(_score_group(members, window, baseline))
+    return out
+
+
+def _score_group(members: list[MetricSeries], window, baseline) -> list[Scored]:
+    ts = members[0].timestamps
+    base = (ts >= baseline[0]) & (ts < baseline[1])
+    win = (ts >= window[0]) & (ts <= window[1])
+    if base.sum() < MIN_BASELINE_POINTS or win.sum() < 1:
+        return []
+    values = np.vstack([m.values for m in members]).astype(float)
+    med, scale = robust_baseline(values[:, base])
+    span = base | win
+    z = (values[:, span] - med[:, None]) / scale[:, None]
+    z = np.nan_to_num(z, nan=0.0, posinf=MAX_SCORE, neginf=-MAX_SCORE)
+    z = np.clip(z, -10 * MAX_SCORE, 10 * MAX_SCORE)
+    span_ts = ts[span]
+    first_win = int(np.argmax(win[span]))
+    ks = change_points(z, first_win)
+    zw = z[:, first_win:]
+    peak_idx = np.argmax(np.abs(zw), axis=1)
+    peak = zw[np.arange(len(members)), peak_idx]
+    post_med = np.array([np.median(z[i, k:]) if k < z.shape[1] else 0.0 for i, k in enumerate(ks)])
+    score = np.minimum(np.maximum(np.abs(post_med), 0.6 * np.abs(peak)), MAX_SCORE)
+    out = []
+    for i, m in enumerate(members):
+        level_dir = np.sign(post_med[i]) if abs(post_med[i]) >= 0.6 * abs(peak[i]) else np.sign(peak[i])
+        k = int(ks[i]) if abs(post_med[i]) >= 0.6 * abs(peak[i]) else first_win + int(peak_idx[i])
+        direction = int(level_dir) or 1
+        k = _refine_onset(z[i], k, direction, first_win)
+        post = values[i, span][k:]
+        after = float(np.nanmedian(post)) if len(post) and not np.all(np.isnan(post)) else float("nan")
+        kind, slope = _shape(span_ts[k:], values[i, span][k:], z[i, k:], scale[i])
+        out.append(Scored(m, float(score[i]), direction, float(span_ts[k]), float(med[i]), after,
+                          float(values[i, span][first_win + int(peak_idx[i])]), kind, slope))
+    return out
+
+
+def _refine_onset(z: np.ndarray, k: int, direction: int, first: int) -> int:
+    """Walk back from the change point while the points before it already deviate."""
+    while k > first and direction * z[k - 1] > 2.0:
+        k -= 1
+    return k
+
+
+def _shape(ts: np.ndarray, values: np.ndarray, z: np.ndarray, scale: float) -> tuple[str, float]:
+    """level_shift, trend (steady growth) or spike; and the slope per minute of a trend."""
+    ok = ~np.isnan(values)
+    if ok.sum() >= 5:
+        t, v = (ts[ok] - ts[ok][0]) / 60.0, values[ok]
+        slope, icpt = np.polyfit(t, v, 1)
+        resid = v - (slope * t + icpt)
+        ss = float(np.sum((v - v.mean()) ** 2))
+        r2 = 1 - float(np.sum(resid**2)) / ss if ss > 0 else 0.0
+        if r2 >= 0.8 and abs(slope) * t[-1] >= 4 * scale:
+            return "trend", float(slope)
+    strong = np.abs(z) >= 3
+    if len(z) and strong.mean() >= 0.5 and len(z) >= 3:
+        return "level_shift", 0.0
+    return "spike", 0.0
+
+
+def _fmt(v: float) -> str:
+    if not np.isfinite(v):
+        return "n/a"
+    a = abs(v)
+    return f"{v:.0f}" if a >= 100 else f"{v:.1f}" if a >= 1 else f"{v:.3g}"
+
+
+def sentence(s: Scored) -> str:
+    m = s.series
+    u = unit(m.metric)
+    us = f" {u}" if u else ""
+    who = f"{m.component} {m.metric}" + (f" ({m.labels['instance']})" if m.labels.get("instance") else "")
+    if s.kind == "trend":
+        return (f"{who} climbed steadily from {_fmt(s.baseline)} to {_fmt(s.peak)}{us} since {hhmm(s.onset)} "
+                f"({s.slope_per_min:+.2g}{us}/min), {s.score:.1f} sigma above its baseline")
+    verb = "rose" if s.direction > 0 else "fell"
+    ref = s.after if s.kind == "level_shift" else s.peak
+    ratio = ""
+    if abs(s.baseline) > 1e-9 and np.isfinite(ref) and ref / s.baseline > 0:
+        r = ref / s.baseline
+        ratio = f" {r:.1f}x" if r >= 1.5 else f" {abs(r - 1) * 100:.0f}%" if r > 0.67 else f" to {r * 100:.0f}% of normal"
+    where = "above" if s.direction > 0 else "below"
+    spike = " in a spike" if s.kind == "spike" else ""
+    return (f"{who} {verb}{ratio}{spike} ({_fmt(s.baseline)} -> {_fmt(ref)}{us}) at {hhmm(s.onset)}, "
+            f"{s.score:.1f} sigma {where} its baseline")
+
+
+def detect_metric_anomalies(
+    series: list[MetricSeries],
+    window: tuple[float, float],
+    baseline: tuple[float, float],
+    next_id: Callable[[str], str],
+    min_score: float = 3.0,
+    min_relative_change: float = 0.05,
+    limit: int = 200,
+) -> list[Finding]:
+    """Findings for series at least `min_score` robust sigmas off and `min_relative_change` off their level."""
+    scored = [
+        s for s in score_series(series, window, baseline)
+        if s.score >= min_score and _relevant(s, min_relative_change)
+    ]
+    scored.sort(key=lambda s: (-s.score, s.onset, s.series.key))
+    out = []
+    for s in scored[:limit]:
+        fam = family(s.series.metric)
+        bad = BAD_DIRECTION.get(fam, 0)
+        out.append(Finding(
+            id=next_id("M"), source="metrics", component=s.series.component, signal=s.series.metric, kind=s.kind,
+            summary=sentence(s), score=round(s.score, 2), onset=s.onset,
+            details={
+                "family": fam, "direction": "up" if s.direction > 0 else "down",
+                "harmful": bad == 0 or bad == s.direction,
+                "baseline": round(s.baseline, 4), "after": round(s.after, 4) if np.isfinite(s.after) else None,
+                "peak": round(s.peak, 4), "unit": unit(s.series.metric), "labels": dict(s.series.labels),
+                "slope_per_min": round(s.slope_per_min, 4), "series": s.series.key,
+            },
+        ))
+    return out
+
+
+def _relevant(s: Scored, min_rel: float) -> bool:
+    ref = s.after if s.kind != "spike" and np.isfinite(s.after) else s.peak
+    if abs(s.baseline) < 1e-9:
+        return bool(np.isfinite(ref) and abs(ref) > 1e-9)
+    return bool(np.isfinite(ref) and abs(ref - s.baseline) >= min_rel * abs(s.baseline))

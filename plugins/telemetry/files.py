@@ -1,0 +1,383 @@
+"""The files source: read a telemetry directory into a `Telemetry`.
+
+A file's kind comes from its name or its folder: `metrics*`/`metric/`, `logs*`/`log/`/`*.log`,
+`traces*`/`spans*`/`trace/`, `changes*`/`deploys*`, `alerts*`, and `topology.json`.
+Shapes are documented in docs/telemetry-formats.md. Ground truth (`incident.json`) and
+other files are never read. `load_directory` caches by directory and modification times.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import defaultdict
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from copilot.errors import DataError
+
+from .model import Alert, ChangeEvent, LogRecord, MetricSeries, Span, Telemetry
+from .otlp import read_otlp
+from .tables import (
+    float_cell, parse_time, pick, read_jsonl, read_table, service_of, stem_of, suffix_of, time_column,
+)
+from .textlogs import read_text_logs
+
+KINDS = ("metrics", "logs", "traces", "changes", "alerts", "topology")
+_PREFIXES = {
+    "metrics": ("metric", "kpi"),
+    "logs": ("log",),
+    "traces": ("trace", "span"),
+    "changes": ("change", "deploy", "event"),
+    "alerts": ("alert",),
+}
+NEVER_READ = {"incident.json", "question.txt"}
+TIME_COLS = ("timestamp", "time", "ts", "datetime", "date", "@timestamp", "time_unix", "timeunixnano")
+COMPONENT_COLS = ("component", "service", "service_name", "servicename", "cmdb_id", "app", "pod", "podname",
+                  "pod_name", "instance", "container", "host", "node")
+INSTANCE_COLS = ("pod", "podname", "pod_name", "instance", "container", "host", "node")
+
+
+def kind_of(path: Path, root: Path) -> str | None:
+    name = path.name.lower()
+    if name in NEVER_READ or name.startswith(("readme", ".")) or name.endswith(".md"):
+        return None
+    if name in ("topology.json", "call_graph.json", "callgraph.json", "graph.json"):
+        return "topology"
+    stem = stem_of(path).lower()
+    folders = [p.lower() for p in path.relative_to(root).parts[:-1]]
+    for kind, prefixes in _PREFIXES.items():
+        if stem.startswith(prefixes):
+            return kind
+    for folder in reversed(folders):
+        for kind, prefixes in _PREFIXES.items():
+            if folder.startswith(prefixes):
+                return kind
+    if suffix_of(path) in (".log", ".log.gz"):
+        return "logs"
+    return None
+
+
+def discover(root: Path) -> dict[str, list[Path]]:
+    found: dict[str, list[Path]] = {k: [] for k in KINDS}
+    for path in sorted(root.rglob("*")):
+        if path.is_file() and len(path.relative_to(root).parts) <= 3:
+            kind = kind_of(path, root)
+            if kind:
+                found[kind].append(path)
+    return found
+
+
+_CACHE: dict[str, tuple[tuple, Telemetry]] = {}
+
+
+def load_directory(root: str | Path) -> Telemetry:
+    """Read every telemetry file under `root` (cached while no file changes)."""
+    root = Path(root).expanduser()
+    if not root.is_dir():
+        raise DataError(f"{root}: no such telemetry directory; pass --data DIR with metrics/logs/traces files")
+    found = discover(root)
+    files = [p for paths in found.values() for p in paths]
+    if not files:
+        raise DataError(f"{root}: no telemetry files found; expected e.g. metrics.csv, logs.jsonl, traces.csv")
+    stamp = tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in files)
+    hit = _CACHE.get(str(root.resolve()))
+    if hit and hit[0] == stamp:
+        return hit[1]
+    tel = Telemetry(meta={"source": str(root), "files": {k: [str(p.relative_to(root)) for p in v] for k, v in found.items() if v}})
+    for path in found["metrics"]:
+        tel.metrics.extend(read_metrics(path))
+    for path in found["logs"]:
+        tel.logs.extend(read_logs(path))
+    for path in found["traces"]:
+        tel.spans.extend(read_spans(path))
+    for path in found["changes"]:
+        tel.changes.extend(read_changes(path))
+    for path in found["alerts"]:
+        tel.alerts.extend(read_alerts(path))
+    tel.logs.sort(key=lambda r: r.timestamp)
+    tel.changes.sort(key=lambda c: c.timestamp)
+    tel.alerts.sort(key=lambda a: a.timestamp)
+    edges: list[tuple[str, str]] = []
+    for path in found["topology"]:
+        edges.extend(read_topology(path))
+    tel.call_graph = sorted(set(edges)) if edges else derive_call_graph(tel.spans)
+    tel.meta["call_graph_from"] = "topology" if edges else ("spans" if tel.call_graph else "none")
+    _CACHE[str(root.resolve())] = (stamp, tel)
+    return tel
+
+
+# ---- metrics ----------------------------------------------------------------------
+
+
+def read_metrics(path: Path) -> list[MetricSeries]:
+    header, rows = read_table(path)
+    tcol = pick(header, *TIME_COLS)
+    if tcol is None:
+        raise DataError(f"{path}: no time column; expected one of timestamp, time, ts (ISO-8601 or unix s/ms/ns)")
+    times = time_column(path, header, rows, tcol)
+    mcol = pick(header, "metric", "metric_name", "name", "kpi", "kpi_name", "__name__")
+    vcol = pick(header, "value", "val", "metric_value")
+    ccol = pick(header, *COMPONENT_COLS)
+    if mcol is not None and vcol is not None:
+        return _long_metrics(path, header, rows, times, tcol, mcol, vcol, ccol)
+    return _wide_metrics(path, header, rows, times, tcol, ccol)
+
+
+@lru_cache(maxsize=65536)
+def _component(raw: str, header_name: str) -> tuple[str, str]:
+    """(service-level component, instance) from a cell of a component-like column."""
+    if re.sub(r"[^a-z_]", "", header_name.lower()) in INSTANCE_COLS:
+        return service_of(raw), raw
+    return raw, ""
+
+
+def _long_metrics(path, header, rows, times, tcol, mcol, vcol, ccol) -> list[MetricSeries]:
+    label_cols = [i for i in range(len(header)) if i not in (tcol, mcol, vcol, ccol)]
+    groups: dict[tuple, tuple[list[float], list[float]]] = defaultdict(lambda: ([], []))
+    for n, (r, t) in enumerate(zip(rows, times), start=2):
+        comp = str(r[ccol]) if ccol is not None else ""
+        labels = tuple((header[i], str(r[i])) for i in label_cols if r[i] not in (None, ""))
+        if not str(r[mcol]).strip():
+            raise DataError(f"{path}: row {n} column {header[mcol]!r} is empty; expected a metric name")
+        ts, vs = groups[(comp, str(r[mcol]), labels)]
+        ts.append(t)
+        vs.append(float_cell(path, header, r, n, vcol))
+    out = []
+    for (comp, metric, labels), (ts, vs) in groups.items():
+        component, instance = _component(comp, header[ccol]) if ccol is not None else ("", "")
+        lab = dict(labels)
+        if instance and instance != component:
+            lab["instance"] = instance
+        out.append(_series(component, metric, ts, vs, lab))
+    return out
+
+
+def _wide_metrics(path, header, rows, times, tcol, ccol) -> list[MetricSeries]:
+    skip = {tcol} | ({ccol} if ccol is not None else set())
+    skip |= {i for i, h in enumerate(header) if pick([h], *TIME_COLS) is not None}
+    value_cols = [i for i in range(len(header)) if i not in skip]
+    if not value_cols:
+        raise DataError(f"{path}: only a time column; expected value columns named <component>_<metric>")
+    stem = stem_of(path)
+    per_file = re.sub(r"[_-]?(metrics?|kpis?)$", "", stem, flags=re.I) if not stem.lower().startswith(("metric", "kpi")) else ""
+    if ccol is not None:  # one row per (time, component): the other columns are metrics
+        groups: dict[tuple[str, int], tuple[list[float], list[float]]] = defaultdict(lambda: ([], []))
+        for n, (r, t) in enumerate(zip(rows, times), start=2):
+            for i in value_cols:
+                ts, vs = groups[(str(r[ccol]), i)]
+                ts.append(t)
+                vs.append(float_cell(path, header, r, n, i))
+        out = []
+        for (comp, i), (ts, vs) in groups.items():
+            component, instance = _component(comp, header[ccol])
+            out.append(_series(component, header[i], ts, vs, {"instance": instance} if instance and instance != component else {}))
+        return out
+    out = []
+    for i in value_cols:
+        name = header[i]
+        if per_file:
+            component, metric = per_file, name
+        elif "_" in name:
+            component, metric = name.split("_", 1)
+        else:
+            raise DataError(f"{path}: column {name!r} is not <component>_<metric>; rename it or use the long shape")
+        vs = [float_cell(path, header, r, n, i) for n, r in enumerate(rows, start=2)]
+        out.append(_series(component, metric, list(times), vs, {}))
+    return out
+
+
+def _series(component: str, metric: str, ts: list[float], vs: list[float], labels: dict[str, str]) -> MetricSeries:
+    t = np.asarray(ts, dtype=float)
+    v = np.asarray(vs, dtype=float)
+    if len(t) > 1 and np.any(np.diff(t) < 0):
+        order = np.argsort(t, kind="stable")
+        t, v = t[order], v[order]
+    return MetricSeries(component, metric, t, v, labels)
+
+
+# ---- logs -------------------------------------------------------------------------
+
+_LEVELS = {"WARNING": "WARN", "ERR": "ERROR", "CRITICAL": "FATAL", "CRIT": "FATAL", "EMERG": "FATAL", "TRACE": "DEBUG"}
+
+
+def norm_level(level: Any) -> str:
+    text = str(level or "").strip().upper()
+    return _LEVELS.get(text, text if text in ("DEBUG", "INFO", "WARN", "ERROR", "FATAL") else "")
+
+
+def read_logs(path: Path) -> list[LogRecord]:
+    s = suffix_of(path)
+    if s in (".log", ".log.gz", ".txt", ".txt.gz"):
+        return read_text_logs(path)
+    header, rows = read_table(path)
+    tcol = pick(header, *TIME_COLS)
+    mcol = pick(header, "message", "msg", "log", "content", "line", "body", "text")
+    if tcol is None or mcol is None:
+        raise DataError(f"{path}: expected columns timestamp and message (and optionally component, level)")
+    ccol = pick(header, *COMPONENT_COLS)
+    lcol = pick(header, "level", "severity", "severity_text", "loglevel", "lvl")
+    times = time_column(path, header, rows, tcol)
+    default = "" if stem_of(path).lower().startswith("log") else stem_of(path)
+    out = []
+    for r, t in zip(rows, times):
+        comp, inst = _component(str(r[ccol]), header[ccol]) if ccol is not None and r[ccol] else (default, "")
+        message = "" if r[mcol] is None else str(r[mcol])
+        level = norm_level(r[lcol]) if lcol is not None else ""
+        out.append(LogRecord(t, comp, message, level or _guess_level(message), inst))
+    return out
+
+
+_LEVEL_WORD = re.compile(r"\b(DEBUG|INFO|WARN(?:ING)?|ERROR|ERR|FATAL|CRITICAL)\b")
+
+
+def _guess_level(message: str) -> str:
+    m = _LEVEL_WORD.search(message[:120])
+    return norm_level(m.group(1)) if m else ""
+
+
+# ---- traces -----------------------------------------------------------------------
+
+_NO_PARENT = {"", "root", "0", "null", "none", "-", "0000000000000000"}
+
+
+def read_spans(path: Path) -> list[Span]:
+    if suffix_of(path) in (".json", ".json.gz"):
+        return read_otlp(path)
+    header, rows = read_table(path)
+    need = {
+        "trace_id": pick(header, "trace_id", "traceid"),
+        "span_id": pick(header, "span_id", "spanid"),
+        "service": pick(header, "service", "service_name", "component", "servicename", "podname", "pod", "pod_name"),
+        "start": pick(header, "start", "start_time", "starttime", "start_ms", "start_us", "starttimeunixnano", "timestamp"),
+    }
+    missing = [k for k, v in need.items() if v is None]
+    if missing:
+        raise DataError(f"{path}: missing span column(s) {', '.join(missing)}; expected trace_id, span_id, parent_id, "
+                        "service, operation, start, duration_ms, status")
+    pcol = pick(header, "parent_id", "parentid", "parent_span_id", "parentspanid", "parent")
+    ocol = pick(header, "operation", "operationname", "operation_name", "name", "span_name", "endpoint")
+    ecol = pick(header, "end", "end_time", "endtime", "endtimeunixnano")
+    dcol = pick(header, "duration_ms", "duration", "durationms", "elapsed_ms", "latency_ms")
+    dus = pick(header, "duration_us", "durationus")
+    dns = pick(header, "duration_ns", "durationns")
+    scol = pick(header, "status", "status_code", "statuscode", "error", "otel_status_code")
+    if ecol is None and dcol is None and dus is None and dns is None:
+        raise DataError(f"{path}: no duration; expected a duration_ms column or an end column")
+    scol_name = header[need["service"]]
+    starts = time_column(path, header, rows, need["start"])
+    ends = time_column(path, header, rows, ecol) if ecol is not None else None
+    out = []
+    for n, (r, start) in enumerate(zip(rows, starts), start=2):
+        if ends is not None:
+            dur = (ends[n - 2] - start) * 1000.0
+        elif dcol is not None:
+            dur = float_cell(path, header, r, n, dcol)
+        elif dus is not None:
+            dur = float_cell(path, header, r, n, dus) / 1000.0
+        else:
+            dur = float_cell(path, header, r, n, dns) / 1e6
+        parent = "" if pcol is None or r[pcol] is None else str(r[pcol])
+        comp, inst = _component(str(r[need["service"]]), scol_name)
+        out.append(Span(str(r[need["trace_id"]]), str(r[need["span_id"]]), "" if parent.lower() in _NO_PARENT else parent,
+                        comp, "" if ocol is None else str(r[ocol]), start, dur,
+                        status_of(r[scol], header[scol]) if scol is not None else "ok", inst))
+    return out
+
+
+@lru_cache(maxsize=1024)
+def status_of(value: Any, column: str = "status") -> str:
+    """'error' or 'ok' from a status cell: words, HTTP codes (5xx), OTel codes (2 = error), or an error flag."""
+    text = str(value).strip().lower()
+    if re.sub(r"[^a-z]", "", column.lower()) in ("error", "iserror", "failed"):
+        return "error" if text in ("1", "true", "yes", "error") else "ok"
+    if text in ("error", "err", "2", "fail", "failed", "failure", "status_code_error", "5xx") or re.fullmatch(r"5\d\d", text):
+        return "error"
+    return "ok"
+
+
+def derive_call_graph(spans: list[Span]) -> list[tuple[str, str]]:
+    by_id = {s.span_id: s.component for s in spans}
+    edges = {(by_id[s.parent_id], s.component) for s in spans if s.parent_id in by_id}
+    return sorted((a, b) for a, b in edges if a != b)
+
+
+# ---- changes, alerts, topology ------------------------------------------------------
+
+
+def _records(path: Path) -> list[dict[str, Any]]:
+    if suffix_of(path) in (".json", ".json.gz"):
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise DataError(f"{path}: not valid JSON ({exc}); expected a list of objects") from None
+        if not isinstance(data, list) or not all(isinstance(d, dict) for d in data):
+            raise DataError(f"{path}: expected a JSON list of objects")
+        return data
+    if suffix_of(path) in (".jsonl", ".jsonl.gz", ".ndjson", ".ndjson.gz"):
+        return list(read_jsonl(path))
+    header, rows = read_table(path)
+    return [dict(zip(header, r)) for r in rows]
+
+
+def _stamp(path: Path, n: int, rec: dict[str, Any], *keys: str) -> float:
+    for k in keys:
+        if rec.get(k) not in (None, ""):
+            try:
+                return parse_time(rec[k])
+            except (ValueError, TypeError, OverflowError):
+                raise DataError(f"{path}: record {n} field {k!r}: {rec[k]!r} is not a time; expected ISO-8601 or unix s/ms/ns") from None
+    raise DataError(f"{path}: record {n} has no time; expected a field {keys[0]!r}")
+
+
+def read_changes(path: Path) -> list[ChangeEvent]:
+    out = []
+    for n, rec in enumerate(_records(path), start=1):
+        t = _stamp(path, n, rec, "timestamp", "time", "ts", "at", "created_at")
+        comp = str(rec.get("component") or rec.get("service") or rec.get("target") or "")
+        out.append(ChangeEvent(t, comp, str(rec.get("kind") or rec.get("type") or "change"),
+                               str(rec.get("description") or rec.get("summary") or rec.get("message") or ""),
+                               str(rec.get("author") or rec.get("user") or ""), str(rec.get("id") or f"change-{n}")))
+    return out
+
+
+def read_alerts(path: Path) -> list[Alert]:
+    out = []
+    for n, rec in enumerate(_records(path), start=1):
+        labels = rec.get("labels") if isinstance(rec.get("labels"), dict) else {}
+        notes = rec.get("annotations") if isinstance(rec.get("annotations"), dict) else {}
+        t = _stamp(path, n, rec, "timestamp", "time", "startsAt", "starts_at", "fired_at", "ts")
+        comp = str(rec.get("component") or rec.get("service") or labels.get("service") or labels.get("job") or labels.get("pod") or "")
+        name = str(rec.get("name") or rec.get("alertname") or labels.get("alertname") or "alert")
+        out.append(Alert(t, service_of(comp), name, str(rec.get("severity") or labels.get("severity") or "warning"),
+                         str(rec.get("description") or notes.get("description") or notes.get("summary") or ""),
+                         {str(k): str(v) for k, v in labels.items()}))
+    return out
+
+
+def read_topology(path: Path) -> list[tuple[str, str]]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise DataError(f"{path}: not valid JSON ({exc})") from None
+    edges = data.get("edges", data.get("calls")) if isinstance(data, dict) else data
+    out: list[tuple[str, str]] = []
+    if isinstance(edges, list):
+        for n, e in enumerate(edges, start=1):
+            if isinstance(e, (list, tuple)) and len(e) == 2:
+                out.append((str(e[0]), str(e[1])))
+            elif isinstance(e, dict) and ("caller" in e or "source" in e):
+                out.append((str(e.get("caller", e.get("source"))), str(e.get("callee", e.get("target")))))
+            else:
+                raise DataError(f"{path}: edge {n} is {e!r}; expected [caller, callee] or {{\"caller\": .., \"callee\": ..}}")
+    elif isinstance(data, dict):  # adjacency: {"caller": ["callee", ...]}
+        for caller, callees in data.items():
+            if not isinstance(callees, list):
+                raise DataError(f"{path}: {caller!r} maps to {callees!r}; expected a list of callees or an \"edges\" list")
+            out.extend((str(caller), str(c)) for c in callees)
+    else:
+        raise DataError(f"{path}: expected {{\"edges\": [[caller, callee], ...]}}")
+    return out

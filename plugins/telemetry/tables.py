@@ -1,0 +1,213 @@
+"""Read tabular telemetry files into rows, and parse timestamps in any common spelling.
+
+Accepted: `.csv`, `.csv.gz`, `.tsv`, `.parquet` (through pyarrow), `.jsonl` / `.ndjson`
+(optionally gzipped). Problems raise `DataError` naming the file, row and column.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+import re
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterable
+
+from copilot.errors import DataError
+
+TABLE_SUFFIXES = (".csv", ".csv.gz", ".tsv", ".tsv.gz", ".parquet", ".jsonl", ".jsonl.gz", ".ndjson", ".ndjson.gz")
+
+
+def suffix_of(path: Path) -> str:
+    name = path.name.lower()
+    for s in sorted(TABLE_SUFFIXES + (".json", ".json.gz", ".log", ".log.gz", ".txt", ".txt.gz"), key=len, reverse=True):
+        if name.endswith(s):
+            return s
+    return path.suffix.lower()
+
+
+def stem_of(path: Path) -> str:
+    s = suffix_of(path)
+    return path.name[: -len(s)] if s and path.name.lower().endswith(s) else path.stem
+
+
+def open_text(path: Path) -> io.TextIOBase:
+    if path.name.lower().endswith(".gz"):
+        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8", errors="replace", newline="")
+    return open(path, encoding="utf-8", errors="replace", newline="")
+
+
+def read_table(path: Path) -> tuple[list[str], list[list[Any]]]:
+    """Header and rows of a table file. CSV cells stay strings; JSON values keep their type."""
+    s = suffix_of(path)
+    if s == ".parquet":
+        return _read_parquet(path)
+    if s in (".jsonl", ".jsonl.gz", ".ndjson", ".ndjson.gz"):
+        records = list(read_jsonl(path))
+        header: list[str] = []
+        for r in records:
+            for k in r:
+                if k not in header:
+                    header.append(k)
+        return header, [[r.get(k) for k in header] for r in records]
+    try:
+        with open_text(path) as fh:
+            sample = fh.read(4096)
+            fh.seek(0)
+            delimiter = "\t" if s.startswith(".tsv") or ("\t" in sample.splitlines()[0] if sample else False) else ","
+            reader = csv.reader(fh, delimiter=delimiter)
+            header = next(reader, None)
+            if not header:
+                raise DataError(f"{path}: empty file; expected a header row")
+            rows = [r for r in reader if r]
+    except (OSError, EOFError, gzip.BadGzipFile, csv.Error) as exc:
+        raise DataError(f"{path}: cannot read as {s or 'CSV'} ({exc})") from None
+    width = len(header)
+    for n, r in enumerate(rows, start=2):
+        if len(r) != width:
+            raise DataError(f"{path}: row {n} has {len(r)} columns, expected {width} like the header")
+    return [h.strip().lstrip("\ufeff") for h in header], rows
+
+
+def _read_parquet(path: Path) -> tuple[list[str], list[list[Any]]]:
+    try:
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise DataError(f"{path}: reading Parquet needs pyarrow; pip install pyarrow or convert to CSV") from None
+    try:
+        table = pq.read_table(path)
+    except Exception as exc:  # pyarrow raises many types for a corrupt file
+        raise DataError(f"{path}: not a readable Parquet file ({type(exc).__name__}: {exc})") from None
+    columns = table.column_names
+    data = [table.column(c).to_pylist() for c in columns]
+    return columns, [list(r) for r in zip(*data)] if data else []
+
+
+def read_jsonl(path: Path) -> Iterable[dict[str, Any]]:
+    try:
+        with open_text(path) as fh:
+            for n, line in enumerate(fh, start=1):
+                line = line.strip()
+                if not line:
+                    continue
+                try:
+                    obj = json.loads(line)
+                except json.JSONDecodeError as exc:
+                    raise DataError(f"{path}: line {n} is not valid JSON ({exc.msg}); expected one JSON object per line") from None
+                if not isinstance(obj, dict):
+                    raise DataError(f"{path}: line {n} is a JSON {type(obj).__name__}, expected an object")
+                yield obj
+    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+        raise DataError(f"{path}: cannot read ({exc})") from None
+
+
+def pick(header: list[str], *aliases: str) -> int | None:
+    """Index of the first column whose normalised name is one of the aliases."""
+    norm = [re.sub(r"[^a-z0-9]", "", h.lower()) for h in header]
+    for alias in aliases:
+        a = re.sub(r"[^a-z0-9]", "", alias.lower())
+        if a in norm:
+            return norm.index(a)
+    return None
+
+
+# ---- timestamps -------------------------------------------------------------------
+
+_NUMERIC = re.compile(r"^[+-]?\d+(\.\d+)?([eE][+-]?\d+)?$")
+
+
+def numeric_seconds(value: float) -> float:
+    """Unix seconds from a number in s, ms, us or ns (guessed by magnitude)."""
+    v = abs(value)
+    if v >= 1e17:
+        return value / 1e9
+    if v >= 1e14:
+        return value / 1e6
+    if v >= 1e11:
+        return value / 1e3
+    return value
+
+
+def parse_time(value: Any) -> float:
+    """Unix seconds from ISO-8601 text, 'YYYY-MM-DD HH:MM:SS[,mmm]', or unix s/ms/us/ns. Naive times are UTC."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return numeric_seconds(float(value))
+    if isinstance(value, str):
+        try:
+            return numeric_seconds(float(value))
+        except ValueError:
+            pass
+    if isinstance(value, datetime):
+        dt = value
+    else:
+        text = str(value).strip()
+        if _NUMERIC.match(text):
+            return numeric_seconds(float(text))
+        text = text.replace(",", ".")
+        if text.endswith(("Z", "z")):
+            text = text[:-1] + "+00:00"
+        try:
+            dt = datetime.fromisoformat(text)
+        except ValueError:
+            dt = _loose_time(text)  # raises ValueError
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=timezone.utc)
+    return dt.timestamp()
+
+
+_LOOSE = re.compile(
+    r"^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}:\d{2})(\.\d+)?\s*(Z|UTC|[+-]\d{2}:?\d{2})?(\s+(UTC|GMT))?(\s|$)"
+)
+
+
+def _loose_time(text: str) -> datetime:
+    """Go- and log-style stamps: '2022-08-22 03:51:19.607158889 +0000 UTC m=+0.11'."""
+    m = _LOOSE.match(text)
+    if not m:
+        raise ValueError(text)
+    frac = (m.group(3) or "")[:7]
+    zone = m.group(4) or "+00:00"
+    zone = "+00:00" if zone in ("Z", "UTC") else (zone if ":" in zone else zone[:3] + ":" + zone[3:])
+    return datetime.fromisoformat(f"{m.group(1)}T{m.group(2)}{frac}{zone}")
+
+
+def time_column(path: Path, header: list[str], rows: list[list[Any]], col: int) -> list[float]:
+    out: list[float] = []
+    memo: dict[Any, float] = {}
+    for n, r in enumerate(rows, start=2):
+        cell = r[col]
+        try:
+            hit = memo.get(cell) if isinstance(cell, str) else None
+            if hit is None:
+                hit = parse_time(cell)
+                if isinstance(cell, str) and len(memo) < 100_000:
+                    memo[cell] = hit
+            out.append(hit)
+        except (ValueError, TypeError, OverflowError):
+            raise DataError(
+                f"{path}: row {n} column {header[col]!r}: {r[col]!r} is not a time; expected ISO-8601 or unix s/ms/ns"
+            ) from None
+    return out
+
+
+def float_cell(path: Path, header: list[str], row: list[Any], n: int, col: int) -> float:
+    v = row[col]
+    if v is None or v == "" or (isinstance(v, str) and v.strip().lower() in ("nan", "null", "none", "-")):
+        return float("nan")
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        raise DataError(f"{path}: row {n} column {header[col]!r}: {v!r} is not a number") from None
+
+
+_POD = re.compile(r"^(?P<svc>[a-z0-9][a-z0-9-]*?)-(?:[a-z0-9]{6,10}-[a-z0-9]{5}|[a-z0-9]{5})$")
+
+
+def service_of(name: str) -> str:
+    """Service-level name of a Kubernetes pod (`cartservice-7d8b9c6f4-xk2lp` -> `cartservice`)."""
+    m = _POD.match(name)
+    if m and any(ch.isdigit() for ch in name[len(m.group("svc")):]):
+        return m.group("svc")
+    return name

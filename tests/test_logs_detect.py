@@ -1,0 +1,95 @@
+"""detect_log_anomalies on synthetic per-component logs."""
+
+from __future__ import annotations
+
+import itertools
+import random
+
+from plugins.detectors.logs import detect_log_anomalies, poisson_sigma
+from plugins.telemetry.model import LogRecord
+
+T0 = 1_700_000_000.0  # baseline hour starts here; the window is the hour after
+WINDOW = (T0 + 3600, T0 + 7200)
+BASELINE = (T0, T0 + 3600)
+
+
+def _ids():
+    counter = itertools.count(1)
+    return lambda prefix: f"{prefix}{next(counter)}"
+
+
+def _steady(component: str, start: float, end: float, every: float, rng: random.Random) -> list[LogRecord]:
+    out = []
+    t = start
+    while t < end:
+        out.append(LogRecord(t, component, f"request {rng.randint(1, 9999)} served in {rng.randint(5, 80)}ms", "INFO"))
+        t += every
+    return out
+
+
+def _incident() -> list[LogRecord]:
+    rng = random.Random(7)
+    records = _steady("checkout", T0, T0 + 7200, 30, rng) + _steady("cart", T0, T0 + 7200, 45, rng)
+    # Baseline: a few declined cards now and then.
+    records += [LogRecord(T0 + 600 * k, "checkout", f"PaymentException: card declined {4000 + k}", "ERROR")
+                for k in range(2)]
+    # Window: a surge of the same error from 14:05 (5 min into the window).
+    onset = WINDOW[0] + 300
+    records += [LogRecord(onset + 5 * k, "checkout", f"PaymentException: card declined {5000 + k}", "ERROR")
+                for k in range(120)]
+    # Window: cart starts logging a message never seen before.
+    records += [LogRecord(WINDOW[0] + 900 + 60 * k, "cart", f"cache miss for key user:{k}", "WARN")
+                for k in range(6)]
+    rng.shuffle(records)
+    return records
+
+
+def test_error_surge_and_new_template_are_found_per_component():
+    findings = detect_log_anomalies(_incident(), WINDOW, BASELINE, _ids())
+    by_kind = {(f.component, f.kind): f for f in findings}
+    surge = by_kind[("checkout", "error_surge")]
+    assert surge.source == "logs" and surge.id.startswith("L")
+    assert surge.signal == "PaymentException: card declined <*>"
+    assert surge.details["count"] == 120 and surge.details["baseline_count"] == 2
+    assert surge.onset == WINDOW[0] + 300
+    assert len(surge.details["examples"]) == 3 and "card declined" in surge.details["examples"][0]
+    assert "120 errors" in surge.summary and "2 in the previous hour" in surge.summary
+    assert surge.score > 10
+    new = by_kind[("cart", "new_template")]
+    assert new.details["count"] == 6 and new.details["baseline_count"] == 0
+    assert new.onset == WINDOW[0] + 900
+    # Steady traffic is not reported, and the strongest finding comes first.
+    assert "never seen in the previous hour" in new.summary
+    assert not any(f.signal.startswith("request") for f in findings)
+    assert findings[0] is surge
+    assert len({f.id for f in findings}) == len(findings)
+
+
+def test_template_burst_against_baseline_rate():
+    rng = random.Random(3)
+    records = _steady("api", T0, T0 + 3600, 60, rng)  # 60 lines in the baseline hour
+    records += _steady("api", WINDOW[0], WINDOW[1], 6, rng)  # 600 in the window hour
+    findings = detect_log_anomalies(records, WINDOW, BASELINE, _ids())
+    assert [f.kind for f in findings] == ["template_burst"]
+    burst = findings[0]
+    assert burst.details["count"] == 600 and burst.details["baseline_count"] == 60
+    assert burst.score >= 4.0
+
+
+def test_baseline_defaults_to_records_before_the_window():
+    records = _incident()
+    with_default = detect_log_anomalies(records, WINDOW, None, _ids())
+    explicit = detect_log_anomalies(records, WINDOW, BASELINE, _ids())
+    assert [(f.component, f.kind, f.details["count"]) for f in with_default] == \
+           [(f.component, f.kind, f.details["count"]) for f in explicit]
+
+
+def test_quiet_window_gives_no_findings():
+    rng = random.Random(11)
+    records = _steady("checkout", T0, T0 + 7200, 30, rng)
+    assert detect_log_anomalies(records, WINDOW, BASELINE, _ids()) == []
+
+
+def test_poisson_sigma_grows_with_surprise():
+    assert abs(poisson_sigma(10, 10.0)) < 0.01
+    assert poisson_sigma(40, 10.0) > poisson_sigma(20, 10.0) > 2.0

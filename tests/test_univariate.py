@@ -1,0 +1,143 @@
+"""The univariate detector and `copilot detect`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import numpy as np
+import pytest
+
+from copilot.commands import detect
+from copilot.errors import CopilotError
+from plugins.detectors.univariate import infer_period, robust_z_matrix, score_matrix, score_series
+
+
+def _noise(n: int, seed: int = 0) -> np.ndarray:
+    return 100 + np.random.default_rng(seed).normal(0, 1, n)
+
+
+def test_spike_scores_high_and_noise_low():
+    x = _noise(200)
+    x[150] += 15
+    r = score_series(x)
+    assert r.scores.min() >= 0 and r.scores.max() <= 1
+    assert r.flags[150] and r.scores[150] > 0.8
+    assert r.flags.sum() <= 2  # Gaussian noise at 5 sigma: essentially no false alarms
+
+
+def test_scores_are_causal():
+    x = _noise(150, seed=1)
+    x[120:] += 30  # the future changes a lot
+    full = score_series(x, period=None).scores
+    prefix = score_series(x[:100], period=None).scores
+    np.testing.assert_allclose(full[:100], prefix)
+
+
+def test_level_shift_flagged_at_onset_then_absorbed():
+    x = _noise(300, seed=2)
+    x[200:] += 20
+    r = score_series(x, period=None)
+    assert r.flags[200]
+    assert not r.flags[290]  # the new level has become the baseline
+
+
+def test_seasonal_series_daily_job_is_normal_off_phase_spike_is_not():
+    hours = np.arange(24 * 10)
+    x = np.random.default_rng(3).normal(0, 0.5, hours.size)
+    x[hours % 24 == 12] += 50  # a daily batch job
+    x[24 * 8 + 3] += 50  # the same jump at an unusual hour
+    ts = 1_700_000_000 + hours * 3600.0
+    seasonal = score_series(x, ts)
+    assert seasonal.period == 24
+    assert seasonal.flags[24 * 8 + 3]
+    assert not seasonal.flags[24 * 9 + 12]
+    plain = score_series(x, ts, period=None)
+    assert plain.scores[24 * 9 + 12] > seasonal.scores[24 * 9 + 12]
+
+
+def test_missing_values_do_not_break_scoring():
+    x = _noise(100, seed=4)
+    x[[10, 50, 51]] = np.nan
+    x[80] += 20
+    r = score_series(x)
+    assert np.isfinite(r.scores).all()
+    assert r.scores[50] == 0 and r.flags[80]
+
+
+def test_matrix_matches_single_series():
+    rng = np.random.default_rng(5)
+    m = rng.normal(0, 1, (50, 120))
+    m[7, 100] += 12
+    batch = score_matrix(m)
+    assert batch.shape == m.shape
+    np.testing.assert_allclose(batch[7], score_series(m[7], period=None).scores)
+    assert batch[7, 100] >= 0.5
+
+
+def test_constant_series_then_change():
+    x = np.zeros(50)
+    x[40] = 1.0
+    z = robust_z_matrix(x.reshape(1, -1))[0]
+    assert z[40] > 100 and z[:40].max() == 0
+
+
+@pytest.mark.parametrize(
+    "step,n,expected",
+    [(3600, 24 * 5, 24), (60, 1440 * 3, 1440), (3600, 24 * 2, None), (7, 10_000, None)],
+)
+def test_infer_period(step, n, expected):
+    assert infer_period(np.arange(n) * float(step)) == expected
+
+
+def _run_detect(argv: list[str], capsys) -> str:
+    parser = argparse.ArgumentParser()
+    detect.register(parser.add_subparsers())
+    args = parser.parse_args(["detect", *argv])
+    assert args.func(args) == 0
+    return capsys.readouterr().out
+
+
+def _write_series(path, header: bool = True, label: bool = True) -> None:
+    x = _noise(120, seed=6)
+    x[100] += 25
+    lines = ["TimeStamp,Value,Label"] if header else []
+    for i, v in enumerate(x):
+        ts = f"2024-01-01T{i // 60:02d}:{i % 60:02d}:00Z"
+        lines.append(f"{ts},{v}" + (f",{int(i == 100)}" if label else ""))
+    path.write_text("\n".join(lines) + "\n")
+
+
+def test_detect_command_csv(tmp_path, capsys):
+    f = tmp_path / "s.csv"
+    _write_series(f)
+    out = _run_detect([str(f)], capsys).strip().splitlines()
+    assert out[0] == "timestamp,value,anomaly_score,is_anomaly"
+    rows = [r.split(",") for r in out[1:]]
+    assert len(rows) == 120
+    assert rows[100][0] == "2024-01-01T01:40:00Z"
+    assert rows[100][3] == "1" and float(rows[100][2]) >= 0.5
+    assert sum(int(r[3]) for r in rows) <= 3
+
+
+def test_detect_command_json_headerless(tmp_path, capsys):
+    f = tmp_path / "s.csv"
+    _write_series(f, header=False, label=False)
+    data = json.loads(_run_detect([str(f), "--format", "json"], capsys))
+    assert set(data[0]) == {"timestamp", "value", "anomaly_score", "is_anomaly"}
+    assert data[100]["is_anomaly"] is True
+    assert data[0]["is_anomaly"] is False
+
+
+def test_detect_command_bad_value_names_the_row(tmp_path):
+    f = tmp_path / "bad.csv"
+    f.write_text("timestamp,value\n1700000000,1\n1700000060,abc\n")
+    with pytest.raises(CopilotError, match="row 3"):
+        detect.read_series(f)
+
+
+def test_detect_reads_unix_milliseconds(tmp_path):
+    f = tmp_path / "ms.csv"
+    f.write_text("1700000000000,1\n1700000060000,2\n")
+    s = detect.read_series(f)
+    assert s.timestamps == [1700000000.0, 1700000060.0]
