@@ -53,6 +53,14 @@ def sync_bundled(store: KnowledgeStore, force: bool = False) -> dict[str, int]:
     if not force and store.meta_get(VERSION_KEY).get(VERSION_KEY) == version:
         store._bundled_synced = True  # type: ignore[attr-defined]
         return {}
+    with store.write_lock():  # one process loads; the others then find the version set
+        if not force and store.meta_get(VERSION_KEY).get(VERSION_KEY) == version:
+            store._bundled_synced = True  # type: ignore[attr-defined]
+            return {}
+        return _sync(store, plan, version)
+
+
+def _sync(store: KnowledgeStore, plan: ImportPlan, version: str) -> dict[str, int]:
     deleted = {k[len(TOMBSTONE):] for k in store.meta_get(TOMBSTONE)}
     counts = {"added": 0, "updated": 0, "kept": 0}
     existing = {r["id"]: r for r in store.rows("experience")}

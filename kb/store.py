@@ -17,6 +17,7 @@ import contextlib
 import hashlib
 import os
 import re
+import threading
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -68,6 +69,8 @@ class KnowledgeStore:
         self.embedder = embedder
         self._conn: Any = None
         self._tables: dict[str, Any] = {}
+        self._thread_lock = threading.RLock()
+        self._lock_depth = 0
 
     @property
     def location(self) -> str:
@@ -92,19 +95,27 @@ class KnowledgeStore:
 
     @contextlib.contextmanager
     def write_lock(self) -> Iterator[None]:
-        if not self.is_local:
-            yield
-            return
-        import fcntl
+        """Exclusive across processes (an flock on a local store), re-entrant within one."""
+        with self._thread_lock:
+            if self._lock_depth or not self.is_local:
+                self._lock_depth += 1
+                try:
+                    yield
+                finally:
+                    self._lock_depth -= 1
+                return
+            import fcntl
 
-        path = Path(self.uri.removeprefix("file://")) / ".write.lock"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "a+") as fh:
-            fcntl.flock(fh, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(fh, fcntl.LOCK_UN)
+            path = Path(self.uri.removeprefix("file://")) / ".write.lock"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with open(path, "a+") as fh:
+                fcntl.flock(fh, fcntl.LOCK_EX)
+                self._lock_depth += 1
+                try:
+                    yield
+                finally:
+                    self._lock_depth -= 1
+                    fcntl.flock(fh, fcntl.LOCK_UN)
 
     def _table_names(self) -> set[str]:
         listed = self.db().list_tables()
@@ -119,9 +130,9 @@ class KnowledgeStore:
             return self._tables[kind]
         name = S.TABLES[kind]
         db = self.db()
-        if name in self._table_names():
+        try:
             tbl = db.open_table(name)
-        else:
+        except ValueError:  # not there (or another process is creating it right now)
             with self.write_lock():
                 sch = S.arrow_schema(kind, self.embedder.dim, self.embedder.name)
                 tbl = db.create_table(name, schema=sch, exist_ok=True)
@@ -268,9 +279,10 @@ class KnowledgeStore:
 
     # -- small key/value table: bundled version, tombstones of deleted bundled entries --
     def meta_get(self, prefix: str = "") -> dict[str, str]:
-        if META_TABLE not in self._table_names():
+        try:
+            tbl = self.db().open_table(META_TABLE)
+        except ValueError:  # not created yet
             return {}
-        tbl = self.db().open_table(META_TABLE)
         q = tbl.search()
         if prefix:
             q = q.where(f"starts_with(key, {sql_str(prefix)})")

@@ -77,15 +77,15 @@ def test_older_schema_without_migration_is_refused(store, monkeypatch):
 def test_older_schema_is_migrated(store, monkeypatch):
     old = {e["id"]: e for e in store.list("experience")}
 
-    def add_tag(kind, rows):
-        return [dict(r, tags=list(r["tags"]) + ["migrated"]) for r in rows]
+    def add_tag(kind, rows):  # a migration that rewrites a field
+        return [dict(r, source=f"{r['source']} (migrated)") for r in rows]
 
     monkeypatch.setattr(S, "SCHEMA_VERSION", S.SCHEMA_VERSION + 1)
     monkeypatch.setitem(S.MIGRATIONS, S.SCHEMA_VERSION - 1, add_tag)
     fresh = KnowledgeStore(store.uri, store.embedder)
     migrated = {e["id"]: e for e in fresh.list("experience")}
     assert migrated.keys() == old.keys()
-    assert all(e["tags"][-1] == "migrated" for e in migrated.values())
+    assert all(e["source"].endswith("(migrated)") for e in migrated.values())
     assert int(fresh.table("experience").schema.metadata[S.VERSION_KEY]) == S.SCHEMA_VERSION
     # Still searchable after the rewrite (the full-text index was rebuilt).
     from kb.search import search

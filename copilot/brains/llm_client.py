@@ -11,6 +11,7 @@ output has been handed to the caller: a stream that breaks off afterwards raises
 
 from __future__ import annotations
 
+import socket
 from dataclasses import dataclass, field
 from typing import Any, AsyncIterator
 
@@ -119,15 +120,17 @@ def _short(exc: BaseException) -> str:
 
 def _root_reason(exc: BaseException) -> str:
     """The innermost cause of a connection error, e.g. 'connection refused'."""
-    seen = exc
-    while seen.__cause__ is not None or seen.__context__ is not None:
-        seen = seen.__cause__ or seen.__context__  # type: ignore[assignment]
-    text = str(seen).lower()
-    if "refused" in text:
+    chain = [exc]
+    while len(chain) < 20 and (chain[-1].__cause__ or chain[-1].__context__) is not None:
+        chain.append(chain[-1].__cause__ or chain[-1].__context__)  # type: ignore[arg-type]
+    if any(isinstance(e, ConnectionRefusedError) for e in chain):
         return "connection refused"
-    if "name or service not known" in text or "nodename nor servname" in text or "name resolution" in text:
+    if any(isinstance(e, socket.gaierror) for e in chain):
         return "unknown host"
-    return " ".join(str(seen).split())[:120] or type(seen).__name__
+    text = " ".join(str(chain[-1]).split())
+    if "refused" in text.lower() or "errno 111" in text.lower():
+        return "connection refused"
+    return text[:120] or type(chain[-1]).__name__
 
 
 class ChatClient:
@@ -171,7 +174,7 @@ class ChatClient:
         after = _retry_after(exc) if exc is not None else None
         if after is not None:
             return after
-        return wait_exponential_jitter(initial=self.backoff_s, max=self.max_backoff_s)(retry_state)
+        return wait_exponential_jitter(multiplier=self.backoff_s, max=self.max_backoff_s, jitter=self.backoff_s)(retry_state)
 
     def _retrying(self) -> Any:
         from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt

@@ -26,6 +26,8 @@ def register(subparsers) -> None:
                    help="move the alert time given to the ranking by SECONDS (RCA benchmarks)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
     p.add_argument("--limit", type=int, default=None, metavar="N", help="run only the first N cases")
+    p.add_argument("--raw-truth", dest="raw_truth", action="store_true",
+                   help="loghub: score the uncorrected Android/Windows annotations as written")
     p.set_defaults(func=run)
 
 

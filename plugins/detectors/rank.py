@@ -1,0 +1,308 @@
+"""Root-cause ranking: a pure function over findings and the call graph.
+
+1. Each finding becomes evidence of a category on a component: intrinsic signals a
+   component produces itself (cpu, memory, disk, gc, packet loss, network rtt, latency or
+   errors that originate in it, calls into it that go missing, exception logs, a recent
+   change) or symptoms that travel along calls (latency, error rate, error logs that
+   blame a callee). Strength is log(1 + sigma / 3), so one huge number cannot drown the rest.
+2. Call-graph direction: latency and errors travel up to callers, load travels down to
+   callees. A component's symptoms are explained away when one of its callees is
+   anomalous no later than it; a component whose callees are healthy but which is itself
+   anomalous is a likely origin. A request-rate surge that starts at a component whose
+   callers show none is a traffic surge and explains the anomalies below it.
+3. Onset order: components anomalous from the earliest onset get a bonus, late ones a penalty.
+4. The fault kind comes from the top component's own signature (see `classify`).
+Only generic methods: no service names or fault times appear here.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from copilot.diagnosis import Finding, RootCause
+
+from .signals import BAD_DIRECTION, family
+
+INTRINSIC_WEIGHT = {
+    "cpu": 1.0, "memory": 1.0, "disk": 1.2, "gc": 1.2, "packet_loss": 1.1, "net_latency": 1.0,
+    "self_latency": 1.2, "error_origin": 1.2, "lost": 1.2, "exception": 1.2, "surge": 1.5,
+}
+SYMPTOM_WEIGHT = {"latency": 0.8, "errors": 0.8, "log_error": 0.4, "load_drop": 0.3, "other": 0.15}
+EXPLAINED = 0.2  # what is left of a symptom a callee explains
+LOAD_EXPLAINED = 0.3  # what is left of cpu that a load rise explains
+SURGE_EXPLAINED = 0.3  # what is left of a component's score below a traffic surge
+MIN_SIGMA = 4.0  # a family counts for the fault kind from this many sigmas...
+MIN_SHARE = 0.25  # ...and at least this share of the component's strongest evidence
+SURGE_RATIO = 1.3  # request rate at least 1.3x its baseline
+ONSET_TOLERANCE_S = 120.0
+
+_EXCEPTION = re.compile(r"exception|traceback|panic|segfault|stack ?trace|\bat [\w.$]+\(|nullpointer|fatal", re.I)
+_ERROR = re.compile(r"error|fail|refused|reset by peer|timed? ?out|unavailable|\b5\d\d\b|denied|broken pipe", re.I)
+_HINTS = (
+    ("disk", re.compile(r"no space left|enospc|disk (usage|full|quota)|filesystem (is )?full|read-only file ?system", re.I)),
+    ("memory", re.compile(r"out ?of ?memory|\boom\b|oomkill|memory (usage|limit)|heap space", re.I)),
+    ("gc", re.compile(r"\bgc\b|garbage collect|stop-the-world|safepoint", re.I)),
+)
+
+
+def strength(sigma: float) -> float:
+    return math.log1p(max(sigma, 0.0) / 3.0)
+
+
+@dataclass
+class Evidence:
+    category: str
+    finding: Finding
+
+    @property
+    def score(self) -> float:
+        return float(self.finding.score or 0.0)
+
+
+@dataclass
+class Candidate:
+    component: str
+    evidence: dict[str, list[Evidence]] = field(default_factory=lambda: defaultdict(list))
+    score: float = 0.0
+    onset: float | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def best(self, category: str) -> Evidence | None:
+        items = self.evidence.get(category) or []
+        return max(items, key=lambda e: e.score) if items else None
+
+    def sigma(self, category: str) -> float:
+        e = self.best(category)
+        return e.score if e else 0.0
+
+
+def _log_category(f: Finding) -> str:
+    text = " ".join(str(x) for x in (f.details.get("template", ""), f.signal, f.summary))
+    for cat, pattern in _HINTS:
+        if pattern.search(text):
+            return cat
+    if _EXCEPTION.search(text):
+        return "exception"
+    if _ERROR.search(text) or f.kind == "error_surge":
+        return "log_error"
+    return "other"
+
+
+def categorise(f: Finding) -> str | None:
+    """The evidence category of a finding (None: not evidence about a component)."""
+    if f.source == "metrics":
+        fam = f.details.get("family") or family(f.signal)
+        up = f.details.get("direction", "up") == "up"
+        if fam == "request_rate":
+            ratio = _ratio(f)
+            if up and (ratio is None or ratio >= SURGE_RATIO):
+                return "load"
+            return None if up else "load_drop"
+        bad = BAD_DIRECTION.get(fam, 0)
+        if bad and (1 if up else -1) != bad:
+            return None  # e.g. latency fell: not a problem
+        if fam in ("cpu", "memory", "disk", "gc", "packet_loss", "net_latency"):
+            return fam
+        if fam == "latency":
+            return "latency"
+        if fam in ("error_rate", "success_rate"):
+            return "errors"
+        return "other"
+    if f.source == "traces":
+        return {"latency_origin": "self_latency", "error_origin": "error_origin", "lost_spans": "lost",
+                "orphan_spans": "other", "latency": "latency", "errors": "errors"}.get(f.kind, "other")
+    if f.source == "logs":
+        return _log_category(f)
+    if f.source == "changes":
+        return "change"
+    if f.source == "alerts":
+        return "alert"
+    return None
+
+
+def _ratio(f: Finding) -> float | None:
+    base, after = f.details.get("baseline"), f.details.get("after")
+    if isinstance(base, (int, float)) and isinstance(after, (int, float)) and base > 0:
+        return after / base
+    return None
+
+
+def _dedupe(findings: list[Finding]) -> list[Finding]:
+    best: dict[tuple, Finding] = {}
+    for f in findings:
+        key = (f.source, f.component, f.signal, f.kind)
+        if key not in best or f.score > best[key].score:
+            best[key] = f
+    return list(best.values())
+
+
+def _graph(edges: list[tuple[str, str]]) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
+    callees: dict[str, set[str]] = defaultdict(set)
+    callers: dict[str, set[str]] = defaultdict(set)
+    for a, b in edges:
+        if a != b:
+            callees[a].add(b)
+            callers[b].add(a)
+    return callees, callers
+
+
+def _descendants(start: str, callees: dict[str, set[str]]) -> set[str]:
+    seen: set[str] = set()
+    stack = [start]
+    while stack:
+        for d in callees.get(stack.pop(), ()):
+            if d not in seen:
+                seen.add(d)
+                stack.append(d)
+    return seen
+
+
+INTRINSIC = tuple(INTRINSIC_WEIGHT)
+SYMPTOMS = tuple(SYMPTOM_WEIGHT)
+
+
+def _combine(values: list[float]) -> float:
+    """Strongest first, each next one counting half as much as the previous."""
+    return sum(v * 0.5**i for i, v in enumerate(sorted(values, reverse=True)))
+
+
+def rank_root_causes(findings: list[Finding], call_graph: list[tuple[str, str]], top_k: int = 5) -> list[RootCause]:
+    """Rank components as root causes with a fault kind each. Pure: same input, same output."""
+    cands: dict[str, Candidate] = {}
+    for f in _dedupe(findings):
+        cat = categorise(f)
+        if cat is None or not f.component:
+            continue
+        cands.setdefault(f.component, Candidate(f.component)).evidence[cat].append(Evidence(cat, f))
+    if not cands:
+        return []
+    callees, callers = _graph(call_graph)
+
+    def onset_of(c: Candidate, cats: tuple[str, ...]) -> float | None:
+        times = [e.finding.onset for cat in cats for e in c.evidence.get(cat, ()) if e.finding.onset is not None and e.score >= MIN_SIGMA]
+        return min(times) if times else None
+
+    anomalous = {
+        name: onset_of(c, INTRINSIC + SYMPTOMS + ("load",))
+        for name, c in cands.items()
+        if any(e.score >= MIN_SIGMA for cat in INTRINSIC + SYMPTOMS + ("load",) for e in c.evidence.get(cat, ()))
+    }
+    # traffic surges: load up here but not in any caller
+    surges = {
+        name for name, c in cands.items()
+        if c.sigma("load") >= MIN_SIGMA and not any(cands.get(p) and cands[p].sigma("load") >= MIN_SIGMA for p in callers.get(name, ()))
+    }
+    for name in surges:
+        cands[name].evidence["surge"] = list(cands[name].evidence["load"])
+    below_surge = {d: s for s in surges for d in _descendants(s, callees)}
+
+    for name, c in cands.items():
+        parts: list[float] = []
+        for cat in INTRINSIC:
+            e = c.best(cat)
+            if e is None:
+                continue
+            w = INTRINSIC_WEIGHT[cat]
+            if cat == "cpu" and c.sigma("load") >= MIN_SIGMA:
+                w *= LOAD_EXPLAINED
+                c.notes.append("its CPU rise follows its request rate, so load explains it")
+            parts.append(w * strength(e.score))
+        my_onset = anomalous.get(name)
+        blamed = sorted(
+            d for d in callees.get(name, ())
+            if d in anomalous and (my_onset is None or anomalous[d] is None or anomalous[d] <= my_onset + ONSET_TOLERANCE_S)
+        )
+        for cat in SYMPTOMS:
+            e = c.best(cat)
+            if e is None:
+                continue
+            w = SYMPTOM_WEIGHT[cat] * (EXPLAINED if blamed else 1.0)
+            parts.append(w * strength(e.score))
+        if blamed:
+            c.notes.append(f"its callee{'s' if len(blamed) > 1 else ''} {', '.join(blamed)} {'are' if len(blamed) > 1 else 'is'} "
+                           "anomalous too, so part of what it shows is inherited")
+        elif callees.get(name) and name in anomalous:
+            c.notes.append(f"its callees ({', '.join(sorted(callees[name]))}) look healthy, so the problem starts here")
+        score = _combine(parts)
+        change = c.best("change")
+        if change is not None and score > 0:
+            score += 0.4 * strength(change.score)
+        if name in below_surge and name not in surges:
+            score *= SURGE_EXPLAINED
+            c.notes.append(f"it sits below the traffic surge at {below_surge[name]}, which explains its load")
+        c.score, c.onset = score, my_onset
+    onsets = [t for t in anomalous.values() if t is not None]
+    if onsets:
+        earliest = min(onsets)
+        for c in cands.values():
+            if c.onset is None:
+                continue
+            if c.onset <= earliest + ONSET_TOLERANCE_S / 2:
+                c.score *= 1.15
+            elif c.onset > earliest + 5 * 60:
+                c.score *= 0.85
+    ranked = sorted((c for c in cands.values() if c.score > 0), key=lambda c: (-c.score, c.component))[: max(top_k, 1)]
+    total = sum(c.score for c in ranked) or 1.0
+    out = []
+    for c in ranked:
+        kind, why = classify(c, c.component in surges)
+        out.append(RootCause(c.component, kind, round(c.score / total, 3), _evidence_ids(c), _reasons(c, why)))
+    return out
+
+
+def _qualifies(c: Candidate, cat: str, top: float) -> bool:
+    s = c.sigma(cat)
+    return s >= MIN_SIGMA and strength(s) >= MIN_SHARE * top
+
+
+def classify(c: Candidate, is_surge: bool) -> tuple[str, str]:
+    """The fault kind from a component's own signature, and a sentence saying why."""
+    top = max((strength(e.score) for items in c.evidence.values() for e in items), default=0.0)
+    q = lambda cat: _qualifies(c, cat, top)  # noqa: E731
+    own = [cat for cat in ("disk", "memory", "gc", "cpu", "exception", "packet_loss", "net_latency") if q(cat)]
+    if is_surge and not any(cat in own for cat in ("disk", "memory", "gc", "exception")):
+        return "traffic_surge", "its request rate surged while its callers' did not: more traffic is entering here"
+    if q("disk"):
+        return "disk_full", "its disk filled up (or writes fail for lack of space)"
+    mem = c.best("memory")
+    if mem is not None and q("memory") and (mem.finding.kind == "trend" or mem.score >= 2 * c.sigma("cpu")):
+        return "memory_leak", "its memory grows steadily without falling back"
+    if q("gc"):
+        return "jvm_gc", "garbage-collection count and pause time rose"
+    if q("cpu") and c.sigma("load") < MIN_SIGMA:
+        return "cpu_saturation", "its CPU is saturated while its request rate is normal"
+    errors = max(c.sigma("error_origin"), c.sigma("errors"))
+    change = c.best("change")
+    recent_change = change is not None and change.score >= 3.0
+    if q("exception") or (recent_change and errors >= MIN_SIGMA):
+        why = "exceptions appear in its logs" if q("exception") else "errors start in it right after a change"
+        return "code_exception", why + (" after a recent change" if recent_change and q("exception") else "")
+    if q("packet_loss") or q("lost") or errors >= MIN_SIGMA:
+        return "network_loss", "calls into it fail or go missing (retransmissions, lost spans) without exceptions in its logs"
+    if q("net_latency") or q("self_latency") or q("latency"):
+        return "network_delay", "calls into it got slower while its own CPU stayed normal"
+    return "unknown", "its anomalies match no known fault signature"
+
+
+def _evidence_ids(c: Candidate) -> list[str]:
+    items = sorted((e for v in c.evidence.values() for e in v), key=lambda e: -e.score)
+    ids: list[str] = []
+    for e in items:
+        if e.finding.id and e.finding.id not in ids:
+            ids.append(e.finding.id)
+    return ids[:10]
+
+
+def _reasons(c: Candidate, why: str) -> list[str]:
+    items = sorted((e for cat, v in c.evidence.items() if cat not in ("load", "alert") for e in v), key=lambda e: -e.score)
+    reasons = [f"{c.component}: {why}."]
+    for e in items[:3]:
+        reasons.append(f"{e.finding.summary} [{e.finding.id}]")
+    change = c.best("change")
+    if change is not None and all(change.finding.id not in r for r in reasons):
+        reasons.append(f"{change.finding.summary} [{change.finding.id}]")
+    reasons.extend(dict.fromkeys(c.notes))
+    return reasons
