@@ -14,6 +14,13 @@ from . import schema as S
 from .store import KnowledgeStore, newest_per_id, sql_str
 
 RRF_K = 60  # the standard constant from Cormack et al. (2009)
+# Relevance: an entry both retrievers agree on (a full-text match that is also among the
+# best vector hits), or one that stands out from the table as a whole: its similarity
+# exceeds the query's mean similarity to all entries (= similarity to the centroid) by
+# this margin. Unrelated questions ("what's the weather") pass neither test.
+AGREE_RANK = 5
+STANDOUT_MARGIN = 0.07
+_CENTROIDS: dict[tuple[str, str, int], Any] = {}
 
 
 @dataclass(frozen=True)
@@ -61,6 +68,20 @@ def _text_hits(tbl: Any, kind: str, query: str, where: str | None, n: int) -> li
         return []
 
 
+def _centroid(store: KnowledgeStore, kind: str, tbl: Any) -> Any:
+    """Mean vector of a table (cached per table version): its dot product with a query is
+    the query's mean similarity to every entry."""
+    import numpy as np
+
+    key = (store.uri, kind, tbl.version)
+    if key not in _CENTROIDS:
+        table = tbl.search().select(["vector"]).limit(max(tbl.count_rows(), 1)).to_arrow()
+        col = table.column("vector").combine_chunks()
+        flat = np.asarray(col.flatten(), dtype=np.float32).reshape(len(col), -1)
+        _CENTROIDS[key] = flat.mean(axis=0) if len(flat) else None
+    return _CENTROIDS[key]
+
+
 def search(
     store: KnowledgeStore,
     query: str,
@@ -69,8 +90,12 @@ def search(
     service: str | None = None,
     fault_kind: str | None = None,
     language: str | None = None,
+    relevant_only: bool = False,
 ) -> list[dict[str, Any]]:
-    """The k best entries for a query: entry dicts with `score` (fused) and `similarity`."""
+    """The k best entries for a query: entry dicts with `score` (fused), `similarity` and
+    `relevant`; with `relevant_only`, entries that fail the relevance test are dropped."""
+    import numpy as np
+
     query = " ".join(query.split())
     if not query:
         return []
@@ -80,6 +105,7 @@ def search(
     qvec = store.embedder.query(query)
     vector_ranked: list[tuple[float, str, dict[str, Any]]] = []
     text_lists: list[list[tuple[str, dict[str, Any]]]] = []
+    baseline: dict[str, float] = {}
     for kd in kinds:
         if not store.has_table(kd):
             continue
@@ -88,6 +114,8 @@ def search(
         if tbl.count_rows() == 0:
             continue
         where = filters.where(kd)
+        centroid = _centroid(store, kd, tbl)
+        baseline[kd] = float(np.dot(qvec, centroid)) if centroid is not None else 1.0
         for row in newest_per_id(_vector_hits(tbl, kd, qvec, where, n)):
             vector_ranked.append((row.pop("_distance"), kd, row))
         text_lists.append([(kd, r) for r in newest_per_id(_text_hits(tbl, kd, query, where, n))])
@@ -95,23 +123,33 @@ def search(
     scores: dict[str, float] = {}
     rows: dict[str, tuple[str, dict[str, Any]]] = {}
     similarity: dict[str, float] = {}
+    vector_rank: dict[str, int] = {}
+    relevant: set[str] = set()
     for rank, (dist, kd, row) in enumerate(vector_ranked[:n], start=1):
         scores[row["id"]] = scores.get(row["id"], 0.0) + 1.0 / (RRF_K + rank)
         rows[row["id"]] = (kd, row)
         similarity[row["id"]] = 1.0 - float(dist)
+        vector_rank[row["id"]] = rank
+        if similarity[row["id"]] - baseline[kd] >= STANDOUT_MARGIN:
+            relevant.add(row["id"])
     for hits in text_lists:
         for rank, (kd, row) in enumerate(hits, start=1):
-            scores[row["id"]] = scores.get(row["id"], 0.0) + 1.0 / (RRF_K + rank)
             row.pop("_score", None)
+            scores[row["id"]] = scores.get(row["id"], 0.0) + 1.0 / (RRF_K + rank)
             rows.setdefault(row["id"], (kd, row))
-    best = sorted(scores, key=lambda i: (-scores[i], i))[:k]
+            if vector_rank.get(row["id"], n + 1) <= AGREE_RANK:
+                relevant.add(row["id"])
+    ranked = sorted(scores, key=lambda i: (-scores[i], i))
+    if relevant_only:
+        ranked = [i for i in ranked if i in relevant]
     out = []
-    for entry_id in best:
+    for entry_id in ranked[:k]:
         kd, row = rows[entry_id]
         entry = S.to_entry(kd, row)
         entry["score"] = round(scores[entry_id], 6)
         if entry_id in similarity:
             entry["similarity"] = round(similarity[entry_id], 4)
+        entry["relevant"] = entry_id in relevant
         out.append(entry)
     return out
 

@@ -213,11 +213,9 @@ class KnowledgeStore:
 
     def _index(self, tbl: Any, force: bool = False) -> None:
         """Keep the full-text index (and, for big tables, a vector index) current."""
-        from lancedb.index import FTS
-
         indices = {tuple(ix.columns): ix for ix in tbl.list_indices()}
         if (FTS_COLUMN,) not in indices or force:
-            tbl.create_index(FTS_COLUMN, config=FTS(base_tokenizer="icu"), replace=True)
+            tbl.create_index(FTS_COLUMN, config=fts_config(), replace=True)
         rows = tbl.count_rows()
         if rows >= VECTOR_INDEX_MIN_ROWS and ("vector",) not in indices:
             tbl.create_index("vector", config=_vector_index_config(rows), replace=True)
@@ -299,6 +297,14 @@ class KnowledgeStore:
             tbl = self.db().create_table(META_TABLE, schema=sch, exist_ok=True)
             rows = [{"key": k, "value": v} for k, v in values.items()]
             tbl.merge_insert("key").when_matched_update_all().when_not_matched_insert_all().execute(rows)
+
+
+def fts_config() -> Any:
+    from lancedb.index import FTS
+
+    from .stopwords import STOP_WORDS
+
+    return FTS(base_tokenizer="icu", custom_stop_words=STOP_WORDS)
 
 
 def _vector_index_config(rows: int) -> Any:

@@ -30,9 +30,9 @@ def kb_search(query: str, kind: str | None = None, k: int = 5, ctx: ToolContext 
 
     if kind is not None and kind not in KINDS:
         return ToolResult.error(f"kind must be one of {', '.join(KINDS)} (or omitted), got {kind!r}")
-    hits = search(_store(ctx), query, kind=kind, k=max(1, min(int(k), 20)))
+    hits = search(_store(ctx), query, kind=kind, k=max(1, min(int(k), 20)), relevant_only=True)
     if not hits:
-        return ToolResult.no_data(f"no knowledge matches {query!r}")
+        return ToolResult.no_data(f"nothing in the knowledge base is relevant to {query!r}")
     text = "\n".join(cite(h) for h in hits)
     return ToolResult.ok(f"{len(hits)} entries (cite them by id):\n{text}", data=hits)
 

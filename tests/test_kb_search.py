@@ -59,6 +59,16 @@ def test_odd_queries_do_not_fail(store, query):
     assert isinstance(search(store, query, k=3), list)
 
 
-def test_relevance_floor_drops_unrelated_queries(store):
-    assert search(store, "recipe for a chocolate birthday cake", k=3, min_similarity=0.82) == []
-    assert search(store, "disk is full", k=3, min_similarity=0.82)
+@pytest.mark.parametrize("query", ["recipe for a chocolate birthday cake", "what's the weather in Paris tomorrow",
+                                   "今天天气怎么样", "你好"])
+def test_unrelated_questions_find_nothing_relevant(store, query):
+    assert search(store, query, k=3, relevant_only=True) == []
+    assert len(search(store, query, k=3)) == 3  # without the test, the nearest entries still come back
+
+
+@pytest.mark.parametrize("query, expected", [("disk is full", "disk_full"), ("x509", ""), ("GC停顿", "jvm_gc"),
+                                             ("redis timeouts", "")])
+def test_related_questions_stay_relevant(store, query, expected):
+    hits = search(store, query, k=3, relevant_only=True)
+    assert hits and all(h["relevant"] for h in hits)
+    assert expected in ("", hits[0].get("fault_kind"))

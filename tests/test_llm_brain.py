@@ -165,6 +165,22 @@ async def test_auto_retries_in_text_when_the_model_ignores_the_tools(server):
     assert "tools" in server.chat_requests[0] and "tools" not in server.chat_requests[1]
 
 
+async def test_auto_retries_in_text_when_the_model_concludes_without_looking(server):
+    server.reply("Final Answer: cart CPU is at 90% (invented)")
+    server.reply("Thought: check first\nAction: list_services\nAction Input: {}")
+    _, decision = await collect(LLMBrain(settings(server, model="hasty")), state())
+    assert [c.name for c in decision.calls] == ["list_services"] and decision.answer is None
+
+
+async def test_auto_accepts_a_direct_answer_in_a_follow_up_turn(server):
+    server.reply("Final Answer: restart the cart pods")
+    st = state(history=[{"role": "user", "content": "why is cart failing?"}, {"role": "assistant", "content": "memory leak"}])
+    brain = LLMBrain(settings(server, model="follow-up"))
+    _, decision = await collect(brain, st)
+    assert decision.answer == "restart the cart pods" and brain.protocol == "auto"
+    assert len(server.chat_requests) == 1
+
+
 async def test_native_protocol_never_switches(server):
     server.reply("The cart is fine.")
     brain = LLMBrain(settings(server, tool_protocol="native", model="stubborn"))
@@ -230,11 +246,11 @@ async def test_answer_without_json_leaves_the_diagnosis_to_the_agent(server):
 
 async def test_usage_from_the_server_or_estimated(server):
     server.reply("Final Answer: x", usage={"prompt_tokens": 123, "completion_tokens": 7})
-    events, _ = await collect(LLMBrain(settings(server)), state())
+    events, _ = await collect(LLMBrain(settings(server, tool_protocol="native")), state())
     assert [(u.prompt_tokens, u.completion_tokens, u.total_tokens) for u in events if isinstance(u, Usage)] == [(123, 7, 130)]
     assert server.chat_requests[0]["stream_options"] == {"include_usage": True}
     server.reply("Final Answer: " + "word " * 40)  # no usage chunk: estimated
-    events, _ = await collect(LLMBrain(settings(server)), state())
+    events, _ = await collect(LLMBrain(settings(server, tool_protocol="native")), state())
     usage = [u for u in events if isinstance(u, Usage)][0]
     assert usage.prompt_tokens > 50 and 40 <= usage.completion_tokens <= 80
 
@@ -242,7 +258,7 @@ async def test_usage_from_the_server_or_estimated(server):
 async def test_stream_options_rejected_by_the_server_are_dropped(server):
     server.error(400, "unrecognized request argument: stream_options")
     server.reply("Final Answer: ok")
-    brain = LLMBrain(settings(server))
+    brain = LLMBrain(settings(server, tool_protocol="native"))
     _, decision = await collect(brain, state())
     assert decision.answer == "ok"
     assert "stream_options" in server.chat_requests[0] and "stream_options" not in server.chat_requests[1]
@@ -250,7 +266,7 @@ async def test_stream_options_rejected_by_the_server_are_dropped(server):
 
 async def test_empty_model_uses_the_first_listed(server):
     server.reply("Final Answer: ok")
-    brain = LLMBrain(settings(server, model=""))
+    brain = LLMBrain(settings(server, model="", tool_protocol="native"))
     await collect(brain, state())
     assert server.chat_requests[0]["model"] == "qwen-test" and brain.label == "qwen-test"
     assert any(r.method == "GET" and r.path.endswith("/models") for r in server.requests)
@@ -258,7 +274,7 @@ async def test_empty_model_uses_the_first_listed(server):
 
 async def test_reasoning_content_streams_as_thought(server):
     server.reply("Final Answer: cart", reasoning="memory grows, so cart")
-    events, decision = await collect(LLMBrain(settings(server)), state())
+    events, decision = await collect(LLMBrain(settings(server, tool_protocol="native")), state())
     assert "".join(e.text for e in events if isinstance(e, ThoughtDelta)) == "memory grows, so cart"
     assert decision.thought == "memory grows, so cart" and decision.answer == "cart"
 

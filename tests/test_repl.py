@@ -15,6 +15,7 @@ from prompt_toolkit.input import create_pipe_input
 from prompt_toolkit.output import DummyOutput
 
 from tests.test_tui_support import (
+    broken_script,
     investigation_script,
     make_session,
     restart_script,
@@ -198,3 +199,29 @@ def test_copilot_repl_reads_piped_lines_in_plain_text(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "\x1b" not in proc.stdout
     assert "offline> " in proc.stdout and "/resume ID" in proc.stdout and "no saved sessions yet" in proc.stdout
+
+
+async def test_ctrl_c_at_the_approval_prompt_cancels_the_run(tmp_path, monkeypatch, pipe):
+    log: list[str] = []
+    session = make_session(tmp_path, monkeypatch, restart_script(), log=log)
+    repl, out = make_repl(session, pipe)
+    task = asyncio.ensure_future(repl.run())
+    pipe.send_text("restart cart\r")
+    await wait_for(lambda: "restart_service changes systems" in out.getvalue())
+    await asyncio.sleep(0.05)
+    pipe.send_text("\x03")
+    await wait_for(lambda: "Investigation cancelled." in out.getvalue())
+    pipe.send_text("/exit\r")
+    assert await asyncio.wait_for(task, 5) == 0
+    assert log == []
+    assert "approval for restart_service" not in out.getvalue()
+
+
+async def test_a_crashing_brain_is_one_line_and_the_repl_goes_on(tmp_path, monkeypatch, pipe):
+    session = make_session(tmp_path, monkeypatch, broken_script())
+    repl, out = make_repl(session, pipe)
+    pipe.send_text("why?\r/model\r/exit\r")
+    assert await asyncio.wait_for(repl.run(), 5) == 0
+    text = out.getvalue()
+    assert "Error: RuntimeError: the brain tripped" in text.splitlines()
+    assert "model: offline" in text

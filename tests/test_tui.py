@@ -6,9 +6,11 @@ from __future__ import annotations
 import asyncio
 
 from textual.widgets import Collapsible, Markdown
+from textual.widgets._collapsible import CollapsibleTitle
 
 from tests.test_tui_support import (
     ScriptedBrain,
+    broken_script,
     investigation_script,
     make_session,
     restart_script,
@@ -89,10 +91,10 @@ async def test_observation_expands_to_show_output(tmp_path, monkeypatch):
         await wait_idle(app, pilot)
         observation = app.query_one(ObservationBlock)
         body = observation.query_one(Collapsible.Contents)
-        assert not body.display or observation.has_class("-collapsed")
-        observation.collapsed = False
+        assert body.styles.display == "none"
+        await pilot.click(observation.query_one(CollapsibleTitle))
         await pilot.pause()
-        assert not observation.has_class("-collapsed")
+        assert body.styles.display == "block"
         assert "p90 latency 1.2 s" in str(observation.query_one(".output").render())
 
 
@@ -104,6 +106,9 @@ async def test_ctrl_c_cancels_a_slow_run_without_quitting(tmp_path, monkeypatch)
         await submit(pilot, "scan everything")
         await wait_for(lambda: log == ["slow scan started"], pilot)
         assert app.running
+        await pilot.pause(0.6)  # the status line updates while the run goes on
+        status = str(app.query_one("#status").render())
+        assert "step 1/6" in status and "running" in status and " 0.0 s " not in status
         await pilot.press("ctrl+c")
         await wait_idle(app, pilot)
         assert app.is_running  # still open
@@ -252,3 +257,15 @@ async def test_demo_question_starts_at_once(tmp_path, monkeypatch):
         await wait_for(lambda: app.worker is not None, pilot)
         await wait_idle(app, pilot)
         assert app.query_one(".answer", Markdown).source.startswith("## Root cause")
+
+
+async def test_a_crashing_brain_is_reported_and_the_app_goes_on(tmp_path, monkeypatch):
+    session = make_session(tmp_path, monkeypatch, broken_script())
+    app = CopilotApp(session)
+    async with app.run_test(size=(110, 40)) as pilot:
+        await submit(pilot, "why is cart slow?")
+        await wait_idle(app, pilot)
+        errors = [str(n.render()) for n in app.query(".notice.-error")]
+        assert errors == ["Error: RuntimeError: the brain tripped"]
+        assert "failed" in str(app.query_one("#status").render())
+        assert app.is_running

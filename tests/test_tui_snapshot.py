@@ -24,6 +24,8 @@ def test_main_screen_after_an_investigation(snap_compare, tmp_path, monkeypatch)
     app = CopilotApp(session, clock=lambda: 0.0)
 
     async def investigate(pilot) -> None:
+        while app.preparing:  # the "loading" notice would make the snapshot depend on timing
+            await asyncio.sleep(0.01)
         app.query_one(HistoryInput).value = "why is cart slow?"
         await pilot.press("enter")
         while app.worker is None or app.running:

@@ -33,6 +33,8 @@ class ScriptedBrain:
 
     async def step(self, state: RunState):
         for item in self.steps[min(len(state.steps), len(self.steps) - 1)]:
+            if isinstance(item, Exception):
+                raise item  # a brain with a bug
             yield item
 
 
@@ -93,6 +95,14 @@ def restart_script() -> list[list[Any]]:
     return [
         [Decision("Restart cart to clear it.", [ToolCall("c1", "restart_service", {"service": "cart"})])],
         [Decision("Done.", answer="Restart handled.")],
+    ]
+
+
+def broken_script() -> list[list[Any]]:
+    """A brain that fails with an unexpected error at its second step."""
+    return [
+        [Decision("Latency first.", [ToolCall("c1", "check_latency", {"service": "cart"})])],
+        [RuntimeError("the brain tripped")],
     ]
 
 

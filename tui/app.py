@@ -68,6 +68,11 @@ class CopilotApp(App[int]):
     def running(self) -> bool:
         return self.worker is not None and self.worker.state in (WorkerState.PENDING, WorkerState.RUNNING)
 
+    @property
+    def preparing(self) -> bool:
+        """True while plugins, memory and data are still loading in the background."""
+        return self._warmup is not None and not self._warmup.done()
+
     async def on_mount(self) -> None:
         await self.conversation.say(WELCOME, "dim")
         self.refresh_status()
@@ -82,6 +87,20 @@ class CopilotApp(App[int]):
 
         _ = self.session.plugins, self.session.memory
         resolve_data_dir(self.session.settings)
+
+    async def _prepared(self) -> None:
+        """Wait for the background loading; when it failed, the next question tries again."""
+        if self._warmup is None:
+            return
+        if self.preparing:
+            await self.conversation.say("Loading tools, memory and data…", "dim")
+        try:
+            await asyncio.shield(self._warmup)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            self._warmup = None  # e.g. a --data directory that is missing
+            raise
 
     def _tick(self) -> None:
         if self.running:
@@ -119,15 +138,13 @@ class CopilotApp(App[int]):
     async def _investigate(self, question: str) -> None:
         conversation = self.conversation
         try:
-            if self._warmup is not None:
-                await asyncio.shield(self._warmup)
+            await self._prepared()
             async with contextlib.aclosing(self.session.ask(question)) as events:
                 async for event in events:
                     self.status.apply(event, self.clock())
                     await conversation.show(event)
                     self.refresh_status()
         except CopilotError as exc:
-            self._warmup = None  # e.g. a --data directory that is missing: try again next time
             self.status.finish("failed", self.clock())
             await conversation.finish(failed_text(str(exc)), "error")
         self.status.finish("ended", self.clock())  # only when no answer, limit or failure said otherwise
@@ -158,6 +175,9 @@ class CopilotApp(App[int]):
             self.worker.cancel()
 
     async def command(self, line: str) -> None:
+        if self.running and line.split()[0].lower() in ("/resume", "/sessions"):
+            self.notify("An investigation is running; Ctrl+C cancels it first.", severity="warning")
+            return
         outcome = run_command(self.session, line)
         conversation = self.conversation
         if outcome.action == "exit":

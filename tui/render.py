@@ -134,7 +134,8 @@ class RunStatus:
     def apply(self, event: Event, now: float) -> None:
         match event:
             case RunStarted(model=model, max_steps=n):
-                self.begin(now)
+                if self.state != "running":  # a front end may have started the clock when asked
+                    self.begin(now)
                 self.model, self.max_steps = model, n
             case Thought(step=step) | ThoughtDelta(step=step) | ActionProposed(step=step) | Observation(step=step):
                 self.step = max(self.step, step)
@@ -168,7 +169,7 @@ class RunStatus:
 def wants_color(stream: TextIO, env: dict[str, str] | None = None) -> bool:
     """Colour only on a real terminal, and never with NO_COLOR or TERM=dumb."""
     env = dict(os.environ if env is None else env)
-    if "NO_COLOR" in env or env.get("TERM", "") == "dumb":
+    if env.get("NO_COLOR") or env.get("TERM", "") == "dumb":
         return False
     isatty = getattr(stream, "isatty", None)
     return bool(isatty and isatty())

@@ -120,8 +120,9 @@ class PromptApprover:
         try:
             answer = await self.repl.reader.confirm(f"  run {tool} {args}? [y/N] ")
         except KeyboardInterrupt:
+            # Ctrl+C at the question cancels the whole investigation, at once.
             self.repl.cancel_run()
-            return False
+            raise asyncio.CancelledError from None
         except EOFError:
             return False
         return answer.strip().lower() in ("y", "yes")
@@ -198,6 +199,8 @@ class Repl:
             self.renderer.cancelled()
         except CopilotError as exc:
             self.renderer.failed(str(exc))
+        except Exception as exc:  # a bug in a brain or plugin: report it, keep the REPL
+            self.renderer.failed(f"{type(exc).__name__}: {exc}")
         finally:
             self._task = None
         self.renderer.summary()

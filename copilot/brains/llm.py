@@ -215,15 +215,19 @@ class LLMBrain:
         tools = {t.name: t for t in state.tools}
         mode = self._mode(tools)
         decision: Decision | None = None
+        ignored = False
         async for item in self._ask(state, mode, tools):
             if isinstance(item, Decision):
                 decision = item
+            elif item is None:
+                ignored = True  # a native reply that ignored the tools
             else:
                 yield item
-        if decision is None:  # native reply ignored the tools: ask again with the text protocol
+        if decision is None and ignored:  # ask again, once, with the text protocol
             async for item in self._ask(state, self._mode(tools), tools):
-                yield item
-        else:
+                if item is not None:
+                    yield item
+        elif decision is not None:
             yield decision
 
     async def _ask(self, state: RunState, mode: str, tools: dict[str, Tool]) -> AsyncIterator[Event | Decision | None]:
@@ -290,8 +294,10 @@ class LLMBrain:
             if as_text is not None and as_text.action is not None:
                 self._switch_to_text()
                 return self._text_decision(state, as_text, content, reasoning)
-            if reply.final_answer is None and not state.steps:
-                self._switch_to_text()  # it answered without looking at anything: tools ignored
+            if not state.steps and not state.history:
+                # it concluded without looking at anything (often the server never showed it
+                # the tools): ask again with the tools in the prompt
+                self._switch_to_text()
                 return None
         if reply.final_answer is not None:
             return self._answer(state, reply.thought or reasoning.strip(), reply.final_answer)

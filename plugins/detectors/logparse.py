@@ -6,8 +6,10 @@
 2. obvious variables are masked (`logparse_mask`) so lines differing only in numbers,
    ids, addresses or paths collapse before clustering;
 3. the maintained `drain3` Drain tree clusters the masked messages;
-4. clusters whose templates differ only where one of them already has a variable are
-   merged into the more general one, and every template is put in canonical form.
+4. each cluster is rebuilt from its members and split where a position holds a few
+   plain words (constants of several templates);
+5. templates that are one event with differently shaped variables are merged
+   (`logparse_merge`), and the result is put in canonical (Loghub-2.0) spelling.
 """
 
 from __future__ import annotations
@@ -18,10 +20,10 @@ from dataclasses import dataclass
 
 from plugins.detectors.logparse_header import strip_headers
 from plugins.detectors.logparse_mask import WILDCARD, canonical_template, mask_variables
+from plugins.detectors.logparse_merge import SPLIT_MAX_VALUES, common_prefix, generalise_token, merge_templates
 
 DRAIN_DEPTH = 4
 DRAIN_SIM = 0.5
-SPLIT_MAX_VALUES = 3
 DOMINANT_SHARE = 0.9
 
 
@@ -54,10 +56,12 @@ def mine_templates(lines: list[str], strip_header: bool = True) -> list[MinedLog
             groups[len(tokens)].append(tokens)
         for group in groups.values():
             for part in _split_constants(group, counts):
-                template = canonical_template(" ".join(_generalise(part)))
+                template = canonical_template(" ".join(_generalise(part)), default_strings=False)
                 for tokens in part:
                     template_of[" ".join(tokens)] = template
-    merged = _merge_general(set(template_of.values()))
+    # Merging compares what the lines show ("user=root" against "user=guest"); the
+    # default-string convention ("root" spelt <*>) is applied to the final spelling only.
+    merged = {t: canonical_template(m) for t, m in merge_templates(set(template_of.values())).items()}
     return [
         MinedLog(content, merged[template_of[" ".join(text.split())]])
         for content, text in zip(contents, masked)
@@ -101,64 +105,12 @@ def _split_constants(group: list[tuple[str, ...]], counts: Counter[str]) -> list
 def _varying_cores(values: list[str]) -> list[str]:
     """What differs between the values once their shared start and end are removed."""
     split = [_SUBTOKEN_RE.split(v) for v in values]
-    prefix = _common_prefix(split)
-    suffix = _common_prefix([list(reversed(s[len(prefix):])) for s in split])
+    prefix = common_prefix(split)
+    suffix = common_prefix([list(reversed(s[len(prefix):])) for s in split])
     return ["".join(s[len(prefix):len(s) - len(suffix)]) for s in split]
 
 
 def _generalise(group: list[tuple[str, ...]]) -> list[str]:
     """Token-wise template: constant tokens kept; a varying token keeps the delimiters
     and sub-tokens all its values share at the start and end ("rhost=<*>", "(<*>),")."""
-    out = []
-    for values in zip(*group):
-        distinct = set(values)
-        if len(distinct) == 1:
-            out.append(values[0])
-            continue
-        split = [_SUBTOKEN_RE.split(v) for v in distinct]
-        prefix = _common_prefix(split)
-        suffix = _common_prefix([list(reversed(s[len(prefix):])) for s in split])
-        middle_empty = all(len(s) == len(prefix) + len(suffix) for s in split)
-        core = "" if middle_empty else WILDCARD
-        out.append("".join(prefix) + core + "".join(reversed(suffix)))
-    return out
-
-
-def _common_prefix(seqs: list[list[str]]) -> list[str]:
-    prefix: list[str] = []
-    for items in zip(*seqs):
-        if len(set(items)) != 1:
-            break
-        prefix.append(items[0])
-    return prefix
-
-
-def _merge_general(templates: set[str]) -> dict[str, str]:
-    """Map each template to the most general template that covers it token by token."""
-    by_len: dict[int, list[tuple[str, ...]]] = defaultdict(list)
-    for t in templates:
-        tokens = tuple(t.split(" "))
-        by_len[len(tokens)].append(tokens)
-    result = {t: t for t in templates}
-    for group in by_len.values():
-        if len(group) < 2:
-            continue
-        group.sort(key=lambda toks: -sum(tok == WILDCARD for tok in toks))
-        for i, specific in enumerate(group):
-            for general in group[:i]:
-                if general != specific and _covers(general, specific):
-                    result[" ".join(specific)] = result[" ".join(general)]
-                    break
-    return result
-
-
-def _covers(general: tuple[str, ...], specific: tuple[str, ...]) -> bool:
-    differing = 0
-    for g, s in zip(general, specific):
-        if g != s:
-            if g != WILDCARD:
-                return False
-            differing += 1
-    # Require most tokens to agree, so "<*> <*> <*>" does not swallow everything.
-    constant = sum(g != WILDCARD for g in general)
-    return constant > 0 and differing <= constant
+    return [generalise_token(list(values)) for values in zip(*group)]

@@ -1,7 +1,10 @@
 """Mask variables in log messages and put templates in one canonical spelling.
 
 Masking runs before clustering so that lines differing only in ids, addresses, numbers
-or paths look alike to the clusterer. Canonicalisation runs on the final templates and
+or paths look alike to the clusterer. A comparison sign belongs to its number ("<1"), and
+a quantity restated in brackets is one value ("1190 bytes (1.16 KB)" reads "<*> bytes").
+Default strings ("root", "true") are left to the clusterer and masked in the final
+template only. Canonicalisation runs on the final templates and
 follows the template rules of Loghub-2.0 (Khan et al., "Guidelines for assessing the
 accuracy of log message template identification techniques", ICSE'22), so templates
 read the same way whichever system produced them:
@@ -39,7 +42,11 @@ _DATETIME_RE = re.compile(rf"(?<![\w:.])(?:{DATETIME_PATTERN})(?![\w:])")
 _NUM_UNIT_RE = re.compile(
     r"(?<![\w<.])[-+]?\d+(?:\.\d+)?(?:ms|us|µs|ns|s|sec|secs|m|min|mins|h|kb|mb|gb|tb|k|KB|MB|GB|TB|B|%)(?![\w>])"
 )
-_NUMBER_RE = re.compile(r"(?<![\w<])[-+]?\d+(?:\.\d+)?(?![\w>])")
+# A comparison sign glued to a number belongs to the value ("lifetime <1 sec").
+_NUMBER_RE = re.compile(r"(?<![\w<])(?:[<>]=?)?[-+]?\d+(?:\.\d+)?(?![\w>])")
+# A quantity followed by the same quantity restated in brackets is one value:
+# "1190 bytes (1.16 KB) sent" reads as "<*> bytes sent", like "0 bytes sent".
+_RESTATED_RE = re.compile(r"(<\*>(?: [A-Za-z]{1,12})?) \(<\*> ?[A-Za-z%]{1,5}\)(?=[\s,;.]|$)")
 
 _PATH_DELIMS = r"\s,!;:=|\"'\[\](){}"
 _PATH_SPLIT_RE = re.compile(rf"([{_PATH_DELIMS}])")
@@ -63,17 +70,21 @@ def mask_variables(message: str) -> str:
     text = _HEXID_RE.sub(WILDCARD, text)
     text = _NUM_UNIT_RE.sub(WILDCARD, text)
     text = _NUMBER_RE.sub(WILDCARD, text)
-    return canonical_template(text)
+    text = _RESTATED_RE.sub(r"\1", text)
+    return canonical_template(text, default_strings=False)
 
 
-def canonical_template(template: str) -> str:
-    """One spelling for a template (the Loghub-2.0 rules listed in the module doc)."""
+def canonical_template(template: str, default_strings: bool = True) -> str:
+    """One spelling for a template (the Loghub-2.0 rules listed in the module doc).
+
+    `default_strings=False` keeps words such as "root" or "true": masking leaves them to
+    the clusterer, which sees whether they vary, and the final template masks them."""
     template = " ".join(template.split())
     parts = _PATH_SPLIT_RE.split(template)
     template = "".join(WILDCARD if _PATH_TOKEN_RE.match(p) else p for p in parts)
     out = []
     for token in _TOKEN_SPLIT_RE.split(template):
-        if token.lower() in _DEFAULT_STRINGS or _DIGITS_RE.match(token):
+        if (default_strings and token.lower() in _DEFAULT_STRINGS) or _DIGITS_RE.match(token):
             token = WILDCARD
         elif _GLUED_RE.match(token) and token != "<*>/<*>":
             token = WILDCARD

@@ -253,37 +253,63 @@ def rank_root_causes(findings: list[Finding], call_graph: list[tuple[str, str]],
     return out
 
 
-def _qualifies(c: Candidate, cat: str, top: float) -> bool:
-    s = c.sigma(cat)
-    return s >= MIN_SIGMA and strength(s) >= MIN_SHARE * top
+OWN_KINDS = {
+    "disk": "disk_full", "memory": "memory_leak", "gc": "jvm_gc", "cpu": "cpu_saturation",
+    "exception": "code_exception", "packet_loss": "network_loss", "net_latency": "network_delay",
+}
+WHY = {
+    "disk_full": "its disk filled up (or writes fail for lack of space)",
+    "memory_leak": "its memory grows steadily without falling back",
+    "jvm_gc": "garbage-collection count and pause time rose",
+    "cpu_saturation": "its CPU is saturated while its request rate is normal",
+    "code_exception": "exceptions appear in its logs",
+    "network_loss": "calls into it fail or go missing (retransmissions, lost spans) without exceptions in its logs",
+    "network_delay": "calls into it got slower while its own CPU stayed normal",
+}
+
+
+def _effective(c: Candidate, cat: str) -> float:
+    """Sigma for classification: a one-point spike counts half."""
+    e = c.best(cat)
+    if e is None:
+        return 0.0
+    return e.score * (0.5 if e.finding.kind == "spike" else 1.0)
 
 
 def classify(c: Candidate, is_surge: bool) -> tuple[str, str]:
-    """The fault kind from a component's own signature, and a sentence saying why."""
+    """The fault kind from a component's own signature, and a sentence saying why.
+
+    The strongest of the component's own signals decides (disk, memory growth, GC, CPU
+    not explained by load, exceptions, retransmissions, network RTT); without one,
+    errors after a change mean a code exception, errors or missing calls mean packet
+    loss, and latency that starts here means network delay."""
     top = max((strength(e.score) for items in c.evidence.values() for e in items), default=0.0)
-    q = lambda cat: _qualifies(c, cat, top)  # noqa: E731
-    own = [cat for cat in ("disk", "memory", "gc", "cpu", "exception", "packet_loss", "net_latency") if q(cat)]
-    if is_surge and not any(cat in own for cat in ("disk", "memory", "gc", "exception")):
+    own: dict[str, float] = {}
+    for cat in OWN_KINDS:
+        sigma = _effective(c, cat)
+        if sigma < MIN_SIGMA or strength(sigma) < MIN_SHARE * top:
+            continue
+        if cat == "cpu" and c.sigma("load") >= MIN_SIGMA:
+            continue  # load explains it
+        mem = c.best("memory")
+        if cat == "memory" and mem is not None and mem.finding.kind != "trend" and sigma < 2 * _effective(c, "cpu"):
+            continue
+        own[cat] = sigma
+    best = max(own, key=lambda k: own[k]) if own else None
+    if is_surge and best not in ("disk", "memory", "gc", "exception"):
         return "traffic_surge", "its request rate surged while its callers' did not: more traffic is entering here"
-    if q("disk"):
-        return "disk_full", "its disk filled up (or writes fail for lack of space)"
-    mem = c.best("memory")
-    if mem is not None and q("memory") and (mem.finding.kind == "trend" or mem.score >= 2 * c.sigma("cpu")):
-        return "memory_leak", "its memory grows steadily without falling back"
-    if q("gc"):
-        return "jvm_gc", "garbage-collection count and pause time rose"
-    if q("cpu") and c.sigma("load") < MIN_SIGMA:
-        return "cpu_saturation", "its CPU is saturated while its request rate is normal"
-    errors = max(c.sigma("error_origin"), c.sigma("errors"))
     change = c.best("change")
     recent_change = change is not None and change.score >= 3.0
-    if q("exception") or (recent_change and errors >= MIN_SIGMA):
-        why = "exceptions appear in its logs" if q("exception") else "errors start in it right after a change"
-        return "code_exception", why + (" after a recent change" if recent_change and q("exception") else "")
-    if q("packet_loss") or q("lost") or errors >= MIN_SIGMA:
-        return "network_loss", "calls into it fail or go missing (retransmissions, lost spans) without exceptions in its logs"
-    if q("net_latency") or q("self_latency") or q("latency"):
-        return "network_delay", "calls into it got slower while its own CPU stayed normal"
+    if best is not None:
+        kind = OWN_KINDS[best]
+        return kind, WHY[kind] + (" after a recent change" if kind == "code_exception" and recent_change else "")
+    errors = max(c.sigma("error_origin"), c.sigma("errors"))
+    if recent_change and errors >= MIN_SIGMA:
+        return "code_exception", "errors start in it right after a change"
+    if c.sigma("lost") >= MIN_SIGMA or errors >= MIN_SIGMA:
+        return "network_loss", WHY["network_loss"]
+    if max(c.sigma("self_latency"), c.sigma("latency")) >= MIN_SIGMA:
+        return "network_delay", WHY["network_delay"]
     return "unknown", "its anomalies match no known fault signature"
 
 
