@@ -59,6 +59,7 @@ class Settings:
     prometheus_ca: str = ""  # CA bundle for TLS on jump hosts
     prometheus_insecure: bool = False  # skip TLS verification (last resort)
     prometheus_timeout: float = 30.0
+    prometheus_component_labels: list[str] = field(default_factory=list)  # empty: service, app, job, pod, ...
     disabled_plugins: list[str] = field(default_factory=list)
 
     @property

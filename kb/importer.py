@@ -161,6 +161,7 @@ def split_runbook(text: str, default_title: str) -> tuple[dict[str, Any], list[t
     title = str(meta.get("title") or "")
     sections: list[tuple[str, str]] = []
     path: list[str] = []
+    stack: list[tuple[int, str]] = []
     current: list[str] = []
 
     def flush() -> None:
@@ -176,7 +177,10 @@ def split_runbook(text: str, default_title: str) -> tuple[dict[str, Any], list[t
             level, heading = len(m.group(1)), m.group(2).strip()
             if level == 1 and not title:
                 title = heading
-            path[:] = path[: level - 1] + [heading]
+            while stack and stack[-1][0] >= level:
+                stack.pop()
+            stack.append((level, heading))
+            path[:] = [h for _, h in stack]
             continue
         current.append(line)
     flush()

@@ -168,8 +168,9 @@ async def test_auto_retries_in_text_when_the_model_ignores_the_tools(server):
 async def test_auto_retries_in_text_when_the_model_concludes_without_looking(server):
     server.reply("Final Answer: cart CPU is at 90% (invented)")
     server.reply("Thought: check first\nAction: list_services\nAction Input: {}")
-    _, decision = await collect(LLMBrain(settings(server, model="hasty")), state())
+    events, decision = await collect(LLMBrain(settings(server, model="hasty")), state())
     assert [c.name for c in decision.calls] == ["list_services"] and decision.answer is None
+    assert not [e for e in events if isinstance(e, AnswerDelta)]  # the discarded answer never streamed
 
 
 async def test_auto_accepts_a_direct_answer_in_a_follow_up_turn(server):

@@ -21,7 +21,8 @@ from tui.render import Renderer, RunStatus, finding_text, observation_summary
 def test_observation_summary_is_one_line_with_tool_status_elapsed():
     assert observation_summary("detect_metric_anomalies", "ok", 123.4, "a\nb\nc") == \
         "detect_metric_anomalies · ok · 123 ms · 3 lines"
-    assert observation_summary("restart", "denied", 0.2, "no", truncated=True) == "restart · denied · 0 ms · 1 line · truncated"
+    summary = observation_summary("restart", "denied", 0.2, "no", truncated=True)
+    assert summary == "restart · denied · 0 ms · 1 line · truncated"
 
 
 def test_finding_text_prefers_the_plain_sentence():

@@ -123,9 +123,12 @@ async def test_ctrl_c_cancels_a_slow_run_without_quitting(tmp_path, monkeypatch)
         assert app.query_one(".answer", Markdown).source.startswith("## Root cause")
 
 
-async def test_ctrl_q_quits(tmp_path, monkeypatch):
+async def test_ctrl_c_when_idle_does_not_quit_and_ctrl_q_does(tmp_path, monkeypatch):
     app = CopilotApp(make_session(tmp_path, monkeypatch, investigation_script()))
     async with app.run_test() as pilot:
+        await pilot.press("ctrl+c")
+        await pilot.pause()
+        assert app.is_running and "Investigation cancelled." not in notices(app)
         await pilot.press("ctrl+q")
         await pilot.pause()
         assert not app.is_running

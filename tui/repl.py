@@ -21,7 +21,7 @@ from typing import Any, Callable, Iterator, TextIO
 from copilot.errors import CopilotError
 
 from .render import Renderer, RunStatus, wants_color
-from .slash import help_text, is_command, run_command
+from .slash import is_command, run_command
 
 BANNER = "SRE Copilot · {model} · ask what is wrong, /help for commands, Ctrl+C cancels, Ctrl+D quits"
 
@@ -236,4 +236,4 @@ def run_repl(settings: Any) -> int:
     return asyncio.run(repl.run())
 
 
-__all__ = ["Repl", "run_repl", "help_text"]
+__all__ = ["Repl", "run_repl"]

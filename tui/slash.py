@@ -28,7 +28,8 @@ COMMANDS: tuple[tuple[str, str], ...] = (
 def help_text() -> str:
     width = max(len(name) for name, _ in COMMANDS)
     lines = [f"{name:<{width}}  {what}" for name, what in COMMANDS]
-    lines.append("Anything else is a question, e.g. why is checkout slow since 14:05?  Ctrl+C cancels a running investigation.")
+    lines.append("Anything else is a question, e.g. why is checkout slow since 14:05?")
+    lines.append("Ctrl+C cancels a running investigation.")
     return "\n".join(lines)
 
 

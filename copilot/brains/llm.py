@@ -234,6 +234,8 @@ class LLMBrain:
         index = state.step_index
         body = self.request(state, mode)
         splitter = tp.StreamSplitter() if mode != "json" else None
+        # auto, first step: a reply without tool calls will be discarded, so never stream it as an answer
+        tentative = mode == "native" and self.protocol == "auto" and bool(tools) and not state.steps and not state.history
         content, reasoning, usage = "", "", None
         fragments: dict[int, ToolCallFragment] = {}
         async for piece in self.client.stream(body):
@@ -245,7 +247,7 @@ class LLMBrain:
             if piece.content:
                 content += piece.content
                 if splitter is not None:
-                    for event in self._deltas(index, splitter.feed(piece.content)):
+                    for event in self._deltas(index, splitter.feed(piece.content), tentative):
                         yield event
             for frag in piece.tool_calls:
                 have = fragments.setdefault(frag.index, ToolCallFragment(frag.index))
@@ -253,7 +255,7 @@ class LLMBrain:
                 have.name += frag.name
                 have.arguments += frag.arguments
         if splitter is not None:
-            for event in self._deltas(index, splitter.finish()):
+            for event in self._deltas(index, splitter.finish(), tentative):
                 yield event
         if usage is None:
             sent = json.dumps(body["messages"], ensure_ascii=False) + json.dumps(body.get("tools", []))
@@ -268,8 +270,14 @@ class LLMBrain:
             yield self._text_decision(state, reply, content, reasoning)
 
     @staticmethod
-    def _deltas(index: int, parts: list[tuple[str, str]]) -> list[Event]:
-        return [ThoughtDelta(index, text) if kind == "thought" else AnswerDelta(text) for kind, text in parts]
+    def _deltas(index: int, parts: list[tuple[str, str]], hold_answer: bool = False) -> list[Event]:
+        out: list[Event] = []
+        for kind, text in parts:
+            if kind == "thought":
+                out.append(ThoughtDelta(index, text))
+            elif not hold_answer:
+                out.append(AnswerDelta(text))
+        return out
 
     def _native_decision(
         self, state: RunState, content: str, reasoning: str, fragments: dict[int, ToolCallFragment], tools: dict[str, Tool]
