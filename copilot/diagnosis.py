@@ -57,6 +57,18 @@ class Finding:
         return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
 
 
+SIGNIFICANT_RATIO = 0.2
+
+
+def significant(findings: list[Finding], ratio: float = SIGNIFICANT_RATIO) -> list[Finding]:
+    """Findings strong enough to date an incident by: at least `ratio` of the strongest
+    finding of the same source (scores are comparable within a source, not across)."""
+    strongest: dict[str, float] = {}
+    for f in findings:
+        strongest[f.source] = max(strongest.get(f.source, 0.0), f.score)
+    return [f for f in findings if f.score >= ratio * strongest.get(f.source, 0.0)]
+
+
 @dataclass
 class RootCause:
     component: str

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from .diagnosis import Finding, RootCause
+from .diagnosis import Finding, RootCause, significant
 
 # What each fault kind should leave behind in the component's own findings.
 SIGNATURES: dict[str, re.Pattern[str]] = {
@@ -38,7 +38,8 @@ def reflect(causes: list[RootCause], findings: list[Finding], top_n: int = 3) ->
         return [], []
     by_id = {f.id: f for f in findings}
     # Changes precede incidents by design; the onset race is between anomalies.
-    onsets = [f.onset for f in findings if f.onset is not None and f.source != "changes"]
+    # Weak blips (a 3-sigma wobble an hour early) do not get to date the incident.
+    onsets = [f.onset for f in significant(findings) if f.onset is not None and f.source != "changes"]
     earliest = min(onsets) if onsets else None
     revised: list[RootCause] = []
     notes: list[str] = []

@@ -15,7 +15,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from .diagnosis import SIGNAL_SOURCES, Diagnosis, Finding
+from .diagnosis import SIGNAL_SOURCES, Diagnosis, Finding, significant
 from .faults import fault_info
 
 MAX_SYMPTOMS_PER_SOURCE = 5
@@ -85,9 +85,10 @@ def build_report(
 ) -> dict[str, Any]:
     lang = lang if lang in _L else "en"
     groups = _by_source(diagnosis.findings)
+    strong = _by_source(significant(diagnosis.findings))
     onsets = []
     for source, items in groups.items():
-        timed = [f for f in items if f.onset is not None]
+        timed = [f for f in strong.get(source, []) if f.onset is not None]
         first = min(timed, key=lambda f: f.onset) if timed else None
         onsets.append({
             "source": source,
@@ -144,12 +145,15 @@ def build_report(
     later: list[dict[str, Any]] = []
     if root:
         info = fault_info(root["fault_type"])
-        now.append({"text": info.mitigation(lang), "evidence": root["evidence"][:3]})
+        # Expert experience of the same fault kind beats the built-in catalogue's line.
+        matching = [e for e in (knowledge or []) if e.get("fault_kind") == root["fault_type"] and e.get("mitigation")]
+        if matching:
+            for entry in matching[:2]:
+                now.append({"text": str(entry["mitigation"]).strip(), "evidence": root["evidence"][:3],
+                            "source": entry.get("id", "")})
+        else:
+            now.append({"text": info.mitigation(lang), "evidence": root["evidence"][:3]})
         later.append({"text": info.improvement(lang), "evidence": []})
-    for entry in (knowledge or [])[:3]:
-        text = entry.get("mitigation") or ""
-        if text and all(text != a["text"] for a in now):
-            now.append({"text": text, "evidence": [], "source": entry.get("id", "")})
     return {
         "language": lang,
         "question": diagnosis.question,

@@ -223,6 +223,21 @@ async def test_json_response_format(server):
     assert "tools" not in sent and "stop" not in sent
 
 
+async def test_json_schema_falls_back_to_json_object_with_schema(server):
+    server.error(500, "validation error: ('body', 'response_format', 'type') Input should be 'text' or 'json_object'")
+    server.reply('{"thought": "done", "final_answer": "cart"}')
+    server.reply('{"thought": "done", "final_answer": "cart again"}')
+    brain = LLMBrain(settings(server, tool_protocol="text", response_format=True))
+    _, decision = await collect(brain, state())
+    assert decision.answer == "cart"
+    first, second = server.chat_requests
+    assert first["response_format"]["type"] == "json_schema"
+    assert second["response_format"]["type"] == "json_object"
+    assert second["response_format"]["schema"] == first["response_format"]["json_schema"]["schema"]
+    await collect(brain, state())  # remembered: no second rejection
+    assert server.chat_requests[2]["response_format"]["type"] == "json_object"
+
+
 async def test_final_answer_json_block_becomes_the_diagnosis(server):
     answer = (
         "Final Answer: Root cause: cart - memory leak\n```json\n"

@@ -47,3 +47,23 @@ def test_reflection_demotes_a_hypothesis_without_its_signature():
     assert revised[0].component == "payment"
     assert any("checkout / jvm_gc" in n and "missing" in n and "demoted" in n for n in notes)
     assert any("payment / cpu_saturation" in n and "kept" in n for n in notes)
+
+
+def test_weak_early_blips_do_not_date_the_incident_or_demote_the_cause():
+    blip = Finding("M9", "metrics", "payment", "gc_count", "spike", "payment gc_count wobbled", 1.5, 400.0)
+    findings = FINDINGS + [blip]
+    causes = [RootCause("payment", "cpu_saturation", 0.8, ["M1", "T1"])]
+    report = build_report(Diagnosis("q", "", root_causes=causes, findings=findings), "en")
+    metrics = next(o for o in report["alert_onsets"] if o["source"] == "metrics")
+    assert metrics["evidence"] == ["M1"]
+    _, notes = reflect(causes, findings)
+    assert "began first" in notes[0]
+
+
+def test_actions_prefer_matching_expert_experience():
+    causes = [RootCause("payment", "cpu_saturation", 0.8, ["M1"])]
+    kb = [{"id": "exp-gc", "fault_kind": "jvm_gc", "mitigation": "tune GC"},
+          {"id": "exp-cpu", "fault_kind": "cpu_saturation", "mitigation": "restart payment pods"}]
+    report = build_report(diagnosis(causes), "en", knowledge=kb)
+    assert [a["text"] for a in report["actions"]["now"]] == ["restart payment pods"]
+    assert report["actions"]["now"][0]["source"] == "exp-cpu"

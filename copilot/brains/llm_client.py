@@ -142,6 +142,7 @@ class ChatClient:
         self.backoff_s = backoff_s
         self.max_backoff_s = max_backoff_s
         self.include_usage = True  # turned off once a server rejects stream_options
+        self.schema_as_json_object = False  # llama-cpp-python wants {"type": "json_object", "schema": ...}
         self.requests = 0  # HTTP requests sent (attempts included)
         self._client: Any = None
 
@@ -205,19 +206,18 @@ class ChatClient:
         import openai
 
         client = self._openai()
-        body = dict(request, stream=True)
-        if self.include_usage:
-            body["stream_options"] = {"include_usage": True}
-        self.requests += 1
-        try:
-            stream = await client.chat.completions.create(**body)
-        except openai.BadRequestError as exc:
-            if "stream_options" not in _short(exc) or not self.include_usage:
-                raise
-            self.include_usage = False  # this server does not know it; count tokens ourselves
-            body.pop("stream_options", None)
+        stream = None
+        for _ in range(3):  # at most one fallback for each optional feature
+            body = self._body(request)
             self.requests += 1
-            stream = await client.chat.completions.create(**body)
+            try:
+                stream = await client.chat.completions.create(**body)
+                break
+            except openai.APIStatusError as exc:
+                if not self._fall_back(exc, body):
+                    raise
+        if stream is None:
+            raise ModelError(f"the model server at {self.base_url} rejected every form of the request; check its log")
         iterator = stream.__aiter__()
         buffered: list[Piece] = []
         try:
@@ -233,6 +233,29 @@ class ChatClient:
         except BaseException:
             await stream.close()
             raise
+
+    def _body(self, request: dict[str, Any]) -> dict[str, Any]:
+        body = dict(request, stream=True)
+        if self.include_usage:
+            body["stream_options"] = {"include_usage": True}
+        fmt = body.get("response_format")
+        if self.schema_as_json_object and isinstance(fmt, dict) and fmt.get("type") == "json_schema":
+            body["response_format"] = {"type": "json_object", "schema": fmt["json_schema"]["schema"]}
+        return body
+
+    def _fall_back(self, exc: Any, body: dict[str, Any]) -> bool:
+        """Drop or reshape an optional feature the server rejected; False when none fits."""
+        if exc.status_code not in (400, 422, 500):
+            return False
+        message = _short(exc)
+        if "stream_options" in message and "stream_options" in body:
+            self.include_usage = False  # this server does not know it; count tokens ourselves
+            return True
+        fmt = body.get("response_format")
+        if "response_format" in message and isinstance(fmt, dict) and fmt.get("type") == "json_schema":
+            self.schema_as_json_object = True
+            return True
+        return False
 
     async def stream(self, request: dict[str, Any]) -> AsyncIterator[Piece]:
         """Stream one chat completion as `Piece`s; raise `ModelError` on failure."""

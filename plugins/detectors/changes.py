@@ -17,7 +17,7 @@ from .metrics import hhmm
 
 TAU_S = 15 * 60
 AFTER_WEIGHT = 0.3
-MIN_SCORE = 0.5
+MIN_SCORE = 0.1  # about 80 min before the onset
 
 
 def closeness(change_ts: float, onset: float) -> float:

@@ -26,6 +26,7 @@ REL_FLOOR = 0.02  # the scale is at least 2% of the baseline level...
 ABS_FLOOR = 1e-3  # ...and never below this
 MAX_SCORE = 99.0
 MIN_BASELINE_POINTS = 5
+MIN_TAIL = 3  # a level shift needs this many points after its onset (fewer: judged as a spike)
 
 
 def hhmm(ts: float | None) -> str:
@@ -42,14 +43,16 @@ def robust_baseline(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return med, scale
 
 
-def change_points(z: np.ndarray, first: int) -> np.ndarray:
-    """Per row, the split index k >= first maximising the two-segment mean-shift statistic."""
+def change_points(z: np.ndarray, first: int, min_tail: int = 1) -> np.ndarray:
+    """Per row, the split index k >= first maximising the two-segment mean-shift statistic
+    (the segment after the split has at least `min_tail` points when the data allows)."""
     rows, n = z.shape
     if n - first < 1:
         return np.full(rows, max(first, 0))
     csum = np.concatenate([np.zeros((rows, 1)), np.cumsum(z, axis=1)], axis=1)
     total = csum[:, -1:]
-    ks = np.arange(max(first, 1), n)
+    ks = np.arange(max(first, 1), max(n - min_tail + 1, max(first, 1) + 1))
+    ks = ks[ks < n]
     left = csum[:, ks]
     n1, n2 = ks.astype(float), (n - ks).astype(float)
     stat = np.abs((total - left) / n2 - left / n1) * np.sqrt(n1 * n2 / n)
@@ -97,7 +100,7 @@ def _score_group(members: list[MetricSeries], window, baseline) -> list[Scored]:
     z = np.clip(z, -10 * MAX_SCORE, 10 * MAX_SCORE)
     span_ts = ts[span]
     first_win = int(np.argmax(win[span]))
-    ks = change_points(z, first_win)
+    ks = change_points(z, first_win, MIN_TAIL)
     zw = z[:, first_win:]
     peak_idx = np.argmax(np.abs(zw), axis=1)
     peak = zw[np.arange(len(members)), peak_idx]

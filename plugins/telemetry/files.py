@@ -273,7 +273,7 @@ def read_spans(path: Path) -> list[Span]:
     out = []
     for n, (r, start) in enumerate(zip(rows, starts), start=2):
         if ends is not None:
-            dur = (ends[n - 2] - start) * 1000.0
+            dur = _exact_ms(r[need["start"]], r[ecol]) or (ends[n - 2] - start) * 1000.0
         elif dcol is not None:
             dur = float_cell(path, header, r, n, dcol)
         elif dus is not None:
@@ -286,6 +286,16 @@ def read_spans(path: Path) -> list[Span]:
                         comp, "" if ocol is None else str(r[ocol]), start, dur,
                         status_of(r[scol], header[scol]) if scol is not None else "ok", inst))
     return out
+
+
+def _exact_ms(start: Any, end: Any) -> float | None:
+    """end - start in ms from integer cells without float rounding (unit guessed from magnitude)."""
+    try:
+        a, b = int(start), int(end)
+    except (TypeError, ValueError):
+        return None
+    unit_ms = 1e6 if abs(a) >= 1e17 else 1e3 if abs(a) >= 1e14 else 1.0 if abs(a) >= 1e11 else 1e-3
+    return (b - a) / unit_ms
 
 
 @lru_cache(maxsize=1024)

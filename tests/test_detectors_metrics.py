@@ -1,0 +1,129 @@
+"""Metric anomaly detection on synthetic series, and the metric-name -> signal family mapping."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+from copilot.diagnosis import Finding
+from plugins.detectors.metrics import change_points, detect_metric_anomalies, score_series
+from plugins.detectors.signals import family, normalise
+from plugins.telemetry.model import MetricSeries
+
+T0 = 1715688000.0
+N = 120
+TS = T0 + 60.0 * np.arange(N)
+WINDOW = (TS[80], TS[-1])
+BASELINE = (TS[0], TS[80])
+
+
+def ids():
+    counter = iter(range(1, 100000))
+    return lambda prefix: f"{prefix}{next(counter)}"
+
+
+def noisy(seed: int, level: float = 30.0, sd: float = 1.0) -> np.ndarray:
+    return level + np.random.default_rng(seed).normal(0, sd, N)
+
+
+def series(comp: str, metric: str, values: np.ndarray) -> MetricSeries:
+    return MetricSeries(comp, metric, TS.copy(), values)
+
+
+def test_level_shift_found_with_onset_ratio_and_sentence():
+    v = noisy(1)
+    v[95:] += 60  # cpu from ~30 to ~90 at minute 95
+    (f,) = detect_metric_anomalies([series("catalogue", "cpu_usage", v), series("cart", "cpu_usage", noisy(2))], WINDOW, BASELINE, ids())
+    assert isinstance(f, Finding) and f.id == "M1" and f.source == "metrics"
+    assert (f.component, f.signal, f.kind) == ("catalogue", "cpu_usage", "level_shift")
+    assert f.onset == TS[95]
+    assert f.score > 20 and f.details["direction"] == "up" and f.details["family"] == "cpu"
+    assert f.details["baseline"] == pytest.approx(30, abs=1) and f.details["after"] == pytest.approx(90, abs=1.5)
+    assert f.summary.startswith("catalogue cpu_usage rose 3.0x (30")
+    assert "at 13:35" in f.summary and "sigma above its baseline" in f.summary
+
+
+def test_pure_noise_gives_no_findings_and_tiny_shifts_are_ignored():
+    many = [series(f"c{i}", "latency_p90", noisy(i, 50, 2)) for i in range(200)]
+    small = noisy(999, 1000, 1)
+    small[90:] += 20  # 20 sigma but only 2% of the level
+    assert detect_metric_anomalies(many + [series("x", "request_rate", small)], WINDOW, BASELINE, ids()) == []
+
+
+def test_steady_growth_is_a_trend_with_its_slope():
+    v = noisy(3, 50, 0.5)
+    v[90:] += 2.0 * np.arange(1, N - 90 + 1)  # +2 %/min
+    (f,) = detect_metric_anomalies([series("cart", "memory_usage", v)], WINDOW, BASELINE, ids())
+    assert f.kind == "trend" and f.details["slope_per_min"] == pytest.approx(2.0, rel=0.1)
+    assert abs(f.onset - TS[90]) <= 180
+    assert "climbed steadily" in f.summary
+
+
+def test_drop_and_spike_directions():
+    drop = noisy(4, 100, 2)
+    drop[100:] = 20 + np.random.default_rng(5).normal(0, 1, N - 100)
+    spike = noisy(6, 10, 0.5)
+    spike[104] = 60
+    found = {f.component: f for f in detect_metric_anomalies(
+        [series("gateway", "request_rate", drop), series("payment", "gc_pause_ms", spike)], WINDOW, BASELINE, ids())}
+    assert found["gateway"].details["direction"] == "down" and found["gateway"].onset == TS[100]
+    assert "fell" in found["gateway"].summary and "below its baseline" in found["gateway"].summary
+    assert found["payment"].kind == "spike" and found["payment"].onset == TS[104]
+    assert found["payment"].details["harmful"] is True
+
+
+def test_missing_values_and_series_on_different_grids():
+    v = noisy(7)
+    v[10:20] = np.nan
+    v[100:] += 40
+    other = MetricSeries("db", "disk_usage", TS[::2].copy(), np.concatenate([np.full(40, 50.0), np.full(20, 99.0)]) + 0.0)
+    other.values[:40] += np.random.default_rng(8).normal(0, 0.3, 40)
+    found = {f.component: f for f in detect_metric_anomalies([series("a", "cpu_usage", v), other], WINDOW, BASELINE, ids())}
+    assert set(found) == {"a", "db"}
+    assert found["db"].onset == TS[80]
+
+
+def test_change_point_finds_the_split():
+    z = np.zeros((2, 50))
+    z[0, 30:] = 5
+    z[1, 12:] = -3
+    assert change_points(z, 5).tolist() == [30, 12]
+
+
+def test_thousands_of_series_are_scored_fast():
+    rng = np.random.default_rng(0)
+    values = rng.normal(50, 3, (3000, N))
+    values[::100, 100:] += 40
+    many = [series(f"c{i}", "cpu", values[i]) for i in range(3000)]
+    started = time.perf_counter()
+    scored = score_series(many, WINDOW, BASELINE)
+    elapsed = time.perf_counter() - started
+    hot = {s.series.component for s in scored if s.score >= 5}
+    assert hot == {f"c{i}" for i in range(0, 3000, 100)}
+    assert elapsed < 5.0  # ~0.2 s here; the bound only catches accidental per-point Python loops
+
+
+@pytest.mark.parametrize(
+    "name, expected",
+    [
+        ("cpu_usage", "cpu"), ("container_cpu_usage_seconds_total", "cpu"), ("carts_cpu", "cpu"), ("PodCpuUsage", "cpu"),
+        ("CpuUsageRate(%)", "cpu"), ("memory_usage", "memory"), ("carts_mem", "memory"), ("MemoryUsageRate(%)", "memory"),
+        ("container_memory_working_set_bytes", "memory"), ("disk_usage", "disk"), ("node_filesystem_avail_bytes", "disk"),
+        ("gc_count", "gc"), ("gc_pause_ms", "gc"), ("jvm_gc_pause_seconds", "gc"), ("lat_90", "latency"),
+        ("latency_p99", "latency"), ("PodServerLatencyP90(s)", "latency"), ("http_request_duration_seconds", "latency"),
+        ("error_rate", "error_rate"), ("http_requests_errors_total", "error_rate"), ("PodSuccessRate(%)", "success_rate"),
+        ("request_rate", "request_rate"), ("carts_lod", "request_rate"), ("qps", "request_rate"),
+        ("PodWorkload(Ops)", "request_rate"), ("net_rtt_ms", "net_latency"), ("tcp_retransmits", "packet_loss"),
+        ("node_network_receive_drop_total", "packet_loss"), ("NetworkReceiveBytes", "network"), ("threads", "other"),
+    ],
+)
+def test_signal_families(name, expected):
+    assert family(name) == expected
+
+
+def test_normalise_splits_camel_case_and_separators():
+    assert normalise("PodCpuUsage") == "pod_cpu_usage"
+    assert normalise("front-end.lat-90") == "front_end_lat_90"
+    assert normalise("HTTPRequestsTotal") == "http_requests_total"
