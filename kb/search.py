@@ -21,6 +21,7 @@ RRF_K = 60  # the standard constant from Cormack et al. (2009)
 AGREE_RANK = 5
 STANDOUT_MARGIN = 0.07
 _CENTROIDS: dict[tuple[str, str, int], Any] = {}
+_POOL: dict[str, Any] = {}
 
 
 @dataclass(frozen=True)
@@ -50,8 +51,7 @@ def _columns(kind: str) -> list[str]:
 
 def _vector_hits(tbl: Any, kind: str, qvec: Any, where: str | None, n: int) -> list[dict[str, Any]]:
     q = tbl.search(qvec, vector_column_name="vector").distance_type("cosine").select(_columns(kind) + ["_distance"]).limit(n)
-    if tbl.list_indices() and tbl.count_rows() >= 50_000:
-        q = q.nprobes(32).refine_factor(4)
+    q = q.nprobes(32).refine_factor(4)  # used when an IVF-PQ index exists (big tables)
     if where:
         q = q.where(where, prefilter=True)
     return q.to_list()
@@ -66,6 +66,14 @@ def _text_hits(tbl: Any, kind: str, query: str, where: str | None, n: int) -> li
     except (ValueError, RuntimeError, OSError):
         # A query the full-text parser rejects (odd punctuation): vectors still answer.
         return []
+
+
+def _pool() -> Any:
+    from concurrent.futures import ThreadPoolExecutor
+
+    if "pool" not in _POOL:
+        _POOL["pool"] = ThreadPoolExecutor(max_workers=6, thread_name_prefix="kb-search")
+    return _POOL["pool"]
 
 
 def _centroid(store: KnowledgeStore, kind: str, tbl: Any) -> Any:
@@ -106,6 +114,8 @@ def search(
     vector_ranked: list[tuple[float, str, dict[str, Any]]] = []
     text_lists: list[list[tuple[str, dict[str, Any]]]] = []
     baseline: dict[str, float] = {}
+    jobs = []
+    pool = _pool()
     for kd in kinds:
         if not store.has_table(kd):
             continue
@@ -116,9 +126,14 @@ def search(
         where = filters.where(kd)
         centroid = _centroid(store, kd, tbl)
         baseline[kd] = float(np.dot(qvec, centroid)) if centroid is not None else 1.0
-        for row in newest_per_id(_vector_hits(tbl, kd, qvec, where, n)):
+        # The two retrievers (and the tables) run at once: the work happens in Lance's
+        # native threads, so Python threads overlap well here.
+        jobs.append((kd, pool.submit(_vector_hits, tbl, kd, qvec, where, n),
+                     pool.submit(_text_hits, tbl, kd, query, where, n)))
+    for kd, vec_job, text_job in jobs:
+        for row in newest_per_id(vec_job.result()):
             vector_ranked.append((row.pop("_distance"), kd, row))
-        text_lists.append([(kd, r) for r in newest_per_id(_text_hits(tbl, kd, query, where, n))])
+        text_lists.append([(kd, r) for r in newest_per_id(text_job.result())])
     vector_ranked.sort(key=lambda t: t[0])
     scores: dict[str, float] = {}
     rows: dict[str, tuple[str, dict[str, Any]]] = {}

@@ -210,10 +210,14 @@ def detect_trace_anomalies(ctx: ToolContext, start: str | None = None, end: str 
 
 
 def _reference_onset(ctx: ToolContext, tel, window) -> tuple[float, str]:
+    """The incident onset as the detectors saw it: the lower quartile of the onsets of the
+    strongest findings (robust to one early noise blip), else the first alert, else the window start."""
+    import numpy as np
+
     strong = sorted((f for f in ctx.findings if f.source in ("metrics", "traces", "logs") and f.onset is not None
-                     and window[0] <= f.onset <= window[1]), key=lambda f: -f.score)[:10]
+                     and f.score >= 5.0 and window[0] <= f.onset <= window[1]), key=lambda f: -f.score)[:10]
     if strong:
-        return min(f.onset for f in strong), "the earliest onset among the strongest anomalies"
+        return float(np.percentile([f.onset for f in strong], 25, method="lower")), "when the strongest anomalies start"
     alerts = [a.timestamp for a in tel.alerts if window[0] <= a.timestamp <= window[1]]
     if alerts:
         return min(alerts), "the first alert"
@@ -264,7 +268,7 @@ def rank_root_causes(ctx: ToolContext, top_k: int = 5) -> ToolResult:
     lines = []
     for i, rc in enumerate(causes, start=1):
         lines.append(f"{i}. {rc.component}: {rc.fault_type} (confidence {rc.confidence:.2f}; evidence {', '.join(rc.evidence[:6])})")
-        lines += [f"   - {r}" for r in rc.reasons[:4]]
+        lines += [f"   - {r}" for r in rc.reasons[:5]]
     lines.append(f"mitigation for {causes[0].fault_type}: {mitigation[0]}")
     return ToolResult.ok("\n".join(lines), data={"root_causes": [rc.to_dict() for rc in causes], "mitigation": mitigation})
 

@@ -221,6 +221,12 @@ async def test_json_response_format(server):
     sent = server.chat_requests[0]
     assert sent["response_format"]["type"] == "json_schema"
     assert "tools" not in sent and "stop" not in sent
+    assert "anyOf" in sent["response_format"]["json_schema"]["schema"]
+    server.reply('{"thought": "done", "final_answer": "cart"}')
+    last = state(max_steps=2)
+    last.steps.append(StepRecord(1, "", [ToolCall("c1", "list_services", {})], [ToolResult.ok("cart")]))
+    await collect(LLMBrain(settings(server, tool_protocol="text", response_format=True)), last)
+    assert server.chat_requests[1]["response_format"]["json_schema"]["schema"]["required"] == ["thought", "final_answer"]
 
 
 async def test_json_schema_falls_back_to_json_object_with_schema(server):

@@ -204,3 +204,14 @@ def test_streaming_plain_text_is_thought():
     thought, answer = _stream("Let me look at the cart metrics.", 3)
     assert thought == "Let me look at the cart metrics."
     assert answer == ""
+
+
+def test_fit_arguments_renames_one_misnamed_argument():
+    assert tp.fit_arguments({"name": "cart"}, detect_metric_anomalies) == {"component": "cart"}
+    assert tp.fit_arguments({"component": "cart", "extra": 1}, detect_metric_anomalies) == {"component": "cart", "extra": 1}
+    assert tp.fit_arguments({"a": "x", "b": "y"}, search_logs) == {"a": "x", "b": "y"}  # ambiguous: left alone
+
+
+def test_final_only_schema_on_the_last_step():
+    fmt = tp.response_format(["a"], final_only=True)
+    assert fmt["json_schema"]["schema"]["required"] == ["thought", "final_answer"]

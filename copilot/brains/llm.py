@@ -201,7 +201,7 @@ class LLMBrain:
         elif mode == "text":
             body["stop"] = list(tp.STOP_SEQUENCES)
         elif mode == "json":
-            body["response_format"] = tp.response_format([t.name for t in tools])
+            body["response_format"] = tp.response_format([t.name for t in tools], final_only=self._last_step(state))
         return body
 
     # -- one step ------------------------------------------------------------------------
@@ -293,7 +293,7 @@ class LLMBrain:
                     args = {"unreadable_arguments": frag.arguments[:200]}
                 if not isinstance(args, dict):
                     args = tp.single_value(args, tools.get(name))
-                calls.append(ToolCall(frag.id or f"call_{index}_{n}", name, args))
+                calls.append(ToolCall(frag.id or f"call_{index}_{n}", name, tp.fit_arguments(args, tools.get(name))))
             thought = tp.parse_react(content, tools).thought if content.strip() else ""
             return Decision(thought=thought or reasoning.strip(), calls=calls)
         reply = tp.parse_react(content, tools)
@@ -317,7 +317,8 @@ class LLMBrain:
         if reply.final_answer is not None:
             return self._answer(state, thought, reply.final_answer)
         if reply.action is not None and reply.problem is None:
-            return Decision(thought=thought, calls=[ToolCall(f"call_{index}_1", reply.action, reply.arguments)])
+            args = tp.fit_arguments(reply.arguments, state.tools.get(reply.action))
+            return Decision(thought=thought, calls=[ToolCall(f"call_{index}_1", reply.action, args)])
         problem = reply.problem or "the reply could not be read"
         if (index - 1) in self._notes:
             # the model missed the format twice in a row: take its words as the answer

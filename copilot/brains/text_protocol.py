@@ -66,8 +66,24 @@ def render_tools(tools: Iterable[Tool]) -> str:
     return "\n".join(f"- {t.signature_line()}" for t in tools)
 
 
-def response_format(tool_names: list[str]) -> dict[str, Any]:
-    """JSON-schema constrained output for the text protocol."""
+def fit_arguments(arguments: dict[str, Any], tool: Tool | None) -> dict[str, Any]:
+    """Forgive one misnamed argument: {"name": "cart"} for a tool whose only missing
+    required parameter is `component`."""
+    if tool is None:
+        return arguments
+    props = tool.parameters.get("properties") or {}
+    unknown = [k for k in arguments if k not in props]
+    missing = [k for k in tool.parameters.get("required") or [] if k not in arguments]
+    if len(unknown) == 1 and len(missing) == 1:
+        fixed = {k: v for k, v in arguments.items() if k != unknown[0]}
+        fixed[missing[0]] = arguments[unknown[0]]
+        return fixed
+    return arguments
+
+
+def response_format(tool_names: list[str], final_only: bool = False) -> dict[str, Any]:
+    """JSON-schema constrained output for the text protocol (only a final answer on the
+    last step)."""
     action: dict[str, Any] = {"type": "string"}
     if tool_names:
         action["enum"] = list(tool_names)
@@ -85,6 +101,8 @@ def response_format(tool_names: list[str]) -> dict[str, Any]:
             },
         ]
     }
+    if final_only:
+        schema = schema["anyOf"][1]
     return {"type": "json_schema", "json_schema": {"name": "react_step", "schema": schema}}
 
 

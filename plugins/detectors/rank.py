@@ -38,6 +38,7 @@ MIN_SIGMA = 4.0  # a family counts for the fault kind from this many sigmas...
 MIN_SHARE = 0.25  # ...and at least this share of the component's strongest evidence
 SURGE_RATIO = 1.3  # request rate at least 1.3x its baseline
 ONSET_TOLERANCE_S = 120.0
+SPIKE_WEIGHT = 0.5
 
 _EXCEPTION = re.compile(r"exception|traceback|panic|segfault|stack ?trace|\bat [\w.$]+\(|nullpointer|fatal", re.I)
 _ERROR = re.compile(r"error|fail|refused|reset by peer|timed? ?out|unavailable|\b5\d\d\b|denied|broken pipe", re.I)
@@ -59,7 +60,9 @@ class Evidence:
 
     @property
     def score(self) -> float:
-        return float(self.finding.score or 0.0)
+        """The finding's sigma; a one-point metric spike counts half (noise makes those)."""
+        sigma = float(self.finding.score or 0.0)
+        return sigma * SPIKE_WEIGHT if self.finding.source == "metrics" and self.finding.kind == "spike" else sigma
 
 
 @dataclass
@@ -268,14 +271,6 @@ WHY = {
 }
 
 
-def _effective(c: Candidate, cat: str) -> float:
-    """Sigma for classification: a one-point spike counts half."""
-    e = c.best(cat)
-    if e is None:
-        return 0.0
-    return e.score * (0.5 if e.finding.kind == "spike" else 1.0)
-
-
 def classify(c: Candidate, is_surge: bool) -> tuple[str, str]:
     """The fault kind from a component's own signature, and a sentence saying why.
 
@@ -286,13 +281,13 @@ def classify(c: Candidate, is_surge: bool) -> tuple[str, str]:
     top = max((strength(e.score) for items in c.evidence.values() for e in items), default=0.0)
     own: dict[str, float] = {}
     for cat in OWN_KINDS:
-        sigma = _effective(c, cat)
+        sigma = c.sigma(cat)
         if sigma < MIN_SIGMA or strength(sigma) < MIN_SHARE * top:
             continue
         if cat == "cpu" and c.sigma("load") >= MIN_SIGMA:
             continue  # load explains it
         mem = c.best("memory")
-        if cat == "memory" and mem is not None and mem.finding.kind != "trend" and sigma < 2 * _effective(c, "cpu"):
+        if cat == "memory" and mem is not None and mem.finding.kind != "trend" and sigma < 2 * c.sigma("cpu"):
             continue
         own[cat] = sigma
     best = max(own, key=lambda k: own[k]) if own else None

@@ -1,0 +1,137 @@
+"""Root-cause ranking on hand-built findings: call-graph direction, onset order, fault kinds."""
+
+from __future__ import annotations
+
+import random
+
+from copilot.diagnosis import FAULT_KINDS, Finding
+from plugins.detectors.rank import categorise, rank_root_causes
+
+T = 1715688000.0
+GRAPH = [("web", "api"), ("api", "store"), ("web", "auth")]
+
+
+def metric(fid, comp, name, score, onset=T, kind="level_shift", direction="up", baseline=10.0, after=30.0, fam=None):
+    from plugins.detectors.signals import family
+
+    return Finding(fid, "metrics", comp, name, kind, f"{comp} {name} moved", score, onset,
+                   {"family": fam or family(name), "direction": direction, "baseline": baseline, "after": after})
+
+
+def trace(fid, comp, kind, score, onset=T, signal=""):
+    return Finding(fid, "traces", comp, signal or f"{comp} {kind}", kind, f"{comp} {kind}", score, onset, {})
+
+
+def log(fid, comp, template, score=10.0, kind="error_surge", onset=T):
+    return Finding(fid, "logs", comp, template, kind, f"{comp} logged '{template}'", score, onset, {"template": template, "count": 40})
+
+
+def change(fid, comp, score, onset=T - 120):
+    return Finding(fid, "changes", comp, fid, "deploy", f"deploy on {comp}", score, onset, {})
+
+
+def top(findings, graph=GRAPH):
+    ranked = rank_root_causes(findings, graph)
+    return (ranked[0].component, ranked[0].fault_type), ranked
+
+
+def test_a_caller_suffers_from_its_callee_not_the_reverse():
+    findings = [
+        metric("M1", "web", "latency_p90", 40, onset=T + 60),  # the caller shows it most, and later
+        metric("M2", "api", "latency_p90", 15, onset=T),
+        metric("M3", "api", "cpu_usage", 12, onset=T),
+    ]
+    (best, ranked) = top(findings)
+    assert best == ("api", "cpu_saturation")
+    web = next(rc for rc in ranked if rc.component == "web")
+    assert web.confidence < ranked[0].confidence
+    assert any("callee api is anomalous too" in r for r in web.reasons)
+    assert any("look healthy, so the problem starts here" in r for r in ranked[0].reasons)
+
+
+def test_without_anomalous_callees_the_caller_is_the_origin():
+    (best, ranked) = top([metric("M1", "api", "latency_p90", 25), trace("T1", "api", "latency_origin", 12)])
+    assert best == ("api", "network_delay")  # latency starting here with normal CPU
+    assert ranked[0].evidence[:2] == ["M1", "T1"]
+
+
+def test_onset_order_breaks_near_ties():
+    findings = [metric("M1", "auth", "cpu_usage", 20, onset=T + 600), metric("M2", "store", "cpu_usage", 20, onset=T)]
+    assert top(findings)[0][0] == "store"
+
+
+def test_traffic_surge_at_the_entry_explains_load_below_it():
+    findings = [
+        metric("M1", "web", "request_rate", 30, baseline=100, after=300),
+        metric("M2", "api", "request_rate", 30, baseline=50, after=150),
+        metric("M3", "store", "request_rate", 28, baseline=50, after=150),
+        metric("M4", "api", "cpu_usage", 40),
+        metric("M5", "store", "latency_p99", 35),
+        trace("T1", "store", "latency_origin", 8),
+        metric("M6", "web", "latency_p99", 12),
+    ]
+    (best, ranked) = top(findings)
+    assert best == ("web", "traffic_surge")
+    api = next(rc for rc in ranked if rc.component == "api")
+    assert api.fault_type != "cpu_saturation"  # its CPU follows its load
+    assert any("load explains it" in r for r in api.reasons)
+
+
+def test_code_exception_needs_exceptions_or_a_change_otherwise_errors_mean_network_loss():
+    errors = [metric("M1", "api", "error_rate", 30), trace("T1", "api", "error_origin", 20), metric("M2", "web", "error_rate", 10)]
+    assert top(errors + [log("L1", "api", "NullPointerException at Pricing.total(Pricing.java:42)")])[0] == ("api", "code_exception")
+    assert top(errors + [change("C1", "api", 9.0)])[0] == ("api", "code_exception")
+    assert top(errors)[0] == ("api", "network_loss")
+    web_logs = [log("L2", "web", "timeout after <*> calling api: connection reset by peer")]
+    assert top(errors + web_logs)[0] == ("api", "network_loss")  # caller complaints do not make it code
+
+
+def test_lost_calls_and_retransmits_are_network_loss_on_the_callee():
+    findings = [trace("T1", "store", "lost_spans", 30, signal="api->store"), metric("M1", "store", "tcp_retransmits", 50),
+                metric("M2", "api", "error_rate", 40), trace("T2", "api", "errors", 20, signal="web->api")]
+    assert top(findings)[0] == ("store", "network_loss")
+
+
+def test_resource_signatures():
+    assert top([metric("M1", "store", "memory_usage", 20, kind="trend"), metric("M2", "store", "latency_p50", 30, onset=T + 900)])[0] == \
+        ("store", "memory_leak")
+    assert top([metric("M1", "api", "gc_pause_ms", 60), metric("M2", "api", "cpu_usage", 9), metric("M3", "api", "latency_p99", 20)])[0] == \
+        ("api", "jvm_gc")
+    disk = [metric("M1", "store", "disk_usage", 25), log("L1", "store", "write failed: No space left on device (errno <*>)"),
+            trace("T1", "store", "error_origin", 40), metric("M2", "api", "error_rate", 30)]
+    assert top(disk)[0] == ("store", "disk_full")
+    assert top([metric("M1", "store", "net_rtt_ms", 30), metric("M2", "store", "latency_p90", 20)])[0] == ("store", "network_delay")
+
+
+def test_a_one_point_spike_does_not_decide_the_kind():
+    findings = [metric("M1", "api", "tcp_retransmits", 80), metric("M2", "api", "gc_pause_ms", 4.5, kind="spike")]
+    assert top(findings)[0] == ("api", "network_loss")
+
+
+def test_ranking_is_pure_and_order_independent():
+    findings = [metric("M1", "web", "latency_p90", 20), metric("M2", "api", "cpu_usage", 30), log("L1", "auth", "login ok", 5, "template_burst"),
+                change("C1", "web", 2.0), trace("T1", "store", "errors", 6, signal="api->store")]
+    first = [rc.to_dict() for rc in rank_root_causes(findings, GRAPH)]
+    for seed in range(5):
+        shuffled = findings[:]
+        random.Random(seed).shuffle(shuffled)
+        assert [rc.to_dict() for rc in rank_root_causes(shuffled, list(reversed(GRAPH)))] == first
+    assert all(0 < rc["confidence"] <= 1 and rc["fault_type"] in FAULT_KINDS for rc in first)
+    assert sum(rc["confidence"] for rc in first) <= 1.0001
+    assert rank_root_causes([], GRAPH) == []
+
+
+def test_duplicates_count_once_and_top_k_is_respected():
+    findings = [metric("M1", "api", "cpu_usage", 30), metric("M9", "api", "cpu_usage", 30)] + \
+               [metric(f"M{i + 2}", f"svc{i}", "latency_p90", 5 + i) for i in range(6)]
+    ranked = rank_root_causes(findings, [], top_k=3)
+    assert len(ranked) == 3 and ranked[0].component == "api" and ranked[0].evidence == ["M1"]
+
+
+def test_categories():
+    assert categorise(metric("M1", "a", "latency_p90", 9, direction="down")) is None  # faster is not a problem
+    assert categorise(metric("M1", "a", "PodSuccessRate(%)", 9, direction="down")) == "errors"
+    assert categorise(metric("M1", "a", "request_rate", 9, direction="down")) == "load_drop"
+    assert categorise(metric("M1", "a", "request_rate", 9, baseline=100, after=110)) is None  # +10% is not a surge
+    assert categorise(log("L1", "a", "GC pause (G1 Evacuation Pause) <*>ms")) == "gc"
+    assert categorise(change("C1", "a", 5)) == "change"
