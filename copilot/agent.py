@@ -120,9 +120,13 @@ class Agent:
                         yield event
                     return
                 record = StepRecord(index, decision.thought, agent=decision.agent)
-                for call in decision.calls:
-                    async for event in self._run_call(index, call, record, decision.agent):
+                if self._parallel(decision.calls):
+                    async for event in self._run_parallel(index, decision.calls, record, decision.agent):
                         yield event
+                else:
+                    for call in decision.calls:
+                        async for event in self._run_call(index, call, record, decision.agent):
+                            yield event
                 state.steps.append(record)
             yield StepLimitReached(len(state.steps))
         except CopilotError as exc:
@@ -138,32 +142,58 @@ class Agent:
         except Exception:  # memory is a help, never a reason to fail an investigation
             return []
 
+    def _parallel(self, calls: list[ToolCall]) -> bool:
+        """Read-only calls to distinct tools run concurrently (the data-source agents)."""
+        names = [c.name for c in calls]
+        if len(calls) < 2 or len(set(names)) != len(names):
+            return False
+        return all((t := self.tools.get(n)) is not None and t.risk == "read" for n in names)
+
+    async def _timed_invoke(self, call: ToolCall) -> tuple[ToolResult, float]:
+        started = time.perf_counter()
+        result = await self.tools.invoke(call.name, call.arguments, self.ctx)
+        return result, (time.perf_counter() - started) * 1000
+
+    async def _run_parallel(self, index: int, calls: list[ToolCall], record: StepRecord, agent: str) -> AsyncIterator[Event]:
+        for n, call in enumerate(calls, 1):
+            call.id = call.id or f"call_{index}_{n}"
+            yield ActionProposed(index, call.id, call.name, dict(call.arguments), call.agent or agent)
+        outcomes = await asyncio.gather(*(self._timed_invoke(c) for c in calls))
+        for call, (result, elapsed) in zip(calls, outcomes):
+            for event in self._observe(index, call, result, elapsed, record):
+                yield event
+
     async def _run_call(self, index: int, call: ToolCall, record: StepRecord, agent: str) -> AsyncIterator[Event]:
         if not call.id:
             call.id = f"call_{index}_{len(record.calls) + 1}"
-        yield ActionProposed(index, call.id, call.name, dict(call.arguments), agent)
-        started = time.perf_counter()
+        yield ActionProposed(index, call.id, call.name, dict(call.arguments), call.agent or agent)
         tool = self.tools.get(call.name)
         if tool is not None and tool.risk == "write":
             approved = await self.approver.approve(call.name, dict(call.arguments), tool.description)
             yield ApprovalRequested(index, call.id, call.name, dict(call.arguments), approved)
-            if approved:
-                result = await self.tools.invoke(call.name, call.arguments, self.ctx)
-            else:
-                result = ToolResult(
+            if not approved:
+                denied = ToolResult(
                     "denied",
                     f"the user did not approve {call.name}; propose the change as a plan instead of running it",
                 )
-        else:
-            result = await self.tools.invoke(call.name, call.arguments, self.ctx)
-        elapsed = (time.perf_counter() - started) * 1000
+                for event in self._observe(index, call, denied, 0.0, record):
+                    yield event
+                return
+        result, elapsed = await self._timed_invoke(call)
+        for event in self._observe(index, call, result, elapsed, record):
+            yield event
+
+    def _observe(self, index: int, call: ToolCall, result: ToolResult, elapsed: float, record: StepRecord) -> list[Event]:
         record.calls.append(call)
         record.results.append(result)
-        yield Observation(index, call.id, call.name, result.status, result.output, result.truncated, round(elapsed, 1))
+        events: list[Event] = [
+            Observation(index, call.id, call.name, result.status, result.output, result.truncated, round(elapsed, 1))
+        ]
         for finding in result.findings:
             if all(f.id != finding.id for f in self.ctx.findings):
                 self.ctx.findings.append(finding)
-            yield FindingReported(index, finding.to_dict())
+            events.append(FindingReported(index, finding.to_dict()))
+        return events
 
     async def _finish(self, state: RunState, decision: Decision) -> AsyncIterator[Event]:
         diagnosis = decision.diagnosis or derive_diagnosis(state, decision.answer or "")

@@ -41,8 +41,8 @@ def trace_line(event: Event) -> str | None:
             return f"Memory: recalled {mid} (similarity {sim:.2f}): {summary}"
         case Thought(step=step, text=text, agent=agent):
             return f"[{step}] Thought ({agent}): {text}"
-        case ActionProposed(step=step, tool=tool, arguments=args):
-            return f"[{step}] Action: {tool} {json.dumps(args, ensure_ascii=False)}"
+        case ActionProposed(step=step, tool=tool, arguments=args, agent=agent):
+            return f"[{step}] Action ({agent}): {tool} {json.dumps(args, ensure_ascii=False)}"
         case ApprovalRequested(tool=tool, approved=ok):
             return f"    approval for {tool}: {'granted' if ok else 'denied'}"
         case Observation(step=step, tool=tool, status=status, output=output, elapsed_ms=ms):

@@ -137,3 +137,30 @@ def test_unknown_tool_is_an_observation_not_a_crash():
     obs = next(e for e in events if isinstance(e, Observation))
     assert obs.status == "error" and "scan" in obs.output
     assert isinstance(events[-1], FinalAnswer)
+
+
+def test_read_only_calls_to_distinct_tools_run_concurrently():
+    import threading
+
+    barrier = threading.Barrier(2, timeout=2)
+
+    @tool
+    def left() -> str:
+        """Left."""
+        barrier.wait()  # deadlocks (and times out) unless both run at once
+        return "left done"
+
+    @tool
+    def right() -> str:
+        """Right."""
+        barrier.wait()
+        return "right done"
+
+    reg = ToolRegistry()
+    reg.add(left)
+    reg.add(right)
+    brain = ScriptedBrain([Decision("both", [call("left"), call("right")], agent="metrics"), Decision("", answer="ok")])
+    events = run(Agent(brain, reg))
+    kinds = [e.kind for e in events if e.kind in ("action", "observation")]
+    assert kinds == ["action", "action", "observation", "observation"]
+    assert [e.output for e in events if isinstance(e, Observation)] == ["left done", "right done"]

@@ -20,6 +20,7 @@ class ToolCall:
     id: str
     name: str
     arguments: dict[str, Any]
+    agent: str = ""  # the role making this call, when it differs from the step's
 
 
 @dataclass

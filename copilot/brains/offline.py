@@ -33,23 +33,39 @@ class PlanStep:
     why_zh: str
 
 
-PLAN: tuple[PlanStep, ...] = (
-    PlanStep("describe_telemetry", "host", "see which components and signals the data holds, and when alerts fired",
-             "查看数据中有哪些组件和信号，以及告警何时触发"),
-    PlanStep("detect_metric_anomalies", "metrics", "scan every metric series against its baseline",
-             "将每条指标序列与其基线比较，检测异常"),
-    PlanStep("detect_log_anomalies", "logs", "mine log templates and look for new templates and error surges",
-             "挖掘日志模板，查找新模板和错误激增"),
-    PlanStep("detect_trace_anomalies", "traces", "check call edges for latency, errors and lost spans",
-             "检查调用链各边的延迟、错误和丢点"),
-    PlanStep("list_changes", "changes", "list deploys and config changes near the onset",
-             "列出异常开始前后的发布与配置变更"),
-    PlanStep("rank_root_causes", "rca", "combine the findings with the call graph and rank root causes",
-             "结合调用图综合各项发现，对根因排序"),
-    PlanStep("kb_search", "rca", "look up expert experience for the leading hypothesis",
-             "检索与首要假设相符的专家经验"),
-    PlanStep("similar_incidents", "rca", "recall similar past incidents from memory",
-             "从记忆中召回相似的历史故障"),
+@dataclass(frozen=True)
+class Phase:
+    """One step of the plan: its tools run together (concurrently when read-only)."""
+
+    agent: str
+    steps: tuple[PlanStep, ...]
+
+
+PLAN: tuple[Phase, ...] = (
+    Phase("host", (
+        PlanStep("describe_telemetry", "host", "see which components and signals the data holds, and when alerts fired",
+                 "查看数据中有哪些组件和信号，以及告警何时触发"),
+    )),
+    Phase("data-sources", (
+        PlanStep("detect_metric_anomalies", "metrics", "scan every metric series against its baseline",
+                 "将每条指标序列与其基线比较，检测异常"),
+        PlanStep("detect_log_anomalies", "logs", "mine log templates and look for new templates and error surges",
+                 "挖掘日志模板，查找新模板和错误激增"),
+        PlanStep("detect_trace_anomalies", "traces", "check call edges for latency, errors and lost spans",
+                 "检查调用链各边的延迟、错误和丢点"),
+        PlanStep("list_changes", "changes", "list deploys and config changes near the onset",
+                 "列出异常开始前后的发布与配置变更"),
+    )),
+    Phase("rca", (
+        PlanStep("rank_root_causes", "rca", "combine the findings with the call graph and rank root causes",
+                 "结合调用图综合各项发现，对根因排序"),
+    )),
+    Phase("rca", (
+        PlanStep("kb_search", "rca", "look up expert experience for the leading hypothesis",
+                 "检索与首要假设相符的专家经验"),
+        PlanStep("similar_incidents", "rca", "recall similar past incidents from memory",
+                 "从记忆中召回相似的历史故障"),
+    )),
 )
 
 _PREFIX = {"en": "[rules] ", "zh": "[规则] "}
@@ -58,7 +74,7 @@ _PREFIX = {"en": "[rules] ", "zh": "[规则] "}
 class OfflineBrain:
     label = "offline"
 
-    def __init__(self, plan: tuple[PlanStep, ...] = PLAN) -> None:
+    def __init__(self, plan: tuple[Phase, ...] = PLAN) -> None:
         self.plan = plan
 
     async def step(self, state: RunState) -> AsyncIterator[Event | Decision]:
@@ -78,19 +94,21 @@ class OfflineBrain:
             yield self._answer_from_knowledge(state)
             return
         done = {c.name for s in state.steps for c in s.calls}
-        available = [p for p in self.plan if p.tool in state.tools and p.tool not in done]
-        remaining_budget = state.max_steps - len(state.steps)
+        phases = [p for p in self.plan if any(st.tool in state.tools for st in p.steps)]
+        pending = [p for p in phases if any(st.tool in state.tools and st.tool not in done for st in p.steps)]
         # Always keep one step for the answer.
-        if available and remaining_budget > 1:
-            p = available[0]
-            total = len([q for q in self.plan if q.tool in state.tools])
-            n = total - len(available) + 1
-            thought = self._thought(lang, n, total, p)
+        if pending and state.max_steps - len(state.steps) > 1:
+            phase = pending[0]
+            todo = [st for st in phase.steps if st.tool in state.tools and st.tool not in done]
+            n = len(phases) - len(pending) + 1
+            thought = self._thought(lang, n, len(phases), todo)
             if done == {"describe_telemetry"}:
                 echo = self._understand(state)
                 if echo:
-                    thought = f"{echo} {thought}"
-            yield Decision(thought=thought, calls=[ToolCall("", p.tool, self._arguments(p.tool, state))], agent=p.agent)
+                    prefix = _PREFIX[lang if lang in _PREFIX else "en"]
+                    thought = f"{prefix}{echo} {thought[len(prefix):]}"
+            calls = [ToolCall("", st.tool, self._arguments(st.tool, state), st.agent) for st in todo]
+            yield Decision(thought=thought, calls=calls, agent=phase.agent)
             return
         yield self._conclude(state)
 
@@ -121,10 +139,12 @@ class OfflineBrain:
         diagnosis = Diagnosis(question=state.question, answer=answer)
         return Decision(thought=thought, answer=answer, diagnosis=diagnosis, agent="host")
 
-    def _thought(self, lang: str, n: int, total: int, p: PlanStep) -> str:
+    def _thought(self, lang: str, n: int, total: int, todo: list[PlanStep]) -> str:
         if lang == "zh":
-            return f"{_PREFIX['zh']}未配置模型，按标准排查计划执行（第 {n}/{total} 步）：{p.why_zh}。"
-        return f"{_PREFIX['en']}No model configured, so I follow the standard investigation plan (step {n} of {total}): {p.why_en}."
+            jobs = "；".join(f"{st.agent}：{st.why_zh}" if len(todo) > 1 else st.why_zh for st in todo)
+            return f"{_PREFIX['zh']}未配置模型，按标准排查计划执行（第 {n}/{total} 步）：{jobs}。"
+        jobs = "; ".join(f"{st.agent} agent: {st.why_en}" if len(todo) > 1 else st.why_en for st in todo)
+        return f"{_PREFIX['en']}No model configured, so I follow the standard investigation plan (step {n} of {total}): {jobs}."
 
     def _arguments(self, tool: str, state: RunState) -> dict[str, Any]:
         if tool in ("kb_search", "similar_incidents"):

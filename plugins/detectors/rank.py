@@ -39,6 +39,9 @@ MIN_SHARE = 0.25  # ...and at least this share of the component's strongest evid
 SURGE_RATIO = 1.3  # request rate at least 1.3x its baseline
 ONSET_TOLERANCE_S = 120.0
 SPIKE_WEIGHT = 0.5
+LOAD_CPU_SLACK = 1.5  # CPU may rise up to 1.5x as fast as the load and still be load
+MEMORY_GROWTH = 1.5  # memory at 1.5x its baseline is a memory fault signature
+MEMORY_GROWTH_BYTES = 64 * 2**20
 
 _EXCEPTION = re.compile(r"exception|traceback|panic|segfault|stack ?trace|\bat [\w.$]+\(|nullpointer|fatal", re.I)
 _ERROR = re.compile(r"error|fail|refused|reset by peer|timed? ?out|unavailable|\b5\d\d\b|denied|broken pipe", re.I)
@@ -209,7 +212,7 @@ def rank_root_causes(findings: list[Finding], call_graph: list[tuple[str, str]],
             if e is None:
                 continue
             w = INTRINSIC_WEIGHT[cat]
-            if cat == "cpu" and c.sigma("load") >= MIN_SIGMA:
+            if cat == "cpu" and load_explains_cpu(c):
                 w *= LOAD_EXPLAINED
                 c.notes.append("its CPU rise follows its request rate, so load explains it")
             parts.append(w * strength(e.score))
@@ -271,11 +274,39 @@ WHY = {
 }
 
 
+def load_explains_cpu(c: Candidate) -> bool:
+    """CPU that rose no faster than the request rate is load, not saturation."""
+    load, cpu = c.best("load"), c.best("cpu")
+    if load is None or load.score < MIN_SIGMA:
+        return False
+    lr, cr = _ratio(load.finding), _ratio(cpu.finding) if cpu else None
+    if lr is None or cr is None:
+        return True
+    return cr <= LOAD_CPU_SLACK * max(lr, 1.0)
+
+
+def memory_grew(c: Candidate) -> bool:
+    """Memory that keeps climbing, or that rose by half or more (and, when counted in bytes,
+    by at least MEMORY_GROWTH_BYTES: a busy process adds a few MB, memory pressure far more)."""
+    mem = c.best("memory")
+    if mem is None:
+        return False
+    if mem.finding.kind == "trend":
+        return True
+    ratio = _ratio(mem.finding)
+    if ratio is None or ratio < MEMORY_GROWTH:
+        return False
+    base = float(mem.finding.details.get("baseline") or 0.0)
+    in_bytes = base >= 1e6
+    return not in_bytes or (ratio - 1) * base >= MEMORY_GROWTH_BYTES
+
+
 def classify(c: Candidate, is_surge: bool) -> tuple[str, str]:
     """The fault kind from a component's own signature, and a sentence saying why.
 
-    The strongest of the component's own signals decides (disk, memory growth, GC, CPU
-    not explained by load, exceptions, retransmissions, network RTT); without one,
+    Disk filling up, then memory growth, decide first; otherwise the strongest of the
+    component's own signals (GC, CPU not explained by load, exceptions, retransmissions,
+    network RTT); a request-rate surge with no such signal is a traffic surge; without one,
     errors after a change mean a code exception, errors or missing calls mean packet
     loss, and latency that starts here means network delay."""
     top = max((strength(e.score) for items in c.evidence.values() for e in items), default=0.0)
@@ -284,14 +315,16 @@ def classify(c: Candidate, is_surge: bool) -> tuple[str, str]:
         sigma = c.sigma(cat)
         if sigma < MIN_SIGMA or strength(sigma) < MIN_SHARE * top:
             continue
-        if cat == "cpu" and c.sigma("load") >= MIN_SIGMA:
-            continue  # load explains it
-        mem = c.best("memory")
-        if cat == "memory" and mem is not None and mem.finding.kind != "trend" and sigma < 2 * c.sigma("cpu"):
+        if cat == "cpu" and load_explains_cpu(c):
+            continue
+        if cat == "memory" and not memory_grew(c):
             continue
         own[cat] = sigma
-    best = max(own, key=lambda k: own[k]) if own else None
-    if is_surge and best not in ("disk", "memory", "gc", "exception"):
+    # disk and memory growth are unambiguous; otherwise the strongest own signal decides
+    best = next((k for k in ("disk", "memory") if k in own), None)
+    if best is None and own:
+        best = max(own, key=lambda k: own[k])  # ties: the order of OWN_KINDS
+    if is_surge and best in (None, "net_latency", "packet_loss"):
         return "traffic_surge", "its request rate surged while its callers' did not: more traffic is entering here"
     change = c.best("change")
     recent_change = change is not None and change.score >= 3.0
