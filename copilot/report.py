@@ -7,7 +7,9 @@
 5. recommended actions now, and improvements for later
 
 `build_report` returns a JSON-ready dict; `render_markdown` writes it in the user's
-language (en or zh). Nothing is stated that no finding supports.
+language (en or zh). Nothing is stated that no finding supports. With a model, the
+report may also carry `summary`: a few model-written sentences, rendered first, whose
+citations the brain has checked against the real finding ids.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ _L = {
         "recalled": "Similar past incidents",
         "sources": {"metrics": "Metrics", "logs": "Logs", "traces": "Traces", "changes": "Changes", "alerts": "Alerts"},
         "kb": "Knowledge base",
+        "summary": "Summary",
     },
     "zh": {
         "title": "故障报告",
@@ -58,6 +61,7 @@ _L = {
         "recalled": "相似历史故障",
         "sources": {"metrics": "性能指标", "logs": "日志", "traces": "调用链", "changes": "变更事件", "alerts": "告警"},
         "kb": "知识库",
+        "summary": "摘要",
     },
 }
 
@@ -175,12 +179,26 @@ def _cite(ids: list[str]) -> str:
     return " " + " ".join(f"[{i}]" for i in ids) if ids else ""
 
 
+def summary_head(report: dict[str, Any]) -> str:
+    """The Markdown that precedes the summary's text: the title, the question and the
+    summary heading (a brain streams the summary after it, so the final report starts
+    with what was streamed)."""
+    t = _L.get(report.get("language", "en"), _L["en"])
+    lines = [f"# {t['title']}", ""]
+    if report.get("question"):
+        lines += [f"> {report['question']}", ""]
+    lines += [f"## {t['summary']}", "", ""]
+    return "\n".join(lines)
+
+
 def render_markdown(report: dict[str, Any]) -> str:
     lang = report.get("language", "en")
     t = _L.get(lang, _L["en"])
     lines = [f"# {t['title']}", ""]
     if report.get("question"):
         lines += [f"> {report['question']}", ""]
+    if report.get("summary"):  # a short model-written summary (its citations are checked by the brain)
+        lines += [f"## {t['summary']}", "", str(report["summary"]).strip(), ""]
 
     lines += [f"## {t['s1']}", ""]
     for o in report["alert_onsets"]:

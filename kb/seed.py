@@ -25,16 +25,22 @@ def bundled_paths() -> list[Path]:
     return sorted(root.glob("*.yaml")) + sorted((root / "runbooks").glob("*.md"))
 
 
-def bundled_plan() -> tuple[ImportPlan, str]:
-    """The bundled entries and their version (a hash of the bundled files)."""
-    plan = ImportPlan()
+def bundled_version() -> str:
+    """A hash of the bundled files: changes whenever a release changes them."""
     digest = hashlib.sha256()
     for path in bundled_paths():
-        digest.update(path.read_bytes())
+        digest.update(path.name.encode() + b"\x00" + path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def bundled_plan() -> tuple[ImportPlan, str]:
+    """The bundled entries and their version."""
+    plan = ImportPlan()
+    for path in bundled_paths():
         parse_file(path, plan, source_uri=f"bundled://{path.parent.name}/{path.name}")
     if plan.problems:
         raise ValueError("bundled knowledge is malformed: " + "; ".join(plan.problems))
-    return plan, digest.hexdigest()[:12]
+    return plan, bundled_version()
 
 
 def _unchanged(row: dict[str, Any]) -> bool:
@@ -49,10 +55,11 @@ def sync_bundled(store: KnowledgeStore, force: bool = False) -> dict[str, int]:
     """Bring the bundled knowledge in; returns counts of added / updated / kept entries."""
     if getattr(store, "_bundled_synced", False) and not force:
         return {}
-    plan, version = bundled_plan()
+    version = bundled_version()
     if not force and store.meta_get(VERSION_KEY).get(VERSION_KEY) == version:
         store._bundled_synced = True  # type: ignore[attr-defined]
         return {}
+    plan, version = bundled_plan()
     with store.write_lock():  # one process loads; the others then find the version set
         if not force and store.meta_get(VERSION_KEY).get(VERSION_KEY) == version:
             store._bundled_synced = True  # type: ignore[attr-defined]

@@ -110,3 +110,16 @@ def test_command_module_imports_no_heavy_library():
     code = "import sys; import copilot.commands.demo; print(sorted(m for m in ('numpy', 'lancedb', 'textual', 'openai') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=Path(__file__).resolve().parent.parent)
     assert out.stdout.strip() == "[]", out.stderr
+
+
+def test_same_bytes_in_another_process_with_another_hash_seed(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    generate(tmp_path / "here", "code_exception", seed=8)
+    code = f"from copilot.demo import generate; generate({str(tmp_path / 'there')!r}, 'code_exception', seed=8)"
+    env = dict(os.environ, PYTHONHASHSEED="12345")
+    subprocess.run([sys.executable, "-c", code], check=True, env=env, cwd=Path(__file__).resolve().parent.parent)
+    for name in FILES:
+        assert (tmp_path / "here" / name).read_bytes() == (tmp_path / "there" / name).read_bytes(), name

@@ -135,3 +135,20 @@ def test_categories():
     assert categorise(metric("M1", "a", "request_rate", 9, baseline=100, after=110)) is None  # +10% is not a surge
     assert categorise(log("L1", "a", "GC pause (G1 Evacuation Pause) <*>ms")) == "gc"
     assert categorise(change("C1", "a", 5)) == "change"
+
+
+def test_memory_versus_cpu_when_both_saturate():
+    cpu = metric("M1", "api", "cpu", 99, baseline=0.1, after=99.0)
+    small = metric("M2", "api", "mem", 99, baseline=8e6, after=17.5e6)  # a busy process adds a few MB
+    big = metric("M2", "api", "mem", 99, baseline=8e6, after=226e6)  # memory pressure
+    assert top([cpu, small], [])[0] == ("api", "cpu_saturation")
+    assert top([cpu, big], [])[0] == ("api", "memory_leak")
+    percent = metric("M2", "api", "memory_usage", 40, baseline=66, after=95)  # +44%, CPU calm
+    assert top([percent, metric("M3", "api", "latency_p90", 10)], [])[0] == ("api", "memory_leak")
+
+
+def test_cpu_rising_much_faster_than_load_is_saturation_not_load():
+    findings = [metric("M1", "api", "request_rate", 20, baseline=4, after=10), metric("M2", "api", "cpu", 99, baseline=1, after=99)]
+    assert top(findings, [])[0] == ("api", "cpu_saturation")
+    load_only = [metric("M1", "api", "request_rate", 20, baseline=4, after=10), metric("M2", "api", "cpu", 30, baseline=20, after=45)]
+    assert top(load_only, [])[0] == ("api", "traffic_surge")

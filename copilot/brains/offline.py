@@ -83,12 +83,7 @@ class OfflineBrain:
             kind = classify(state.question)
             state.ctx.cache["intent_kind"] = kind
             if kind == "knowledge" and "kb_search" in state.tools:
-                thought = (
-                    f"{_PREFIX['zh']}这是一个知识问题，先检索本地知识库。"
-                    if lang == "zh"
-                    else f"{_PREFIX['en']}This is a knowledge question; I search the local knowledge base first."
-                )
-                yield Decision(thought=thought, calls=[ToolCall("", "kb_search", {"query": state.question, "k": 3})], agent="host")
+                yield self.knowledge_search(state)
                 return
         if state.ctx.cache.get("intent_kind") == "knowledge" and state.results_of("kb_search"):
             yield self._answer_from_knowledge(state)
@@ -98,19 +93,33 @@ class OfflineBrain:
         pending = [p for p in phases if any(st.tool in state.tools and st.tool not in done for st in p.steps)]
         # Always keep one step for the answer.
         if pending and state.max_steps - len(state.steps) > 1:
-            phase = pending[0]
-            todo = [st for st in phase.steps if st.tool in state.tools and st.tool not in done]
-            n = len(phases) - len(pending) + 1
-            thought = self._thought(lang, n, len(phases), todo)
-            if done == {"describe_telemetry"}:
-                echo = self._understand(state)
-                if echo:
-                    prefix = _PREFIX[lang if lang in _PREFIX else "en"]
-                    thought = f"{prefix}{echo} {thought[len(prefix):]}"
-            calls = [ToolCall("", st.tool, self._arguments(st.tool, state), st.agent) for st in todo]
-            yield Decision(thought=thought, calls=calls, agent=phase.agent)
+            yield self.phase_decision(state, pending[0], len(phases) - len(pending) + 1, len(phases))
             return
         yield self._conclude(state)
+
+    def phase_decision(self, state: RunState, phase: Phase, n: int, total: int) -> Decision:
+        """The calls of one plan phase (its tools not yet run), with the thought that explains
+        them; the first phase after describe_telemetry also echoes the window and services."""
+        lang = state.language
+        done = {c.name for s in state.steps for c in s.calls}
+        todo = [st for st in phase.steps if st.tool in state.tools and st.tool not in done]
+        thought = self._thought(lang, n, total, todo)
+        if done == {"describe_telemetry"}:
+            echo = self._understand(state)
+            if echo:
+                prefix = _PREFIX[lang if lang in _PREFIX else "en"]
+                thought = f"{prefix}{echo} {thought[len(prefix):]}"
+        calls = [ToolCall("", st.tool, self._arguments(st.tool, state), st.agent) for st in todo]
+        return Decision(thought=thought, calls=calls, agent=phase.agent)
+
+    def knowledge_search(self, state: RunState) -> Decision:
+        """The host's first step for a knowledge question: search the local knowledge base."""
+        thought = (
+            f"{_PREFIX['zh']}这是一个知识问题，先检索本地知识库。"
+            if state.language == "zh"
+            else f"{_PREFIX['en']}This is a knowledge question; I search the local knowledge base first."
+        )
+        return Decision(thought=thought, calls=[ToolCall("", "kb_search", {"query": state.question, "k": 3})], agent="host")
 
     def _understand(self, state: RunState) -> str:
         """The host reads the window and services from the question, and echoes them."""
@@ -129,7 +138,7 @@ class OfflineBrain:
 
     def _answer_from_knowledge(self, state: RunState) -> Decision:
         lang = state.language
-        entries = _knowledge(state)
+        entries = knowledge_entries(state)
         answer = knowledge_answer(state.question, entries, lang)
         thought = (
             f"{_PREFIX['zh']}根据知识库检索结果作答，并注明出处。"
@@ -158,22 +167,8 @@ class OfflineBrain:
         return {}
 
     def _conclude(self, state: RunState) -> Decision:
-        causes = _ranking(state)
-        findings: list[Finding] = list(state.ctx.findings)
-        knowledge = _knowledge(state)
-        reviewed, notes = reflect(causes, findings)
-        diagnosis = Diagnosis(
-            question=state.question,
-            answer="",
-            root_causes=reviewed,
-            findings=findings,
-            window=state.ctx.window,
-        )
-        if reviewed:
-            diagnosis.mitigation = [fault_info(reviewed[0].fault_type).mitigation(state.language)]
-        report = build_report(diagnosis, state.language, knowledge=knowledge, reflection=notes, recalled=state.recalled)
-        diagnosis.report = report
-        diagnosis.answer = render_markdown(report)
+        reviewed, notes = reflect(rule_ranking(state), list(state.ctx.findings))
+        diagnosis = write_report(state, reviewed, notes)
         lang = state.language
         if reviewed:
             top = reviewed[0]
@@ -192,7 +187,28 @@ class OfflineBrain:
         return Decision(thought=thought, answer=diagnosis.answer, diagnosis=diagnosis, agent="report")
 
 
-def _ranking(state: RunState) -> list[RootCause]:
+def write_report(state: RunState, causes: list[RootCause], notes: list[str]) -> Diagnosis:
+    """The diagnosis with its five-section report, from reviewed causes and reflection notes."""
+    findings: list[Finding] = list(state.ctx.findings)
+    diagnosis = Diagnosis(
+        question=state.question,
+        answer="",
+        root_causes=causes,
+        findings=findings,
+        window=state.ctx.window,
+    )
+    if causes:
+        diagnosis.mitigation = [fault_info(causes[0].fault_type).mitigation(state.language)]
+    report = build_report(
+        diagnosis, state.language, knowledge=knowledge_entries(state), reflection=notes, recalled=state.recalled
+    )
+    diagnosis.report = report
+    diagnosis.answer = render_markdown(report)
+    return diagnosis
+
+
+def rule_ranking(state: RunState) -> list[RootCause]:
+    """The latest ranking rank_root_causes produced in this run."""
     for result in reversed(state.results_of("rank_root_causes")):
         if isinstance(result.data, dict) and result.data.get("root_causes"):
             return [RootCause.from_dict(r) for r in result.data["root_causes"]]
@@ -200,11 +216,11 @@ def _ranking(state: RunState) -> list[RootCause]:
 
 
 def _top_cause(state: RunState) -> RootCause | None:
-    ranking = _ranking(state)
+    ranking = rule_ranking(state)
     return ranking[0] if ranking else None
 
 
-def _knowledge(state: RunState) -> list[dict[str, Any]]:
+def knowledge_entries(state: RunState) -> list[dict[str, Any]]:
     """Entries the knowledge tools returned, for the report's actions and citations."""
     out: list[dict[str, Any]] = []
     for name in ("kb_search", "similar_incidents"):

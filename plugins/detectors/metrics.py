@@ -73,20 +73,20 @@ class Scored:
 
 
 def score_series(
-    series: list[MetricSeries], window: tuple[float, float], baseline: tuple[float, float]
+    series: list[MetricSeries], window: tuple[float, float], baseline: tuple[float, float], min_score: float = 0.0
 ) -> list[Scored]:
-    """Score every series; returns all of them (filter by score yourself)."""
+    """Score every series; returns those scoring at least `min_score` (all by default)."""
     groups: dict[bytes, list[MetricSeries]] = defaultdict(list)
     for s in series:
         if len(s.timestamps):
             groups[s.timestamps.tobytes()].append(s)
     out: list[Scored] = []
     for members in groups.values():
-        out.extend(_score_group(members, window, baseline))
+        out.extend(_score_group(members, window, baseline, min_score))
     return out
 
 
-def _score_group(members: list[MetricSeries], window, baseline) -> list[Scored]:
+def _score_group(members: list[MetricSeries], window, baseline, min_score: float) -> list[Scored]:
     ts = members[0].timestamps
     base = (ts >= baseline[0]) & (ts < baseline[1])
     win = (ts >= window[0]) & (ts <= window[1])
@@ -104,10 +104,13 @@ def _score_group(members: list[MetricSeries], window, baseline) -> list[Scored]:
     zw = z[:, first_win:]
     peak_idx = np.argmax(np.abs(zw), axis=1)
     peak = zw[np.arange(len(members)), peak_idx]
-    post_med = np.array([np.median(z[i, k:]) if k < z.shape[1] else 0.0 for i, k in enumerate(ks)])
+    after_split = np.where(np.arange(z.shape[1])[None, :] >= ks[:, None], z, np.nan)
+    with np.errstate(all="ignore"):
+        post_med = np.nan_to_num(np.nanmedian(after_split, axis=1))
     score = np.minimum(np.maximum(np.abs(post_med), 0.6 * np.abs(peak)), MAX_SCORE)
     out = []
-    for i, m in enumerate(members):
+    for i in np.nonzero(score >= min_score)[0]:
+        m = members[i]
         level_dir = np.sign(post_med[i]) if abs(post_med[i]) >= 0.6 * abs(peak[i]) else np.sign(peak[i])
         k = int(ks[i]) if abs(post_med[i]) >= 0.6 * abs(peak[i]) else first_win + int(peak_idx[i])
         direction = int(level_dir) or 1
@@ -181,10 +184,7 @@ def detect_metric_anomalies(
     limit: int = 200,
 ) -> list[Finding]:
     """Findings for series at least `min_score` robust sigmas off and `min_relative_change` off their level."""
-    scored = [
-        s for s in score_series(series, window, baseline)
-        if s.score >= min_score and _relevant(s, min_relative_change)
-    ]
+    scored = [s for s in score_series(series, window, baseline, min_score) if _relevant(s, min_relative_change)]
     scored.sort(key=lambda s: (-s.score, s.onset, s.series.key))
     out = []
     for s in scored[:limit]:

@@ -201,8 +201,11 @@ def rank_root_causes(findings: list[Finding], call_graph: list[tuple[str, str]],
         name for name, c in cands.items()
         if c.sigma("load") >= MIN_SIGMA and not any(cands.get(p) and cands[p].sigma("load") >= MIN_SIGMA for p in callers.get(name, ()))
     }
-    for name in surges:
+    for name in list(surges):
         cands[name].evidence["surge"] = list(cands[name].evidence["load"])
+        if classify(cands[name], True)[0] != "traffic_surge":  # its own fault, not more traffic
+            del cands[name].evidence["surge"]
+            surges.discard(name)
     below_surge = {d: s for s in surges for d in _descendants(s, callees)}
 
     for name, c in cands.items():
@@ -286,12 +289,13 @@ def load_explains_cpu(c: Candidate) -> bool:
 
 
 def memory_grew(c: Candidate) -> bool:
-    """Memory that keeps climbing, or that rose by half or more (and, when counted in bytes,
-    by at least MEMORY_GROWTH_BYTES: a busy process adds a few MB, memory pressure far more)."""
+    """Memory that keeps climbing; or that rose far more clearly than CPU; or by half or more
+    (and, when counted in bytes, by at least MEMORY_GROWTH_BYTES: a busy process adds a
+    few MB, memory pressure far more)."""
     mem = c.best("memory")
     if mem is None:
         return False
-    if mem.finding.kind == "trend":
+    if mem.finding.kind == "trend" or mem.score >= 2 * c.sigma("cpu"):
         return True
     ratio = _ratio(mem.finding)
     if ratio is None or ratio < MEMORY_GROWTH:

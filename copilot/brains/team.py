@@ -1,0 +1,635 @@
+"""The team brain: issue 5's roles as phases of the one agent loop, with a model where it helps.
+
+    host          describe_telemetry; the window and services read by rules (as offline)
+    data-sources  the four detectors, concurrently (as offline); then at most MAX_ROUNDS
+                  model-driven drill-down rounds over read-only tools, deduplicated, which
+                  stop when a round brings no new finding or the model has enough
+    rca           rank_root_causes (rules), kb_search + similar_incidents, then ONE model
+                  call ranks root causes as JSON, validated against the data and merged
+                  with the rule ranking (or replaced by it when unusable)
+    reflection    the rule checks plus one model verdict on the leading hypothesis
+                  (keep / revise / demote), shown as its own step
+    report        the five-section report (rules, evidence-linked) with a short model
+                  summary in the user's language whose citations are checked
+
+Knowledge questions: kb_search, then the model answers from the entries with [id]
+citations, or says that the local knowledge base has no answer and answers from its
+general knowledge; the answer ends with a line saying which source it used.
+
+Small models get structure instead of a free ReAct loop: every model call has one job, a
+compact input and a JSON contract, and nothing it says is used unchecked.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field, replace
+from typing import Any, AsyncIterator
+
+from ..config import Settings
+from ..diagnosis import FAULT_KINDS, Diagnosis, Finding, RootCause, significant
+from ..errors import ModelError
+from ..events import AnswerDelta, Event, ThoughtDelta
+from ..intent import classify
+from ..knowledge_answer import knowledge_answer
+from ..prompts import load_prompt
+from ..reflection import reflect
+from ..report import render_markdown, summary_head
+from . import team_roles as roles
+from . import text_protocol as tp
+from .base import Decision, RunState, ToolCall
+from .llm import fill
+from .llm_client import ChatClient
+from .offline import PLAN, OfflineBrain, PlanStep, rule_ranking, write_report
+from .team_model import Reply, RoleModel
+
+MAX_ROUNDS = 3  # drill-down rounds at most
+MAX_DRILL_CALLS = 2  # calls per round
+AFTER_DRILL = 5  # steps a run needs after the drill-down: re-rank, knowledge, rca, reflection, report
+_AGENT_OF = (("metric", "metrics"), ("prom", "metrics"), ("log", "logs"), ("trace", "traces"), ("change", "changes"))
+
+
+class _RulePlan(OfflineBrain):
+    """The offline brain's phases, explained as the team's rule-driven steps."""
+
+    def _thought(self, lang: str, n: int, total: int, todo: list[PlanStep]) -> str:
+        if lang == "zh":
+            jobs = "；".join(f"{st.agent}：{st.why_zh}" for st in todo)
+            return f"[规则] 标准排查步骤：{jobs}。"
+        jobs = "; ".join(f"{st.agent} agent: {st.why_en}" for st in todo)
+        return f"[rules] Standard step: {jobs}."
+
+
+@dataclass
+class _Run:
+    """What the team remembers across the steps of one run."""
+
+    state: RunState
+    rounds: int = 0
+    drilling: bool = True
+    round_open: bool = False
+    keys_before: set[tuple[str, str, str, str]] = field(default_factory=set)
+    ranked_keys: frozenset[tuple[str, str, str, str]] | None = None
+    drill_steps: list[int] = field(default_factory=list)  # indexes of the drill-down steps
+    carry: list[str] = field(default_factory=list)  # notes for the next step's thought
+    causes: list[RootCause] | None = None  # after the RCA agent
+    final: list[RootCause] | None = None  # after reflection
+    notes: list[str] = field(default_factory=list)  # reflection notes for the report
+    novel: str = ""  # the novel-fault note for the leading cause
+    model_ok: bool = False  # a model call has succeeded in this run
+    model_error: str = ""  # set when the model failed mid-run; the rest is rules only
+
+
+class _Thinking:
+    """One step's thought, as streamed: what was sent as ThoughtDelta is the thought."""
+
+    def __init__(self, index: int) -> None:
+        self.index = index
+        self.text = ""
+
+    def say(self, text: str) -> ThoughtDelta | None:
+        text = text.strip()
+        if not text:
+            return None
+        sep = " " if self.text and not self.text.endswith((" ", "\n")) else ""
+        self.text += sep + text
+        return ThoughtDelta(self.index, sep + text)
+
+    def streamed(self, delta: ThoughtDelta, first: bool) -> ThoughtDelta:
+        """A delta of model text; the first one of a call is set off from what came before."""
+        if first and self.text and not self.text.endswith((" ", "\n")):
+            delta = ThoughtDelta(delta.step, " " + delta.text)
+        self.text += delta.text
+        return delta
+
+
+class TeamBrain:
+    def __init__(self, settings: Settings, *, client: ChatClient | None = None) -> None:
+        self.settings = settings
+        self.model = RoleModel(settings, client)
+        self.label = settings.model or "default"
+        self.plan = _RulePlan()
+        self._run: _Run | None = None
+
+    # -- helpers ---------------------------------------------------------------------
+    def _lang(self, state: RunState) -> str:
+        lang = self.settings.language if self.settings.language in ("en", "zh") else state.language
+        return "zh" if lang == "zh" else "en"
+
+    def _system(self, name: str, state: RunState, **values: str) -> str:
+        language = load_prompt(f"team_language_{self._lang(state)}").strip()
+        return fill(load_prompt(name), language=language, fault_kinds=", ".join(FAULT_KINDS), **values)
+
+    async def _ask(
+        self, run: _Run, thinking: _Thinking, role: str, messages: list[dict[str, str]], *,
+        schema: dict[str, Any] | None = None, stream_as: str = "thought",
+    ) -> AsyncIterator[Event | Reply | None]:
+        """One model call; yields events and then the Reply, or None when the model failed
+        after earlier calls had worked (the run goes on with rules)."""
+        first = True
+        try:
+            async for item in self.model.ask(thinking.index, role, messages, schema=schema, stream_as=stream_as):
+                if isinstance(item, ThoughtDelta):
+                    yield thinking.streamed(item, first)
+                    first = False
+                else:
+                    yield item
+            run.model_ok = True
+        except ModelError as exc:
+            if not run.model_ok:
+                raise
+            run.model_error = str(exc)
+            note = thinking.say(
+                f"[规则] 模型调用失败（{exc}），其余步骤按规则完成。" if self._lang(run.state) == "zh"
+                else f"[rules] The model failed ({exc}); the rest of the run follows the rules."
+            )
+            if note:
+                yield note
+            yield None
+
+    def _finish(self, thinking: _Thinking, decision: Decision) -> AsyncIterator[Event | Decision]:
+        """Close a step: when it streamed, the rest of the thought streams too."""
+        async def gen() -> AsyncIterator[Event | Decision]:
+            if thinking.text:
+                delta = thinking.say(decision.thought)
+                if delta:
+                    yield delta
+                decision.thought = thinking.text
+            yield decision
+
+        return gen()
+
+    def _run_for(self, state: RunState) -> _Run:
+        if self._run is None or self._run.state is not state:
+            self._run = _Run(state)
+        return self._run
+
+    # -- the step --------------------------------------------------------------------
+    async def step(self, state: RunState) -> AsyncIterator[Event | Decision]:
+        run = self._run_for(state)
+        if not self.model.model:
+            self.label = await self.model.ensure_model()
+        thinking = _Thinking(state.step_index)
+        if not state.steps:
+            state.ctx.cache["intent_kind"] = classify(state.question)
+            if state.ctx.cache["intent_kind"] == "knowledge" and "kb_search" in state.tools:
+                yield self.plan.knowledge_search(state)
+                return
+        if state.ctx.cache.get("intent_kind") == "knowledge":
+            async for item in self._answer_question(state, run, thinking):
+                yield item
+            return
+        async for item in self._investigate(state, run, thinking):
+            yield item
+
+    async def _investigate(self, state: RunState, run: _Run, thinking: _Thinking) -> AsyncIterator[Event | Decision]:
+        remaining = state.max_steps - len(state.steps)
+        done = {c.name for s in state.steps for c in s.calls}
+        for n, phase in enumerate(PLAN[:2], 1):  # host, then the data-source agents
+            if remaining > 1 and any(st.tool in state.tools and st.tool not in done for st in phase.steps):
+                yield self.plan.phase_decision(state, phase, n, len(PLAN))
+                return
+        if run.round_open:
+            self._close_round(state, run)
+        for note in run.carry:
+            delta = thinking.say(note)
+            if delta:
+                yield delta
+        run.carry = []
+        if "rank_root_causes" in state.tools and remaining > 1 and "rank_root_causes" not in done:
+            run.ranked_keys = self._keys(state)
+            async for item in self._finish(thinking, self.plan.phase_decision(state, PLAN[2], 3, len(PLAN))):
+                yield item
+            return
+        if self._may_drill(state, run, remaining):
+            decision: Decision | None = None
+            async for item in self._drill(state, run, thinking):
+                if isinstance(item, Decision):
+                    decision = item
+                else:
+                    yield item
+            if decision is not None:
+                async for item in self._finish(thinking, decision):
+                    yield item
+                return
+        if "rank_root_causes" in state.tools and remaining > 1 and run.ranked_keys not in (None, self._keys(state)):
+            run.ranked_keys = self._keys(state)
+            decision = Decision(
+                thought=("[规则] 下钻带来了新发现，重新排序根因。" if self._lang(state) == "zh"
+                         else "[rules] The drill-down brought new findings; ranking the root causes again."),
+                calls=[ToolCall("", "rank_root_causes", {}, "rca")], agent="rca")
+            async for item in self._finish(thinking, decision):
+                yield item
+            return
+        if remaining > 1 and any(st.tool in state.tools and st.tool not in done for st in PLAN[3].steps):
+            async for item in self._finish(thinking, self.plan.phase_decision(state, PLAN[3], 4, len(PLAN))):
+                yield item
+            return
+        usable = not run.model_error and run.causes is None
+        if usable and remaining > 2 and (rule_ranking(state) or state.ctx.findings):
+            async for item in self._rank_with_model(state, run, thinking):
+                yield item
+            return
+        if run.final is None and run.causes is not None and not run.model_error and remaining > 1:
+            async for item in self._reflect(state, run, thinking):
+                yield item
+            return
+        async for item in self._report(state, run, thinking):
+            yield item
+
+    # -- data-source agents: the drill-down --------------------------------------------
+    @staticmethod
+    def _keys(state: RunState) -> frozenset[tuple[str, str, str, str]]:
+        return frozenset(roles.finding_key(f) for f in state.ctx.findings)
+
+    def _may_drill(self, state: RunState, run: _Run, remaining: int) -> bool:
+        return (run.drilling and not run.model_error and run.rounds < MAX_ROUNDS and bool(state.ctx.findings)
+                and remaining > AFTER_DRILL and bool(roles.drill_tools(state)))
+
+    def _close_round(self, state: RunState, run: _Run) -> None:
+        """After a drill-down round: drop findings that repeat earlier ones under new ids,
+        and stop drilling when nothing new came back."""
+        run.round_open = False
+        zh = self._lang(state) == "zh"
+        last = state.steps[-1] if state.steps else None
+        fresh_ids = {f.id for r in (last.results if last else []) for f in r.findings}
+        repeats = [f for f in state.ctx.findings if f.id in fresh_ids and roles.finding_key(f) in run.keys_before]
+        if repeats:
+            gone = {f.id for f in repeats}
+            state.ctx.findings[:] = [f for f in state.ctx.findings if f.id not in gone]
+        new = [f for f in state.ctx.findings if f.id in fresh_ids]
+        if new:
+            ids = ", ".join(f.id for f in new[:8])
+            run.carry.append(f"[规则] 下钻得到新发现：{ids}。" if zh else f"[rules] The drill-down found something new: {ids}.")
+        else:
+            run.drilling = False
+            run.carry.append("[规则] 本轮下钻没有新发现，停止下钻。" if zh
+                             else "[rules] The drill-down round brought no new finding, so the drill-down stops.")
+        if run.rounds >= MAX_ROUNDS:
+            run.drilling = False
+
+    async def _drill(self, state: RunState, run: _Run, thinking: _Thinking) -> AsyncIterator[Event | Decision]:
+        tools = {t.name: t for t in roles.drill_tools(state)}
+        components = roles.known_components(state)
+        ranking = rule_ranking(state)
+        done_calls = [(c, r) for s in state.steps for c, r in zip(s.calls, s.results)]
+        seen = {roles.call_key(c.name, c.arguments) for c, _ in done_calls}
+        drilled = [(c, r) for s in state.steps if s.index in run.drill_steps for c, r in zip(s.calls, s.results)]
+        results = "\n".join(
+            f"{c.name} {c.arguments}: " + " / ".join(r.output.splitlines()[:6])[:500] for c, r in drilled
+        ) or "(none yet)"
+        user = "\n\n".join([
+            f"Question: {state.question}",
+            f"Components: {', '.join(components)}",
+            "Findings:\n" + roles.findings_text(roles.shown_findings(state.ctx.findings, ranking)),
+            "Rule ranking:\n" + roles.ranking_text(ranking),
+            "Done:\n" + "\n".join(f"- {c.name} {c.arguments}" for c, _ in done_calls),
+            "Drill-down results:\n" + results,
+        ])
+        system = self._system("drilldown", state, tools=tp.render_tools(tools.values()))
+        schema = {
+            "type": "object",
+            "properties": {
+                "thought": {"type": "string"},
+                "enough": {"type": "boolean"},
+                "calls": {"type": "array", "maxItems": MAX_DRILL_CALLS, "items": {
+                    "type": "object",
+                    "properties": {"tool": {"type": "string", "enum": list(tools)}, "arguments": {"type": "object"}},
+                    "required": ["tool", "arguments"]}},
+            },
+            "required": ["thought", "enough", "calls"],
+        }
+        reply: Reply | None = None
+        async for item in self._ask(run, thinking, "drilldown", _chat(system, user), schema=schema):
+            if isinstance(item, Reply):
+                reply = item
+            elif item is not None:
+                yield item
+        zh = self._lang(state) == "zh"
+        if reply is None:
+            run.drilling = False
+            return
+        wanted, enough = roles.read_drill_reply(reply.data, reply.text, tools)
+        calls: list[ToolCall] = []
+        skipped: list[str] = []
+        for name, args in wanted:
+            if name not in tools:
+                skipped.append(name)
+                continue
+            if "component" in args:
+                comp = roles.match_component(args["component"], components)
+                if comp is None:
+                    skipped.append(f"{name}({args['component']})")
+                    continue
+                args = dict(args, component=comp)
+            key = roles.call_key(name, args)
+            if key in seen:
+                skipped.append(f"{name} (already done)")
+                continue
+            seen.add(key)
+            calls.append(ToolCall("", name, args, _agent_of(name)))
+            if len(calls) >= MAX_DRILL_CALLS:
+                break
+        if not calls:
+            run.drilling = False
+            if enough or not wanted:
+                note = "[规则] RCA 智能体：证据已足够，不再下钻。" if zh else "[rules] RCA agent: the evidence is enough; no drill-down."
+            else:
+                note = (f"[规则] 忽略无效或重复的下钻调用（{', '.join(skipped)}），不再下钻。" if zh
+                        else f"[rules] Skipped drill-down calls that were unknown or repeated ({', '.join(skipped)}); no more drill-down.")
+            delta = thinking.say(note)
+            if delta:
+                yield delta
+            return
+        run.rounds += 1
+        run.round_open = True
+        run.drill_steps.append(state.step_index)
+        run.keys_before = set(self._keys(state))
+        what = ", ".join(f"{c.name}({', '.join(f'{k}={v}' for k, v in c.arguments.items())})" for c in calls)
+        note = (f"下钻（第 {run.rounds}/{MAX_ROUNDS} 轮）：{what}。" if zh
+                else f"Drill-down (round {run.rounds} of {MAX_ROUNDS}): {what}.")
+        if skipped:
+            note += f" (skipped: {', '.join(skipped)})"
+        yield Decision(thought=note, calls=calls, agent="data-sources")
+
+    # -- the RCA agent ---------------------------------------------------------------
+    async def _rank_with_model(self, state: RunState, run: _Run, thinking: _Thinking) -> AsyncIterator[Event | Decision]:
+        zh = self._lang(state) == "zh"
+        rules = rule_ranking(state)
+        components = roles.known_components(state)
+        findings = list(state.ctx.findings)
+        shown = roles.shown_findings(findings, rules)
+        entries = roles.experiences(state)
+        fits = kb_fit_text(entries, rules)
+        past = [r for r in state.results_of("similar_incidents") if r.status == "ok" and isinstance(r.data, list)]
+        similar = [f"[{h.get('id', '')}] {h.get('summary', '')}" for r in past for h in r.data[:3]]
+        similar += [f"[{r.get('id', '')}] {r.get('summary', '')} (recalled)" for r in state.recalled[:2]]
+        around = [c.component for c in rules[:3]]
+        user = "\n\n".join([
+            f"Question: {state.question}",
+            "Findings:\n" + roles.findings_text(shown),
+            "Rule ranking:\n" + roles.ranking_text(rules),
+            "Call graph (caller->callee): " + roles.graph_text(roles.call_graph(state), around),
+            "Knowledge base:\n" + ("\n".join(roles.entry_line(e) for e in entries) or "(nothing relevant)") + "\n" + fits,
+            "Similar past incidents:\n" + ("\n".join(similar) or "(none)"),
+        ])
+        system = self._system("rca", state, components=", ".join(components))
+        schema = rca_schema(components)
+        say = thinking.say("RCA 智能体（模型）：" if zh else "RCA agent (model):")
+        if say:
+            yield say
+        reply: Reply | None = None
+        async for item in self._ask(run, thinking, "rca", _chat(system, user), schema=schema):
+            if isinstance(item, Reply):
+                reply = item
+            elif item is not None:
+                yield item
+        if reply is None:
+            run.causes = rules
+            async for item in self._finish(thinking, Decision(thought="", agent="rca")):
+                yield item
+            return
+        model_causes, problem = roles.read_rca(reply.data, components, findings)
+        if model_causes:
+            causes = roles.merge_rankings(model_causes, rules)
+            note = ("→ 模型与规则合并后的排序：" if zh else "→ ranking (model and rules combined): ") + _ranked(causes)
+        else:
+            causes = rules
+            note = (f"[规则] 模型的排序不可用（{problem}），沿用规则排序：" if zh
+                    else f"[rules] The model's ranking was unusable ({problem}), so I keep the rule ranking: ") + _ranked(causes)
+        run.causes = causes
+        if causes:
+            data = reply.data or {}
+            mechanism = str(data.get("mechanism") or "").strip()
+            novel = causes[0].fault_type == "unknown" or (
+                not roles.kb_fits(entries, causes[0].fault_type) and bool(data.get("novel")))
+            if novel:
+                run.novel = ("知识库中没有匹配的经验，疑似新型故障。" if zh
+                             else "Nothing in the knowledge base fits: a novel fault.") + (
+                    (" 最可能的机理：" if zh else " Most likely mechanism: ") + mechanism if mechanism else "")
+                note += " " + run.novel
+        async for item in self._finish(thinking, Decision(thought=note, agent="rca")):
+            yield item
+
+    # -- reflection ------------------------------------------------------------------
+    async def _reflect(self, state: RunState, run: _Run, thinking: _Thinking) -> AsyncIterator[Event | Decision]:
+        zh = self._lang(state) == "zh"
+        findings = list(state.ctx.findings)
+        reviewed, notes = reflect(run.causes or [], findings)
+        run.final, run.notes = reviewed, notes
+        if not reviewed:
+            async for item in self._finish(thinking, Decision(thought="", agent="reflection")):
+                yield item
+            return
+        top = reviewed[0]
+        by_id = {f.id: f for f in findings}
+        evidence = [by_id[e] for e in top.evidence if e in by_id][:6]
+        own = [f for f in findings if f.component == top.component]
+        onsets = [f.onset for f in significant(findings) if f.onset is not None and f.source != "changes"]
+        own_onsets = [f.onset for f in own if f.onset is not None and f.source != "changes"]
+        edges = roles.call_graph(state)
+        callers = sorted({a for a, b in edges if b == top.component})
+        callees = sorted({b for a, b in edges if a == top.component})
+        sick = {f.component for f in findings if f.source != "changes"}
+        user = "\n\n".join([
+            f"Leading hypothesis: {top.component} / {top.fault_type} (confidence {top.confidence:.2f})",
+            "Its evidence:\n" + roles.findings_text(evidence or own[:6]),
+            "Rule checks:\n" + "\n".join(f"- {n}" for n in notes[:3]),
+            f"Earliest anomaly overall: {_hhmm(min(onsets)) if onsets else 'unknown'}; "
+            f"first anomaly of {top.component}: {_hhmm(min(own_onsets)) if own_onsets else 'unknown'}",
+            f"Callers of {top.component}: " + (", ".join(f"{c} ({'anomalous' if c in sick else 'healthy'})"
+                                                    for c in callers) or "none"),
+            f"Callees of {top.component}: " + (", ".join(f"{c} ({'anomalous' if c in sick else 'healthy'})"
+                                                    for c in callees) or "none"),
+            "Runner-up: " + (f"{reviewed[1].component} / {reviewed[1].fault_type} ({reviewed[1].confidence:.2f})"
+                             if len(reviewed) > 1 else "none"),
+        ])
+        components = roles.known_components(state)
+        schema = {
+            "type": "object",
+            "properties": {
+                "thought": {"type": "string"},
+                "verdict": {"type": "string", "enum": ["keep", "revise", "demote"]},
+                "fault_type": {"type": "string", "enum": [*FAULT_KINDS, ""]},
+                "component": {"type": "string", "enum": [*components, ""]},
+                "refuted_by": {"type": "string"},
+            },
+            "required": ["thought", "verdict"],
+        }
+        say = thinking.say("反思（模型）：" if zh else "Reflection (model):")
+        if say:
+            yield say
+        reply: Reply | None = None
+        async for item in self._ask(run, thinking, "reflect", _chat(self._system("reflect", state), user), schema=schema):
+            if isinstance(item, Reply):
+                reply = item
+            elif item is not None:
+                yield item
+        rules_said = ("规则检查：" if zh else "Rule checks: ") + " ".join(notes[:3])
+        if reply is None:
+            async for item in self._finish(thinking, Decision(thought=rules_said, agent="reflection")):
+                yield item
+            return
+        final, verdict, outcome = roles.apply_verdict(reviewed, reply.data, findings, components)
+        run.final = final
+        refute = str((reply.data or {}).get("refuted_by") or "").strip()
+        run.notes = notes + [f"model reflection: {verdict} ({outcome})" + (f"; would be refuted by: {refute}" if refute else "")]
+        head = final[0]
+        thought = (f"{rules_said} → {verdict}：{outcome}；当前首要假设 {head.component} / {head.fault_type}（{head.confidence:.2f}）。"
+                   if zh else
+                   f"{rules_said} → {verdict}: {outcome}; leading now: {head.component} / {head.fault_type} ({head.confidence:.2f}).")
+        async for item in self._finish(thinking, Decision(thought=thought, agent="reflection")):
+            yield item
+
+    # -- the report agent --------------------------------------------------------------
+    async def _report(self, state: RunState, run: _Run, thinking: _Thinking) -> AsyncIterator[Event | Decision]:
+        zh = self._lang(state) == "zh"
+        if run.final is not None:
+            causes, notes = run.final, run.notes
+        else:  # no model ranking or reflection (step budget, or the model failed): the rules alone
+            causes, notes = reflect(run.causes if run.causes is not None else rule_ranking(state), list(state.ctx.findings))
+        if causes and run.novel and run.causes and causes[0].component == run.causes[0].component:
+            causes = [replace(causes[0], reasons=[run.novel] + causes[0].reasons)] + causes[1:]
+        diagnosis = write_report(state, causes, notes)
+        thought = ("[规则] 撰写五段式故障报告（每条结论都链接到证据），并由模型撰写摘要。" if zh
+                   else "[rules] Writing the five-section report (every claim linked to its evidence); the model writes its summary.")
+        if run.model_error or not causes:
+            thought = "[规则] 撰写故障报告。" if zh else "[rules] Writing the incident report."
+            async for item in self._finish(thinking, Decision(thought=thought, answer=diagnosis.answer,
+                                                              diagnosis=diagnosis, agent="report")):
+                yield item
+            return
+        report = diagnosis.report
+        valid = {f.id for f in diagnosis.findings}
+        head = summary_head(report)
+        reply: Reply | None = None
+        started = False
+        async for item in self._ask(run, thinking, "report", _chat(self._system("report", state), _facts(report, diagnosis)),
+                                    stream_as="answer"):
+            if isinstance(item, Reply):
+                reply = item
+            elif isinstance(item, AnswerDelta) and not started:
+                started = True
+                yield AnswerDelta(head + item.text)
+            elif item is not None:
+                yield item
+        if reply is not None and reply.text:
+            summary, removed = roles.filter_citations(reply.text, valid)
+            if summary:
+                report["summary"] = summary
+                report["summary_model"] = self.label
+                diagnosis.answer = render_markdown(report)
+            if removed:
+                thought += (f"（已删除无证据支持的引用：{', '.join(removed)}）" if zh
+                            else f" (dropped citations no finding backs: {', '.join(removed)})")
+        async for item in self._finish(thinking, Decision(thought=thought, answer=diagnosis.answer,
+                                                          diagnosis=diagnosis, agent="report")):
+            yield item
+
+    # -- knowledge questions -------------------------------------------------------------
+    async def _answer_question(self, state: RunState, run: _Run, thinking: _Thinking) -> AsyncIterator[Event | Decision]:
+        lang = self._lang(state)
+        entries = roles.experiences(state, 3)
+        valid = {str(e.get("id")) for e in entries if e.get("id")}
+        lines = "\n".join(roles.entry_line(e, 500) for e in entries) or "(none: the local knowledge base returned nothing relevant)"
+        user = f"Question: {state.question}\n\nLocal knowledge base entries:\n{lines}"
+        reply: Reply | None = None
+        async for item in self._ask(run, thinking, "qa", _chat(self._system("qa", state), user), stream_as="answer"):
+            if isinstance(item, Reply):
+                reply = item
+            elif item is not None:
+                yield item
+        text, removed = roles.filter_citations(reply.text if reply else "", valid)
+        if not text:
+            answer = knowledge_answer(state.question, entries, lang)
+        else:
+            answer = text.rstrip() + "\n\n" + provenance(lang, roles.cited(text, valid), bool(entries)) + "\n"
+        thought = (f"根据知识库检索到的 {len(entries)} 条内容由模型作答。" if lang == "zh"
+                   else f"The model answers from the {len(entries)} entries the knowledge base returned.")
+        if removed:
+            thought += f" (dropped citations of ids the knowledge base did not return: {', '.join(removed)})"
+        yield Decision(thought=thought, answer=answer, diagnosis=Diagnosis(question=state.question, answer=answer),
+                       agent="host")
+
+
+# -- small pure helpers ----------------------------------------------------------------
+def _chat(system: str, user: str) -> list[dict[str, str]]:
+    return [{"role": "system", "content": system}, {"role": "user", "content": user}]
+
+
+def _agent_of(tool: str) -> str:
+    return next((agent for word, agent in _AGENT_OF if word in tool), "data-sources")
+
+
+def _hhmm(ts: float) -> str:
+    return time.strftime("%H:%M UTC", time.gmtime(ts))
+
+
+def _ranked(causes: list[RootCause]) -> str:
+    return "; ".join(
+        f"{i}. {c.component} / {c.fault_type} ({c.confidence:.2f}) [{', '.join(c.evidence[:4])}]"
+        for i, c in enumerate(causes[:3], 1)
+    ) or "(none)"
+
+
+def kb_fit_text(entries: list[dict[str, Any]], rules: list[RootCause]) -> str:
+    if rules and roles.kb_fits(entries, rules[0].fault_type):
+        return f"An experience above fits the leading rule hypothesis ({rules[0].fault_type})."
+    return "Nothing above fits the leading hypothesis: consider a novel fault and explain its mechanism."
+
+
+def rca_schema(components: list[str]) -> dict[str, Any]:
+    cause = {
+        "type": "object",
+        "properties": {
+            "component": {"type": "string", "enum": components} if components else {"type": "string"},
+            "fault_type": {"type": "string", "enum": list(FAULT_KINDS)},
+            "confidence": {"type": "number"},
+            "evidence": {"type": "array", "items": {"type": "string"}},
+            "reasons": {"type": "array", "items": {"type": "string"}},
+            "contradicting": {"type": "array", "items": {"type": "string"}},
+        },
+        "required": ["component", "fault_type", "confidence", "evidence"],
+    }
+    return {
+        "type": "object",
+        "properties": {
+            "thought": {"type": "string"},
+            "root_causes": {"type": "array", "items": cause, "minItems": 1, "maxItems": roles.MAX_CAUSES},
+            "novel": {"type": "boolean"},
+            "mechanism": {"type": "string"},
+        },
+        "required": ["thought", "root_causes"],
+    }
+
+
+def _facts(report: dict[str, Any], diagnosis: Diagnosis) -> str:
+    """The facts the summary may use: each with the ids that back it."""
+    by_id: dict[str, Finding] = {f.id: f for f in diagnosis.findings}
+    lines = [f"Question: {report.get('question', '')}"]
+    root = report.get("root_cause")
+    if root:
+        lines.append(f"Most likely root cause: {root['component']} / {root['fault_type']} ({root['fault_name']}), "
+                     f"confidence {root['confidence']:.2f}, evidence {', '.join(root['evidence'][:4])}")
+        lines += [f"- {e}: {by_id[e].summary}" for e in root["evidence"][:4] if e in by_id]
+        lines += [f"- {r}" for r in root["reasons"][:1] if r.startswith(("Nothing", "知识库"))]
+        if root.get("alternatives"):
+            lines.append("Other candidates: " + "; ".join(f"{a['component']} / {a['fault_type']}" for a in root["alternatives"]))
+    onsets = [f"{o['source']} at {o['onset']} [{', '.join(o['evidence'])}]" for o in report["alert_onsets"] if o["onset"]]
+    lines.append("Anomalies began: " + ("; ".join(onsets) or "unknown"))
+    now = report["actions"]["now"]
+    if now:
+        lines.append(f"First action: {now[0]['text']}")
+    return "\n".join(lines)
+
+
+def provenance(lang: str, used: list[str], had_entries: bool) -> str:
+    """The line that says where a knowledge answer came from, decided by its citations."""
+    if used:
+        ids = ", ".join(f"[{i}]" for i in used)
+        return f"*来源：本地知识库 {ids}*" if lang == "zh" else f"*Source: the local knowledge base {ids}.*"
+    if had_entries:
+        return ("*来源：模型的通用知识——本地知识库检索到的条目没有回答这个问题。*" if lang == "zh"
+                else "*Source: the model's general knowledge; the local knowledge base's entries do not answer this.*")
+    return ("*来源：模型的通用知识——本地知识库中没有相关内容。*" if lang == "zh"
+            else "*Source: the model's general knowledge; the local knowledge base has nothing on this.*")
