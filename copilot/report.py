@@ -151,8 +151,10 @@ def build_report(
         info = fault_info(root["fault_type"])
         # Expert experience of the same fault kind beats the built-in catalogue's line.
         matching = [e for e in (knowledge or []) if e.get("fault_kind") == root["fault_type"] and e.get("mitigation")]
+        # One entry is enough: prefer the one in the report's language (the KB holds both).
+        matching.sort(key=lambda e: e.get("language", lang) != lang)
         if matching:
-            for entry in matching[:2]:
+            for entry in matching[:1]:
                 now.append({"text": str(entry["mitigation"]).strip(), "evidence": root["evidence"][:3],
                             "source": entry.get("id", "")})
         else:

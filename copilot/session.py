@@ -26,9 +26,13 @@ def make_brain(settings: Settings) -> Brain:
         from .brains.offline import OfflineBrain
 
         return OfflineBrain()
-    from .brains.llm import LLMBrain
+    if settings.strategy == "react":
+        from .brains.llm import LLMBrain
 
-    return LLMBrain(settings)
+        return LLMBrain(settings)
+    from .brains.team import TeamBrain
+
+    return TeamBrain(settings)
 
 
 def open_memory(settings: Settings) -> Memory | None:

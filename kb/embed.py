@@ -166,6 +166,20 @@ class CachedEmbedder:
             with db:
                 db.executemany("INSERT OR REPLACE INTO vectors (key, vec) VALUES (?, ?)", list(pairs.items()))
 
+    def prime(self, vectors: dict[str, Any], texts: list[str], key: Any) -> int:
+        """Fill the cache for `texts` from precomputed vectors (`key(text)` -> vector)."""
+        import numpy as np
+
+        new = {}
+        for t in texts:
+            vec = vectors.get(key(t))
+            if vec is not None:
+                new[self._key("passage", t)] = np.asarray(vec, dtype=np.float32).tobytes()
+        with self._lock:
+            missing = {k: v for k, v in new.items() if k not in self._lookup(list(new))}
+            self._store(missing)
+        return len(new)
+
     def passages(self, texts: list[str]) -> Any:
         import numpy as np
 

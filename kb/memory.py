@@ -165,7 +165,8 @@ class KnowledgeMemory:
             "fault_kind": kind if kind in FAULT_KINDS else "",
             "root_cause": cause,
             "symptoms": by_source,
-            "mitigation": inc.get("mitigation") or info.mitigation(lang),
+            # A corrected fault kind makes the diagnosed mitigation moot: use the catalogue's.
+            "mitigation": (inc.get("mitigation") if inc["verdict"] == "correct" else "") or info.mitigation(lang),
             "services": [component] if component else list(inc.get("components", []))[:5],
             "tags": ["learned", kind],
             "language": lang,

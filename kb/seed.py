@@ -67,7 +67,20 @@ def sync_bundled(store: KnowledgeStore, force: bool = False) -> dict[str, int]:
         return _sync(store, plan, version)
 
 
+def _prime(store: KnowledgeStore, plan: ImportPlan) -> None:
+    """Use the vectors shipped with the bundled knowledge instead of embedding it."""
+    from . import prebuilt
+
+    prime = getattr(store.embedder, "prime", None)
+    vectors = prebuilt.load(store.embedder.name) if prime else {}
+    if vectors:
+        texts = [S.search_text("experience", {**S.blank("experience"), **e}) for e in plan.experiences]
+        texts += [S.search_text("document", {**S.blank("document"), **c}) for cs in plan.documents.values() for c in cs]
+        prime(vectors, texts, prebuilt.text_key)
+
+
 def _sync(store: KnowledgeStore, plan: ImportPlan, version: str) -> dict[str, int]:
+    _prime(store, plan)
     deleted = {k[len(TOMBSTONE):] for k in store.meta_get(TOMBSTONE)}
     counts = {"added": 0, "updated": 0, "kept": 0}
     existing = {r["id"]: r for r in store.rows("experience")}

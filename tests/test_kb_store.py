@@ -180,3 +180,21 @@ def test_two_processes_writing_at_once_lose_nothing(tmp_path, cache_home):
     assert len(ids) == len(set(ids)), "duplicate rows"
     assert {f"exp-{t}-{i}" for t in "ab" for i in range(8)} <= set(ids)
     assert len([i for i in ids if i.startswith("exp-") and i.endswith(("-en", "-zh"))]) == 32
+
+
+def test_prebuilt_vectors_cover_the_bundled_knowledge_and_match_the_model():
+    import numpy as np
+
+    from kb import prebuilt
+    from kb.embed import E5Embedder
+    from kb.seed import bundled_plan
+
+    plan, _ = bundled_plan()
+    texts = [S.search_text("experience", {**S.blank("experience"), **e}) for e in plan.experiences]
+    texts += [S.search_text("document", {**S.blank("document"), **c}) for cs in plan.documents.values() for c in cs]
+    vectors = prebuilt.load(E5Embedder.name)
+    missing = [t[:40] for t in texts if prebuilt.text_key(t) not in vectors]
+    assert not missing, f"run `python -m kb.prebuilt` after editing kb/bundled/: {missing}"
+    fresh = E5Embedder().passages(texts[:2])
+    for text, vec in zip(texts[:2], fresh):
+        assert float(np.dot(vectors[prebuilt.text_key(text)], vec)) > 0.999

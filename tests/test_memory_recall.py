@@ -92,6 +92,7 @@ def test_label_and_learning_loop(memory, store):
     proposal = memory.proposed_experience(inc)
     assert proposal["fault_kind"] == "code_exception" and "NPE in v2.3" in proposal["root_cause"]
     assert proposal["services"] == ["paymentservice"] and "CPU rose" in proposal["symptoms"]["metrics"]
+    assert proposal["mitigation"].startswith("Roll back")  # the corrected kind's, not "restart it"
     exp_id = memory.learn(inc)
     assert store.get(exp_id)["origin"] == "learned"
     # The learned experience is found like any other, and the recall reports the verdict.

@@ -22,12 +22,11 @@ compact input and a JSON contract, and nothing it says is used unchecked.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field, replace
 from typing import Any, AsyncIterator
 
 from ..config import Settings
-from ..diagnosis import FAULT_KINDS, Diagnosis, Finding, RootCause, significant
+from ..diagnosis import FAULT_KINDS, Diagnosis, RootCause, significant
 from ..errors import ModelError
 from ..events import AnswerDelta, Event, ThoughtDelta
 from ..intent import classify
@@ -35,6 +34,7 @@ from ..knowledge_answer import knowledge_answer
 from ..prompts import load_prompt
 from ..reflection import reflect
 from ..report import render_markdown, summary_head
+from . import team_inputs as inputs
 from . import team_roles as roles
 from . import text_protocol as tp
 from .base import Decision, RunState, ToolCall
@@ -147,17 +147,16 @@ class TeamBrain:
                 yield note
             yield None
 
-    def _finish(self, thinking: _Thinking, decision: Decision) -> AsyncIterator[Event | Decision]:
-        """Close a step: when it streamed, the rest of the thought streams too."""
-        async def gen() -> AsyncIterator[Event | Decision]:
-            if thinking.text:
-                delta = thinking.say(decision.thought)
-                if delta:
-                    yield delta
-                decision.thought = thinking.text
-            yield decision
-
-        return gen()
+    @staticmethod
+    async def _finish(thinking: _Thinking, decision: Decision) -> AsyncIterator[Event | Decision]:
+        """Close a step: when it streamed, the rest of the thought streams too, so the
+        step's thought is exactly what the user watched arrive."""
+        if thinking.text:
+            delta = thinking.say(decision.thought)
+            if delta:
+                yield delta
+            decision.thought = thinking.text
+        yield decision
 
     def _run_for(self, state: RunState) -> _Run:
         if self._run is None or self._run.state is not state:
@@ -244,7 +243,7 @@ class TeamBrain:
 
     def _may_drill(self, state: RunState, run: _Run, remaining: int) -> bool:
         return (run.drilling and not run.model_error and run.rounds < MAX_ROUNDS and bool(state.ctx.findings)
-                and remaining > AFTER_DRILL and bool(roles.drill_tools(state)))
+                and remaining > AFTER_DRILL and bool(inputs.drill_tools(state)))
 
     def _close_round(self, state: RunState, run: _Run) -> None:
         """After a drill-down round: drop findings that repeat earlier ones under new ids,
@@ -269,11 +268,11 @@ class TeamBrain:
             run.drilling = False
 
     async def _drill(self, state: RunState, run: _Run, thinking: _Thinking) -> AsyncIterator[Event | Decision]:
-        tools = {t.name: t for t in roles.drill_tools(state)}
-        components = roles.known_components(state)
+        tools = {t.name: t for t in inputs.drill_tools(state)}
+        components = inputs.known_components(state)
         ranking = rule_ranking(state)
         done_calls = [(c, r) for s in state.steps for c, r in zip(s.calls, s.results)]
-        seen = {roles.call_key(c.name, c.arguments) for c, _ in done_calls}
+        seen = {inputs.call_key(c.name, c.arguments) for c, _ in done_calls}
         drilled = [(c, r) for s in state.steps if s.index in run.drill_steps for c, r in zip(s.calls, s.results)]
         results = "\n".join(
             f"{c.name} {c.arguments}: " + " / ".join(r.output.splitlines()[:6])[:500] for c, r in drilled
@@ -281,8 +280,8 @@ class TeamBrain:
         user = "\n\n".join([
             f"Question: {state.question}",
             f"Components: {', '.join(components)}",
-            "Findings:\n" + roles.findings_text(roles.shown_findings(state.ctx.findings, ranking)),
-            "Rule ranking:\n" + roles.ranking_text(ranking),
+            "Findings:\n" + inputs.findings_text(inputs.shown_findings(state.ctx.findings, ranking)),
+            "Rule ranking:\n" + inputs.ranking_text(ranking),
             "Done:\n" + "\n".join(f"- {c.name} {c.arguments}" for c, _ in done_calls),
             "Drill-down results:\n" + results,
         ])
@@ -322,7 +321,7 @@ class TeamBrain:
                     skipped.append(f"{name}({args['component']})")
                     continue
                 args = dict(args, component=comp)
-            key = roles.call_key(name, args)
+            key = inputs.call_key(name, args)
             if key in seen:
                 skipped.append(f"{name} (already done)")
                 continue
@@ -356,25 +355,25 @@ class TeamBrain:
     async def _rank_with_model(self, state: RunState, run: _Run, thinking: _Thinking) -> AsyncIterator[Event | Decision]:
         zh = self._lang(state) == "zh"
         rules = rule_ranking(state)
-        components = roles.known_components(state)
+        components = inputs.known_components(state)
         findings = list(state.ctx.findings)
-        shown = roles.shown_findings(findings, rules)
-        entries = roles.experiences(state)
-        fits = kb_fit_text(entries, rules)
+        shown = inputs.shown_findings(findings, rules)
+        entries = inputs.experiences(state)
+        fits = inputs.kb_fit_text(entries, rules)
         past = [r for r in state.results_of("similar_incidents") if r.status == "ok" and isinstance(r.data, list)]
         similar = [f"[{h.get('id', '')}] {h.get('summary', '')}" for r in past for h in r.data[:3]]
         similar += [f"[{r.get('id', '')}] {r.get('summary', '')} (recalled)" for r in state.recalled[:2]]
         around = [c.component for c in rules[:3]]
         user = "\n\n".join([
             f"Question: {state.question}",
-            "Findings:\n" + roles.findings_text(shown),
-            "Rule ranking:\n" + roles.ranking_text(rules),
-            "Call graph (caller->callee): " + roles.graph_text(roles.call_graph(state), around),
-            "Knowledge base:\n" + ("\n".join(roles.entry_line(e) for e in entries) or "(nothing relevant)") + "\n" + fits,
+            "Findings:\n" + inputs.findings_text(shown),
+            "Rule ranking:\n" + inputs.ranking_text(rules),
+            "Call graph (caller->callee): " + inputs.graph_text(inputs.call_graph(state), around),
+            "Knowledge base:\n" + ("\n".join(inputs.entry_line(e) for e in entries) or "(nothing relevant)") + "\n" + fits,
             "Similar past incidents:\n" + ("\n".join(similar) or "(none)"),
         ])
         system = self._system("rca", state, components=", ".join(components))
-        schema = rca_schema(components)
+        schema = inputs.rca_schema(components)
         say = thinking.say("RCA 智能体（模型）：" if zh else "RCA agent (model):")
         if say:
             yield say
@@ -390,19 +389,20 @@ class TeamBrain:
                 yield item
             return
         model_causes, problem = roles.read_rca(reply.data, components, findings)
+        problem = reply.problem or problem
         if model_causes:
             causes = roles.merge_rankings(model_causes, rules)
-            note = ("→ 模型与规则合并后的排序：" if zh else "→ ranking (model and rules combined): ") + _ranked(causes)
+            note = ("→ 模型与规则合并后的排序：" if zh else "→ ranking (model and rules combined): ") + inputs.ranked_line(causes)
         else:
             causes = rules
             note = (f"[规则] 模型的排序不可用（{problem}），沿用规则排序：" if zh
-                    else f"[rules] The model's ranking was unusable ({problem}), so I keep the rule ranking: ") + _ranked(causes)
+                    else f"[rules] The model's ranking was unusable ({problem}), so I keep the rule ranking: ") + inputs.ranked_line(causes)
         run.causes = causes
         if causes:
             data = reply.data or {}
             mechanism = str(data.get("mechanism") or "").strip()
             novel = causes[0].fault_type == "unknown" or (
-                not roles.kb_fits(entries, causes[0].fault_type) and bool(data.get("novel")))
+                not inputs.kb_fits(entries, causes[0].fault_type) and bool(data.get("novel")))
             if novel:
                 run.novel = ("知识库中没有匹配的经验，疑似新型故障。" if zh
                              else "Nothing in the knowledge base fits: a novel fault.") + (
@@ -427,16 +427,16 @@ class TeamBrain:
         own = [f for f in findings if f.component == top.component]
         onsets = [f.onset for f in significant(findings) if f.onset is not None and f.source != "changes"]
         own_onsets = [f.onset for f in own if f.onset is not None and f.source != "changes"]
-        edges = roles.call_graph(state)
+        edges = inputs.call_graph(state)
         callers = sorted({a for a, b in edges if b == top.component})
         callees = sorted({b for a, b in edges if a == top.component})
         sick = {f.component for f in findings if f.source != "changes"}
         user = "\n\n".join([
             f"Leading hypothesis: {top.component} / {top.fault_type} (confidence {top.confidence:.2f})",
-            "Its evidence:\n" + roles.findings_text(evidence or own[:6]),
+            "Its evidence:\n" + inputs.findings_text(evidence or own[:6]),
             "Rule checks:\n" + "\n".join(f"- {n}" for n in notes[:3]),
-            f"Earliest anomaly overall: {_hhmm(min(onsets)) if onsets else 'unknown'}; "
-            f"first anomaly of {top.component}: {_hhmm(min(own_onsets)) if own_onsets else 'unknown'}",
+            f"Earliest anomaly overall: {inputs.hhmm(min(onsets)) if onsets else 'unknown'}; "
+            f"first anomaly of {top.component}: {inputs.hhmm(min(own_onsets)) if own_onsets else 'unknown'}",
             f"Callers of {top.component}: " + (", ".join(f"{c} ({'anomalous' if c in sick else 'healthy'})"
                                                     for c in callers) or "none"),
             f"Callees of {top.component}: " + (", ".join(f"{c} ({'anomalous' if c in sick else 'healthy'})"
@@ -444,7 +444,7 @@ class TeamBrain:
             "Runner-up: " + (f"{reviewed[1].component} / {reviewed[1].fault_type} ({reviewed[1].confidence:.2f})"
                              if len(reviewed) > 1 else "none"),
         ])
-        components = roles.known_components(state)
+        components = inputs.known_components(state)
         schema = {
             "type": "object",
             "properties": {
@@ -504,7 +504,7 @@ class TeamBrain:
         head = summary_head(report)
         reply: Reply | None = None
         started = False
-        async for item in self._ask(run, thinking, "report", _chat(self._system("report", state), _facts(report, diagnosis)),
+        async for item in self._ask(run, thinking, "report", _chat(self._system("report", state), inputs.summary_facts(report, diagnosis)),
                                     stream_as="answer"):
             if isinstance(item, Reply):
                 reply = item
@@ -514,7 +514,7 @@ class TeamBrain:
             elif item is not None:
                 yield item
         if reply is not None and reply.text:
-            summary, removed = roles.filter_citations(reply.text, valid)
+            summary, removed = roles.filter_citations(roles.trim_summary(reply.text), valid)
             if summary:
                 report["summary"] = summary
                 report["summary_model"] = self.label
@@ -529,10 +529,10 @@ class TeamBrain:
     # -- knowledge questions -------------------------------------------------------------
     async def _answer_question(self, state: RunState, run: _Run, thinking: _Thinking) -> AsyncIterator[Event | Decision]:
         lang = self._lang(state)
-        entries = roles.experiences(state, 3)
+        entries = inputs.experiences(state, 3)
         valid = {str(e.get("id")) for e in entries if e.get("id")}
-        lines = "\n".join(roles.entry_line(e, 500) for e in entries) or "(none: the local knowledge base returned nothing relevant)"
-        user = f"Question: {state.question}\n\nLocal knowledge base entries:\n{lines}"
+        lines = "\n".join(inputs.entry_line(e, 500) for e in entries) or "(none: the local knowledge base returned nothing relevant)"
+        user = f"Local knowledge base entries:\n{lines}\n\nQuestion: {state.question}"
         reply: Reply | None = None
         async for item in self._ask(run, thinking, "qa", _chat(self._system("qa", state), user), stream_as="answer"):
             if isinstance(item, Reply):
@@ -543,7 +543,8 @@ class TeamBrain:
         if not text:
             answer = knowledge_answer(state.question, entries, lang)
         else:
-            answer = text.rstrip() + "\n\n" + provenance(lang, roles.cited(text, valid), bool(entries)) + "\n"
+            used = roles.cited(text, valid) or roles.grounded_in(text, entries, inputs.entry_body)
+            answer = text.rstrip() + "\n\n" + provenance(lang, used, bool(entries)) + "\n"
         thought = (f"根据知识库检索到的 {len(entries)} 条内容由模型作答。" if lang == "zh"
                    else f"The model answers from the {len(entries)} entries the knowledge base returned.")
         if removed:
@@ -561,70 +562,9 @@ def _agent_of(tool: str) -> str:
     return next((agent for word, agent in _AGENT_OF if word in tool), "data-sources")
 
 
-def _hhmm(ts: float) -> str:
-    return time.strftime("%H:%M UTC", time.gmtime(ts))
-
-
-def _ranked(causes: list[RootCause]) -> str:
-    return "; ".join(
-        f"{i}. {c.component} / {c.fault_type} ({c.confidence:.2f}) [{', '.join(c.evidence[:4])}]"
-        for i, c in enumerate(causes[:3], 1)
-    ) or "(none)"
-
-
-def kb_fit_text(entries: list[dict[str, Any]], rules: list[RootCause]) -> str:
-    if rules and roles.kb_fits(entries, rules[0].fault_type):
-        return f"An experience above fits the leading rule hypothesis ({rules[0].fault_type})."
-    return "Nothing above fits the leading hypothesis: consider a novel fault and explain its mechanism."
-
-
-def rca_schema(components: list[str]) -> dict[str, Any]:
-    cause = {
-        "type": "object",
-        "properties": {
-            "component": {"type": "string", "enum": components} if components else {"type": "string"},
-            "fault_type": {"type": "string", "enum": list(FAULT_KINDS)},
-            "confidence": {"type": "number"},
-            "evidence": {"type": "array", "items": {"type": "string"}},
-            "reasons": {"type": "array", "items": {"type": "string"}},
-            "contradicting": {"type": "array", "items": {"type": "string"}},
-        },
-        "required": ["component", "fault_type", "confidence", "evidence"],
-    }
-    return {
-        "type": "object",
-        "properties": {
-            "thought": {"type": "string"},
-            "root_causes": {"type": "array", "items": cause, "minItems": 1, "maxItems": roles.MAX_CAUSES},
-            "novel": {"type": "boolean"},
-            "mechanism": {"type": "string"},
-        },
-        "required": ["thought", "root_causes"],
-    }
-
-
-def _facts(report: dict[str, Any], diagnosis: Diagnosis) -> str:
-    """The facts the summary may use: each with the ids that back it."""
-    by_id: dict[str, Finding] = {f.id: f for f in diagnosis.findings}
-    lines = [f"Question: {report.get('question', '')}"]
-    root = report.get("root_cause")
-    if root:
-        lines.append(f"Most likely root cause: {root['component']} / {root['fault_type']} ({root['fault_name']}), "
-                     f"confidence {root['confidence']:.2f}, evidence {', '.join(root['evidence'][:4])}")
-        lines += [f"- {e}: {by_id[e].summary}" for e in root["evidence"][:4] if e in by_id]
-        lines += [f"- {r}" for r in root["reasons"][:1] if r.startswith(("Nothing", "知识库"))]
-        if root.get("alternatives"):
-            lines.append("Other candidates: " + "; ".join(f"{a['component']} / {a['fault_type']}" for a in root["alternatives"]))
-    onsets = [f"{o['source']} at {o['onset']} [{', '.join(o['evidence'])}]" for o in report["alert_onsets"] if o["onset"]]
-    lines.append("Anomalies began: " + ("; ".join(onsets) or "unknown"))
-    now = report["actions"]["now"]
-    if now:
-        lines.append(f"First action: {now[0]['text']}")
-    return "\n".join(lines)
-
-
 def provenance(lang: str, used: list[str], had_entries: bool) -> str:
-    """The line that says where a knowledge answer came from, decided by its citations."""
+    """The line that says where a knowledge answer came from: the entries it cites or
+    visibly repeats, else the model's general knowledge."""
     if used:
         ids = ", ".join(f"[{i}]" for i in used)
         return f"*来源：本地知识库 {ids}*" if lang == "zh" else f"*Source: the local knowledge base {ids}.*"

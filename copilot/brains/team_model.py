@@ -10,6 +10,8 @@ streamed as thought, so the user watches the model reason rather than raw JSON.
 from __future__ import annotations
 
 import json
+import logging
+import re
 from dataclasses import dataclass
 from typing import Any, AsyncIterator
 
@@ -19,8 +21,10 @@ from ..events import AnswerDelta, Event, ThoughtDelta, Usage
 from . import text_protocol as tp
 from .llm_client import ChatClient, estimate_tokens
 
+log = logging.getLogger(__name__)
+
 # Completion caps per call: small local models ramble, and every token costs seconds.
-MAX_TOKENS = {"drilldown": 300, "rca": 700, "reflect": 350, "report": 350, "qa": 600}
+MAX_TOKENS = {"drilldown": 300, "rca": 700, "reflect": 350, "report": 260, "qa": 600}
 
 
 @dataclass
@@ -89,16 +93,30 @@ class FieldStreamer:
         return "".join(out)
 
 
+_BARE_WORD_RE = re.compile(r"(?<=[\[,:])(\s*)([A-Za-z_][\w.#-]*)(\s*)(?=[,\]}])")
+
+
+def _quote_bare(m: re.Match[str]) -> str:
+    word = m.group(2)
+    if word in ("true", "false", "null", "True", "False", "None"):
+        return m.group(0)
+    return f'{m.group(1)}"{word}"{m.group(3)}'
+
+
 def read_json_object(text: str) -> tuple[dict[str, Any] | None, str]:
     """The first JSON object in a reply (lenient), or None and why."""
     _, body = tp.split_think(text)
     start = body.find("{")
     if start < 0:
         return None, "the reply holds no JSON object"
+    candidate = tp.balanced_object(body[start:])
     try:
-        value = tp.loads_lenient(tp.balanced_object(body[start:]))
+        value = tp.loads_lenient(candidate)
     except ValueError:
-        return None, "the reply's JSON could not be read"
+        try:  # small models leave ids unquoted: "evidence": ["M1", T1, L1]
+            value = tp.loads_lenient(_BARE_WORD_RE.sub(_quote_bare, candidate))
+        except ValueError:
+            return None, "the reply's JSON could not be read"
     if not isinstance(value, dict):
         return None, "the reply's JSON is not an object"
     return value, ""
@@ -175,6 +193,7 @@ class RoleModel:
             sent = json.dumps(body["messages"], ensure_ascii=False)
             usage = (estimate_tokens(sent), estimate_tokens(content + reasoning))
         yield Usage(usage[0], usage[1], usage[0] + usage[1])
+        log.debug("%s reply (%s): %r", body.get("max_tokens"), "json" if as_json else "text", content)
         _, text = tp.split_think(content)
         data, problem = read_json_object(text) if as_json else (None, "")
         yield Reply(text.strip(), data, streamed, problem)

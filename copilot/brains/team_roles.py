@@ -1,15 +1,13 @@
-"""What the team brain's model roles see, and how their answers are checked.
+"""How the team brain checks what its model roles answer.
 
-Inputs are compact (small local models, 8k context): the strongest findings (id + one
-sentence), the rule ranking, a few knowledge entries. Outputs are never trusted as they
-come: components must be ones the data knows, fault kinds canonical, evidence ids real
-finding ids, drill-down calls read-only tools that were not called before. Whatever does
+Outputs are never trusted as they come: components must be ones the data knows, fault
+kinds canonical, evidence ids real finding ids, drill-down calls read-only tools that were
+not called before. Whatever does
 not pass is dropped, and the caller falls back to the rules when nothing is left.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import replace
 from typing import Any
@@ -17,15 +15,10 @@ from typing import Any
 from ..diagnosis import FAULT_KINDS, Finding, RootCause
 from ..reflection import SIGNATURES
 from ..tools import Tool
-from .base import RunState
-from .offline import knowledge_entries
 
-MAX_FINDINGS = 15  # findings shown to a model
 MAX_CAUSES = 3
 MODEL_WEIGHT = 0.5  # the model's share of a cause's confidence; the rule ranking has the rest
 DEMOTE_FACTOR = 0.7
-# Tools the fixed plan runs; the drill-down offers the other read-only tools.
-PLANNED = {"describe_telemetry", "rank_root_causes", "kb_search", "similar_incidents", "get_runbook"}
 _ID_RE = re.compile(r"\b[A-Z]{1,2}\d{1,4}\b")
 _CITE_RE = re.compile(r"\[([^\[\]\n]{1,80})\](?!\()")
 _ALIASES = (  # words small models use for the canonical kinds
@@ -38,25 +31,6 @@ _ALIASES = (  # words small models use for the canonical kinds
     ("traffic_surge", r"traffic|surge|load|qps|request_rate"),
     ("code_exception", r"code|exception|error|bug|deploy|release"),
 )
-
-
-# -- what the data knows ---------------------------------------------------------------
-def described(state: RunState) -> dict[str, Any]:
-    results = state.results_of("describe_telemetry")
-    data = results[-1].data if results else None
-    return data if isinstance(data, dict) else {}
-
-
-def known_components(state: RunState) -> list[str]:
-    names = [str(c) for c in described(state).get("components", [])]
-    for f in state.ctx.findings:
-        if f.component and f.component not in names:
-            names.append(f.component)
-    return names
-
-
-def call_graph(state: RunState) -> list[tuple[str, str]]:
-    return [(str(e[0]), str(e[1])) for e in described(state).get("call_graph", []) if len(e) == 2]
 
 
 def match_component(text: Any, components: list[str]) -> str | None:
@@ -93,86 +67,7 @@ def finding_key(f: Finding) -> tuple[str, str, str, str]:
     return (f.source, f.component, f.signal, f.kind)
 
 
-# -- compact inputs --------------------------------------------------------------------
-def shown_findings(findings: list[Finding], ranking: list[RootCause], limit: int = MAX_FINDINGS) -> list[Finding]:
-    """The top cause's evidence first, then the strongest of each source in turn
-    (scores compare within a source, not across)."""
-    by_id = {f.id: f for f in findings}
-    picked: list[Finding] = [by_id[e] for e in (ranking[0].evidence if ranking else []) if e in by_id][: limit // 2]
-    queues = {}
-    for f in sorted(findings, key=lambda f: -f.score):
-        queues.setdefault(f.source, []).append(f)
-    while len(picked) < limit and any(queues.values()):
-        for source in list(queues):
-            while queues[source] and queues[source][0] in picked:
-                queues[source].pop(0)
-            if queues[source] and len(picked) < limit:
-                picked.append(queues[source].pop(0))
-    return picked
-
-
-def findings_text(findings: list[Finding]) -> str:
-    return "\n".join(f"{f.id} ({f.source}, {f.component}): {f.summary}" for f in findings) or "(none)"
-
-
-def ranking_text(causes: list[RootCause], limit: int = MAX_CAUSES) -> str:
-    lines = [
-        f"{i}. {c.component} / {c.fault_type} (confidence {c.confidence:.2f}; evidence {', '.join(c.evidence[:5]) or '-'})"
-        for i, c in enumerate(causes[:limit], 1)
-    ]
-    return "\n".join(lines) or "(no ranking)"
-
-
-def entry_line(entry: dict[str, Any], width: int = 300) -> str:
-    ident = entry.get("id", "")
-    title = entry.get("fault_name") or entry.get("title") or entry.get("question") or entry.get("summary") or ""
-    kind = f" ({entry['fault_kind']})" if entry.get("fault_kind") else ""
-    body = " | ".join(
-        str(entry[k]).strip() for k in ("root_cause", "mitigation") if entry.get(k)
-    ) or " ".join(str(entry.get("body") or entry.get("text") or "").split())
-    return f"[{ident}] {title}{kind}: {body[:width]}"
-
-
-def experiences(state: RunState, limit: int = 3) -> list[dict[str, Any]]:
-    entries, seen = [], set()
-    for e in knowledge_entries(state):
-        if e.get("id") not in seen:
-            seen.add(e.get("id"))
-            entries.append(e)
-    return entries[:limit]
-
-
-def kb_fits(entries: list[dict[str, Any]], fault_type: str) -> bool:
-    """Does any retrieved knowledge describe this fault kind?"""
-    return fault_type != "unknown" and any(
-        e.get("fault_kind") == fault_type or e.get("verdict_fault_kind") == fault_type for e in entries
-    )
-
-
-def graph_text(edges: list[tuple[str, str]], around: list[str], limit: int = 20) -> str:
-    near = [e for e in edges if e[0] in around or e[1] in around][:limit]
-    return ", ".join(f"{a}->{b}" for a, b in near) or "(unknown)"
-
-
 # -- the drill-down --------------------------------------------------------------------
-def drill_tools(state: RunState) -> list[Tool]:
-    settings = state.ctx.settings
-    out = []
-    for t in state.tools:
-        params = t.parameters.get("properties") or {}
-        if t.risk != "read" or t.name in PLANNED or not params:
-            continue
-        if t.plugin == "prometheus" and not getattr(settings, "prometheus_url", ""):
-            continue  # answers "not configured" without a server
-        out.append(t)
-    return out
-
-
-def call_key(name: str, arguments: dict[str, Any]) -> str:
-    args = {k: v for k, v in arguments.items() if v not in (None, "")}
-    return name + json.dumps(args, sort_keys=True, default=str).lower()
-
-
 def read_drill_reply(data: dict[str, Any] | None, text: str, tools: dict[str, Tool]) -> tuple[list[tuple[str, dict]], bool]:
     """(calls, enough) from the model's reply: the JSON object, or a ReAct-style or JSON tool call."""
     from . import text_protocol as tp
@@ -252,7 +147,8 @@ def _sentences(value: Any) -> list[str]:
 
 def merge_rankings(model: list[RootCause], rules: list[RootCause], weight: float = MODEL_WEIGHT) -> list[RootCause]:
     """One ranking from both: a component's confidence is the weighted mean of the model's
-    and the rules' (0 where one did not name it); the model's fault kind and reasons lead."""
+    and the rules' (0 where one did not name it); the model's fault kind and reasons lead,
+    except that a kind the model could not name ("unknown") yields to the rules' kind."""
     by_rule = {c.component: c for c in rules}
     merged: list[RootCause] = []
     for cause in model:
@@ -260,7 +156,8 @@ def merge_rankings(model: list[RootCause], rules: list[RootCause], weight: float
         conf = weight * cause.confidence + (1 - weight) * (rule.confidence if rule else 0.0)
         evidence = list(dict.fromkeys(cause.evidence + (rule.evidence if rule else [])))
         reasons = cause.reasons + [r for r in (rule.reasons if rule else []) if r not in cause.reasons]
-        merged.append(RootCause(cause.component, cause.fault_type, round(conf, 3), evidence, reasons))
+        kind = rule.fault_type if cause.fault_type == "unknown" and rule else cause.fault_type
+        merged.append(RootCause(cause.component, kind, round(conf, 3), evidence, reasons))
     named = {c.component for c in model}
     merged += [replace(c, confidence=round((1 - weight) * c.confidence, 3)) for c in rules if c.component not in named]
     return sorted(merged, key=lambda c: -c.confidence)
@@ -304,6 +201,22 @@ def apply_verdict(
     return causes, "keep", f"{top.component} / {top.fault_type} kept"
 
 
+# -- the report summary -----------------------------------------------------------------
+SUMMARY_CHARS = 700
+_SENTENCE_END_RE = re.compile(r"[.!?。！？](?=\s|$)|[。！？]")
+
+
+def trim_summary(text: str, limit: int = SUMMARY_CHARS) -> str:
+    """A summary the model let run long (or that hit its token cap) ends at the last
+    complete sentence within `limit` characters; a prefix, so it matches what streamed."""
+    text = text.strip()
+    if len(text) <= limit and _SENTENCE_END_RE.search(text[-1:] or " "):
+        return text
+    head = text[:limit]
+    ends = [m.end() for m in _SENTENCE_END_RE.finditer(head)]
+    return head[: ends[-1]].rstrip() if ends else head.rstrip()
+
+
 # -- citations -------------------------------------------------------------------------
 def filter_citations(text: str, valid: set[str]) -> tuple[str, list[str]]:
     """Drop every bracketed citation that is not a valid id ([M1, X9] -> [M1])."""
@@ -318,8 +231,10 @@ def filter_citations(text: str, valid: set[str]) -> tuple[str, list[str]]:
         return "[" + ", ".join(kept) + "]" if kept else ""
 
     cleaned = _CITE_RE.sub(fix, text)
-    cleaned = re.sub(r"[ \t]+([.,;:!?。，；])", r"\1", cleaned)
-    return re.sub(r"[ \t]{2,}", " ", cleaned).strip(), removed
+    if removed:  # close the gaps the dropped citations left
+        cleaned = re.sub(r"[ \t]+([.,;:!?。，；])", r"\1", cleaned)
+        cleaned = re.sub(r"[ \t]{2,}", " ", cleaned)
+    return cleaned.strip(), removed
 
 
 def cited(text: str, valid: set[str]) -> list[str]:
@@ -327,3 +242,32 @@ def cited(text: str, valid: set[str]) -> list[str]:
     for m in _CITE_RE.finditer(text):
         out += [p.strip() for p in re.split(r"[,;，、\s]+", m.group(1)) if p.strip() in valid]
     return list(dict.fromkeys(out))
+
+
+GROUNDED_SHARE = 0.35  # share of an entry's words an answer must repeat to count as drawn from it
+_WORD_RE = re.compile(r"[a-z0-9_]{4,}")
+_CJK_RE = re.compile(r"[\u4e00-\u9fff]+")
+NO_ANSWER = ("the local knowledge base has no answer", "本地知识库没有答案", "本地知识库中没有")
+
+
+def _words(text: str) -> set[str]:
+    low = text.lower()
+    words = set(_WORD_RE.findall(low))
+    for run in _CJK_RE.findall(low):
+        words |= {run[i : i + 2] for i in range(len(run) - 1)}
+    return words
+
+
+def grounded_in(text: str, entries: list[dict[str, Any]], body_of) -> list[str]:
+    """Ids of entries an answer visibly draws on, cited or not (small models often forget
+    to cite): it repeats at least GROUNDED_SHARE of the entry's words. None when the
+    answer says the local knowledge has no answer."""
+    if any(marker in text.lower() for marker in NO_ANSWER):
+        return []
+    said = _words(text)
+    out = []
+    for entry in entries:
+        words = _words(body_of(entry))
+        if words and len(said & words) / len(words) >= GROUNDED_SHARE:
+            out.append(str(entry.get("id", "")))
+    return [i for i in out if i]

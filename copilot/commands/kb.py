@@ -42,7 +42,8 @@ def _line(e: dict[str, Any]) -> str:
     if e["kind"] == "experience":
         name = f"{e['fault_name']}: {e['root_cause']}"
     elif e["kind"] == "document":
-        name = f"{e['title']} > {e['section']}"
+        section = e["section"]
+        name = section if section.startswith(e["title"]) else f"{e['title']} > {section}"
     else:
         name = f"{e['question']} -> {e.get('verdict_root_cause') or e.get('root_cause')}"
     name = " ".join(name.split())

@@ -17,7 +17,7 @@ from copilot.errors import CopilotError
 from .model import Telemetry
 from .tables import parse_time
 
-LOOKBACK_S = 15 * 60
+LOOKBACK_S = 0  # the host agent already pads the stated window (copilot/intent.py)
 ALERT_LEAD_S = 30 * 60
 MIN_BASELINE_S = 10 * 60
 
@@ -62,7 +62,7 @@ def resolve_window(
         how = "the requested window"
     elif run_window is not None:
         ws, we = run_window[0] - LOOKBACK_S, run_window[1]
-        how = f"the question's window, widened {LOOKBACK_S // 60} min back"
+        how = "the question's window" + (f", widened {LOOKBACK_S // 60} min back" if LOOKBACK_S else "")
     elif tel.alerts:
         first = min(a.timestamp for a in tel.alerts)
         ws, we = first - ALERT_LEAD_S, hi

@@ -1,0 +1,401 @@
+"""TeamBrain against a real local HTTP server speaking the chat-completions API: each role's
+model reply is scripted; the tools are the real telemetry (and knowledge) plugins on the demo."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import pytest
+
+from copilot.agent import Agent, Budget
+from copilot.brains import team_roles as roles
+from copilot.brains.team import MAX_ROUNDS, TeamBrain
+from copilot.brains.team_model import FieldStreamer, read_json_object
+from copilot.config import Settings
+from copilot.demo import ensure_demo
+from copilot.diagnosis import Finding, RootCause
+from copilot.events import AnswerDelta, FinalAnswer, RunFailed, Thought, ThoughtDelta, Usage
+from copilot.report import summary_head
+from copilot.tools import ToolContext, ToolRegistry, ToolResult, tool
+from plugins.kb_plugin import plugin as kb_plugin
+from plugins.telemetry_plugin import plugin as telemetry_plugin
+from tests.fake_openai import FakeOpenAI
+from tests.kb_fixtures import embedder, kb_settings, store  # noqa: F401
+
+QUESTION = "Why is the shop slow since 13:29 UTC?"  # the demo: cpu_saturation injected into catalogue
+
+
+@pytest.fixture
+def server():
+    with FakeOpenAI(models=["team-test"]) as fake:
+        yield fake
+
+
+def settings_for(server: FakeOpenAI, base: Settings | None = None, **kw) -> Settings:
+    values = dict(base_url=server.base_url, model="team-test", api_key="sk-test", request_timeout=5.0, retries=1, memory=False)
+    values.update(kw)
+    return dataclasses.replace(base or Settings(), **values)
+
+
+def registry(*, knowledge: bool = False, extra=()) -> ToolRegistry:
+    reg = ToolRegistry()
+    for t in list(telemetry_plugin.tools) + (list(kb_plugin.tools) if knowledge else []) + list(extra):
+        reg.add(t)
+    return reg
+
+
+async def run(settings: Settings, reg: ToolRegistry, question: str = QUESTION, max_steps: int = 16):
+    ctx = ToolContext(data_dir=ensure_demo("cpu_saturation"), settings=settings)
+    events = [e async for e in Agent(TeamBrain(settings), reg, ctx, budget=Budget(max_steps=max_steps)).run(question)]
+    return events, ctx
+
+
+def final(events) -> FinalAnswer:
+    done = [e for e in events if isinstance(e, FinalAnswer)]
+    assert done, [e for e in events if isinstance(e, RunFailed)]
+    return done[0]
+
+
+def thoughts(events) -> list[Thought]:
+    return [e for e in events if isinstance(e, Thought)]
+
+
+def reply_json(server: FakeOpenAI, obj: dict, **kw) -> None:
+    server.reply(json.dumps(obj, ensure_ascii=False), **kw)
+
+
+def rca(component="catalogue", kind="cpu_saturation", evidence=("M3", "M1"), **extra) -> dict:
+    cause = {"component": component, "fault_type": kind, "confidence": 0.9, "evidence": list(evidence),
+             "reasons": ["its CPU went to 97% first"], "contradicting": []}
+    return {"thought": "The CPU of catalogue saturated first.", "root_causes": [cause], "novel": False,
+            "mechanism": "", **extra}
+
+
+KEEP = {"thought": "Its CPU signature is there and it began first.", "verdict": "keep", "refuted_by": "normal CPU"}
+
+
+# -- the whole team, in order ----------------------------------------------------------
+async def test_roles_run_as_phases_with_checked_model_output(server, kb_settings):
+    reply_json(server, {"thought": "Look closer at catalogue's CPU.", "enough": False, "calls": [
+        {"tool": "get_metric_series", "arguments": {"component": "Catalogue", "metric": "cpu"}},
+        {"tool": "detect_metric_anomalies", "arguments": {}},  # the detectors phase already ran this
+        {"tool": "detect_log_anomalies", "arguments": {"component": "catalogue service"}},
+    ]})
+    reply_json(server, rca(evidence=("M3", "M1", "Z99")), usage={"prompt_tokens": 900, "completion_tokens": 80})
+    reply_json(server, KEEP)
+    server.reply("Catalogue's CPU saturated at 13:26 [M3] and slowed the shop [M1] [Q42]. Restart catalogue.")
+    s = settings_for(server, kb_settings)
+    events, ctx = await run(s, registry(knowledge=True))
+
+    agents = [t.agent for t in thoughts(events)]
+    assert agents == ["host", "data-sources", "rca", "data-sources", "rca", "rca", "reflection", "report"]
+    assert len(server.chat_requests) == 4  # drill-down, rca, reflection, summary: one call each
+
+    drill = thoughts(events)[3]
+    actions = [e for e in events if getattr(e, "step", None) == drill.step and type(e).__name__ == "ActionProposed"]
+    assert [(a.tool, a.arguments) for a in actions] == [
+        ("get_metric_series", {"component": "catalogue", "metric": "cpu"}),
+        ("detect_log_anomalies", {"component": "catalogue"}),
+    ]  # the repeated scan was dropped, component names fixed
+    assert "already done" in drill.text
+    keys = [roles.finding_key(f) for f in ctx.findings]
+    assert len(keys) == len(set(keys))  # re-detected findings under new ids were dropped
+    assert "no new finding" in thoughts(events)[4].text  # so the drill-down stopped after one round
+
+    answer = final(events)
+    top = answer.diagnosis["root_causes"][0]
+    assert (top["component"], top["fault_type"]) == ("catalogue", "cpu_saturation")
+    ids = {f["id"] for f in answer.diagnosis["findings"]}
+    assert set(top["evidence"]) <= ids and "Z99" not in top["evidence"]
+    report = answer.diagnosis["report"]
+    assert report["summary"].startswith("Catalogue's CPU saturated") and "[M3]" in report["summary"]
+    assert "Q42" not in report["summary"] and "Q42" in thoughts(events)[-1].text
+    assert any("model reflection: keep" in n for n in report["reflection"])
+    streamed = "".join(e.text for e in events if isinstance(e, AnswerDelta))
+    assert streamed.startswith(summary_head(report)) and answer.answer.startswith(streamed.replace(" [Q42]", ""))
+    for heading in ("## Summary", "1. When", "2. Faulty", "3. How", "4. Most likely", "5. Recommended"):
+        assert heading in answer.answer
+
+    rca_thought = thoughts(events)[5]
+    deltas = "".join(e.text for e in events if isinstance(e, ThoughtDelta) and e.step == rca_thought.step)
+    assert deltas == rca_thought.text and "The CPU of catalogue saturated first." in deltas
+    usage = [e for e in events if isinstance(e, Usage)]
+    assert len(usage) == 4 and any(u.total_tokens == 980 for u in usage)
+
+    rca_prompt = server.chat_requests[1]["messages"][1]["content"]
+    assert "Rule ranking:" in rca_prompt and "M3 (metrics, catalogue)" in rca_prompt
+    assert "[exp-cpu-saturation-en]" in rca_prompt and len(rca_prompt) < 6000  # compact for small models
+    assert all(r["model"] == "team-test" and "response_format" not in r for r in server.chat_requests)
+
+
+async def test_drill_down_rounds_are_capped_and_repeats_skipped(server):
+    seen: list[str] = []
+
+    @tool
+    def probe(component: str, ctx: ToolContext = None) -> ToolResult:
+        """Look deeper at one component.
+
+        Args:
+            component: the component
+        """
+        seen.append(component)
+        n = len(seen)
+        f = Finding(f"P{n}", "metrics", component, f"probe_{n}", "spike", f"{component} probe {n} spiked", 5.0, None)
+        return ToolResult.ok(f"P{n} {f.summary}", findings=[f])
+
+    for comp in ("cart", "payment", "db", "cache"):
+        reply_json(server, {"thought": "more", "enough": False, "calls": [
+            {"tool": "probe", "arguments": {"component": comp}}, {"tool": "probe", "arguments": {"component": comp}}]})
+    reply_json(server, rca())
+    reply_json(server, KEEP)
+    server.reply("Catalogue CPU [M3].")
+    events, _ = await run(settings_for(server), registry(extra=[probe]))
+    assert seen == ["cart", "payment", "db"]  # MAX_ROUNDS rounds, each call once
+    assert MAX_ROUNDS == 3
+    drills = [t for t in thoughts(events) if "Drill-down (round" in t.text]
+    assert len(drills) == 3
+    assert any("ranking the root causes again" in t.text for t in thoughts(events))
+    assert len(server.chat_requests) == 6
+    assert final(events).diagnosis["root_causes"][0]["component"] == "catalogue"
+
+
+async def test_model_with_enough_skips_the_drill_down(server):
+    reply_json(server, {"thought": "Clear enough.", "enough": True, "calls": []})
+    reply_json(server, rca())
+    reply_json(server, KEEP)
+    server.reply("Catalogue CPU [M3].")
+    events, _ = await run(settings_for(server), registry())
+    assert not any("Drill-down (round" in t.text for t in thoughts(events))
+    assert "the evidence is enough" in thoughts(events)[3].text
+
+
+# -- fallbacks ---------------------------------------------------------------------------
+@pytest.mark.parametrize("reply", [
+    "I think the database is the problem.",  # no JSON at all
+    json.dumps({"thought": "x", "root_causes": [{"component": "mysql-primary", "fault_type": "cpu_saturation"}]}),
+    '{"thought": "x", "root_causes": [',  # cut off
+])
+async def test_unusable_rca_output_falls_back_to_the_rule_ranking(server, reply):
+    reply_json(server, {"thought": "ok", "enough": True, "calls": []})
+    server.reply(reply)
+    reply_json(server, KEEP)
+    server.reply("Catalogue CPU [M3].")
+    events, _ = await run(settings_for(server), registry())
+    rca_step = [t for t in thoughts(events) if t.agent == "rca"][-1]
+    assert "unusable" in rca_step.text and "rule ranking" in rca_step.text
+    top = final(events).diagnosis["root_causes"][0]
+    assert (top["component"], top["fault_type"]) == ("catalogue", "cpu_saturation")
+
+
+async def test_a_model_failing_mid_run_leaves_the_rules_to_finish(server):
+    reply_json(server, {"thought": "ok", "enough": True, "calls": []})
+    server.error(500, "model crashed")
+    events, _ = await run(settings_for(server), registry())
+    assert "The model failed" in " ".join(t.text for t in thoughts(events))
+    answer = final(events)
+    assert answer.diagnosis["root_causes"][0]["component"] == "catalogue"
+    assert "summary" not in answer.diagnosis["report"]
+
+
+async def test_an_unreachable_model_fails_the_run_with_one_line(server):
+    server.error(401, "bad key")
+    events, _ = await run(settings_for(server), registry())
+    failed = [e for e in events if isinstance(e, RunFailed)]
+    assert failed and "API key" in failed[0].error
+
+
+async def test_a_tight_step_budget_skips_the_optional_model_roles(server):
+    server.reply("Catalogue CPU [M3].")
+    events, _ = await run(settings_for(server), registry(), max_steps=5)
+    assert [t.agent for t in thoughts(events)] == ["host", "data-sources", "rca", "report"]
+    assert len(server.chat_requests) == 1 and final(events).diagnosis["report"]["summary"]
+
+
+# -- unknown faults, JSON schema, Chinese -------------------------------------------------
+async def test_novel_fault_when_the_knowledge_base_has_nothing(server):
+    reply_json(server, {"thought": "ok", "enough": True, "calls": []})
+    reply_json(server, rca(kind="unknown", novel=True,
+                           mechanism="a runaway batch job on the catalogue host starves request threads"))
+    reply_json(server, KEEP)
+    server.reply("A novel fault in catalogue [M3].")
+    events, _ = await run(settings_for(server), registry())  # no knowledge tools: nothing can fit
+    assert "consider a novel fault" in server.chat_requests[1]["messages"][1]["content"]
+    answer = final(events)
+    top = answer.diagnosis["root_causes"][0]
+    assert top["fault_type"] == "cpu_saturation"  # the model could not classify it; the rules could
+    assert "novel fault" in top["reasons"][0] and "runaway batch job" in top["reasons"][0]
+    assert "runaway batch job" in answer.answer
+
+
+async def test_json_schema_response_format_when_enabled(server):
+    reply_json(server, {"thought": "ok", "enough": True, "calls": []})
+    reply_json(server, rca())
+    reply_json(server, KEEP)
+    server.reply("Catalogue CPU [M3].")
+    events, _ = await run(settings_for(server, response_format=True), registry())
+    final(events)
+    drill, rca_req, reflect_req, summary_req = server.chat_requests
+    schema = rca_req["response_format"]["json_schema"]["schema"]
+    assert "catalogue" in schema["properties"]["root_causes"]["items"]["properties"]["component"]["enum"]
+    assert reflect_req["response_format"]["type"] == "json_schema" and "response_format" not in summary_req
+    assert drill["response_format"]["json_schema"]["schema"]["properties"]["calls"]["maxItems"] == 2
+
+
+async def test_chinese_investigation_writes_chinese(server):
+    reply_json(server, {"thought": "证据已足够。", "enough": True, "calls": []})
+    reply_json(server, rca())
+    reply_json(server, {"thought": "CPU 特征存在，且最先异常。", "verdict": "keep"})
+    server.reply("catalogue 的 CPU 在 13:26 打满 [M3]，导致整体变慢。建议立即重启。")
+    events, _ = await run(settings_for(server), registry(), question="为什么商城从13:29开始变慢？")
+    assert "简体中文" in server.chat_requests[0]["messages"][0]["content"]
+    assert thoughts(events)[0].text.startswith("[规则]")
+    answer = final(events).answer
+    assert "## 摘要" in answer and "一、各类告警/异常的开始时间" in answer and "[M3]" in answer
+
+
+# -- knowledge questions --------------------------------------------------------------------
+async def local_ids(s: Settings, question: str) -> list[str]:
+    """The ids kb_search returns for a question (what the brain will show the model)."""
+    result = await registry(knowledge=True).invoke("kb_search", {"query": question, "k": 3}, ToolContext(settings=s))
+    return [e["id"] for e in (result.data or [])]
+
+
+async def test_knowledge_answer_cites_local_entries_only(server, kb_settings):
+    s = settings_for(server, kb_settings)
+    question = "How do I handle a disk full alert?"
+    cite = (await local_ids(s, question))[0]
+    server.reply(f"Delete old logs and expand the volume [{cite}]; see also [exp-made-up-1].")
+    events, _ = await run(s, registry(knowledge=True), question=question)
+    assert [t.agent for t in thoughts(events)] == ["host", "host"]
+    prompt = server.chat_requests[0]["messages"][1]["content"]
+    assert f"[{cite}]" in prompt and "disk" in prompt.lower()
+    answer = final(events).answer
+    assert f"[{cite}]" in answer and "exp-made-up-1" not in answer
+    assert f"Source: the local knowledge base [{cite}]" in answer
+    assert "".join(e.text for e in events if isinstance(e, AnswerDelta)).startswith("Delete old logs")
+
+
+async def test_knowledge_answer_says_when_the_local_knowledge_has_none(server, kb_settings):
+    server.reply("The local knowledge base has no answer. In general, Kafka consumer lag means consumers fall behind.")
+    s = settings_for(server, kb_settings)
+    events, _ = await run(s, registry(knowledge=True), question="What is Kafka consumer lag in Flink checkpoints?")
+    answer = final(events).answer
+    prompt = server.chat_requests[0]["messages"][1]["content"]
+    if "(none:" in prompt:
+        assert "the local knowledge base has nothing on this" in answer
+    else:  # something came back, but the model cited none of it
+        assert "entries do not answer this" in answer
+    assert "Source: the model's general knowledge" in answer
+
+
+async def test_chinese_knowledge_question(server, kb_settings):
+    s = settings_for(server, kb_settings)
+    question = "如何处理磁盘写满的问题？"
+    cite = (await local_ids(s, question))[0]
+    server.reply(f"清理旧日志并扩容磁盘 [{cite}]。")
+    events, _ = await run(s, registry(knowledge=True), question=question)
+    answer = final(events).answer
+    assert f"来源：本地知识库 [{cite}]" in answer
+    assert "简体中文" in server.chat_requests[0]["messages"][0]["content"]
+
+
+async def test_knowledge_question_without_a_knowledge_base_uses_general_knowledge(server):
+    server.reply("A runbook is a written procedure for a known operational task.")
+    events, _ = await run(settings_for(server), registry(), question="What is a runbook?")
+    answer = final(events).answer
+    assert "local knowledge base has nothing on this" in answer
+    assert "(none:" in server.chat_requests[0]["messages"][1]["content"]
+
+
+# -- the checks, one by one -------------------------------------------------------------------
+FINDINGS = [
+    Finding("M1", "metrics", "payment", "cpu_usage", "level_shift", "payment cpu rose", 12.0, 1000.0),
+    Finding("M2", "metrics", "checkout", "latency_p90", "spike", "checkout latency rose", 8.0, 1060.0),
+    Finding("L1", "logs", "checkout", "NullPointerException <*>", "error_surge", "checkout exceptions", 5.0, 1000.0),
+]
+
+
+def test_rca_reply_is_validated():
+    data = {"root_causes": [
+        {"component": "Payment service", "fault_type": "CPU saturation", "confidence": 3, "evidence": ["[M1]", "Z9", "M2"],
+         "contradicting": ["latency normal"]},
+        {"component": "mysql", "fault_type": "disk_full", "confidence": 0.5, "evidence": ["M1"]},
+        {"component": "checkout", "fault_type": "weird stuff", "confidence": "high", "evidence": []},
+    ]}
+    causes, problem = roles.read_rca(data, ["payment", "checkout"], FINDINGS)
+    assert problem == ""
+    assert [(c.component, c.fault_type, c.confidence) for c in causes] == [
+        ("payment", "cpu_saturation", 1.0), ("checkout", "unknown", 0.5)]
+    assert causes[0].evidence == ["M1", "M2"] and "against: latency normal" in causes[0].reasons
+    assert causes[1].evidence == ["M2", "L1"]  # no valid id given: its own strongest findings
+    assert roles.read_rca({"root_causes": [{"component": "mysql"}]}, ["payment"], FINDINGS)[0] == []
+
+
+def test_merge_weighs_model_and_rules_and_keeps_rule_kinds_for_unknown():
+    rules = [RootCause("payment", "cpu_saturation", 0.8, ["M1"]), RootCause("checkout", "code_exception", 0.3, ["L1"])]
+    model = [RootCause("checkout", "unknown", 0.9, ["M2"]), RootCause("payment", "cpu_saturation", 0.4, ["M1"])]
+    merged = roles.merge_rankings(model, rules)
+    assert [(c.component, c.fault_type, c.confidence) for c in merged] == [
+        ("checkout", "code_exception", 0.6), ("payment", "cpu_saturation", 0.6)]
+    alone = roles.merge_rankings([RootCause("db", "disk_full", 1.0, [])], rules)
+    assert [c.component for c in alone] == ["db", "payment", "checkout"] and alone[1].confidence == 0.4
+
+
+def test_reflection_verdicts_must_be_backed_by_the_data():
+    causes = [RootCause("checkout", "cpu_saturation", 0.8, ["M2"]), RootCause("payment", "cpu_saturation", 0.5, ["M1"])]
+    revised, verdict, _ = roles.apply_verdict(causes, {"verdict": "revise", "fault_type": "code_exception"}, FINDINGS,
+                                              ["payment", "checkout"])
+    assert verdict == "revise" and revised[0].fault_type == "code_exception"  # its exceptions are in the logs
+    kept, verdict, note = roles.apply_verdict(causes, {"verdict": "revise", "fault_type": "disk_full"}, FINDINGS,
+                                              ["payment", "checkout"])
+    assert verdict == "keep" and kept[0].fault_type == "cpu_saturation" and "no signature" in note
+    demoted, verdict, _ = roles.apply_verdict(causes, {"verdict": "demote"}, FINDINGS, ["payment", "checkout"])
+    assert verdict == "demote" and demoted[0].component == "checkout" and demoted[0].confidence == pytest.approx(0.56)
+    moved, verdict, _ = roles.apply_verdict(causes, {"verdict": "revise", "component": "Payment"}, FINDINGS,
+                                            ["payment", "checkout"])
+    assert verdict == "revise" and moved[0].component == "payment" and moved[0].evidence == ["M1"]
+
+
+def test_citations_not_backed_by_a_finding_are_dropped():
+    text, removed = roles.filter_citations("CPU rose [M1] and [M1, X2] then [X3]. See [rules] and [a](http://x).", {"M1"})
+    assert text == "CPU rose [M1] and [M1] then. See [rules] and [a](http://x)."
+    assert removed == ["X2", "X3"]
+
+
+def test_drill_reply_in_json_or_react_text():
+    tools = {t.name: t for t in telemetry_plugin.tools}
+    calls, enough = roles.read_drill_reply({"tool": "get_metric_series", "arguments": {"component": "cart", "metric": "cpu"}},
+                                           "", tools)
+    assert calls == [("get_metric_series", {"component": "cart", "metric": "cpu"})] and not enough
+    text = 'Thought: look\nAction: detect_log_anomalies\nAction Input: {"component": "cart"}'
+    assert roles.read_drill_reply(None, text, tools) == ([("detect_log_anomalies", {"component": "cart"})], False)
+    assert roles.read_drill_reply({"enough": True, "calls": []}, "", tools) == ([], True)
+
+
+def test_thought_field_streams_out_of_partial_json():
+    streamer = FieldStreamer()
+    text = '```json\n{"thought": "CPU \\"hot\\"\\n on \\u7f13\\u5b58", "enough": true}'
+    out = "".join(streamer.feed(text[i:i + 3]) for i in range(0, len(text), 3))
+    assert out == 'CPU "hot"\n on 缓存'
+    assert read_json_object(text)[0] == {"thought": 'CPU "hot"\n on 缓存', "enough": True}
+    assert read_json_object("no json here")[0] is None
+    assert read_json_object('{"evidence": ["M1", T1, L1], "novel": false}')[0] == {"evidence": ["M1", "T1", "L1"], "novel": False}
+
+
+def test_long_summaries_end_at_a_sentence():
+    text = "Catalogue saturated [M3]. " * 40 + "It then"
+    trimmed = roles.trim_summary(text, 100)
+    assert len(trimmed) <= 100 and trimmed.endswith("[M3].") and text.startswith(trimmed)
+    assert roles.trim_summary("短摘要。") == "短摘要。"
+    assert roles.trim_summary("结论是 catalogue 的 CPU 打满。然后", 25) == "结论是 catalogue 的 CPU 打满。"
+
+
+def test_an_answer_that_repeats_an_entry_without_citing_it_is_attributed_to_it():
+    entries = [{"id": "sop-disk#1", "body": "Check disk usage and inode usage per mount point with df -h and df -i."},
+               {"id": "exp-gc", "root_cause": "Long stop-the-world pauses", "mitigation": "Tune the heap and collector."}]
+    body = lambda e: e.get("body") or e["root_cause"] + " " + e["mitigation"]  # noqa: E731
+    said = "First check disk usage and inode usage on every mount point (df -h, df -i)."
+    assert roles.grounded_in(said, entries, body) == ["sop-disk#1"]
+    assert roles.grounded_in("The local knowledge base has no answer. " + said, entries, body) == []
+    assert roles.grounded_in("检查每个挂载点的磁盘使用率", [{"id": "z", "body": "检查挂载点的磁盘使用率和inode"}], body) == ["z"]
