@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Callable, Literal
 
 from .diagnosis import Finding
+from .redact import redact
 
 Risk = Literal["read", "write"]
 Status = Literal["ok", "error", "no_data", "denied"]
@@ -257,7 +258,7 @@ class ToolRegistry:
         if not isinstance(result, ToolResult):
             text = result if isinstance(result, str) else json.dumps(result, ensure_ascii=False, default=str)
             result = ToolResult.ok(text, data=None if isinstance(result, str) else result)
-        result.output, cut = self.truncate(result.output)
+        result.output, cut = self.truncate(redact(result.output))
         result.truncated = result.truncated or cut
         return result
 

@@ -95,9 +95,18 @@ class KnowledgeMemory:
                 score = text_sim
             scored.append((max(0.0, min(1.0, score)), row))
         scored.sort(key=lambda t: (-t[0], t[1]["id"]))
-        out = []
-        for score, row in scored[:k]:
+        out: list[dict[str, Any]] = []
+        seen: dict[tuple[str, str, str], dict[str, Any]] = {}
+        for score, row in scored:
+            if len(out) >= k:
+                break
             entry = S.to_entry("incident", row)
+            # The same diagnosis of the same question, saved by repeated runs, is one memory.
+            key = (str(entry.get("question", "")), str(entry.get("verdict_root_cause") or entry.get("root_cause", "")),
+                   str(entry.get("verdict_fault_kind") or entry.get("fault_kind", "")))
+            if key in seen:
+                seen[key]["repeats"] += 1
+                continue
             out.append({
                 "id": row["id"],
                 "summary": summary(entry),
@@ -106,7 +115,9 @@ class KnowledgeMemory:
                 "verdict": entry.get("verdict", ""),
                 "root_cause": entry.get("verdict_root_cause") or entry.get("root_cause", ""),
                 "fault_kind": entry.get("verdict_fault_kind") or entry.get("fault_kind", ""),
+                "repeats": 1,
             })
+            seen[key] = out[-1]
         return out
 
     # -- browse and label ---------------------------------------------------------------

@@ -121,3 +121,17 @@ def test_memory_cli(kb_settings, monkeypatch, capsys, memory):
 
 def test_open_memory_factory(kb_settings):
     assert open_memory(kb_settings).location == kb_settings.kb_uri
+
+
+def test_repeated_runs_of_one_incident_recall_as_one_memory(memory):
+    first = memory.save(_diag("checkout is slow since 14:05", "cartservice", "cpu_saturation", CART_CPU))
+    for run in range(2):  # later runs of the same investigation: another session, another window
+        again = _diag("checkout is slow since 14:05", "cartservice", "cpu_saturation", CART_CPU)
+        again.window = (1_700_000_000.0 + 60 * (run + 1), 1_700_000_600.0 + 60 * (run + 1))
+        again.session_id = f"s{run}"
+        memory.save(again)
+    other = memory.save(_diag("orders failing since 14:05", "orders-db", "unknown", DB_LOCK))
+    got = memory.recall("checkout is slow since 14:05", findings=CART_CPU, k=3)
+    assert [g["repeats"] for g in got] == [3, 1]
+    assert got[0]["root_cause"] == "cartservice" and got[1]["id"] == other
+    assert first  # ids stay unique in the store

@@ -2,23 +2,48 @@
 
 `rank_case(telemetry, alert_time)` is what every RCA benchmark scores: a ranked list of
 (component, fault_kind), most likely root cause first. It sees the case's telemetry and
-the alert time only, never the ground truth. Today it is the robust-statistics baseline
-in `baseline_rank`; switch it to the shared detectors (plugins/detectors/rank.py) here,
-and only here. `SIGNALS` says which telemetry the ranking reads, so the harness can skip
-loading the rest (traces are the bulk of nezha-ob).
+the alert time only, never the ground truth. It runs the product's own method, the same
+detectors and ranking the copilot's tools call (plugins/detectors): metric anomalies,
+trace anomalies and log anomalies where the case has spans or logs, then
+`rank_root_causes` over the findings and the call graph. `floor_rank_case` is the naive
+N-sigma floor scored beside it. `SIGNALS` says which telemetry the ranking reads, so the
+harness can skip loading the rest.
 """
 
 from __future__ import annotations
+
+import itertools
 
 from plugins.telemetry.model import Telemetry
 
 from . import baseline_rank
 
-SIGNALS: frozenset[str] = frozenset({"metrics"})
+SIGNALS: frozenset[str] = frozenset({"metrics", "traces", "logs"})
 
 
 def rank_case(telemetry: Telemetry, alert_time: float) -> list[tuple[str, str]]:
-    return [(r.component, r.fault_kind) for r in baseline_rank.rank(telemetry, alert_time)]
+    from plugins.detectors.logs import detect_log_anomalies
+    from plugins.detectors.metrics import detect_metric_anomalies
+    from plugins.detectors.rank import rank_root_causes
+    from plugins.detectors.traces import detect_trace_anomalies
+
+    rng = telemetry.time_range()
+    if rng is None:
+        return []
+    lo, hi = rng
+    counter = itertools.count(1)
+
+    def next_id(prefix: str) -> str:
+        return f"{prefix}{next(counter)}"
+
+    window, baseline = (alert_time, hi), (lo, alert_time)
+    findings = detect_metric_anomalies(telemetry.metrics, window, baseline, next_id, limit=1000)
+    if telemetry.spans:
+        findings += detect_trace_anomalies(telemetry.spans, window, baseline, next_id)
+    if telemetry.logs:
+        findings += detect_log_anomalies(telemetry.logs, window, baseline, next_id)
+    causes = rank_root_causes(findings, telemetry.call_graph, top_k=5)
+    return [(r.component, r.fault_type) for r in causes]
 
 
 def floor_rank_case(telemetry: Telemetry, alert_time: float) -> list[tuple[str, str]]:
