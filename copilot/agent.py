@@ -15,7 +15,7 @@ import asyncio
 import time
 import uuid
 from dataclasses import dataclass
-from typing import Any, AsyncIterator
+from typing import Any, AsyncIterator, Callable
 
 from .approval import Approver, DenyAll
 from .brains.base import Brain, Decision, RunState, StepRecord, ToolCall
@@ -61,7 +61,7 @@ class Agent:
         *,
         budget: Budget | None = None,
         approver: Approver | None = None,
-        memory: Memory | None = None,
+        memory: Memory | Callable[[], Memory | None] | None = None,
         session_id: str | None = None,
         data_label: str = "",
     ) -> None:
@@ -70,7 +70,9 @@ class Agent:
         self.ctx = ctx or ToolContext()
         self.budget = budget or Budget()
         self.approver = approver or DenyAll()
-        self.memory = memory
+        # Opening memory may cost seconds (LanceDB); a callable is opened in the background.
+        self._memory_source = memory
+        self.memory: Memory | None = None if callable(memory) and not hasattr(memory, "recall") else memory  # type: ignore[assignment]
         self.session_id = session_id or new_session_id()
         self.ctx.session_id = self.session_id
         self.data_label = data_label
@@ -90,9 +92,14 @@ class Agent:
             language=detect_language(question),
             history=list(history or []),
         )
-        for item in self._recall(question):
-            state.recalled.append(item)
-            yield MemoryRecalled(item["id"], item.get("summary", ""), float(item.get("similarity", 0.0)))
+        recall_task = asyncio.create_task(asyncio.to_thread(self._recall, question))
+        recall_shown = False
+
+        def recalled_events() -> list[Event]:
+            items = recall_task.result()
+            state.recalled.extend(items)
+            return [MemoryRecalled(i["id"], i.get("summary", ""), float(i.get("similarity", 0.0))) for i in items]
+
         started = time.monotonic()
         try:
             while len(state.steps) < self.budget.max_steps:
@@ -102,6 +109,11 @@ class Agent:
                 if self.tokens_used > self.budget.tokens:
                     yield StepLimitReached(len(state.steps), f"token budget of {self.budget.tokens} spent")
                     return
+                if not recall_shown and (recall_task.done() or self._needs_recall_now(state)):
+                    await recall_task
+                    recall_shown = True
+                    for event in recalled_events():
+                        yield event
                 decision: Decision | None = None
                 async for item in self.brain.step(state):
                     if isinstance(item, Decision):
@@ -116,6 +128,11 @@ class Agent:
                 if decision.thought:
                     yield Thought(index, decision.thought, decision.agent)
                 if decision.answer is not None and not decision.calls:
+                    if not recall_shown:
+                        await recall_task
+                        recall_shown = True
+                        for event in recalled_events():
+                            yield event
                     async for event in self._finish(state, decision):
                         yield event
                     return
@@ -131,12 +148,27 @@ class Agent:
             yield StepLimitReached(len(state.steps))
         except CopilotError as exc:
             yield RunFailed(str(exc), len(state.steps))
+        finally:
+            if not recall_task.done():
+                recall_task.cancel()
+            elif not recall_task.cancelled():
+                recall_task.exception()  # retrieved: a failure here was already reported or is moot
+
+    def _needs_recall_now(self, state: RunState) -> bool:
+        """A model-driven brain reads recalled memory in its prompt; rules read it at the end."""
+        return bool(getattr(self.brain, "wants_recall_first", False)) and not state.steps
+
+    def _open_memory(self) -> Memory | None:
+        if self.memory is None and callable(self._memory_source):
+            self.memory = self._memory_source()
+        return self.memory
 
     def _recall(self, question: str) -> list[dict[str, Any]]:
-        if self.memory is None:
-            return []
         try:
-            return list(self.memory.recall(question, None, 3))
+            memory = self._open_memory()
+            if memory is None:
+                return []
+            return list(memory.recall(question, None, 3))
         except CopilotError:
             raise
         except Exception:  # memory is a help, never a reason to fail an investigation

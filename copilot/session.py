@@ -124,7 +124,7 @@ class Session:
             ctx,
             budget=Budget(self.settings.max_steps, self.settings.token_budget, self.settings.time_budget),
             approver=self.approver,
-            memory=self.memory,
+            memory=lambda: self.memory,  # opened in the background: LanceDB takes seconds to import
             session_id=self.id,
             data_label=str(data_dir),
         )

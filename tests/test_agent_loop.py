@@ -108,7 +108,35 @@ def test_second_run_recalls_the_first():
     events = run(Agent(ScriptedBrain(script()), registry(), memory=memory))
     recalled = [e for e in events if isinstance(e, MemoryRecalled)]
     assert recalled and recalled[0].memory_id == "mem0"
-    assert events.index(recalled[0]) == 1  # visible right after the run starts
+    final = next(e for e in events if isinstance(e, FinalAnswer))
+    assert events.index(recalled[0]) < events.index(final)  # visible in the trace before the answer
+
+
+def test_memory_opens_in_the_background_and_model_brains_see_it_first():
+    import threading
+
+    memory = ListMemory()
+    memory.saved.append(Diagnosis("q", "cart cpu", [RootCause("cart", "cpu_saturation", 0.9)]))
+    opened = threading.Event()
+
+    def slow_open():
+        opened.wait(2)  # RunStarted must not wait for this
+        return memory
+
+    brain = ScriptedBrain([Decision("", answer="done")])
+    brain.wants_recall_first = True
+    agent = Agent(brain, registry(), memory=slow_open)
+
+    async def first_event_then_rest():
+        gen = agent.run("why is cart slow?")
+        first = await gen.__anext__()
+        opened.set()
+        return first, [e async for e in gen]
+
+    first, rest = asyncio.run(first_event_then_rest())
+    assert isinstance(first, RunStarted)
+    assert isinstance(rest[0], MemoryRecalled)
+    assert brain.seen[0].recalled[0]["id"] == "mem0"
 
 
 def test_write_tools_need_approval():

@@ -88,6 +88,7 @@ def diagnosis_from_answer(answer: str, question: str) -> Diagnosis | None:
 
 
 class LLMBrain:
+    wants_recall_first = True  # recalled diagnoses go into the first prompt
     def __init__(self, settings: Settings, *, client: ChatClient | None = None, backoff_s: float = 0.5) -> None:
         self.settings = settings
         self.client = client or ChatClient(settings, backoff_s=backoff_s)
