@@ -21,6 +21,7 @@ from .approval import Approver, DenyAll
 from .brains.base import Brain, Decision, RunState, StepRecord, ToolCall
 from .diagnosis import Diagnosis, Finding, RootCause
 from .errors import CopilotError
+from .faults import fault_kind_from_text
 from .events import (
     ActionProposed,
     ApprovalRequested,
@@ -262,4 +263,34 @@ def derive_diagnosis(state: RunState, answer: str) -> Diagnosis:
         if root_causes:
             break
     findings: list[Finding] = list(state.ctx.findings)
+    if not root_causes and answer:
+        named = _named_root_cause(answer, state)
+        if named is not None:
+            root_causes = [named]
     return Diagnosis(question=state.question, answer=answer, root_causes=root_causes, findings=findings, mitigation=mitigation)
+
+
+def _known_components(state: RunState) -> list[str]:
+    names = {f.component for f in state.ctx.findings}
+    for result in state.results_of("describe_telemetry"):
+        if isinstance(result.data, dict):
+            names.update(str(c) for c in result.data.get("components", []))
+    return sorted(n for n in names if n)
+
+
+def _named_root_cause(answer: str, state: RunState) -> RootCause | None:
+    """A model that answered without a ranking tool: the component its answer names first."""
+    import re
+
+    low = answer.lower()
+    hits = []
+    for comp in _known_components(state):
+        m = re.search(rf"(?<![\w-]){re.escape(comp.lower())}(?![\w-])", low)
+        if m:
+            hits.append((m.start(), comp))
+    if not hits:
+        return None
+    component = min(hits)[1]
+    evidence = [f.id for f in state.ctx.findings if f.component == component][:6]
+    return RootCause(component, fault_kind_from_text(answer), 0.5, evidence,
+                     ["named in the model's answer; no ranking tool was run"])

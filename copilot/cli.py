@@ -187,6 +187,12 @@ def run_query(args: argparse.Namespace) -> int:
         reason = "the step limit was reached" if limited else "the investigation reached no conclusion"
         print(f"copilot: {reason}; raise --max-steps or narrow the question", file=sys.stderr)
         return EXIT_NO_CONCLUSION
+    from .intent import classify
+
+    if classify(args.query) == "diagnose" and not (final.get("diagnosis") or {}).get("root_causes"):
+        print("copilot: no root cause was found; raise --max-steps, widen the time window or check --data",
+              file=sys.stderr)
+        return EXIT_NO_CONCLUSION
     return EXIT_OK
 
 

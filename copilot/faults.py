@@ -109,3 +109,28 @@ CATALOGUE: dict[str, FaultInfo] = {
 
 def fault_info(kind: str) -> FaultInfo:
     return CATALOGUE.get(kind, CATALOGUE["unknown"])
+
+
+# Words that name a fault kind in free text (a model's answer, a chat log), English and Chinese.
+KIND_WORDS: dict[str, tuple[str, ...]] = {
+    "memory_leak": ("memory leak", "leaking memory", "leaks memory", "oom", "out of memory", "内存泄漏", "内存打满", "内存溢出"),
+    "cpu_saturation": ("cpu saturation", "cpu saturated", "high cpu", "cpu hog", "cpu is saturated", "cpu利用率过高", "cpu飙升", "cpu打满"),
+    "disk_full": ("disk full", "disk is full", "no space left", "disk space", "磁盘空间不足", "磁盘写满", "磁盘满"),
+    "jvm_gc": ("garbage collection", "gc pause", "gc pressure", "full gc", "jvm gc", "gc异常", "垃圾回收"),
+    "network_delay": ("network delay", "network latency", "slow network", "packet delay", "网络延迟"),
+    "network_loss": ("packet loss", "network loss", "dropped packets", "retransmission", "丢包"),
+    "traffic_surge": ("traffic surge", "surge in traffic", "request surge", "traffic spike", "流量异常", "流量突增"),
+    "code_exception": ("exception", "code bug", "bad deploy", "faulty release", "error in the code", "代码异常", "异常抛出"),
+}
+
+
+def fault_kind_from_text(text: str) -> str:
+    """The fault kind a free-text answer names first, or "unknown"."""
+    low = text.lower()
+    best: tuple[int, str] | None = None
+    for kind, words in KIND_WORDS.items():
+        for word in words:
+            pos = low.find(word)
+            if pos >= 0 and (best is None or pos < best[0]):
+                best = (pos, kind)
+    return best[1] if best else "unknown"

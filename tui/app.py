@@ -3,7 +3,8 @@
 The investigation runs in a Textual worker that iterates `Session.ask()` and hands each
 event to the conversation pane; Ctrl+C cancels that worker (the app keeps running),
 Ctrl+Q quits. Tools that change systems ask through a modal (`ModalApprover`). Slash
-commands are shared with the REPL (`tui.slash`).
+commands are shared with the REPL (`tui.slash`). F2 or /kb opens the knowledge screen
+(`tui.knowledge`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from textual.worker import Worker, WorkerState
 
 from copilot.errors import CopilotError
 
+from .knowledge import KnowledgeScreen
 from .render import RunStatus, failed_text
 from .screens import ModalApprover, SessionsScreen
 from .slash import is_command, run_command
@@ -40,6 +42,7 @@ class CopilotApp(App[int]):
     BINDINGS = [
         Binding("ctrl+c", "cancel_run", "Cancel", priority=True),
         Binding("ctrl+q", "quit", "Quit", priority=True),
+        Binding("f2", "knowledge", "Knowledge"),
     ]
 
     def __init__(self, session: Any, question: str | None = None, clock: Callable[[], float] = time.monotonic) -> None:
@@ -168,7 +171,13 @@ class CopilotApp(App[int]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "cancel_run":
             return self.running  # otherwise Ctrl+C falls through (copy in the input)
+        if action == "knowledge":
+            return len(self.screen_stack) == 1  # from the conversation, not over another screen
         return True
+
+    def action_knowledge(self) -> None:
+        if len(self.screen_stack) == 1:
+            self.push_screen(KnowledgeScreen(self.session.settings))
 
     def action_cancel_run(self) -> None:
         if self.worker is not None:
@@ -185,6 +194,9 @@ class CopilotApp(App[int]):
             return
         if outcome.action == "clear":
             await conversation.clear()
+            return
+        if outcome.action == "knowledge":
+            self.action_knowledge()
             return
         if outcome.action == "sessions" and outcome.sessions:
             self.push_screen(SessionsScreen(outcome.sessions), callback=self._picked)

@@ -1,9 +1,9 @@
 """Slash commands shared by the TUI and the REPL: /help, /model, /offline, /sessions,
-/resume, /clear, /exit.
+/resume, /kb, /clear, /exit.
 
 `run_command()` changes the session (model, offline, resumed history) and returns an
 `Outcome`: the text to show and, for what only a front end can do (clear the screen,
-quit, open the sessions picker), an action name.
+quit, open the sessions picker or the knowledge screen), an action name.
 """
 
 from __future__ import annotations
@@ -20,9 +20,14 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("/offline [off]", "use the rule-based brain, no model (/offline off: back to the model)"),
     ("/sessions", "list saved sessions"),
     ("/resume ID", "continue a saved session (a unique prefix of the id is enough)"),
+    ("/kb", "the knowledge base: experiences and runbooks (a screen in the TUI, also F2)"),
     ("/clear", "clear the screen"),
     ("/exit", "quit (also Ctrl+D in the REPL, Ctrl+Q in the TUI)"),
 )
+
+
+KB_HINT = ("the knowledge base: `copilot kb list`, `copilot kb search QUERY`, `copilot kb add`, "
+           "`copilot kb edit ID`, `copilot kb rm ID`; the TUI (`copilot`) has a knowledge screen (F2)")
 
 
 def help_text() -> str:
@@ -36,7 +41,7 @@ def help_text() -> str:
 @dataclass
 class Outcome:
     text: str = ""
-    action: str = ""  # "" | clear | exit | sessions | resumed
+    action: str = ""  # "" | clear | exit | sessions | resumed | knowledge
     error: bool = False
     sessions: list[Any] = field(default_factory=list)  # SessionSummary rows for /sessions
 
@@ -111,6 +116,8 @@ def run_command(session: Any, line: str) -> Outcome:
         return _sessions(session)
     if name == "/resume":
         return _resume(session, arg)
+    if name == "/kb":
+        return Outcome(KB_HINT, action="knowledge")
     if name == "/clear":
         return Outcome(action="clear")
     if name in ("/exit", "/quit"):
