@@ -42,6 +42,9 @@ from .memory import Memory
 from .tools import ToolContext, ToolRegistry, ToolResult
 
 
+QUESTION_RECALL_MIN = 0.9
+
+
 def new_session_id() -> str:
     return time.strftime("%Y%m%d-%H%M%S") + "-" + uuid.uuid4().hex[:6]
 
@@ -169,7 +172,9 @@ class Agent:
             memory = self._open_memory()
             if memory is None:
                 return []
-            return list(memory.recall(question, None, 3))
+            # By the words of the question alone only near-repeats are worth showing; the
+            # RCA agent recalls by symptom signature once there are findings.
+            return [r for r in memory.recall(question, None, 3) if float(r.get("similarity", 0)) >= QUESTION_RECALL_MIN]
         except CopilotError:
             raise
         except Exception:  # memory is a help, never a reason to fail an investigation

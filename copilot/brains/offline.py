@@ -200,7 +200,8 @@ def write_report(state: RunState, causes: list[RootCause], notes: list[str]) -> 
     if causes:
         diagnosis.mitigation = [fault_info(causes[0].fault_type).mitigation(state.language)]
     report = build_report(
-        diagnosis, state.language, knowledge=knowledge_entries(state), reflection=notes, recalled=state.recalled
+        diagnosis, state.language, knowledge=knowledge_entries(state), reflection=notes,
+            recalled=recalled_incidents(state)
     )
     diagnosis.report = report
     diagnosis.answer = render_markdown(report)
@@ -230,3 +231,18 @@ def knowledge_entries(state: RunState) -> list[dict[str, Any]]:
             elif result.status == "ok" and isinstance(result.data, dict):
                 out.extend(x for x in result.data.get("results", []) if isinstance(x, dict))
     return out
+
+
+SIGNATURE_RECALL_MIN = 0.6
+
+
+def recalled_incidents(state: RunState) -> list[dict[str, Any]]:
+    """Past incidents worth naming in the report: recalled by the question at the start, or
+    by symptom signature through `similar_incidents`; one line per incident."""
+    out: dict[str, dict[str, Any]] = {r["id"]: r for r in state.recalled if r.get("id")}
+    for result in state.results_of("similar_incidents"):
+        if result.status == "ok" and isinstance(result.data, list):
+            for hit in result.data:
+                if isinstance(hit, dict) and hit.get("id") and float(hit.get("similarity", 0)) >= SIGNATURE_RECALL_MIN:
+                    out.setdefault(hit["id"], hit)
+    return sorted(out.values(), key=lambda r: -float(r.get("similarity", 0)))[:3]
