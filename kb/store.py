@@ -85,9 +85,9 @@ class KnowledgeStore:
         if self._conn is None:
             import lancedb
 
-            if self.is_local:
-                Path(self.uri.removeprefix("file://")).mkdir(parents=True, exist_ok=True)
             try:
+                if self.is_local:
+                    Path(self.uri.removeprefix("file://")).mkdir(parents=True, exist_ok=True)
                 self._conn = lancedb.connect(self.uri)
             except (OSError, ValueError, RuntimeError) as exc:
                 raise CopilotError(f"cannot open the knowledge base at {self.uri}: {exc}; check kb_uri") from None

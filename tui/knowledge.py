@@ -16,6 +16,7 @@ import asyncio
 import getpass
 from typing import Any, Callable
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -38,14 +39,15 @@ from textual.worker import Worker, WorkerState
 
 from copilot.errors import CopilotError
 
-COLUMNS: tuple[tuple[str, str, int], ...] = (  # key, label, width
+COLUMNS: tuple[tuple[str, str, int], ...] = (  # key, label, width (0: shares what is left)
     ("fault_name", "Fault", 22),
-    ("fault_kind", "Kind", 16),
-    ("root_cause", "Root cause", 40),
-    ("mitigation", "Mitigation", 40),
+    ("fault_kind", "Kind", 14),
+    ("root_cause", "Root cause", 0),
+    ("mitigation", "Mitigation", 0),
     ("language", "Lang", 4),
-    ("source", "Source", 18),
+    ("source", "Source", 16),
 )
+CELL_PADDING = 2  # DataTable pads each cell by one column on either side
 FALLBACK_HITS = 5  # shown when no entry passes the relevance test
 
 
@@ -112,9 +114,21 @@ class KnowledgeBase:
 
 # ---------------------------------------------------------------- text helpers
 
-def one_line(value: Any, width: int) -> str:
-    text = " ".join(str(value or "").split())
-    return text if len(text) <= width else text[: width - 1] + "…"
+def column_widths(total: int) -> list[int]:
+    """Widths that fit the table into `total` columns (the flexible ones at least 16; a
+    narrower terminal scrolls the table sideways)."""
+    fixed = sum(w for _, _, w in COLUMNS) + CELL_PADDING * len(COLUMNS) + 2  # + a scrollbar
+    flexible = [key for key, _, w in COLUMNS if not w]
+    share = max(16, (total - fixed) // max(len(flexible), 1))
+    return [w or share for _, _, w in COLUMNS]
+
+
+def one_line(value: Any, width: int) -> Text:
+    """Plain text (never markup) on one line, cut with an ellipsis to `width` terminal
+    cells (a CJK character takes two)."""
+    text = Text(" ".join(str(value or "").split()))
+    text.truncate(width, overflow="ellipsis")
+    return text
 
 
 def experience_detail(entry: dict[str, Any]) -> str:
@@ -149,7 +163,7 @@ def _heading(chunk: dict[str, Any]) -> tuple[int, str]:
 def runbook_markdown(chunks: list[dict[str, Any]]) -> str:
     """A whole runbook put back together from its chunks."""
     first = chunks[0]
-    parts = [f"# {first['title']}", f"`{first['doc_id']}` · {first.get('source_uri') or 'no source'}"]
+    parts = [f"# {first['title']}", f"Runbook `{first['doc_id']}`, from {first.get('source_uri') or 'no source'}"]
     shown: set[str] = {first["title"]}
     for chunk in chunks:
         level, title = _heading(chunk)
@@ -163,7 +177,7 @@ def runbook_markdown(chunks: list[dict[str, Any]]) -> str:
 def chunk_markdown(chunk: dict[str, Any]) -> str:
     _, title = _heading(chunk)
     head = f"# {chunk['title']}" if title == chunk["title"] else f"# {chunk['title']}\n\n## {title}"
-    return f"{head}\n\n`{chunk['id']}`\n\n{chunk['body']}"
+    return f"{head}\n\nSection `{chunk['id']}`\n\n{chunk['body']}"
 
 
 # ---------------------------------------------------------------- the form
@@ -218,9 +232,10 @@ class ExperienceForm(ModalScreen["dict[str, Any] | None"]):
     ExperienceForm { align: center middle; }
     ExperienceForm #form { width: 90%; max-width: 110; height: 90%; padding: 0 2;
                            border: thick $primary; background: $surface; }
-    ExperienceForm #form-title { text-style: bold; margin: 1 0; }
+    ExperienceForm #form-title { text-style: bold; margin: 0 0 1 0; }
     ExperienceForm #fields { height: 1fr; }
     ExperienceForm .field-label { margin-top: 1; color: $text-muted; }
+    ExperienceForm Input, ExperienceForm Select { margin: 0 1; }
     ExperienceForm .field-error { color: $error; display: none; }
     ExperienceForm .field-error.-shown { display: block; }
     ExperienceForm #form-problems { color: $error; text-style: bold; height: auto; }
@@ -248,18 +263,18 @@ class ExperienceForm(ModalScreen["dict[str, Any] | None"]):
                 if self.entry.get("origin") == "bundled" else ""
             title = f"Edit {self.entry['id']} (Ctrl+S saves, Esc cancels).{kept}"
         with Vertical(id="form"):
-            yield Label(title, id="form-title")
+            yield Static(title, id="form-title", markup=False)
             with VerticalScroll(id="fields"):
                 for field, label in FORM_TEXT_FIELDS[:2]:
                     yield from self._text_field(field, label)
                 yield Label("Fault kind", classes="field-label")
-                yield Select([(k, k) for k in FAULT_KINDS], prompt="(none)", id=_dom_id("fault_kind"),
+                yield Select([(k, k) for k in FAULT_KINDS], prompt="(none)", id=_dom_id("fault_kind"), compact=True,
                              value=self.values.get("fault_kind") or Select.NULL)
                 yield Static("", classes="field-error", id=_dom_id("fault_kind") + "-error")
                 for field, label in FORM_TEXT_FIELDS[2:]:
                     yield from self._text_field(field, label)
                 yield Label("Language", classes="field-label")
-                yield Select([("English (en)", "en"), ("Chinese (zh)", "zh")], prompt="(detect)",
+                yield Select([("English (en)", "en"), ("Chinese (zh)", "zh")], prompt="(detect)", compact=True,
                              id=_dom_id("language"), value=self.values.get("language") or Select.NULL)
                 yield Static("", classes="field-error", id=_dom_id("language") + "-error")
             yield Static("", id="form-problems")
@@ -269,7 +284,7 @@ class ExperienceForm(ModalScreen["dict[str, Any] | None"]):
 
     def _text_field(self, field: str, label: str) -> ComposeResult:
         yield Label(label, classes="field-label")
-        yield Input(self.values.get(field, ""), id=_dom_id(field))
+        yield Input(self.values.get(field, ""), id=_dom_id(field), compact=True)
         yield Static("", classes="field-error", id=_dom_id(field) + "-error")
 
     def raw(self) -> dict[str, Any]:
@@ -353,7 +368,8 @@ class ConfirmDelete(ModalScreen[bool]):
         bundled = self.entry.get("origin") == "bundled"
         note = " It is bundled; upgrades will not bring it back." if bundled else ""
         with Vertical(id="confirm"):
-            yield Label(f"Delete {self.entry['id']} ({self.entry['fault_name']})?{note}", id="confirm-title")
+            yield Static(f"Delete {self.entry['id']} ({self.entry['fault_name']})?{note}", id="confirm-title",
+                         markup=False)
             with Horizontal(id="confirm-buttons"):
                 yield Button("Delete (y)", id="delete", variant="error")
                 yield Button("Keep (n)", id="keep", variant="primary")
@@ -374,9 +390,9 @@ class KnowledgeScreen(Screen[None]):
     DEFAULT_CSS = """
     KnowledgeScreen #kb-title { height: 1; padding: 0 1; background: $panel; text-style: bold; }
     KnowledgeScreen TabbedContent { height: 1fr; }
-    KnowledgeScreen #kb-search { margin: 0 0 1 0; }
+    KnowledgeScreen #kb-search { margin: 0; }
     KnowledgeScreen #experiences { height: 1fr; }
-    KnowledgeScreen #experience-detail { height: auto; max-height: 9; padding: 0 1;
+    KnowledgeScreen #experience-detail { height: auto; max-height: 30%; padding: 0 1;
                                          border-top: solid $primary; color: $text-muted; }
     KnowledgeScreen #runbooks { width: 40; height: 1fr; }
     KnowledgeScreen #runbook-scroll { height: 1fr; padding: 0 1; }
@@ -401,9 +417,10 @@ class KnowledgeScreen(Screen[None]):
         self.query_text = ""
         self.loaded = False
         self.busy = False  # a write is under way
+        self.widths = [w or 30 for _, _, w in COLUMNS]
 
     def compose(self) -> ComposeResult:
-        yield Static("Knowledge base", id="kb-title")
+        yield Static("Knowledge base", id="kb-title", markup=False)
         with TabbedContent(id="kb-tabs"):
             with TabPane("Experiences", id="tab-experiences"):
                 yield Input(placeholder="Search experiences, English or Chinese (Enter; empty shows all)",
@@ -415,7 +432,7 @@ class KnowledgeScreen(Screen[None]):
                     yield OptionList(id="runbooks")
                     with VerticalScroll(id="runbook-scroll"):
                         yield Markdown("", id="runbook-preview")
-        yield Static("Loading the knowledge base…", id="kb-status")
+        yield Static("Loading the knowledge base…", id="kb-status", markup=False)
         yield Footer()
 
     # -- state ---------------------------------------------------------------------------
@@ -429,7 +446,8 @@ class KnowledgeScreen(Screen[None]):
         widget.set_class(error, "-error")
 
     def on_mount(self) -> None:
-        for key, label, width in COLUMNS:
+        self.widths = column_widths(self.app.size.width)
+        for (key, label, _), width in zip(COLUMNS, self.widths):
             self.table.add_column(label, width=width, key=key)
         self.table.loading = True
         self.query_one("#runbooks", OptionList).loading = True
@@ -447,7 +465,8 @@ class KnowledgeScreen(Screen[None]):
             self.table.loading = False
             self.query_one("#runbooks", OptionList).loading = False
             self.status(f"{event.worker.name} failed: {text}", error=True)
-            self.notify(text, title=f"Knowledge base: {event.worker.name} failed", severity="error")
+            self.notify(text, title=f"Knowledge base: {event.worker.name} failed", severity="error",
+                        markup=False)
             self.refresh_bindings()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -485,7 +504,8 @@ class KnowledgeScreen(Screen[None]):
         table.clear()
         self.entries = {e["id"]: e for e in entries}
         for entry in entries:
-            table.add_row(*[one_line(entry.get(key), width) for key, _, width in COLUMNS], key=entry["id"])
+            table.add_row(*[one_line(entry.get(key), w) for (key, _, _), w in zip(COLUMNS, self.widths)],
+                          key=entry["id"])
         table.loading = False
         if focus in self.entries:
             table.move_cursor(row=table.get_row_index(focus))
@@ -516,15 +536,16 @@ class KnowledgeScreen(Screen[None]):
         options = self.query_one("#runbooks", OptionList)
         options.clear_options()
         for doc_id, book in self.books.items():
-            options.add_option(Option(f"{book[0]['title']}  [{doc_id}]", id=doc_id))
+            options.add_option(Option(Text(f"{book[0]['title']}  [{doc_id}]"), id=doc_id))
             for chunk in book[1:]:
                 _, title = _heading(chunk)
-                options.add_option(Option(f"  {one_line(title, 34)}", id=chunk["id"]))
+                options.add_option(Option(Text("  ") + one_line(title, 34), id=chunk["id"]))
         options.loading = False
         if self.books:
             options.highlighted = 0
         else:
-            self.query_one("#runbook-preview", Markdown).update("No runbooks yet: `copilot kb import FILE.md` adds one.")
+            self.query_one("#runbook-preview", Markdown).update(
+                "No runbooks yet: `copilot kb import FILE.md` adds one.")
 
     def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
         event.stop()
@@ -564,7 +585,8 @@ class KnowledgeScreen(Screen[None]):
             self.status(f"{len(hits)} experience{'' if len(hits) == 1 else 's'} match “{query}” · "
                         "an empty search shows all")
         else:
-            self.status(f"Nothing close to “{query}”; the {len(hits)} nearest are shown · an empty search shows all")
+            self.status(f"Nothing close to “{query}”; the {len(hits)} nearest are shown · "
+                        "an empty search shows all")
         if hits:
             self.table.focus()
 
@@ -626,4 +648,4 @@ class KnowledgeScreen(Screen[None]):
         else:
             self.show_experiences(await asyncio.to_thread(self.kb.experiences), focus=entry_id)
         self.status(f"{verb} {entry_id} · {self.summary()}")
-        self.notify(f"{verb} {entry_id}")
+        self.notify(f"{verb} {entry_id}", markup=False)
