@@ -42,7 +42,7 @@ from .memory import Memory
 from .tools import ToolContext, ToolRegistry, ToolResult
 
 
-QUESTION_RECALL_MIN = 0.9
+QUESTION_RECALL_MIN = 0.97  # question embeddings barely tell incidents apart: only re-asks
 
 
 def new_session_id() -> str:
@@ -81,6 +81,7 @@ class Agent:
         self.ctx.session_id = self.session_id
         self.data_label = data_label
         self.tokens_used = 0
+        self.recalled: list[dict[str, Any]] = []  # the run's recalled diagnoses (RunState.recalled)
 
     async def run(self, question: str, history: list[dict[str, str]] | None = None) -> AsyncIterator[Event]:
         question = question.strip()
@@ -96,11 +97,12 @@ class Agent:
             language=detect_language(question),
             history=list(history or []),
         )
+        self.recalled = state.recalled
         recall_task = asyncio.create_task(asyncio.to_thread(self._recall, question))
         recall_shown = False
 
         def recalled_events() -> list[Event]:
-            items = recall_task.result()
+            items = [i for i in recall_task.result() if all(r.get("id") != i.get("id") for r in state.recalled)]
             state.recalled.extend(items)
             return [MemoryRecalled(i["id"], i.get("summary", ""), float(i.get("similarity", 0.0))) for i in items]
 
@@ -231,6 +233,10 @@ class Agent:
             if all(f.id != finding.id for f in self.ctx.findings):
                 self.ctx.findings.append(finding)
             events.append(FindingReported(index, finding.to_dict()))
+        for item in result.recalled:
+            if item.get("id") and all(r.get("id") != item["id"] for r in self.recalled):
+                self.recalled.append(item)
+                events.append(MemoryRecalled(item["id"], item.get("summary", ""), float(item.get("similarity", 0.0))))
         return events
 
     async def _finish(self, state: RunState, decision: Decision) -> AsyncIterator[Event]:

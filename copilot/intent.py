@@ -25,7 +25,7 @@ _DIAGNOSE = re.compile(
 )
 _KNOWLEDGE = re.compile(
     r"^(what is|what's|what does|what do|what are|how do i|how to|how can|explain|who|when should|is there a runbook|sop)|runbook|best practice|"
-    r"是什么|怎么做|如何|谁|哪些|介绍|请参考|知识库|sop|手册|经验",
+    r"what should i do|how should i|是什么|怎么做|怎么办|怎么处理|如何|谁|哪些|介绍|请参考|知识库|sop|手册|经验",
     re.I,
 )
 _REPORT = re.compile(r"\b(write|generate|regenerate|draft)\b.*\breport\b|写.*报告|生成.*报告|故障报告", re.I)

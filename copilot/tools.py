@@ -31,6 +31,7 @@ class ToolResult:
     data: Any = None  # structured result for the program (findings, rankings, ...)
     findings: list[Finding] = field(default_factory=list)
     truncated: bool = False
+    recalled: list[dict[str, Any]] = field(default_factory=list)  # past diagnoses worth showing (id, summary, similarity)
 
     @classmethod
     def ok(cls, output: str, data: Any = None, findings: list[Finding] | None = None) -> "ToolResult":

@@ -37,6 +37,9 @@ def kb_search(query: str, kind: str | None = None, k: int = 5, ctx: ToolContext 
     return ToolResult.ok(f"{len(hits)} entries (cite them by id):\n{text}", data=hits)
 
 
+RECALL_SHOW_MIN = 0.6
+
+
 @tool
 def similar_incidents(query: str | None = None, k: int = 3, ctx: ToolContext = None) -> ToolResult:
     """Past incidents most similar to this one, by symptom signature (the anomalous components, metrics, log templates and trace edges found so far) and by text.
@@ -56,7 +59,10 @@ def similar_incidents(query: str | None = None, k: int = 3, ctx: ToolContext = N
         return ToolResult.no_data("no past incidents in memory yet")
     lines = [f"[{h['id']}] similarity {h['similarity']:.2f}: {h['summary']}" for h in hits]
     basis = "symptom signature and text" if findings else "text"
-    return ToolResult.ok(f"{len(hits)} similar past incidents (by {basis}):\n" + "\n".join(lines), data=hits)
+    result = ToolResult.ok(f"{len(hits)} similar past incidents (by {basis}):\n" + "\n".join(lines), data=hits)
+    # With findings the signature decides, and a close match is worth showing in the trace.
+    result.recalled = [h for h in hits if findings and h["similarity"] >= RECALL_SHOW_MIN]
+    return result
 
 
 @tool

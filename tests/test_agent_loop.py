@@ -66,7 +66,7 @@ class ListMemory:
 
     def recall(self, question, findings=None, k=3):
         return [
-            {"id": f"mem{i}", "summary": d.answer[:40], "similarity": 0.9, "diagnosis": d.to_dict()}
+            {"id": f"mem{i}", "summary": d.answer[:40], "similarity": 0.98, "diagnosis": d.to_dict()}
             for i, d in enumerate(self.saved)
         ][:k]
 

@@ -28,6 +28,12 @@ def register(subparsers) -> None:
     p.add_argument("--limit", type=int, default=None, metavar="N", help="run only the first N cases")
     p.add_argument("--raw-truth", dest="raw_truth", action="store_true",
                    help="loghub: score the uncorrected Android/Windows annotations as written")
+    from copilot.cli import add_settings_flags  # here, not at the top: cli imports this module
+
+    add_settings_flags(p)
+    p.add_argument("--case", action="append", metavar="NAME", help="scenarios: run the cases whose name contains NAME")
+    p.add_argument("--shared-memory", dest="shared_memory", action="store_true",
+                   help="scenarios: use the configured memory store instead of a temporary one")
     p.set_defaults(func=run)
 
 
