@@ -342,6 +342,18 @@ def test_merge_weighs_model_and_rules_and_keeps_rule_kinds_for_unknown():
     assert [c.component for c in alone] == ["db", "payment", "checkout"] and alone[1].confidence == 0.4
 
 
+def test_a_novel_fault_stays_unknown_when_the_models_kind_lacks_its_signature():
+    from copilot.diagnosis import Finding
+
+    findings = [Finding("M1", "metrics", "search", "open_fds", "trend", "search open_fds rose 9x", 9.0, 100.0),
+                Finding("M2", "metrics", "search", "cpu_usage", "spike", "search cpu_usage rose 3x", 5.0, 100.0)]
+    rules = [RootCause("search", "unknown", 0.6, ["M1"])]
+    guessed = roles.merge_rankings([RootCause("search", "network_delay", 0.9, ["M1"])], rules, findings=findings)
+    assert guessed[0].fault_type == "unknown" and "signature is missing" in guessed[0].reasons[-1]
+    backed = roles.merge_rankings([RootCause("search", "cpu_saturation", 0.9, ["M2"])], rules, findings=findings)
+    assert backed[0].fault_type == "cpu_saturation"
+
+
 def test_reflection_verdicts_must_be_backed_by_the_data():
     causes = [RootCause("checkout", "cpu_saturation", 0.8, ["M2"]), RootCause("payment", "cpu_saturation", 0.5, ["M1"])]
     revised, verdict, _ = roles.apply_verdict(causes, {"verdict": "revise", "fault_type": "code_exception"}, FINDINGS,

@@ -391,7 +391,7 @@ class TeamBrain:
         model_causes, problem = roles.read_rca(reply.data, components, findings)
         problem = reply.problem or problem
         if model_causes:
-            causes = roles.merge_rankings(model_causes, rules)
+            causes = roles.merge_rankings(model_causes, rules, findings=list(state.ctx.findings))
             note = ("→ 模型与规则合并后的排序：" if zh else "→ ranking (model and rules combined): ") + inputs.ranked_line(causes)
         else:
             causes = rules

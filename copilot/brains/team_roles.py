@@ -145,10 +145,14 @@ def _sentences(value: Any) -> list[str]:
     return []
 
 
-def merge_rankings(model: list[RootCause], rules: list[RootCause], weight: float = MODEL_WEIGHT) -> list[RootCause]:
+def merge_rankings(
+    model: list[RootCause], rules: list[RootCause], weight: float = MODEL_WEIGHT, findings: list[Finding] | None = None
+) -> list[RootCause]:
     """One ranking from both: a component's confidence is the weighted mean of the model's
     and the rules' (0 where one did not name it); the model's fault kind and reasons lead,
-    except that a kind the model could not name ("unknown") yields to the rules' kind."""
+    except that a kind the model could not name ("unknown") yields to the rules' kind, and
+    a known kind whose signature the component's findings lack does not overturn the
+    rules' "unknown" (a novel fault stays novel)."""
     by_rule = {c.component: c for c in rules}
     merged: list[RootCause] = []
     for cause in model:
@@ -157,6 +161,12 @@ def merge_rankings(model: list[RootCause], rules: list[RootCause], weight: float
         evidence = list(dict.fromkeys(cause.evidence + (rule.evidence if rule else [])))
         reasons = cause.reasons + [r for r in (rule.reasons if rule else []) if r not in cause.reasons]
         kind = rule.fault_type if cause.fault_type == "unknown" and rule else cause.fault_type
+        if rule and rule.fault_type == "unknown" and kind != "unknown" and findings is not None:
+            own = [f for f in findings if f.component == cause.component]
+            pattern = SIGNATURES.get(kind)
+            if pattern is not None and not any(pattern.search(f"{f.source} {f.signal} {f.kind} {f.summary}") for f in own):
+                reasons = reasons + [f"the model suggested {kind}, but its signature is missing from the evidence"]
+                kind = "unknown"
         merged.append(RootCause(cause.component, kind, round(conf, 3), evidence, reasons))
     named = {c.component for c in model}
     merged += [replace(c, confidence=round((1 - weight) * c.confidence, 3)) for c in rules if c.component not in named]
