@@ -37,13 +37,24 @@ def rank_case(telemetry: Telemetry, alert_time: float) -> list[tuple[str, str]]:
         return f"{prefix}{next(counter)}"
 
     window, baseline = (alert_time, hi), (lo, alert_time)
-    findings = detect_metric_anomalies(telemetry.metrics, window, baseline, next_id, limit=1000)
+    reference = telemetry.meta.get("reference")
+    findings = alert_findings(telemetry, next_id)
+    findings += detect_metric_anomalies(telemetry.metrics, window, baseline, next_id, limit=1000,
+                                        reference=reference.metrics if isinstance(reference, Telemetry) else None)
     if telemetry.spans:
         findings += detect_trace_anomalies(telemetry.spans, window, baseline, next_id)
     if telemetry.logs:
         findings += detect_log_anomalies(telemetry.logs, window, baseline, next_id)
     causes = rank_root_causes(findings, telemetry.call_graph, top_k=5)
     return [(r.component, r.fault_type) for r in causes]
+
+
+def alert_findings(telemetry: Telemetry, next_id) -> list:
+    """The alerts as findings, as the copilot's describe_telemetry tool reports them."""
+    from copilot.diagnosis import Finding
+
+    return [Finding(next_id("A"), "alerts", a.component, a.name, "alert", f"alert {a.name} fired on {a.component}",
+                    0.0, a.timestamp, {"severity": a.severity}) for a in telemetry.alerts]
 
 
 def floor_rank_case(telemetry: Telemetry, alert_time: float) -> list[tuple[str, str]]:

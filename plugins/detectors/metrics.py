@@ -5,10 +5,18 @@ scores of the window, the onset as the most likely mean-shift change point (a CU
 two-segment split over baseline + window), and a score in robust sigmas:
 max(|median z after the onset|, 0.6 x peak |z|). Series sharing a time grid are scored
 together as one matrix, so thousands of series take milliseconds.
+
+`reference`: fault-free history of the same series recorded at another time (matched by
+key). Where given, it is the baseline distribution (median/MAD), which matters when the
+data before the window is short or itself disturbed. With fewer than
+MIN_BASELINE_POINTS baseline points and no reference, a series is still judged, but its
+scale floor is FEW_REL_FLOOR of its level, so two or three points cannot make noise look
+like many sigmas.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -26,6 +34,9 @@ REL_FLOOR = 0.02  # the scale is at least 2% of the baseline level...
 ABS_FLOOR = 1e-3  # ...and never below this
 MAX_SCORE = 99.0
 MIN_BASELINE_POINTS = 5
+FEW_REL_FLOOR = 0.1  # relative scale floor when the baseline has fewer points than that
+MIN_REFERENCE_POINTS = 3
+SUCCESS_FLOOR_PP = 0.5  # scale floor of a success percentage, in percentage points
 MIN_TAIL = 3  # a level shift needs this many points after its onset (fewer: judged as a spike)
 
 
@@ -33,13 +44,13 @@ def hhmm(ts: float | None) -> str:
     return "?" if ts is None else datetime.fromtimestamp(ts, tz=timezone.utc).strftime("%H:%M")
 
 
-def robust_baseline(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def robust_baseline(values: np.ndarray, rel_floor: float = REL_FLOOR) -> tuple[np.ndarray, np.ndarray]:
     """Row-wise median and robust scale (sigma units) of a matrix, NaN ignored."""
     with np.errstate(all="ignore"):
         med = np.nanmedian(values, axis=1)
         mad = np.nanmedian(np.abs(values - med[:, None]), axis=1)
     med = np.nan_to_num(med)
-    scale = np.maximum.reduce([np.nan_to_num(mad) * MAD_TO_SIGMA, REL_FLOOR * np.abs(med), np.full_like(med, ABS_FLOOR)])
+    scale = np.maximum.reduce([np.nan_to_num(mad) * MAD_TO_SIGMA, rel_floor * np.abs(med), np.full_like(med, ABS_FLOOR)])
     return med, scale
 
 
@@ -73,27 +84,70 @@ class Scored:
 
 
 def score_series(
-    series: list[MetricSeries], window: tuple[float, float], baseline: tuple[float, float], min_score: float = 0.0
+    series: list[MetricSeries], window: tuple[float, float], baseline: tuple[float, float], min_score: float = 0.0,
+    reference: list[MetricSeries] | None = None,
 ) -> list[Scored]:
     """Score every series; returns those scoring at least `min_score` (all by default)."""
     groups: dict[bytes, list[MetricSeries]] = defaultdict(list)
     for s in series:
         if len(s.timestamps):
             groups[s.timestamps.tobytes()].append(s)
+    refs: dict[str, np.ndarray] = {}
+    for r in reference or ():
+        v = np.asarray(r.values, dtype=float)
+        v = v[np.isfinite(v)]
+        if v.size >= MIN_REFERENCE_POINTS:
+            refs[r.key] = v
     out: list[Scored] = []
     for members in groups.values():
-        out.extend(_score_group(members, window, baseline, min_score))
+        out.extend(_score_group(members, window, baseline, min_score, refs))
     return out
 
 
-def _score_group(members: list[MetricSeries], window, baseline, min_score: float) -> list[Scored]:
+def _baseline_stats(values: np.ndarray, base: np.ndarray, members: list[MetricSeries],
+                    refs: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Per-row median and scale: from the reference where a series has one, else from the
+    baseline points (with a wider relative floor when they are few)."""
+    if base.any():
+        with warnings.catch_warnings():  # rows without baseline values have a reference
+            warnings.simplefilter("ignore", RuntimeWarning)
+            med, scale = robust_baseline(values[:, base], FEW_REL_FLOOR if base.sum() < MIN_BASELINE_POINTS else REL_FLOOR)
+    else:  # every row has a reference (see _score_group)
+        med, scale = np.zeros(len(members)), np.ones(len(members))
+    for i, m in enumerate(members):
+        ref = refs.get(m.key)
+        if ref is not None:
+            rm, rs = robust_baseline(ref[None, :])
+            med[i], scale[i] = rm[0], rs[0]
+            if family(m.metric) == "success_rate" and 1.0 < med[i] <= 100.0:
+                # a success percentage: its noise is relative to the failing share, not the level
+                mad = MAD_TO_SIGMA * float(np.median(np.abs(ref - med[i])))
+                scale[i] = max(mad, REL_FLOOR * (100.0 - med[i]), SUCCESS_FLOOR_PP)
+    if not refs:
+        for i, m in enumerate(members):
+            if family(m.metric) == "success_rate" and 1.0 < med[i] <= 100.0:
+                mad = MAD_TO_SIGMA * float(np.nan_to_num(np.nanmedian(np.abs(values[i, base] - med[i])))) if base.any() else 0.0
+                scale[i] = max(mad, REL_FLOOR * (100.0 - med[i]), SUCCESS_FLOOR_PP)
+    return med, scale
+
+
+def _score_group(members: list[MetricSeries], window, baseline, min_score: float,
+                 refs: dict[str, np.ndarray] | None = None) -> list[Scored]:
+    refs = refs or {}
     ts = members[0].timestamps
     base = (ts >= baseline[0]) & (ts < baseline[1])
     win = (ts >= window[0]) & (ts <= window[1])
-    if base.sum() < MIN_BASELINE_POINTS or win.sum() < 1:
+    if win.sum() < 1:
         return []
     values = np.vstack([m.values for m in members]).astype(float)
-    med, scale = robust_baseline(values[:, base])
+    # a series with no value before the window has no baseline: only a reference can judge it
+    judged = np.isfinite(values[:, base]).any(axis=1) | np.array([m.key in refs for m in members])
+    if not judged.all():
+        members = [m for m, ok in zip(members, judged) if ok]
+        values = values[judged]
+        if not members:
+            return []
+    med, scale = _baseline_stats(values, base, members, refs)
     span = base | win
     z = (values[:, span] - med[:, None]) / scale[:, None]
     z = np.nan_to_num(z, nan=0.0, posinf=MAX_SCORE, neginf=-MAX_SCORE)
@@ -108,6 +162,7 @@ def _score_group(members: list[MetricSeries], window, baseline, min_score: float
     with np.errstate(all="ignore"):
         post_med = np.nan_to_num(np.nanmedian(after_split, axis=1))
     score = np.minimum(np.maximum(np.abs(post_med), 0.6 * np.abs(peak)), MAX_SCORE)
+    score = _chronic_cap(score, z[:, :first_win], values[:, base], values[:, win], members, refs)
     out = []
     for i in np.nonzero(score >= min_score)[0]:
         m = members[i]
@@ -120,6 +175,25 @@ def _score_group(members: list[MetricSeries], window, baseline, min_score: float
         kind, slope = _shape(span_ts[k:], values[i, span][k:], z[i, k:], scale[i])
         out.append(Scored(m, float(score[i]), direction, float(span_ts[k]), float(med[i]), after,
                           float(values[i, span][first_win + int(peak_idx[i])]), kind, slope))
+    return out
+
+
+def _chronic_cap(score: np.ndarray, z_before: np.ndarray, before: np.ndarray, window: np.ndarray,
+                 members: list[MetricSeries], refs: dict[str, np.ndarray]) -> np.ndarray:
+    """A series that deviates from its reference at every point before the window too was
+    already off before the incident (a chronic condition, or a reference from a different
+    regime): it scores only by how much it moved against those points."""
+    if z_before.shape[1] == 0 or not refs:
+        return score
+    rows = np.array([m.key in refs for m in members]) & (np.abs(z_before) >= 3).all(axis=1)
+    rows &= (np.sign(z_before) == np.sign(z_before[:, :1])).all(axis=1)
+    if not rows.any():
+        return score
+    lmed, lscale = robust_baseline(before[rows], FEW_REL_FLOOR if before.shape[1] < MIN_BASELINE_POINTS else REL_FLOOR)
+    lz = np.nan_to_num((window[rows] - lmed[:, None]) / lscale[:, None])
+    local = np.maximum(np.abs(np.median(lz, axis=1)), 0.6 * np.max(np.abs(lz), axis=1))
+    out = score.copy()
+    out[rows] = np.minimum(score[rows], local)
     return out
 
 
@@ -182,9 +256,14 @@ def detect_metric_anomalies(
     min_score: float = 3.0,
     min_relative_change: float = 0.05,
     limit: int = 200,
+    reference: list[MetricSeries] | None = None,
 ) -> list[Finding]:
-    """Findings for series at least `min_score` robust sigmas off and `min_relative_change` off their level."""
-    scored = [s for s in score_series(series, window, baseline, min_score) if _relevant(s, min_relative_change)]
+    """Findings for series at least `min_score` robust sigmas off and `min_relative_change` off their level.
+
+    `reference`: fault-free history of the same series (same keys) recorded at another
+    time, used as their baseline where present."""
+    scored = [s for s in score_series(series, window, baseline, min_score, reference)
+              if _relevant(s, min_relative_change)]
     scored.sort(key=lambda s: (-s.score, s.onset, s.series.key))
     out = []
     for s in scored[:limit]:
@@ -206,6 +285,11 @@ def detect_metric_anomalies(
 
 def _relevant(s: Scored, min_rel: float) -> bool:
     ref = s.after if s.kind != "spike" and np.isfinite(s.after) else s.peak
+    if family(s.series.metric) == "success_rate" and 0 < s.baseline <= 100 and np.isfinite(ref):
+        # a success percentage near 100: what matters is the failing share, 0.5% -> 3% is large
+        top = 100.0 if s.baseline > 1 else 1.0
+        failing = top - s.baseline
+        return bool(abs(ref - s.baseline) >= max(min_rel * failing, 0.005 * top))
     if abs(s.baseline) < 1e-9:
         return bool(np.isfinite(ref) and abs(ref) > 1e-9)
     return bool(np.isfinite(ref) and abs(ref - s.baseline) >= min_rel * abs(s.baseline))

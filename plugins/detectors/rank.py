@@ -11,7 +11,13 @@
    anomalous is a likely origin. A request-rate surge that starts at a component whose
    callers show none is a traffic surge and explains the anomalies below it.
 3. Onset order: components anomalous from the earliest onset get a bonus, late ones a penalty.
-4. The fault kind comes from the top component's own signature (see `classify`).
+4. Alert-guided traversal: when alerts name a symptom (a component and a metric) and the
+   call graph is known, the root cause must explain it: candidates are the alerted
+   components and what they call, transitively; those that show the alert's symptom
+   family (latency, errors) are preferred, and more so the more of their callers show it
+   too (a fault propagates to every caller). Components outside that scope keep a fraction
+   of their score. A load rise does not count as a surge when the alert is not about load.
+5. The fault kind comes from the top component's own signature (see `classify`).
 Only generic methods: no service names or fault times appear here.
 """
 
@@ -29,6 +35,7 @@ from .signals import BAD_DIRECTION, family
 INTRINSIC_WEIGHT = {
     "cpu": 1.0, "memory": 1.0, "disk": 1.2, "gc": 1.2, "packet_loss": 1.1, "net_latency": 1.0,
     "self_latency": 1.2, "error_origin": 1.2, "lost": 1.2, "exception": 1.2, "surge": 1.5,
+    "path_change": 1.2,
 }
 SYMPTOM_WEIGHT = {"latency": 0.8, "errors": 0.8, "log_error": 0.4, "load_drop": 0.3, "other": 0.15}
 EXPLAINED = 0.2  # what is left of a symptom a callee explains
@@ -42,6 +49,23 @@ SPIKE_WEIGHT = 0.5
 LOAD_CPU_SLACK = 1.5  # CPU may rise up to 1.5x as fast as the load and still be load
 MEMORY_GROWTH = 1.5  # memory at 1.5x its baseline is a memory fault signature
 MEMORY_GROWTH_BYTES = 64 * 2**20
+# what can explain a caller's symptom of each category (others: anything anomalous)
+EXPLAINED_BY = {
+    "errors": ("errors", "error_origin", "exception", "lost", "path_change", "log_error", "packet_loss", "memory", "disk"),
+    "log_error": ("errors", "error_origin", "exception", "lost", "path_change", "log_error", "packet_loss", "memory", "disk"),
+}
+CPU_STARVES_NETWORK = 1.5  # CPU at 1.5x its baseline or more explains slower calls into the component
+BLAME_SHARE = 0.5  # a callee whose strongest anomaly is this weak next to the caller's symptom explains nothing
+OUT_OF_SCOPE = 0.25  # what is left of a component's score when the alerted component does not reach it
+SYMPTOM_MATCH = 2.0  # in scope and showing the alerted symptom
+CALLER_SUPPORT = 0.5  # per caller that shows the alerted symptom too and only it can explain
+# The evidence categories that show an alerted symptom family.
+SYMPTOM_CATEGORIES = {
+    "latency": ("latency", "self_latency", "net_latency"),
+    "net_latency": ("latency", "self_latency", "net_latency"),
+    "error_rate": ("errors", "error_origin", "exception", "log_error", "lost"),
+    "success_rate": ("errors", "error_origin", "exception", "log_error", "lost"),
+}
 
 _EXCEPTION = re.compile(r"exception|traceback|panic|segfault|stack ?trace|\bat [\w.$]+\(|nullpointer|fatal", re.I)
 _ERROR = re.compile(r"error|fail|refused|reset by peer|timed? ?out|unavailable|\b5\d\d\b|denied|broken pipe", re.I)
@@ -118,7 +142,7 @@ def categorise(f: Finding) -> str | None:
             return "errors"
         return "other"
     if f.source == "traces":
-        return {"latency_origin": "self_latency", "error_origin": "error_origin", "lost_spans": "lost",
+        return {"latency_origin": "self_latency", "network_latency": "net_latency", "call_path_change": "path_change", "error_origin": "error_origin", "lost_spans": "lost",
                 "orphan_spans": "other", "latency": "latency", "errors": "errors"}.get(f.kind, "other")
     if f.source == "logs":
         return _log_category(f)
@@ -186,6 +210,7 @@ def rank_root_causes(findings: list[Finding], call_graph: list[tuple[str, str]],
     if not cands:
         return []
     callees, callers = _graph(call_graph)
+    scope, symptom_cats, load_alert = _alert_scope(findings, callees, cands)
 
     def onset_of(c: Candidate, cats: tuple[str, ...]) -> float | None:
         times = [e.finding.onset for cat in cats for e in c.evidence.get(cat, ()) if e.finding.onset is not None and e.score >= MIN_SIGMA]
@@ -197,7 +222,7 @@ def rank_root_causes(findings: list[Finding], call_graph: list[tuple[str, str]],
         if any(e.score >= MIN_SIGMA for cat in INTRINSIC + SYMPTOMS + ("load",) for e in c.evidence.get(cat, ()))
     }
     # traffic surges: load up here but not in any caller
-    surges = {
+    surges = set() if scope and not load_alert else {
         name for name, c in cands.items()
         if c.sigma("load") >= MIN_SIGMA and not any(cands.get(p) and cands[p].sigma("load") >= MIN_SIGMA for p in callers.get(name, ()))
     }
@@ -207,6 +232,12 @@ def rank_root_causes(findings: list[Finding], call_graph: list[tuple[str, str]],
             del cands[name].evidence["surge"]
             surges.discard(name)
     below_surge = {d: s for s in surges for d in _descendants(s, callees)}
+
+    # a callee explains a caller's symptom only when it shows something that causes that
+    # symptom (errors are explained by errors, lost calls or resource exhaustion; latency
+    # by anything) with comparable strength
+    def peak(d: str, cats: tuple[str, ...]) -> float:
+        return max((cands[d].sigma(cat) for cat in cats), default=0.0)
 
     for name, c in cands.items():
         parts: list[float] = []
@@ -220,16 +251,19 @@ def rank_root_causes(findings: list[Finding], call_graph: list[tuple[str, str]],
                 c.notes.append("its CPU rise follows its request rate, so load explains it")
             parts.append(w * strength(e.score))
         my_onset = anomalous.get(name)
-        blamed = sorted(
-            d for d in callees.get(name, ())
-            if d in anomalous and (my_onset is None or anomalous[d] is None or anomalous[d] <= my_onset + ONSET_TOLERANCE_S)
-        )
+        near = [d for d in callees.get(name, ())
+                if d in anomalous and (not scope or d in scope) and (my_onset is None or anomalous[d] is None or anomalous[d] <= my_onset + ONSET_TOLERANCE_S)]
+        blamed: set[str] = set()
         for cat in SYMPTOMS:
             e = c.best(cat)
             if e is None:
                 continue
-            w = SYMPTOM_WEIGHT[cat] * (EXPLAINED if blamed else 1.0)
+            causes = EXPLAINED_BY.get(cat, INTRINSIC + SYMPTOMS)
+            by = [d for d in near if strength(peak(d, causes)) >= BLAME_SHARE * strength(e.score)]
+            blamed.update(by)
+            w = SYMPTOM_WEIGHT[cat] * (EXPLAINED if by else 1.0)
             parts.append(w * strength(e.score))
+        blamed = sorted(blamed)
         if blamed:
             c.notes.append(f"its callee{'s' if len(blamed) > 1 else ''} {', '.join(blamed)} {'are' if len(blamed) > 1 else 'is'} "
                            "anomalous too, so part of what it shows is inherited")
@@ -243,6 +277,21 @@ def rank_root_causes(findings: list[Finding], call_graph: list[tuple[str, str]],
             score *= SURGE_EXPLAINED
             c.notes.append(f"it sits below the traffic surge at {below_surge[name]}, which explains its load")
         c.score, c.onset = score, my_onset
+    if scope:
+        def shows(n: str) -> bool:
+            return n in cands and any(cands[n].sigma(cat) >= MIN_SIGMA for cat in symptom_cats)
+
+        for name, c in cands.items():
+            if name not in scope:
+                c.score *= OUT_OF_SCOPE
+                c.notes.append("the alerted component does not call it, so it cannot explain the alert")
+            elif shows(name):
+                # each caller showing the symptom credits the callees that could explain it,
+                # shared among them: a callee that alone explains a caller gets all of it
+                support = [p for p in callers.get(name, ()) if shows(p)]
+                credit = sum(1.0 / sum(1 for d in callees[p] if shows(d)) for p in support)
+                c.score *= SYMPTOM_MATCH * (1 + CALLER_SUPPORT * credit)
+                c.notes.append("it shows the alerted symptom" + (f", and {len(support)} of its callers show it too" if support else ""))
     onsets = [t for t in anomalous.values() if t is not None]
     if onsets:
         earliest = min(onsets)
@@ -262,9 +311,45 @@ def rank_root_causes(findings: list[Finding], call_graph: list[tuple[str, str]],
     return out
 
 
+def _alert_scope(findings: list[Finding], callees: dict[str, set[str]],
+                 cands: dict[str, "Candidate"]) -> tuple[set[str], tuple[str, ...], bool]:
+    """(the components the alert can reach; the evidence categories of the alerted symptom;
+    whether an alert is about load). Reachable: the alerted components and their callees,
+    transitively, through callees that show the alerted symptom themselves, since a fault
+    reaches the alerted component only through the components it disturbs on the way.
+    Empty without alerts or call graph."""
+    alerts = [f for f in findings if f.source == "alerts" and f.component]
+    if not alerts or not callees:
+        return set(), (), False
+    cats: list[str] = []
+    load = False
+    for a in alerts:
+        fam = family(a.signal)
+        load |= fam == "request_rate"
+        cats += [c for c in SYMPTOM_CATEGORIES.get(fam, ()) if c not in cats]
+    symptom = tuple(cats) or tuple(dict.fromkeys(SYMPTOM_CATEGORIES["latency"] + SYMPTOM_CATEGORIES["error_rate"]))
+
+    def shows(n: str) -> bool:
+        c = cands.get(n)
+        return c is not None and any(c.sigma(cat) >= MIN_SIGMA for cat in symptom + INTRINSIC)
+
+    scope: set[str] = set()
+    stack = [a.component for a in alerts]
+    while stack:
+        node = stack.pop()
+        if node in scope:
+            continue
+        scope.add(node)
+        stack.extend(d for d in callees.get(node, ()) if shows(d))
+    if len(scope) < 2:
+        return set(), (), False
+    return scope, symptom, load
+
+
 OWN_KINDS = {
     "disk": "disk_full", "memory": "memory_leak", "gc": "jvm_gc", "cpu": "cpu_saturation",
     "exception": "code_exception", "packet_loss": "network_loss", "net_latency": "network_delay",
+    "path_change": "code_exception",
 }
 WHY = {
     "disk_full": "its disk filled up (or writes fail for lack of space)",
@@ -291,18 +376,39 @@ def load_explains_cpu(c: Candidate) -> bool:
 def memory_grew(c: Candidate) -> bool:
     """Memory that keeps climbing; or that rose far more clearly than CPU; or by half or more
     (and, when counted in bytes, by at least MEMORY_GROWTH_BYTES: a busy process adds a
-    few MB, memory pressure far more)."""
+    few MB, memory pressure far more). The unit comes from the value's size or the
+    metric's name (`_bytes`, `(Mi)`, `_mb`, ...); when any memory series of the component
+    is in bytes, its absolute growth decides over percentages."""
     mem = c.best("memory")
     if mem is None:
         return False
     if mem.finding.kind == "trend" or mem.score >= 2 * c.sigma("cpu"):
         return True
+    grown = [g for g in (_bytes_grown(e.finding) for e in c.evidence.get("memory", ())) if g is not None]
+    if grown:
+        return max(grown) >= MEMORY_GROWTH_BYTES
     ratio = _ratio(mem.finding)
-    if ratio is None or ratio < MEMORY_GROWTH:
-        return False
-    base = float(mem.finding.details.get("baseline") or 0.0)
-    in_bytes = base >= 1e6
-    return not in_bytes or (ratio - 1) * base >= MEMORY_GROWTH_BYTES
+    return ratio is not None and ratio >= MEMORY_GROWTH
+
+
+_BYTE_UNITS = (
+    (re.compile(r"(^|[^a-z])(gi|gib|gb)([^a-z]|$)", re.I), 2**30),
+    (re.compile(r"(^|[^a-z])(mi|mib|mb)([^a-z]|$)", re.I), 2**20),
+    (re.compile(r"(^|[^a-z])(ki|kib|kb)([^a-z]|$)", re.I), 2**10),
+    (re.compile(r"bytes?([^a-z]|$)", re.I), 1),
+)
+
+
+def _bytes_grown(f: Finding) -> float | None:
+    """How many bytes a memory series grew by, when its unit is bytes (None otherwise)."""
+    base, after = f.details.get("baseline"), f.details.get("after")
+    if not isinstance(base, (int, float)) or not isinstance(after, (int, float)):
+        return None
+    name = f.signal
+    if "%" in name or "percent" in name.lower() or "rate" in name.lower() or "util" in name.lower():
+        return None
+    factor = next((k for pattern, k in _BYTE_UNITS if pattern.search(name)), 1 if base >= 1e6 else None)
+    return None if factor is None else (after - base) * factor
 
 
 def classify(c: Candidate, is_surge: bool) -> tuple[str, str]:
@@ -324,6 +430,8 @@ def classify(c: Candidate, is_surge: bool) -> tuple[str, str]:
         if cat == "memory" and not memory_grew(c):
             continue
         own[cat] = sigma
+    if "cpu" in own and "net_latency" in own and (_ratio(c.best("cpu").finding) or 0.0) >= CPU_STARVES_NETWORK:
+        del own["net_latency"]  # a starved CPU is slow to serve its sockets; a slow network does not raise CPU
     # disk and memory growth are unambiguous; otherwise the strongest own signal decides
     best = next((k for k in ("disk", "memory") if k in own), None)
     if best is None and own:
@@ -332,6 +440,8 @@ def classify(c: Candidate, is_surge: bool) -> tuple[str, str]:
         return "traffic_surge", "its request rate surged while its callers' did not: more traffic is entering here"
     change = c.best("change")
     recent_change = change is not None and change.score >= 3.0
+    if best == "path_change":
+        return "code_exception", "it stopped taking steps its code always took (an early return or an exception)"
     if best is not None:
         kind = OWN_KINDS[best]
         return kind, WHY[kind] + (" after a recent change" if kind == "code_exception" and recent_change else "")

@@ -37,7 +37,7 @@ _RULES: tuple[tuple[str, str], ...] = (
     ("memory", r"(^|_)(mem|memory|rss|heap|working_?set|oom)"),
     ("disk", r"(^|_)(disk|fs|filesystem|volume|inode|storage)"),
     ("error_rate", r"(^|_)(err|errors?|error_?rate|fail(ed|ures?)?|5xx|exceptions?)"),
-    ("success_rate", r"(^|_)(succ|success(_?rate)?)"),
+    ("success_rate", r"(^|_)(succ|success(_?rate)?|avail|availability|uptime)"),
     ("latency", r"(^|_)(lat|latency|duration|response_?time|rt|resp_?time|p50|p90|p95|p99|elapsed)(_|\d|$)"),
     ("request_rate", r"(^|_)(req(uest)?s?|qps|rps|tps|lod|load|workload|throughput|calls|hits|traffic)(_|$)"),
     ("network", r"(^|_)(net|network|rx|tx|bytes_(sent|recv|received)|receive|transmit)"),

@@ -4,9 +4,15 @@ From a span table (one span per service call, children inside their parent):
 - per call edge caller->callee: the callee spans' latency and error ratio, window vs baseline;
 - per component self time (duration minus its children): latency that originates in a
   component rather than being inherited from its callees;
+- network time of calls: where a caller records a client span around the callee's server
+  span (one child, in another component, with the same operation), the gap between the
+  two is time on the wire; it belongs to the call into the callee, not to the caller's
+  own time;
 - errors that originate in a component (an error span none of whose children failed);
 - lost spans / broken calls (the seed's "point loss"): calls an operation normally makes
-  that go missing, and spans whose parent never appears.
+  that go missing, and spans whose parent never appears. When the missing step is one the
+  component makes itself (a client span or an internal step of the same component), the
+  component's code path changed (early return, exception): a `call_path_change`.
 Scores are robust sigmas (latency) or binomial z (ratios), capped at 99.
 """
 
@@ -62,6 +68,19 @@ def _onset(times: np.ndarray, flags: np.ndarray) -> float | None:
     return float(times[order][first_hit])
 
 
+def _op_key(operation: str) -> str:
+    op = operation.strip().lstrip("/").lower()
+    return op[5:] if op.startswith("grpc.") else op
+
+
+def is_client_span(span: Span, kids) -> bool:
+    """A caller-side span wrapping exactly one server span of the same operation in another component."""
+    if len(kids) != 1 or kids[0].component == span.component:
+        return False
+    a, b = _op_key(span.operation), _op_key(kids[0].operation)
+    return bool(a and b) and (a.startswith(b) or b.startswith(a))
+
+
 def detect_trace_anomalies(
     spans: list[Span],
     window: tuple[float, float],
@@ -93,6 +112,8 @@ def detect_trace_anomalies(
         for key, calls in op_calls.items()
     }
 
+    wire_ms: dict[str, list[list[float]]] = defaultdict(lambda: [[], []])
+    wire_t: dict[str, list[float]] = defaultdict(list)
     self_ms: dict[str, list[list[float]]] = defaultdict(lambda: [[], []])
     self_t: dict[str, list[float]] = defaultdict(list)
     edge_ms: dict[tuple[str, str], list[list[float]]] = defaultdict(lambda: [[], []])
@@ -108,9 +129,14 @@ def detect_trace_anomalies(
             continue
         kids = children.get(s.span_id, ())
         own = max(s.duration_ms - sum(c.duration_ms for c in kids), 0.0)
-        self_ms[s.component][p].append(own)
-        if p == 1:
-            self_t[s.component].append(s.start)
+        if is_client_span(s, kids):
+            wire_ms[kids[0].component][p].append(own)
+            if p == 1:
+                wire_t[kids[0].component].append(s.start)
+        else:
+            self_ms[s.component][p].append(own)
+            if p == 1:
+                self_t[s.component].append(s.start)
         called = {c.component for c in kids}
         missing = expected.get((s.component, s.operation), set()) - called
         for svc in expected.get((s.component, s.operation), ()):
@@ -128,7 +154,7 @@ def detect_trace_anomalies(
             parent = by_id.get(s.parent_id)
             if parent is None:
                 orphans[s.component][p][0] += 1
-            else:
+            elif parent.component != s.component:  # calls inside a component are not call edges
                 edge = (parent.component, s.component)
                 edge_ms[edge][p].append(s.duration_ms)
                 edge_err[edge][p][0] += failed
@@ -149,6 +175,18 @@ def detect_trace_anomalies(
                 f"latency originates in {comp}: its own time per call rose {w50 / max(b50, 1e-9):.1f}x "
                 f"({b50:.1f} -> {w50:.1f} ms median) at {hhmm(onset)}, {score:.1f} sigma, not inherited from its callees",
                 round(score, 2), onset, {"self_ms_before": round(b50, 3), "self_ms_after": round(w50, 3), "spans": len(w)},
+            ))
+    for comp, (b, w) in sorted(wire_ms.items()):
+        if len(b) < MIN_SPANS or len(w) < MIN_SPANS:
+            continue
+        score, b50, w50 = _latency_score(np.asarray(b), np.asarray(w))
+        if score >= MIN_LATENCY_SCORE and w50 > 1.2 * b50:
+            onset = _onset(np.asarray(wire_t[comp]), np.asarray(w) > float(np.percentile(b, 90)))
+            out.append(Finding(
+                "", "traces", comp, f"network into {comp}", "network_latency",
+                f"calls into {comp} spend {w50 / max(b50, 1e-9):.1f}x longer on the wire ({b50:.1f} -> {w50:.1f} ms median "
+                f"between the caller's client span and {comp}'s server span) at {hhmm(onset)}, {score:.1f} sigma",
+                round(score, 2), onset, {"wire_ms_before": round(b50, 3), "wire_ms_after": round(w50, 3), "spans": len(w)},
             ))
     for (caller, callee), (b, w) in sorted(edge_ms.items()):
         if len(b) < MIN_SPANS or len(w) < MIN_SPANS:
@@ -190,6 +228,14 @@ def detect_trace_anomalies(
         if score >= MIN_RATIO_SCORE and pw - pb >= 0.02:
             pts = lost_t[(caller, callee)]
             onset = _onset(np.array([t for t, _ in pts]), np.array([f for _, f in pts]))
+            if caller == callee:  # its own internal or outgoing steps went missing: its code path changed
+                out.append(Finding(
+                    "", "traces", caller, f"{caller} call path", "call_path_change",
+                    f"{caller} skips steps it always took: {pw:.1%} of its spans lack a call they made in the baseline "
+                    f"({pb:.1%}) since {hhmm(onset)}, an early return or exception in its code, {score:.1f} sigma",
+                    round(score, 2), onset, {"ratio_before": pb, "ratio_after": pw, "calls": nw},
+                ))
+                continue
             out.append(Finding(
                 "", "traces", callee, f"{caller}->{callee}", "lost_spans",
                 f"{pw:.1%} of {caller}'s calls to {callee} are missing (baseline {pb:.1%}) since {hhmm(onset)}: "

@@ -218,6 +218,20 @@ def load_nezha_window(day: str | Path, start: float, end: float, traces: bool = 
         hosts = {(a, b) for a, b in edges if _IP.match(b)}
         tel.call_graph = sorted(edges - hosts)
         tel.meta["hosts"] = {a: b for a, b in sorted(hosts)}
+    # Node* columns describe the host the pod runs on, shared by every pod there: they
+    # belong to the node, not to the service (one copy per node is kept).
+    host_of = tel.meta.get("hosts", {})
+    seen: set[tuple[str, str]] = set()
+    kept = []
+    for m in tel.metrics:
+        if m.metric.startswith("Node") and "pod" in m.labels:
+            node = f"node-{host_of.get(m.component, m.component)}"
+            if (node, m.metric) in seen:
+                continue
+            seen.add((node, m.metric))
+            m = MetricSeries(node, m.metric, m.timestamps, m.values, {"host": host_of.get(m.component, "")})
+        kept.append(m)
+    tel.metrics = kept
     if traces:
         for path in _minute_files(day / "trace", "_trace.csv", start, end, day.name):
             tel.spans.extend(_nezha_spans(path, start, end))
