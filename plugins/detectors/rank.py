@@ -58,7 +58,7 @@ CPU_STARVES_NETWORK = 1.5  # CPU at 1.5x its baseline or more explains slower ca
 BLAME_SHARE = 0.5  # a callee whose strongest anomaly is this weak next to the caller's symptom explains nothing
 OUT_OF_SCOPE = 0.25  # what is left of a component's score when the alerted component does not reach it
 SYMPTOM_MATCH = 2.0  # in scope and showing the alerted symptom
-CALLER_SUPPORT = 0.5  # per caller that shows the alerted symptom too and only it can explain
+CALLER_SUPPORT = 1.0  # each caller only it can explain (shared among those that could) doubles the weight once
 # The evidence categories that show an alerted symptom family.
 SYMPTOM_CATEGORIES = {
     "latency": ("latency", "self_latency", "net_latency"),
