@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
-from typing import Callable
-
 from .errors import CopilotError
 from .tools import Tool, ToolRegistry
 
@@ -75,5 +73,3 @@ def load_plugins(
                 raise CopilotError(str(exc)) from exc
     return LoadedPlugins(plugins, registry, errors)
 
-
-PluginFactory = Callable[[], Plugin]

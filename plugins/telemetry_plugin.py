@@ -90,6 +90,12 @@ def _guard(fn):
     return wrapper
 
 
+
+def _findings_result(findings: list, header: str, context: dict) -> ToolResult:
+    """A detector's findings as the model reads them (one line each) and as the program does."""
+    return ToolResult.ok(_lines(findings, header), data={**context, "findings": [f.to_dict() for f in findings]},
+                         findings=findings)
+
 @tool
 @_guard
 def describe_telemetry(ctx: ToolContext) -> ToolResult:
@@ -156,8 +162,7 @@ def detect_metric_anomalies(ctx: ToolContext, component: str | None = None, star
     findings = detect(series, window, baseline, _ids(ctx))
     header = (f"window {_span(window)} ({how}), baseline {_span(baseline)}; {len(series)} series scored, "
               f"{len(findings)} anomalous")
-    return ToolResult.ok(_lines(findings, header), data={"window": list(window), "findings": [f.to_dict() for f in findings]},
-                         findings=findings)
+    return _findings_result(findings, header, {"window": list(window)})
 
 
 @tool
@@ -184,8 +189,7 @@ def detect_log_anomalies(ctx: ToolContext, component: str | None = None, start: 
     findings = detect(records, window, baseline, _ids(ctx))
     findings.sort(key=lambda f: -f.score)
     header = f"window {_span(window)} ({how}); {len(records)} log records, {len(findings)} anomalies"
-    return ToolResult.ok(_lines(findings, header), data={"window": list(window), "findings": [f.to_dict() for f in findings]},
-                         findings=findings)
+    return _findings_result(findings, header, {"window": list(window)})
 
 
 @tool
@@ -205,8 +209,7 @@ def detect_trace_anomalies(ctx: ToolContext, start: str | None = None, end: str 
     window, baseline, how = _window(ctx, tel, start, end)
     findings = detect(tel.spans, window, baseline, _ids(ctx))
     header = f"window {_span(window)} ({how}); {len(tel.spans)} spans, {len(findings)} anomalies"
-    return ToolResult.ok(_lines(findings, header), data={"window": list(window), "findings": [f.to_dict() for f in findings]},
-                         findings=findings)
+    return _findings_result(findings, header, {"window": list(window)})
 
 
 def _reference_onset(ctx: ToolContext, tel, window) -> tuple[float, str]:
@@ -243,8 +246,7 @@ def list_changes(ctx: ToolContext, start: str | None = None, end: str | None = N
     onset, basis = _reference_onset(ctx, tel, window)
     findings = detect_changes(tel.changes, window, onset, _ids(ctx))
     header = f"onset {hhmm(onset)} UTC ({basis}); {len(tel.changes)} changes, {len(findings)} near it"
-    return ToolResult.ok(_lines(findings, header), data={"onset": onset, "findings": [f.to_dict() for f in findings]},
-                         findings=findings)
+    return _findings_result(findings, header, {"onset": onset})
 
 
 @tool
