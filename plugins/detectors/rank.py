@@ -57,6 +57,7 @@ EXPLAINED_BY = {
 CPU_STARVES_NETWORK = 1.5  # CPU at 1.5x its baseline or more explains slower calls into the component
 BLAME_SHARE = 0.5  # a callee whose strongest anomaly is this weak next to the caller's symptom explains nothing
 OUT_OF_SCOPE = 0.25  # what is left of a component's score when the alerted component does not reach it
+SCOPE_SIGMA = 3.0  # showing the alerted symptom, for reachability: what a detector reports at all
 SYMPTOM_MATCH = 2.0  # in scope and showing the alerted symptom
 CALLER_SUPPORT = 1.0  # each caller only it can explain (shared among those that could) doubles the weight once
 # The evidence categories that show an alerted symptom family.
@@ -278,20 +279,22 @@ def rank_root_causes(findings: list[Finding], call_graph: list[tuple[str, str]],
             c.notes.append(f"it sits below the traffic surge at {below_surge[name]}, which explains its load")
         c.score, c.onset = score, my_onset
     if scope:
-        def shows(n: str) -> bool:
-            return n in cands and any(cands[n].sigma(cat) >= MIN_SIGMA for cat in symptom_cats)
+        alerted = {f.component for f in findings if f.source == "alerts" and f.component}
 
+        def shows(n: str) -> bool:  # an alerted component shows the symptom: the alert says so
+            return n in alerted or (n in cands and any(cands[n].sigma(cat) >= SCOPE_SIGMA for cat in symptom_cats))
+
+        # the symptom traced down the call graph: what stops at a component is its share to explain
+        held = _symptom_flow(shows, callees, callers, set(cands) | alerted)
         for name, c in cands.items():
             if name not in scope:
                 c.score *= OUT_OF_SCOPE
                 c.notes.append("the alerted component does not call it, so it cannot explain the alert")
             elif shows(name):
-                # each caller showing the symptom credits the callees that could explain it,
-                # shared among them: a callee that alone explains a caller gets all of it
-                support = [p for p in callers.get(name, ()) if shows(p)]
-                credit = sum(1.0 / sum(1 for d in callees[p] if shows(d)) for p in support)
-                c.score *= SYMPTOM_MATCH * (1 + CALLER_SUPPORT * credit)
-                c.notes.append("it shows the alerted symptom" + (f", and {len(support)} of its callers show it too" if support else ""))
+                share = held.get(name, 0.0)
+                c.score *= SYMPTOM_MATCH * (1 + CALLER_SUPPORT * share)
+                c.notes.append("it shows the alerted symptom" + (", and the symptom its callers show stops here: none of its "
+                                                                  "callees shows it" if share else ""))
     onsets = [t for t in anomalous.values() if t is not None]
     if onsets:
         earliest = min(onsets)
@@ -331,7 +334,7 @@ def _alert_scope(findings: list[Finding], callees: dict[str, set[str]],
 
     def shows(n: str) -> bool:
         c = cands.get(n)
-        return c is not None and any(c.sigma(cat) >= MIN_SIGMA for cat in symptom + INTRINSIC)
+        return c is not None and any(c.sigma(cat) >= SCOPE_SIGMA for cat in symptom + INTRINSIC)
 
     scope: set[str] = set()
     stack = [a.component for a in alerts]
@@ -371,6 +374,41 @@ def load_explains_cpu(c: Candidate) -> bool:
     if lr is None or cr is None:
         return True
     return cr <= LOAD_CPU_SLACK * max(lr, 1.0)
+
+
+CPU_PINNED_PCT = 80.0  # a CPU percentage of its limit at or above which it is saturated...
+CPU_PINNED_RISE = 1.3  # ...when it rose by 30% or more to get there...
+PINNED_SIGMA = 2.0  # ...and stands out this much (less than MIN_SIGMA: the level itself is the evidence)
+
+
+def cpu_pinned(c: Candidate) -> bool:
+    """A CPU series in percent of its limit that now sits at or above CPU_PINNED_PCT, up from below it."""
+    for e in c.evidence.get("cpu", ()):
+        name = e.finding.signal.lower()
+        base, after = e.finding.details.get("baseline"), e.finding.details.get("after")
+        percent = "%" in name or "percent" in name or "rate" in name or "util" in name
+        if percent and isinstance(base, (int, float)) and isinstance(after, (int, float)) \
+                and after >= CPU_PINNED_PCT > base and after >= CPU_PINNED_RISE * base and e.score >= PINNED_SIGMA:
+            return True
+    return False
+
+
+def memory_trend(c: Candidate) -> bool:
+    return any(e.finding.kind == "trend" and e.score >= MIN_SIGMA for e in c.evidence.get("memory", ()))
+
+
+def memory_unambiguous(c: Candidate) -> bool:
+    """Memory that keeps climbing, or grew by half or more (in bytes: by MEMORY_GROWTH_BYTES)."""
+    mem = c.best("memory")
+    if mem is None:
+        return False
+    if memory_trend(c):
+        return True
+    grown = [g for g in (_bytes_grown(e.finding) for e in c.evidence.get("memory", ())) if g is not None]
+    if grown:
+        return max(grown) >= MEMORY_GROWTH_BYTES
+    ratio = _ratio(mem.finding)
+    return ratio is not None and ratio >= MEMORY_GROWTH
 
 
 def memory_grew(c: Candidate) -> bool:
@@ -432,8 +470,15 @@ def classify(c: Candidate, is_surge: bool) -> tuple[str, str]:
         own[cat] = sigma
     if "cpu" in own and "net_latency" in own and (_ratio(c.best("cpu").finding) or 0.0) >= CPU_STARVES_NETWORK:
         del own["net_latency"]  # a starved CPU is slow to serve its sockets; a slow network does not raise CPU
-    # disk and memory growth are unambiguous; otherwise the strongest own signal decides
-    best = next((k for k in ("disk", "memory") if k in own), None)
+    # A full disk and clear memory growth are unambiguous, unless the CPU is pinned at its
+    # limit and memory merely stepped up with it (a CPU hog allocates too). Requests that
+    # stop part-way mean code, whatever else moved. A CPU at its limit is saturation.
+    # Otherwise the strongest own signal decides.
+    pinned = cpu_pinned(c) and not (c.best("cpu") and load_explains_cpu(c))
+    memory_decides = "memory" in own and memory_unambiguous(c) and not (pinned and not memory_trend(c))
+    best = "disk" if "disk" in own else "memory" if memory_decides else None
+    if best is None:
+        best = "path_change" if "path_change" in own else "cpu" if pinned else None
     if best is None and own:
         best = max(own, key=lambda k: own[k])  # ties: the order of OWN_KINDS
     if is_surge and best in (None, "net_latency", "packet_loss"):
@@ -474,3 +519,26 @@ def _reasons(c: Candidate, why: str) -> list[str]:
         reasons.append(f"{change.finding.summary} [{change.finding.id}]")
     reasons.extend(dict.fromkeys(c.notes))
     return reasons
+
+
+def _symptom_flow(shows, callees: dict[str, set[str]], callers: dict[str, set[str]],
+                  nodes: set[str]) -> dict[str, float]:
+    """How much of the observed symptom each component holds once it is traced down the call
+    graph. Every independent observation of the symptom (a component showing it none of whose
+    callers do, such as the alerted component) carries one unit, split evenly among its callees
+    that show it too, hop by hop; a share that reaches a component none of whose callees show
+    it stops there, at the likely origin. A callee that alone explains a caller gets its whole
+    share; one of three siblings gets a third; a long chain does not multiply it."""
+    held: dict[str, float] = defaultdict(float)
+
+    def push(node: str, amount: float, path: frozenset[str]) -> None:
+        below = sorted(d for d in callees.get(node, ()) if d not in path and shows(d))
+        if not below:
+            held[node] += amount
+            return
+        for d in below:
+            push(d, amount / len(below), path | {d})
+
+    for source in sorted(n for n in nodes if shows(n) and not any(shows(p) for p in callers.get(n, ()))):
+        push(source, 1.0, frozenset({source}))
+    return dict(held)

@@ -77,7 +77,8 @@ def family(metric: str) -> str:
 def unit(metric: str) -> str:
     """A display unit guessed from the name: an explicit suffix wins, then the family's."""
     norm = normalise(metric)
-    for suffix, text in (("_ms", "ms"), ("_seconds", "s"), ("_bytes", "B"), ("_pct", "%"), ("_percent", "%")):
+    for suffix, text in (("_ms", "ms"), ("_seconds", "s"), ("_s", "s"), ("_bytes", "B"), ("_mi", "MiB"), ("_mib", "MiB"),
+                         ("_mb", "MB"), ("_gi", "GiB"), ("_gib", "GiB"), ("_gb", "GB"), ("_pct", "%"), ("_percent", "%")):
         if norm.endswith(suffix):
             return text
     fam = family(metric)

@@ -10,9 +10,8 @@ From a span table (one span per service call, children inside their parent):
   own time;
 - errors that originate in a component (an error span none of whose children failed);
 - lost spans / broken calls (the seed's "point loss"): calls an operation normally makes
-  that go missing, and spans whose parent never appears. When the missing step is one the
-  component makes itself (a client span or an internal step of the same component), the
-  component's code path changed (early return, exception): a `call_path_change`.
+  that go missing, and spans whose parent never appears;
+- requests that stop part-way (early return, exception): `call_path_change`, see trace_paths.
 Scores are robust sigmas (latency) or binomial z (ratios), capped at 99.
 """
 
@@ -28,6 +27,7 @@ from copilot.diagnosis import Finding
 
 from ..telemetry.model import Span
 from .metrics import MAX_SCORE, change_points, hhmm
+from .trace_paths import detect_path_changes
 
 MIN_SPANS = 20  # per group and period, below which a group is not judged
 MIN_LATENCY_SCORE = 4.0
@@ -228,13 +228,7 @@ def detect_trace_anomalies(
         if score >= MIN_RATIO_SCORE and pw - pb >= 0.02:
             pts = lost_t[(caller, callee)]
             onset = _onset(np.array([t for t, _ in pts]), np.array([f for _, f in pts]))
-            if caller == callee:  # its own internal or outgoing steps went missing: its code path changed
-                out.append(Finding(
-                    "", "traces", caller, f"{caller} call path", "call_path_change",
-                    f"{caller} skips steps it always took: {pw:.1%} of its spans lack a call they made in the baseline "
-                    f"({pb:.1%}) since {hhmm(onset)}, an early return or exception in its code, {score:.1f} sigma",
-                    round(score, 2), onset, {"ratio_before": pb, "ratio_after": pw, "calls": nw},
-                ))
+            if caller == callee:  # its own steps went missing: trace_paths judges that per operation
                 continue
             out.append(Finding(
                 "", "traces", callee, f"{caller}->{callee}", "lost_spans",
@@ -253,6 +247,7 @@ def detect_trace_anomalies(
                 f"spans lost upstream of {comp}, {score:.1f} sigma",
                 round(score, 2), None, {"ratio_before": pb, "ratio_after": pw, "spans": nw},
             ))
+    out += detect_path_changes(spans, children, period)
     out.sort(key=lambda f: -f.score)
     for f in out:
         f.id = next_id("T")

@@ -1,0 +1,193 @@
+"""Code-path changes seen in traces: requests that stop part-way (early return, exception).
+
+A span's *call pattern* is the set of steps it made: its child spans, each named by
+(component, operation). In a healthy service an operation makes a few recurring patterns
+(the home page, the product page, the checkout page all go through `Recv.`). When code
+returns early or throws, requests end before their usual later steps, so spans appear
+whose pattern is a strict part of a pattern the operation used to make, one that was rare
+or absent before. Per (component, operation) this detector counts such *truncated*
+spans in the baseline and in the window and scores the rise (binomial z).
+
+Attribution follows the call tree: a span that stopped because something it called
+stopped first (a truncated span further down, in another component) is inherited; the
+finding goes to the component where truncation starts, the one whose own steps went
+missing while what it called completed. The missing steps are named, since they tell an
+engineer where in the code to look (Nezha's "event pattern" view of the same faults).
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from typing import Callable, Iterable
+
+import numpy as np
+
+from copilot.diagnosis import Finding
+
+from ..telemetry.model import Span
+from .metrics import hhmm
+
+MIN_BASE = 10  # baseline spans of an operation below which it is not judged
+MIN_WINDOW = 5  # window spans of an operation below which it is not judged
+MIN_CUT = 3  # truncated window spans below which nothing is reported
+COMMON_SHARE = 0.02  # a pattern is usual when at least this share of baseline spans make it...
+COMMON_COUNT = 3  # ...and at least this many
+MIN_SCORE = 4.0
+MIN_RISE = 0.02  # the truncated share must rise by at least two points
+OWN_SHARE = 0.5  # a group is reported when at least half its truncated spans stopped on their own
+
+Step = tuple[str, str]
+
+
+def _op(operation: str) -> str:
+    op = operation.strip().lstrip("/").lower()
+    return op[5:] if op.startswith("grpc.") else op
+
+
+def detect_path_changes(
+    spans: Iterable[Span],
+    children: dict[str, list[Span]],
+    period: Callable[[Span], int],
+    next_id: Callable[[str], str] | None = None,
+    score_fn: Callable[[int, int, int, int], tuple[float, float, float]] | None = None,
+    onset_fn: Callable[[np.ndarray, np.ndarray], float | None] | None = None,
+) -> list[Finding]:
+    """Findings of kind `call_path_change`, one per (component, operation) whose requests
+    now stop part-way. `period(span)` is 0 for the baseline, 1 for the window, -1 otherwise."""
+    from .traces import _onset, _ratio_score
+
+    score_fn = score_fn or _ratio_score
+    onset_fn = onset_fn or _onset
+
+    def pattern(s: Span) -> frozenset[Step]:
+        return frozenset((c.component, _op(c.operation)) for c in children.get(s.span_id, ()))
+
+    base: dict[Step, Counter] = defaultdict(Counter)
+    win: dict[Step, list[tuple[Span, frozenset[Step]]]] = defaultdict(list)
+    for s in spans:
+        p = period(s)
+        if p == 0:
+            base[(s.component, _op(s.operation))][pattern(s)] += 1
+        elif p == 1:
+            win[(s.component, _op(s.operation))].append((s, pattern(s)))
+
+    usual: dict[Step, list[frozenset[Step]]] = {}
+    for key, counts in base.items():
+        n = sum(counts.values())
+        usual[key] = [p for p, k in counts.items() if k >= COMMON_COUNT and k >= COMMON_SHARE * n]
+
+    # Per operation, the parts of usual patterns whose share rose significantly: requests
+    # that now end early. Each is paired with the usual pattern it replaced (the superset
+    # whose share fell most), which names the missing steps.
+    flagged: dict[Step, dict[frozenset[Step], frozenset[Step]]] = {}
+    for key, items in win.items():
+        counts, patterns = base.get(key), usual.get(key, ())
+        if not counts or not patterns:
+            continue
+        nb, nw = sum(counts.values()), len(items)
+        now = Counter(p for _, p in items)
+        found = {}
+        for p, kw in now.items():
+            supers = [q for q in patterns if p < q]
+            if not supers or kw < MIN_CUT:
+                continue
+            score, pb, pw = score_fn(counts.get(p, 0), nb, kw, nw)
+            if score >= MIN_SCORE and pw - pb >= MIN_RISE:
+                replaced = max(supers, key=lambda q: (counts[q] / nb - now.get(q, 0) / nw, -len(q)))
+                found[p] = replaced - p
+        if found:
+            flagged[key] = found
+
+    # window spans that stopped part-way, by span id: the steps they are missing
+    cut: dict[str, frozenset[Step]] = {}
+    for key, items in win.items():
+        for s, p in items:
+            if p in flagged.get(key, {}):
+                cut[s.span_id] = flagged[key][p]
+
+    def inherited(s: Span) -> bool:
+        """Did a span below it, in another component, stop part-way first?"""
+        stack = list(children.get(s.span_id, ()))
+        while stack:
+            c = stack.pop()
+            if c.component != s.component and c.span_id in cut:
+                return True
+            stack.extend(children.get(c.span_id, ()))
+        return False
+
+    def called(s: Span) -> str | None:
+        """The other component a span's last finished step was a call into (None: its own work)."""
+        kids = children.get(s.span_id, ())
+        if not kids:
+            return None
+        last = max(kids, key=lambda c: (c.start + c.duration_ms / 1000.0, c.span_id))
+        if last.component != s.component:
+            return last.component
+        inner = [c.component for c in children.get(last.span_id, ()) if c.component != s.component]
+        return inner[0] if inner else None
+
+    changed = []  # (key, score, pb, pw, nw, onset, own spans)
+    for key, items in sorted(win.items()):
+        counts = base.get(key)
+        nb, nw = (sum(counts.values()) if counts else 0), len(items)
+        if nb < MIN_BASE or nw < MIN_WINDOW:
+            continue
+        kb = sum(k for p, k in counts.items() if p in flagged.get(key, {}))
+        flags = np.array([s.span_id in cut for s, _ in items])
+        kw = int(flags.sum())
+        if kw < MIN_CUT:
+            continue
+        own = [s for s, _ in items if s.span_id in cut and not inherited(s)]
+        if len(own) < OWN_SHARE * kw:
+            continue
+        score, pb, pw = score_fn(kb, nb, kw, nw)
+        if score < MIN_SCORE or pw - pb < MIN_RISE:
+            continue
+        onset = onset_fn(np.array([s.start for s, _ in items]), flags)
+        changed.append((key, score, pb, pw, nw, onset, own))
+
+    # Several components that all stop right after calling the same component: what it
+    # returns makes them give up (an error or an empty result), so the fault is its code.
+    after: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
+    for entry in changed:
+        (comp, _), own = entry[0], entry[6]
+        targets = Counter(t for t in map(called, own) if t)
+        if targets:
+            target, k = targets.most_common(1)[0]
+            if k >= MIN_CUT and k >= OWN_SHARE * sum(targets.values()):
+                after[target][comp].append(entry)
+    blamed = {t: by for t, by in after.items() if len(by) >= 2}
+    explained = {id(e) for by in blamed.values() for entries in by.values() for e in entries}
+
+    out: list[Finding] = []
+    for target, by in sorted(blamed.items()):
+        entries = [e for es in by.values() for e in es]
+        score = max(e[1] for e in entries)
+        onsets = [e[5] for e in entries if e[5] is not None]
+        onset = min(onsets) if onsets else None
+        callers = sorted(by)
+        stopped = sum(len(e[6]) for e in entries)
+        out.append(Finding(
+            next_id("T") if next_id else "", "traces", target, f"calls into {target}", "call_path_change",
+            f"{' and '.join(callers)} stop their requests right after calling {target} ({stopped} requests "
+            f"cut short since {hhmm(onset)}): {target} returns errors or unusable results, an early return "
+            f"or exception in its code, {score:.1f} sigma",
+            round(score, 2), onset, {"callers": callers, "requests": stopped, "blamed_by_callers": True},
+        ))
+    for entry in changed:
+        if id(entry) in explained:
+            continue
+        key, score, pb, pw, nw, onset, own = entry
+        missing = Counter(step for s in own for step in cut[s.span_id])
+        names = [f"{comp}:{op}" if comp != key[0] else op for (comp, op), _ in missing.most_common(3)]
+        comp, op = key
+        out.append(Finding(
+            next_id("T") if next_id else "", "traces", comp, f"{comp} {op} call path", "call_path_change",
+            f"{comp} stops part-way through {op}: {pw:.1%} of its requests end without steps they took "
+            f"before ({pb:.1%} in the baseline), missing {', '.join(names)}, since {hhmm(onset)}; "
+            f"an early return or exception in its code, {score:.1f} sigma",
+            round(score, 2), onset,
+            {"operation": op, "ratio_before": round(pb, 4), "ratio_after": round(pw, 4), "spans": nw,
+             "missing": names, "own_share": round(len(own) / max(len(own), 1), 3)},
+        ))
+    return out
