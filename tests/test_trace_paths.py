@@ -1,0 +1,115 @@
+"""Requests that stop part-way (early return, exception) found in span tables, and where they start."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+
+from plugins.detectors.trace_paths import detect_path_changes
+from plugins.detectors.traces import detect_trace_anomalies
+from plugins.telemetry.model import Span
+
+T0 = 1715688000.0
+WINDOW = (T0 + 3600, T0 + 5400)
+BASELINE = (T0, T0 + 3600)
+ONSET = T0 + 4200
+
+
+def ids():
+    counter = itertools.count(1)
+    return lambda prefix: f"{prefix}{next(counter)}"
+
+
+class Trace:
+    """Builds one trace: a span helper that records parent links and start times."""
+
+    def __init__(self, tid: str, start: float, spans: list[Span]) -> None:
+        self.tid, self.t, self.spans, self.n = tid, start, spans, 0
+
+    def span(self, parent: str, component: str, operation: str, ms: float = 2.0) -> str:
+        self.n += 1
+        sid = f"{self.tid}-{self.n}"
+        self.spans.append(Span(self.tid, sid, parent, component, operation, self.t + self.n * 0.001, ms))
+        return sid
+
+
+def shop(fault: str | None = None, seed: int = 0) -> list[Span]:
+    """frontend -> checkout (cart, payment, email) and frontend -> catalog; both callers also
+    render with catalog data. One order every 10 s; every page calls the catalog.
+    fault: frontend_exception (frontend stops after the order), checkout_return (checkout
+    returns before emailing), catalog_exception (catalog's answers make both callers stop)."""
+    rng = np.random.default_rng(seed)
+    spans: list[Span] = []
+    for i, start in enumerate(np.arange(T0, T0 + 5400, 10.0)):
+        on = fault is not None and start >= ONSET and rng.random() < 0.6
+        tr = Trace(f"t{i}", float(start), spans)
+        root = tr.span("", "frontend", "Recv.")
+        if on and fault == "catalog_exception":
+            c = tr.span(root, "frontend", "catalog/Get")
+            tr.span(c, "catalog", "catalog/Get")  # its answer is unusable: the frontend gives up
+            continue
+        order = tr.span(root, "frontend", "checkout/PlaceOrder")
+        srv = tr.span(order, "checkout", "checkout/PlaceOrder")
+        for op, callee in (("cart/GetCart", "cart"), ("catalog/Get", "catalog"), ("payment/Charge", "payment")):
+            cl = tr.span(srv, "checkout", op)
+            tr.span(cl, callee, op)
+        if not (on and fault == "checkout_return"):
+            cl = tr.span(srv, "checkout", "email/Send")
+            tr.span(cl, "email", "email/Send")
+        if on and fault == "frontend_exception":
+            continue
+        for op, callee in (("catalog/Get", "catalog"), ("recommend/List", "recommend")):
+            cl = tr.span(root, "frontend", op)
+            tr.span(cl, callee, op)
+    return spans
+
+
+def detect(spans: list[Span]):
+    children: dict[str, list[Span]] = {}
+    for s in spans:
+        if s.parent_id:
+            children.setdefault(s.parent_id, []).append(s)
+
+    def period(s: Span) -> int:
+        return 0 if BASELINE[0] <= s.start < BASELINE[1] else 1 if WINDOW[0] <= s.start <= WINDOW[1] else -1
+
+    return detect_path_changes(spans, children, period, ids())
+
+
+def test_healthy_traces_show_no_path_change():
+    assert detect(shop(None)) == []
+
+
+def test_frontend_that_stops_after_the_order_is_the_origin():
+    found = detect(shop("frontend_exception"))
+    assert [f.component for f in found] == ["frontend"]
+    f = found[0]
+    assert f.kind == "call_path_change" and f.score >= 4
+    assert set(f.details["missing"]) >= {"recommend/list"} and f.details["ratio_before"] == 0
+    assert ONSET - 60 <= f.onset <= ONSET + 120
+
+
+def test_checkout_early_return_blames_checkout_not_its_caller():
+    found = detect(shop("checkout_return"))
+    assert [f.component for f in found] == ["checkout"]
+    assert "email/send" in found[0].details["missing"]
+
+
+def test_callers_that_give_up_after_the_same_callee_blame_the_callee():
+    spans = shop("catalog_exception")
+    # checkout gives up after catalog too: rewrite part of its orders to stop there
+    cut = {s.span_id for s in spans if s.start >= ONSET and s.component == "checkout"
+           and s.operation in ("payment/Charge", "email/Send") and int(s.trace_id[1:]) % 2 == 0}
+    kids = {s.span_id for s in spans if s.parent_id in cut}
+    spans = [s for s in spans if s.span_id not in cut | kids]
+    found = detect(spans)
+    catalog = [f for f in found if f.component == "catalog"]
+    assert catalog and catalog[0].details["callers"] == ["checkout", "frontend"]
+    assert not [f for f in found if f.component == "frontend"]
+
+
+def test_trace_detector_reports_path_changes_once_with_ids():
+    found = [f for f in detect_trace_anomalies(shop("checkout_return"), WINDOW, BASELINE, ids())
+             if f.kind == "call_path_change"]
+    assert [f.component for f in found] == ["checkout"] and found[0].id.startswith("T")
