@@ -19,6 +19,8 @@ from typing import Any
 
 from .diagnosis import SIGNAL_SOURCES, Diagnosis, Finding, significant
 from .faults import fault_info
+from .phrases import cause_reasons, finding_sentence
+from .reflection import localize_note
 
 MAX_SYMPTOMS_PER_SOURCE = 5
 
@@ -42,6 +44,12 @@ _L = {
         "sources": {"metrics": "Metrics", "logs": "Logs", "traces": "Traces", "changes": "Changes", "alerts": "Alerts"},
         "kb": "Knowledge base",
         "summary": "Summary",
+        "more": "(+{n})",
+        "colon": ": ",
+        "comma": ", ",
+        "comma_clause": ", ",
+        "semicolon": "; ",
+        "paren": (" (", ")"),
     },
     "zh": {
         "title": "故障报告",
@@ -62,6 +70,12 @@ _L = {
         "sources": {"metrics": "性能指标", "logs": "日志", "traces": "调用链", "changes": "变更事件", "alerts": "告警"},
         "kb": "知识库",
         "summary": "摘要",
+        "more": "（另有 {n} 条）",
+        "colon": "：",
+        "comma": "、",
+        "comma_clause": "，",
+        "semicolon": "；",
+        "paren": ("（", "）"),
     },
 }
 
@@ -124,7 +138,7 @@ def build_report(
         strongest = sorted(items, key=lambda f: -f.score)[:MAX_SYMPTOMS_PER_SOURCE]
         symptoms.append({
             "source": source,
-            "items": [{"text": f.summary, "evidence": f.id, "component": f.component} for f in strongest],
+            "items": [{"text": finding_sentence(f, lang), "evidence": f.id, "component": f.component} for f in strongest],
             "more": max(0, len(items) - len(strongest)),
         })
 
@@ -137,7 +151,7 @@ def build_report(
             "fault_type": top.fault_type,
             "fault_name": info.name(lang),
             "confidence": top.confidence,
-            "reasons": list(top.reasons),
+            "reasons": cause_reasons(top, diagnosis.findings, lang),
             "evidence": list(top.evidence),
             "alternatives": [
                 {"component": rc.component, "fault_type": rc.fault_type, "confidence": rc.confidence, "evidence": rc.evidence[:4]}
@@ -169,7 +183,7 @@ def build_report(
         "root_cause": root,
         "strongest_evidence": [f.id for f in sorted(diagnosis.findings, key=lambda f: -f.score)[:3]],
         "actions": {"now": now, "later": later},
-        "reflection": list(reflection or []),
+        "reflection": [localize_note(note, lang) for note in reflection or []],
         "recalled": [
             {"id": r.get("id", ""), "summary": r.get("summary", ""), "similarity": r.get("similarity", 0.0)}
             for r in (recalled or [])
@@ -196,6 +210,10 @@ def summary_head(report: dict[str, Any]) -> str:
 def render_markdown(report: dict[str, Any]) -> str:
     lang = report.get("language", "en")
     t = _L.get(lang, _L["en"])
+    colon = t["colon"]
+
+    def paren(text: str) -> str:
+        return f"{t['paren'][0]}{text}{t['paren'][1]}"
     lines = [f"# {t['title']}", ""]
     if report.get("question"):
         lines += [f"> {report['question']}", ""]
@@ -205,14 +223,14 @@ def render_markdown(report: dict[str, Any]) -> str:
     lines += [f"## {t['s1']}", ""]
     for o in report["alert_onsets"]:
         name = t["sources"].get(o["source"], o["source"])
-        lines.append(f"- **{name}**: {o['onset'] or t['none']}{_cite(o['evidence'])}")
+        lines.append(f"- **{name}**{colon}{o['onset'] or t['none']}{_cite(o['evidence'])}")
     lines.append("")
 
     lines += [f"## {t['s2']}", ""]
     if report["faulty_components"]:
         for c in report["faulty_components"]:
-            srcs = ", ".join(t["sources"].get(s, s) for s in c["sources"])
-            lines.append(f"- `{c['component']}` ({srcs}){_cite(c['evidence'][:3])}")
+            srcs = t["comma"].join(t["sources"].get(s, s) for s in c["sources"])
+            lines.append(f"- `{c['component']}`{paren(srcs)}{_cite(c['evidence'][:3])}")
     else:
         lines.append(f"- {t['none']}")
     lines.append("")
@@ -221,20 +239,20 @@ def render_markdown(report: dict[str, Any]) -> str:
     for group in report["symptoms"]:
         name = t["sources"].get(group["source"], group["source"])
         if not group["items"]:
-            lines.append(f"- **{name}**: {t['none']}")
+            lines.append(f"- **{name}**{colon}{t['none']}")
             continue
-        lines.append(f"- **{name}**:")
+        lines.append(f"- **{name}**{colon.rstrip()}")
         for item in group["items"]:
             lines.append(f"  - {item['text']} [{item['evidence']}]")
         if group["more"]:
-            lines.append(f"  - (+{group['more']})")
+            lines.append(f"  - {t['more'].format(n=group['more'])}")
     lines.append("")
 
     lines += [f"## {t['s4']}", ""]
     root = report.get("root_cause")
     if root and root["fault_type"] != "unknown":
         lines.append(
-            f"**`{root['component']}` — {root['fault_name']} (`{root['fault_type']}`)**, "
+            f"**`{root['component']}` — {root['fault_name']}{paren('`' + root['fault_type'] + '`')}**{t['comma_clause']}"
             f"{t['confidence']} {root['confidence']:.2f}{_cite(root['evidence'][:4])}"
         )
         for reason in root["reasons"]:
@@ -246,18 +264,19 @@ def render_markdown(report: dict[str, Any]) -> str:
     else:
         lines.append(t["no_cause"])
     if root and root["alternatives"]:
-        alts = "; ".join(f"`{a['component']}` / `{a['fault_type']}` ({a['confidence']:.2f})" for a in root["alternatives"])
-        lines.append(f"\n{t['alternatives']}: {alts}")
+        alts = t["semicolon"].join(f"`{a['component']}` / `{a['fault_type']}`{paren(format(a['confidence'], '.2f'))}"
+                                   for a in root["alternatives"])
+        lines.append(f"\n{t['alternatives']}{colon}{alts}")
     if report.get("reflection"):
-        lines += ["", f"*{t['reflection']}*:"]
+        lines += ["", f"*{t['reflection']}*{colon.rstrip()}"]
         lines += [f"- {note}" for note in report["reflection"]]
     lines.append("")
 
     lines += [f"## {t['s5']}", ""]
     for label, key in ((t["now"], "now"), (t["later"], "later")):
         for action in report["actions"][key]:
-            src = f" ({t['kb']}: {action['source']})" if action.get("source") else ""
-            lines.append(f"- **{label}**: {action['text']}{_cite(action['evidence'])}{src}")
+            src = paren(f"{t['kb']}{colon}{action['source']}") if action.get("source") else ""
+            lines.append(f"- **{label}**{colon}{action['text']}{_cite(action['evidence'])}{src}")
     if report.get("recalled"):
         lines += ["", f"*{t['recalled']}*:"]
         lines += [f"- {r['id']}: {r['summary']} ({r['similarity']:.2f})" for r in report["recalled"]]

@@ -77,13 +77,15 @@ def test_traffic_surge_at_the_entry_explains_load_below_it():
     assert any("load explains it" in r for r in api.reasons)
 
 
-def test_code_exception_needs_exceptions_or_a_change_otherwise_errors_mean_network_loss():
+def test_errors_a_component_raises_itself_are_code_unless_its_network_shows_loss():
     errors = [metric("M1", "api", "error_rate", 30), trace("T1", "api", "error_origin", 20), metric("M2", "web", "error_rate", 10)]
     assert top(errors + [log("L1", "api", "NullPointerException at Pricing.total(Pricing.java:42)")])[0] == ("api", "code_exception")
     assert top(errors + [change("C1", "api", 9.0)])[0] == ("api", "code_exception")
-    assert top(errors)[0] == ("api", "network_loss")
-    web_logs = [log("L2", "web", "timeout after <*> calling api: connection reset by peer")]
-    assert top(errors + web_logs)[0] == ("api", "network_loss")  # caller complaints do not make it code
+    assert top(errors)[0] == ("api", "code_exception")  # it fails requests itself; nothing points at the network
+    assert top(errors + [metric("M3", "api", "tcp_retransmits", 40)])[0] == ("api", "network_loss")
+    assert top(errors + [trace("T2", "api", "lost_spans", 30, signal="web->api")])[0] == ("api", "network_loss")
+    # only callers see failing calls into it (no error it raises itself): the calls are lost on the way
+    assert top([trace("T3", "api", "errors", 30, signal="web->api"), metric("M4", "web", "error_rate", 10)])[0] == ("api", "network_loss")
 
 
 def test_lost_calls_and_retransmits_are_network_loss_on_the_callee():

@@ -265,6 +265,7 @@ def detect_metric_anomalies(
     scored = [s for s in score_series(series, window, baseline, min_score, reference)
               if _relevant(s, min_relative_change)]
     scored.sort(key=lambda s: (-s.score, s.onset, s.series.key))
+    shared = _common_mode(scored, series)
     out = []
     for s in scored[:limit]:
         fam = family(s.series.metric)
@@ -278,8 +279,52 @@ def detect_metric_anomalies(
                 "baseline": round(s.baseline, 4), "after": round(s.after, 4) if np.isfinite(s.after) else None,
                 "peak": round(s.peak, 4), "unit": unit(s.series.metric), "labels": dict(s.series.labels),
                 "slope_per_min": round(s.slope_per_min, 4), "series": s.series.key,
+                **({"common_mode": shared[id(s)]} if id(s) in shared else {}),
             },
         ))
+    return out
+
+
+COMMON_MODE_FAMILIES = ("cpu", "memory", "disk", "network", "packet_loss", "net_latency")
+COMMON_MODE_MIN = 3  # components moving together...
+COMMON_MODE_SHARE = 0.5  # ...that are at least half of those reporting the metric...
+COMMON_MODE_ONSET_S = 120.0  # ...within two minutes of each other
+COMMON_MODE_STANDOUT = 3.0  # a member whose log change is 3x the group's median stands out of it
+
+
+def _log_move(s: Scored) -> float:
+    """|log(after / before)|: how far a series moved, comparable across levels."""
+    ref = s.after if np.isfinite(s.after) else s.peak
+    if s.baseline > 0 and np.isfinite(ref) and ref > 0:
+        return abs(float(np.log(ref / s.baseline)))
+    return float("inf")
+
+
+def _common_mode(scored: list[Scored], series: list[MetricSeries]) -> dict[int, float]:
+    """Resource metrics that shift the same way at the same time on at least half of the
+    components reporting them (and on three or more) describe a shared cause (the host,
+    the cluster, the monitoring itself), not one component's fault; a member that moved
+    far more than the others stands out and is not part of it. Returns, per scored
+    series (by id), the share of reporting components that moved with it."""
+    reporting: dict[str, set[str]] = defaultdict(set)
+    for m in series:
+        reporting[m.metric].add(m.component)
+    groups: dict[tuple[str, int], list[Scored]] = defaultdict(list)
+    for s in scored:
+        if family(s.series.metric) in COMMON_MODE_FAMILIES:
+            groups[(s.series.metric, s.direction)].append(s)
+    out: dict[int, float] = {}
+    for (metric, _), members in groups.items():
+        mid = float(np.median([s.onset for s in members]))
+        together = [s for s in members if abs(s.onset - mid) <= COMMON_MODE_ONSET_S]
+        comps = {s.series.component for s in together}
+        population = len(reporting[metric])
+        if len(comps) >= COMMON_MODE_MIN and len(comps) >= COMMON_MODE_SHARE * population:
+            moves = [_log_move(s) for s in together]
+            typical = float(np.median(moves))
+            for s, move in zip(together, moves):
+                if move < COMMON_MODE_STANDOUT * typical:  # one that moved far more than the rest is its own
+                    out[id(s)] = round(len(comps) / population, 3)
     return out
 
 

@@ -46,6 +46,7 @@ MIN_SHARE = 0.25  # ...and at least this share of the component's strongest evid
 SURGE_RATIO = 1.3  # request rate at least 1.3x its baseline
 ONSET_TOLERANCE_S = 120.0
 SPIKE_WEIGHT = 0.5
+COMMON_MODE_WEIGHT = 0.2
 LOAD_CPU_SLACK = 1.5  # CPU may rise up to 1.5x as fast as the load and still be load
 MEMORY_GROWTH = 1.5  # memory at 1.5x its baseline is a memory fault signature
 MEMORY_GROWTH_BYTES = 64 * 2**20
@@ -88,8 +89,11 @@ class Evidence:
 
     @property
     def score(self) -> float:
-        """The finding's sigma; a one-point metric spike counts half (noise makes those)."""
+        """The finding's sigma; a one-point metric spike counts half (noise makes those), and a
+        resource shift shared by most components (`common_mode`) counts little: a shared cause."""
         sigma = float(self.finding.score or 0.0)
+        if self.finding.source == "metrics" and self.finding.details.get("common_mode"):
+            sigma *= COMMON_MODE_WEIGHT
         return sigma * SPIKE_WEIGHT if self.finding.source == "metrics" and self.finding.kind == "spike" else sigma
 
 
@@ -247,10 +251,13 @@ def rank_root_causes(findings: list[Finding], call_graph: list[tuple[str, str]],
             if e is None:
                 continue
             w = INTRINSIC_WEIGHT[cat]
+            sigma = e.score
             if cat == "cpu" and load_explains_cpu(c):
                 w *= LOAD_EXPLAINED
                 c.notes.append("its CPU rise follows its request rate, so load explains it")
-            parts.append(w * strength(e.score))
+            elif cat == "cpu" and cpu_pinned(c):
+                sigma = max(sigma, PINNED_EQUIVALENT)  # at its limit: strong whatever its noisy baseline says
+            parts.append(w * strength(sigma))
         my_onset = anomalous.get(name)
         near = [d for d in callees.get(name, ())
                 if d in anomalous and (not scope or d in scope) and (my_onset is None or anomalous[d] is None or anomalous[d] <= my_onset + ONSET_TOLERANCE_S)]
@@ -285,7 +292,10 @@ def rank_root_causes(findings: list[Finding], call_graph: list[tuple[str, str]],
             return n in alerted or (n in cands and any(cands[n].sigma(cat) >= SCOPE_SIGMA for cat in symptom_cats))
 
         # the symptom traced down the call graph: what stops at a component is its share to explain
-        held = _symptom_flow(shows, callees, callers, set(cands) | alerted)
+        def own(n: str) -> bool:  # its own signals show the symptom (its network RTT, errors it raises)
+            return n in cands and any(cands[n].sigma(cat) >= SCOPE_SIGMA for cat in symptom_cats if cat in INTRINSIC_WEIGHT)
+
+        held = _symptom_flow(shows, own, callees, callers, set(cands) | alerted)
         for name, c in cands.items():
             if name not in scope:
                 c.score *= OUT_OF_SCOPE
@@ -378,6 +388,7 @@ def load_explains_cpu(c: Candidate) -> bool:
 
 CPU_PINNED_PCT = 80.0  # a CPU percentage of its limit at or above which it is saturated...
 CPU_PINNED_RISE = 1.3  # ...when it rose by 30% or more to get there...
+PINNED_EQUIVALENT = 30.0  # the sigma a pinned CPU counts as at least
 PINNED_SIGMA = 2.0  # ...and stands out this much (less than MIN_SIGMA: the level itself is the evidence)
 
 
@@ -493,7 +504,12 @@ def classify(c: Candidate, is_surge: bool) -> tuple[str, str]:
     errors = max(c.sigma("error_origin"), c.sigma("errors"))
     if recent_change and errors >= MIN_SIGMA:
         return "code_exception", "errors start in it right after a change"
-    if c.sigma("lost") >= MIN_SIGMA or errors >= MIN_SIGMA:
+    if c.sigma("lost") >= MIN_SIGMA:
+        return "network_loss", WHY["network_loss"]
+    own_errors = max([c.sigma("error_origin")] + [e.score for e in c.evidence.get("errors", ()) if e.finding.source == "metrics"])
+    if own_errors >= MIN_SIGMA:
+        return "code_exception", "it fails requests itself while what it calls is healthy and its network shows no loss or delay"
+    if errors >= MIN_SIGMA:
         return "network_loss", WHY["network_loss"]
     if max(c.sigma("self_latency"), c.sigma("latency")) >= MIN_SIGMA:
         return "network_delay", WHY["network_delay"]
@@ -521,18 +537,19 @@ def _reasons(c: Candidate, why: str) -> list[str]:
     return reasons
 
 
-def _symptom_flow(shows, callees: dict[str, set[str]], callers: dict[str, set[str]],
+def _symptom_flow(shows, own, callees: dict[str, set[str]], callers: dict[str, set[str]],
                   nodes: set[str]) -> dict[str, float]:
     """How much of the observed symptom each component holds once it is traced down the call
     graph. Every independent observation of the symptom (a component showing it none of whose
     callers do, such as the alerted component) carries one unit, split evenly among its callees
-    that show it too, hop by hop; a share that reaches a component none of whose callees show
-    it stops there, at the likely origin. A callee that alone explains a caller gets its whole
+    that show it too, hop by hop; a share stops at a component whose own signals show the
+    symptom (`own`: its network RTT, errors it raises) or none of whose callees show it: the
+    likely origin. A callee that alone explains a caller gets its whole
     share; one of three siblings gets a third; a long chain does not multiply it."""
     held: dict[str, float] = defaultdict(float)
 
     def push(node: str, amount: float, path: frozenset[str]) -> None:
-        below = sorted(d for d in callees.get(node, ()) if d not in path and shows(d))
+        below = [] if own(node) else sorted(d for d in callees.get(node, ()) if d not in path and shows(d))
         if not below:
             held[node] += amount
             return

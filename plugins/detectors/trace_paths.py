@@ -28,7 +28,7 @@ from ..telemetry.model import Span
 from .metrics import hhmm
 
 MIN_BASE = 10  # baseline spans of an operation below which it is not judged
-MIN_WINDOW = 5  # window spans of an operation below which it is not judged
+MIN_WINDOW = 3  # window spans of an operation below which it is not judged (the z score weighs the rest)
 MIN_CUT = 3  # truncated window spans below which nothing is reported
 COMMON_SHARE = 0.02  # a pattern is usual when at least this share of baseline spans make it...
 COMMON_COUNT = 3  # ...and at least this many

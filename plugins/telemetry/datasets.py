@@ -407,7 +407,10 @@ def read_petshop_metrics(path: Path) -> list[MetricSeries]:
     if not data:
         raise DataError(f"{path}: no data rows with a unix timestamp in the first column")
     table = np.array([[_float(c) for c in r] for r in data], dtype=float)
-    ts = table[:, 0]
+    # CloudWatch stamps each period's statistic at the period's start; stamped at its middle
+    # instead, a period counts as after an alert when most of it is (an alert 10 s into a
+    # 5-minute period no longer leaves that period's values in the baseline)
+    ts = table[:, 0] + _period(table[:, 0]) / 2
     out = []
     for i in range(1, len(nodes)):
         if i >= table.shape[1]:
@@ -416,6 +419,15 @@ def read_petshop_metrics(path: Path) -> list[MetricSeries]:
         out.append(MetricSeries(nodes[i].strip(), f"{metric}_{stat.lower()}" if stat else metric,
                                 ts, table[:, i], {"statistic": stat} if stat else {}))
     return out
+
+
+def _period(stamps: np.ndarray) -> float:
+    """The aggregation period of a regular grid (its most common step; 0 when unknown)."""
+    steps = np.diff(np.unique(stamps))
+    if not len(steps):
+        return 0.0
+    values, counts = np.unique(steps, return_counts=True)
+    return float(values[np.argmax(counts)])
 
 
 def read_adjacency(path: Path) -> list[tuple[str, str]]:

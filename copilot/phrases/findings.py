@@ -1,0 +1,240 @@
+"""One finding as one sentence, in English (the detector's own) or Chinese (written here
+from the finding's structured fields, with the detector's number formats)."""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import datetime, timezone
+from typing import Any, Callable
+
+from copilot.diagnosis import Finding
+
+
+# -- numbers and times, formatted as the detectors format them ---------------------------
+def hhmm(ts: float | None) -> str:
+    return "?" if ts is None else datetime.fromtimestamp(ts, tz=timezone.utc).strftime("%H:%M")
+
+
+def day_hhmm(ts: float) -> str:
+    return datetime.fromtimestamp(ts, tz=timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def num(v: Any) -> str:
+    """A metric value: whole numbers from 100, one decimal from 1, else 3 significant digits."""
+    if not isinstance(v, (int, float)) or not math.isfinite(v):
+        return "n/a"
+    a = abs(v)
+    return f"{v:.0f}" if a >= 100 else f"{v:.1f}" if a >= 1 else f"{v:.3g}"
+
+
+def _number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _short(template: str, limit: int = 100) -> str:
+    return template if len(template) <= limit else template[: limit - 3] + "..."
+
+
+def _code(text: str) -> str:
+    """Verbatim data (a log template, a description) as a Markdown code span."""
+    tick = "``" if "`" in text else "`"
+    pad = " " if tick == "``" else ""
+    return f"{tick}{pad}{text}{pad}{tick}"
+
+
+_SIGMA = re.compile(r"(\d+\.\d) sigma")
+
+
+def sigma(f: Finding) -> str:
+    """The score as the detector printed it: `Finding.score` is rounded to two decimals,
+    which can move the one decimal shown (10.25 from 10.2549), so the detector's own
+    figure is taken from its sentence when there is one."""
+    m = _SIGMA.search(f.summary)
+    return m[1] if m else f"{f.score:.1f}"
+
+
+def _at(ts: float | None, fmt: str) -> str:
+    """A time clause, or nothing when the detector could not date the finding."""
+    return fmt.format(hhmm(ts)) if ts is not None else ""
+
+
+# -- metrics -----------------------------------------------------------------------------
+def _metric_zh(f: Finding) -> str | None:
+    d = f.details
+    base, peak, after = d.get("baseline"), d.get("peak"), d.get("after")
+    if not _number(base) or not _number(peak):
+        return None
+    u = d.get("unit") or ""
+    us = f" {u}" if u else ""
+    instance = (d.get("labels") or {}).get("instance")
+    # "payment 的 disk_usage 在 ..."; no space after a closing full-width parenthesis
+    who = f"{f.component} 的 {f.signal}" + (f"（{instance}）" if instance else " ")
+    up = d.get("direction", "up") == "up"
+    side = "高于" if up else "低于"
+    if f.kind == "trend":
+        slope = d.get("slope_per_min") or 0.0
+        move, to = ("持续上升", "升到") if slope >= 0 else ("持续下降", "降到")
+        return (f"{who}自 {hhmm(f.onset)} 起{move}，从 {num(base)} {to} {num(peak)}{us}"
+                f"（每分钟 {slope:+.2g}{us}），{side}基线 {sigma(f)} sigma")
+    ref = after if f.kind == "level_shift" else peak
+    change = "上升" if up else "下降"
+    if abs(base) > 1e-9 and _number(ref) and ref / base > 0:
+        r = ref / base
+        change = (f"升至原来的 {r:.1f} 倍" if r >= 1.5 else f"{change} {abs(r - 1) * 100:.0f}%" if r > 0.67
+                  else f"降至正常水平的 {r * 100:.0f}%")
+    spike = "出现尖峰，" if f.kind == "spike" else ""
+    return (f"{who}在 {hhmm(f.onset)} {spike}{change}（{num(base)} -> {num(ref)}{us}），"
+            f"{side}基线 {sigma(f)} sigma")
+
+
+# -- logs --------------------------------------------------------------------------------
+# How the log detector names its baseline period in English, and the same in Chinese.
+_PERIODS: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = (
+    (re.compile(r"\bthe previous hour\b"), lambda m: "此前 1 小时"),
+    (re.compile(r"\bthe previous (\d+) hours\b"), lambda m: f"此前 {m[1]} 小时"),
+    (re.compile(r"\bthe previous (\d+) min\b"), lambda m: f"此前 {m[1]} 分钟"),
+    (re.compile(r"\bthe (\d+)-minute baseline\b"), lambda m: f"{m[1]} 分钟的基线期"),
+)
+
+
+def _period_zh(f: Finding) -> str:
+    """The baseline period of a log finding. The detector keeps it only in its sentence
+    (details carry no period), so it is read from there; "基线期" when it says nothing."""
+    minutes = f.details.get("baseline_minutes")
+    if _number(minutes):
+        return f"此前 {minutes:.0f} 分钟"
+    for pattern, zh in _PERIODS:
+        m = pattern.search(f.summary)
+        if m:
+            return zh(m)
+    return "基线期"
+
+
+def _logs_zh(f: Finding) -> str | None:
+    d = f.details
+    count, base = d.get("count"), d.get("baseline_count")
+    template = d.get("template") or f.signal
+    if not isinstance(count, int) or not isinstance(base, int) or not template:
+        return None
+    t = _code(_short(str(template)))
+    period = _period_zh(f)
+    since = _at(f.onset, "自 {} 起")
+    if f.kind == "error_surge":
+        return (f"{f.component} {since}记录了 {count} 条错误日志 {t}，"
+                + (f"{period}内只有 {base} 条" if base else f"{period}内没有出现过"))
+    if f.kind == "new_template":
+        return f"{f.component} {since}出现新日志 {t}，共 {count} 次，{period}内从未出现过"
+    if f.kind == "template_burst":
+        return f"{f.component} {since}记录 {t} {count} 次，{period}内为 {base} 次（{sigma(f)} sigma）"
+    return None
+
+
+# -- traces ------------------------------------------------------------------------------
+def _x(after: Any, before: Any) -> str:
+    return f"{after / max(before, 1e-9):.1f}"
+
+
+def _traces_zh(f: Finding) -> str | None:
+    d = f.details
+    s = f"{sigma(f)} sigma"
+    caller, callee = d.get("caller", ""), d.get("callee", f.component)
+    if f.kind == "latency_origin" and _number(d.get("self_ms_before")) and _number(d.get("self_ms_after")):
+        b, w = d["self_ms_before"], d["self_ms_after"]
+        return (f"延迟源自 {f.component} 自身：{_at(f.onset, '{} 起')}它每次调用的自身耗时增至 {_x(w, b)} 倍"
+                f"（中位数 {b:.1f} -> {w:.1f} ms），{s}，并非来自其下游")
+    if f.kind == "network_latency" and _number(d.get("wire_ms_before")) and _number(d.get("wire_ms_after")):
+        b, w = d["wire_ms_before"], d["wire_ms_after"]
+        return (f"调用 {f.component} 的网络耗时{_at(f.onset, '在 {} ')}增至 {_x(w, b)} 倍（调用方客户端 span 与 "
+                f"{f.component} 服务端 span 之间的中位数 {b:.1f} -> {w:.1f} ms），{s}")
+    if f.kind == "latency" and caller and _number(d.get("ms_before")) and _number(d.get("ms_after")):
+        b, w = d["ms_before"], d["ms_after"]
+        return f"{caller}->{callee} 的调用变慢至 {_x(w, b)} 倍（中位数 {b:.1f} -> {w:.1f} ms），{s}"
+    if f.kind == "call_path_change" and d.get("blamed_by_callers") and d.get("callers"):
+        since = _at(f.onset, "自 {} 起")
+        return (f"{'、'.join(d['callers'])} 调用 {f.component} 后随即中止请求（{since}共 {d.get('requests', '?')} 个请求"
+                f"被截断）：{f.component} 返回了错误或不可用的结果，说明其代码中出现了提前返回或异常，{s}")
+    pb, pw = d.get("ratio_before"), d.get("ratio_after")
+    if not _number(pb) or not _number(pw):
+        return None
+    if f.kind == "errors" and caller:
+        return f"{caller}->{callee} 的调用失败率为 {pw:.1%}（基线 {pb:.1%}），{s}"
+    if f.kind == "error_origin":
+        return (f"错误源自 {f.component}：{_at(f.onset, '自 {} 起')}它有 {pw:.1%} 的 span 失败，而其下游调用均未失败"
+                f"（基线 {pb:.1%}），{s}")
+    if f.kind == "call_path_change" and d.get("operation"):
+        missing = "、".join(_code(str(m)) for m in d.get("missing") or ())
+        return (f"{f.component} 处理 {_code(str(d['operation']))} 时中途退出：{_at(f.onset, '自 {} 起')}它有 {pw:.1%} "
+                f"的请求缺少以往会执行的步骤（基线 {pb:.1%}）" + (f"，缺少 {missing}" if missing else "")
+                + f"；说明其代码中出现了提前返回或异常，{s}")
+    if f.kind == "call_path_change":
+        return (f"{f.component} 跳过了以往必经的步骤：{_at(f.onset, '自 {} 起')}它有 {pw:.1%} 的 span 缺少基线期内"
+                f"都会发起的调用（基线 {pb:.1%}），说明其代码中出现了提前返回或异常，{s}")
+    if f.kind == "lost_spans" and caller:
+        return (f"{caller} 对 {callee} 的调用{_at(f.onset, '自 {} 起')}有 {pw:.1%} 缺失（基线 {pb:.1%}）："
+                f"调用中断或 span 丢失，{s}")
+    if f.kind == "orphan_spans":
+        return (f"{f.component} 有 {pw:.1%} 的 span 找不到父 span（基线 {pb:.1%}）：{f.component} 的上游有 span 丢失，{s}")
+    return None
+
+
+# -- changes and alerts ------------------------------------------------------------------
+# What a change did, with its author as the subject, and without one.
+CHANGE_VERBS_ZH = {"deploy": "发布了 {c}", "config": "修改了 {c} 的配置", "rollback": "回滚了 {c}", "restart": "重启了 {c}",
+                   "scale": "对 {c} 做了扩缩容", "migration": "迁移了 {c}", "feature_flag": "修改了 {c} 的特性开关"}
+CHANGE_NOUNS_ZH = {"deploy": "发布", "config": "配置变更", "rollback": "回滚", "restart": "重启", "scale": "扩缩容",
+                   "migration": "迁移", "feature_flag": "特性开关变更"}
+SEVERITY_ZH = {"critical": "严重", "error": "错误", "warning": "警告", "warn": "警告", "info": "提示", "page": "紧急"}
+
+
+def _changes_zh(f: Finding) -> str | None:
+    d = f.details
+    minutes, onset = d.get("minutes_before_onset"), d.get("onset")
+    if f.onset is None or not _number(minutes) or not _number(onset):
+        return None
+    kind = f.kind.lower()
+    if d.get("author"):
+        what = f"{d['author']} " + CHANGE_VERBS_ZH.get(kind, "对 {c} 做了变更（" + _code(f.kind) + "）").replace("{c}", f.component)
+    else:
+        what = f"{f.component} 进行了" + CHANGE_NOUNS_ZH.get(kind, f"变更（{_code(f.kind)}）")
+    when = (f"比异常开始（{hhmm(onset)}）早 {minutes:.0f} 分钟" if minutes >= 0.5
+            else f"在异常开始（{hhmm(onset)}）之后 {-minutes:.0f} 分钟" if minutes <= -0.5
+            else f"与异常开始（{hhmm(onset)}）同时")
+    desc = str(d.get("description") or "").strip()
+    return f"{hhmm(f.onset)} {what}，{when}" + (f"：{_code(desc)}" if desc else "")
+
+
+_ALERT_DESCRIPTION = re.compile(r"^alert .+? fired on .+? at \d{4}-\d\d-\d\d \d\d:\d\d UTC: (?P<desc>.+)$", re.S)
+
+
+def _alerts_zh(f: Finding) -> str | None:
+    desc = f.details.get("description")
+    if desc is None:  # the alerts tool keeps the description only in its sentence
+        m = _ALERT_DESCRIPTION.match(f.summary)
+        desc = m["desc"] if m else ""
+    severity = str(f.details.get("severity") or "")
+    sev = f"（{SEVERITY_ZH.get(severity.lower(), severity)}）" if severity else ""
+    when = f"{day_hhmm(f.onset)} " if f.onset is not None else ""
+    return f"{when}{f.component} 触发告警 {_code(f.signal)}{sev}" + (f"：{_code(str(desc).strip())}" if desc else "")
+
+
+_ZH: dict[str, Callable[[Finding], str | None]] = {
+    "metrics": lambda f: _metric_zh(f) if f.kind in ("level_shift", "spike", "trend") else None,
+    "logs": _logs_zh,
+    "traces": _traces_zh,
+    "changes": _changes_zh,
+    "alerts": _alerts_zh,
+}
+
+
+def finding_sentence(f: Finding, lang: str = "en") -> str:
+    """The finding in one sentence: the detector's own in English; in Chinese, written from
+    its structured fields (the English one where a kind has no Chinese form)."""
+    if lang != "zh":
+        return f.summary
+    render = _ZH.get(f.source)
+    try:
+        text = render(f) if render else None
+    except (KeyError, TypeError, ValueError, ZeroDivisionError):  # details of an unexpected shape
+        text = None
+    return text or f.summary

@@ -1,0 +1,255 @@
+"""Chinese report prose written from structured findings (copilot/phrases, copilot/reflection).
+
+The findings come from the real detectors: the telemetry plugin's tools over every demo
+fault kind, and the detector functions over small synthetic inputs for shapes the demo
+does not produce. A Chinese sentence must carry every number of the detector's English
+sentence, leave no English prose behind (names, units and verbatim data aside) and keep
+the finding ids it cites.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+import numpy as np
+import pytest
+
+from copilot.demo import GENERATED_KINDS, ensure_demo
+from copilot.diagnosis import Diagnosis, Finding, RootCause
+from copilot.language import detect_language
+from copilot.phrases import cause_reasons, finding_sentence
+from copilot.reflection import Check, Note, localize_note, parse_note, reflect, review
+from copilot.report import build_report, render_markdown
+from copilot.tools import ToolContext, ToolRegistry
+from plugins.telemetry_plugin import plugin
+
+PLAN = ["describe_telemetry", "detect_metric_anomalies", "detect_log_anomalies", "detect_trace_anomalies",
+        "list_changes", "rank_root_causes"]
+NUMBER = re.compile(r"\d+(?:\.\d+)?")
+CODE = re.compile(r"``.*?``|`[^`]*`")
+CITED = re.compile(r"\[([A-Z]\d+)\]")
+# Words a Chinese SRE writes as they are.
+KEPT_WORDS = {"sigma", "utc", "span", "spans", "cpu", "gc", "ms", "req", "min", "jvm"}
+
+
+async def _run(fault: str) -> tuple[list[Finding], list[RootCause]]:
+    reg, ctx = ToolRegistry(), ToolContext(data_dir=ensure_demo(fault))
+    for t in plugin.tools:
+        reg.add(t)
+    ranked = []
+    for name in PLAN:
+        result = await reg.invoke(name, {}, ctx)
+        ctx.findings.extend(f for f in result.findings if all(f.id != g.id for g in ctx.findings))
+        if name == "rank_root_causes":
+            ranked = [RootCause.from_dict(r) for r in result.data["root_causes"]]
+    return list(ctx.findings), ranked
+
+
+RUNS: dict[str, tuple[list[Finding], list[RootCause]]] = {}
+
+
+async def demo(fault: str) -> tuple[list[Finding], list[RootCause]]:
+    if fault not in RUNS:
+        RUNS[fault] = await _run(fault)
+    return RUNS[fault]
+
+
+def names_of(f: Finding) -> set[str]:
+    """What a sentence names as it is: components, the signal, callers, authors, units."""
+    d = f.details
+    words = {f.component, f.signal, str(d.get("caller", "")), str(d.get("author", "")), str(d.get("unit", ""))}
+    words |= set(d.get("callers") or ())
+    words |= {str(v) for v in (d.get("labels") or {}).values()}
+    return {w.lower() for text in words for w in re.findall(r"[A-Za-z]+", text)}
+
+
+def english_left(zh: str, allowed: set[str]) -> list[str]:
+    prose = CODE.sub("", zh)
+    return [w for w in re.findall(r"[A-Za-z]+", prose) if w.lower() not in allowed | KEPT_WORDS]
+
+
+def assert_same_facts(f: Finding, zh: str) -> None:
+    assert zh != f.summary, f"no Chinese form for {f.source}/{f.kind}: {f.summary}"
+    missing = Counter(NUMBER.findall(f.summary)) - Counter(NUMBER.findall(zh))
+    assert not missing, f"numbers {sorted(missing)} of {f.summary!r} missing from {zh!r}"
+    assert not english_left(zh, names_of(f)), (english_left(zh, names_of(f)), zh)
+    assert len(re.findall(r"[\u4e00-\u9fff]", zh)) >= 4, zh
+    template = f.details.get("template")
+    if template and len(template) <= 100:
+        assert f"`{template}`" in zh  # log templates stay verbatim
+
+
+@pytest.mark.parametrize("fault", GENERATED_KINDS)
+async def test_every_demo_finding_reads_in_chinese_with_its_numbers(fault):
+    findings, _ = await demo(fault)
+    assert {f.source for f in findings} >= {"metrics", "alerts", "changes", "traces"}
+    for f in findings:
+        assert finding_sentence(f, "en") == f.summary  # English is the detector's own sentence
+        assert_same_facts(f, finding_sentence(f, "zh"))
+
+
+@pytest.mark.parametrize("fault", GENERATED_KINDS)
+async def test_root_cause_reasons_in_chinese_cite_the_same_findings(fault):
+    findings, ranked = await demo(fault)
+    assert ranked
+    for rc in ranked[:3]:
+        zh = cause_reasons(rc, findings, "zh")
+        assert cause_reasons(rc, findings, "en") == rc.reasons
+        assert len(zh) == len(rc.reasons)
+        for en_line, zh_line in zip(rc.reasons, zh):
+            assert CITED.findall(zh_line) == CITED.findall(en_line)
+            assert len(re.findall(r"[\u4e00-\u9fff]", zh_line)) >= 4, f"left in English: {en_line}"
+        assert zh[0].startswith(f"{rc.component}：")
+
+
+async def test_chinese_report_sections_three_and_four_and_reflection():
+    findings, ranked = await demo("disk_full")
+    revised, notes = reflect(ranked, findings)
+    diag = Diagnosis("从 13:30 开始 cache 报错很多，根因是什么？", "", root_causes=revised, findings=findings)
+    zh, en = build_report(diag, "zh", reflection=notes), build_report(diag, "en", reflection=notes)
+    md = render_markdown(zh)
+    three = md[md.index("## 三、"):md.index("## 四、")]
+    four = md[md.index("## 四、"):md.index("## 五、")]
+    assert "磁盘空间不足" in four and "`disk_full`" in four
+    for part in (three, four):
+        prose = CODE.sub("", CITED.sub("", part))
+        assert detect_language(prose) == "zh"
+    # the same findings, in the same order, cited in both languages
+    assert [i["evidence"] for g in zh["symptoms"] for i in g["items"]] == \
+        [i["evidence"] for g in en["symptoms"] for i in g["items"]]
+    assert [CITED.findall(r) for r in zh["root_cause"]["reasons"]] == [CITED.findall(r) for r in en["root_cause"]["reasons"]]
+    assert len(zh["reflection"]) == len(notes) and all("保留" in n or "降级" in n for n in zh["reflection"])
+    assert en["reflection"] == notes and en["root_cause"]["reasons"] == revised[0].reasons
+    assert "（另有" in three or all(not g["more"] for g in zh["symptoms"])
+
+
+# -- reflection notes --------------------------------------------------------------------
+FINDINGS = [
+    Finding("M1", "metrics", "payment", "disk_usage", "level_shift", "payment disk_usage rose", 40.0, 1000.0),
+    Finding("M2", "metrics", "checkout", "latency_p90", "level_shift", "checkout latency_p90 rose", 20.0, 1600.0),
+]
+
+
+def test_reflection_notes_are_structured_and_read_back_in_either_language():
+    causes = [RootCause("payment", "disk_full", 0.8, ["M1"]), RootCause("checkout", "jvm_gc", 0.4, ["M2"]),
+              RootCause("cart", "memory_leak", 0.2, [])]
+    revised, notes = review(causes, FINDINGS)
+    assert [n.verdict for n in notes] == ["kept", "demoted", "demoted"]
+    assert notes[1].checks == (Check("signature_missing"), Check("began_late", 10))
+    assert notes[2].checks == (Check("no_evidence"),)
+    _, texts = reflect(causes, FINDINGS)
+    assert texts == [n.text("en") for n in notes]
+    assert texts[1] == ("checkout / jvm_gc: the expected jvm_gc signature is missing; "
+                        "its anomalies began 10 min after the earliest one -> demoted.")
+    zh = [localize_note(t, "zh") for t in texts]
+    assert zh[1] == "checkout / jvm_gc：缺少JAVA进程GC异常应有的特征；它的异常比最早的异常晚 10 分钟出现 → 降级"
+    assert zh[0] == "payment / disk_full：具备磁盘空间不足的特征；它的异常最先出现 → 保留"
+    assert [parse_note(z) for z in zh] == notes  # a saved Chinese report can be rendered in English again
+    assert [localize_note(z, "en") for z in zh] == texts
+    assert [localize_note(t, "en") for t in texts] == texts
+
+
+def test_notes_nothing_can_read_stay_as_written():
+    assert parse_note("payment / disk_full: looks fine to me -> kept.") is None
+    assert localize_note("payment / disk_full: looks fine to me -> kept.", "zh") == "payment / disk_full: looks fine to me -> kept."
+    note = Note("payment", "disk_full", (Check("began_first"),), "kept")
+    assert localize_note(note.text("zh"), "zh") == note.text("zh")
+    model = "model reflection: revise (revised to cache / disk_full); would be refuted by: normal disk usage on cache"
+    assert localize_note(model, "zh") == "模型反思：修正（改判为 cache / disk_full）；可推翻该结论的证据：normal disk usage on cache"
+    assert localize_note(model, "en") == model
+
+
+# -- detector shapes the demo does not produce -------------------------------------------
+def _series(values, component="db", metric="success_rate"):
+    from plugins.telemetry.model import MetricSeries
+
+    ts = np.arange(len(values), dtype=float) * 60.0
+    return MetricSeries(component, metric, ts, np.asarray(values, dtype=float), {"instance": "db-0"})
+
+
+def _ids():
+    n = iter(range(1, 1000))
+    return lambda prefix: f"{prefix}{next(n)}"
+
+
+def test_a_falling_metric_and_its_ratio_forms():
+    from plugins.detectors.metrics import detect_metric_anomalies
+
+    rng = np.random.default_rng(3)
+    drop = np.r_[100 + rng.normal(0, 1, 60), 30 + rng.normal(0, 1, 30)]
+    dip = np.r_[50 + rng.normal(0, 0.5, 60), 40 + rng.normal(0, 0.5, 30)]
+    series = [_series(drop, "db", "requests_per_sec"), _series(dip, "db", "success_rate")]
+    found = detect_metric_anomalies(series, (3600.0, 5400.0), (0.0, 3600.0), _ids())
+    assert {f.details["direction"] for f in found} == {"down"}
+    zh = {f.signal: finding_sentence(f, "zh") for f in found}
+    assert "降至正常水平的" in zh["requests_per_sec"] and "低于基线" in zh["requests_per_sec"]
+    assert "（db-0）" in zh["requests_per_sec"]
+    assert "下降 20%" in zh["success_rate"]
+    for f in found:
+        assert_same_facts(f, zh[f.signal])
+
+
+def test_changes_after_the_onset_and_without_author():
+    from plugins.detectors.changes import detect_changes
+    from plugins.telemetry.model import ChangeEvent
+
+    changes = [ChangeEvent(1300.0, "cart", "rollback", "roll back cart to v2.4.2", "", "chg-1"),
+               ChangeEvent(1000.0, "db", "schema", "add index on orders", "ops", "chg-2")]
+    found = detect_changes(changes, (900.0, 2000.0), 1000.0, _ids())
+    zh = {f.component: finding_sentence(f, "zh") for f in found}
+    assert zh["cart"].startswith("00:21 cart 进行了回滚，在异常开始（00:16）之后 5 分钟")
+    assert "与异常开始（00:16）同时" in zh["db"] and "ops 对 db 做了变更（`schema`）" in zh["db"]
+    assert "`add index on orders`" in zh["db"]
+    for f in found:
+        assert_same_facts(f, zh[f.component])
+
+
+def test_unknown_shapes_fall_back_to_the_detectors_sentence():
+    odd = [Finding("X1", "profiles", "cart", "cpu", "hot_path", "cart spends 40% in json encode", 5.0, 10.0),
+           Finding("M9", "metrics", "cart", "cpu", "seasonal", "cart cpu broke its weekly pattern", 5.0, 10.0),
+           Finding("M1", "metrics", "cart", "cpu", "level_shift", "cart cpu rose 3x", 5.0, 10.0)]  # no details
+    assert [finding_sentence(f, "zh") for f in odd] == [f.summary for f in odd]
+
+
+def test_reasons_a_model_wrote_or_nothing_can_read_stay():
+    rc = RootCause("cart", "code_exception", 0.7, ["M1"], [
+        "疑似新型故障：cart 的连接池耗尽。", "cart: exceptions appear in its logs after a recent change.",
+        "cart cpu rose 3x [M1]", "its callees cart, db are anomalous too, so part of what it shows is inherited",
+        "something new the ranking says"])
+    zh = cause_reasons(rc, [Finding("M1", "metrics", "cart", "cpu", "level_shift", "cart cpu rose 3x", 5.0, 10.0)], "zh")
+    assert zh == ["疑似新型故障：cart 的连接池耗尽。", "cart：近期变更之后，它的日志中出现异常", "cart cpu rose 3x [M1]",
+                  "它的下游 cart、db 也有异常，它表现出的部分症状是从下游传导来的", "something new the ranking says"]
+
+
+@pytest.mark.parametrize("fault", ["frontend_exception", "checkout_return", "catalog_exception"])
+def test_requests_that_stop_part_way_read_in_chinese(fault):
+    from plugins.detectors.traces import detect_trace_anomalies
+    from tests.test_trace_paths import BASELINE, WINDOW, shop
+
+    found = [f for f in detect_trace_anomalies(shop(fault), WINDOW, BASELINE, _ids()) if f.kind == "call_path_change"]
+    assert found
+    for f in found:
+        zh = finding_sentence(f, "zh")
+        assert_same_facts(f, zh)
+        assert "提前返回或异常" in zh
+        if f.details.get("blamed_by_callers"):
+            assert zh.startswith("、".join(f.details["callers"]) + " 调用 ")
+        else:
+            assert all(f"`{m}`" in zh for m in f.details["missing"])
+
+
+@pytest.mark.parametrize("fault", ["api_slow", "store_errors", "lost", "orphans"])
+def test_other_trace_shapes_read_in_chinese(fault):
+    from plugins.detectors.traces import detect_trace_anomalies
+    from tests.test_traces_changes import BASELINE, T0, WINDOW, make_spans
+
+    spans = make_spans(None if fault == "orphans" else fault)
+    if fault == "orphans":
+        for s in spans:
+            if s.component == "api" and s.start >= T0 + 4200 and int(s.trace_id[1:]) % 3 == 0:
+                s.span_id = "gone-" + s.span_id
+    found = detect_trace_anomalies(spans, WINDOW, BASELINE, _ids())
+    assert found
+    for f in found:
+        assert_same_facts(f, finding_sentence(f, "zh"))
