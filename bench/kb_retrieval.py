@@ -4,6 +4,12 @@
     .venv/bin/python bench/kb_retrieval.py --scale 100000     # also search p50 at 100k entries
     .venv/bin/python bench/kb_retrieval.py --json             # one JSON object
 
+Relevance ("I don't know"): the knowledge tools search with relevant_only; an answerable
+question (bench/kb_queries.yaml, and the answerable questions in bench/kb_relevance.yaml)
+that gets nothing back is a false "no answer"; an unanswerable one (bench/kb_relevance.yaml)
+that gets anything back is a false answer. Figures per split: the calibration split was
+looked at while choosing kb/relevance.py's thresholds, the held-out split only after.
+
 Recall@3: the labelled queries in bench/kb_queries.yaml against the bundled knowledge
 (hybrid search, k=3). Latency: the same queries against a store grown to --scale
 experience entries. Building 100k real embeddings would take ~20 minutes on two cores, so
@@ -60,6 +66,53 @@ def recall(store, queries: list[dict], k: int = 3) -> dict:
         "mrr_at_10": round(sum(rr) / len(rr), 4),
         "by_category": {c: {"n": len(v), "recall_at_3": round(sum(v) / len(v), 4)} for c, v in per.items()},
         "misses": misses,
+    }
+
+
+def lang_of(q: str) -> str:
+    from copilot.language import detect_language
+
+    return detect_language(q)
+
+
+def _rate(flags: list[bool]) -> dict:
+    return {"n": len(flags), "rate": round(sum(flags) / len(flags), 4) if flags else None}
+
+
+def relevance(store, queries: list[dict], relevance_set: dict, k: int = 3) -> dict:
+    """False "no answer" on answerable questions, false answers on unanswerable ones."""
+    from kb.search import search
+
+    answerable = [dict(q, split="calibration", set=q["cat"]) for q in queries]
+    answerable += [dict(q, set="on-call") for q in relevance_set.get("answerable", [])]
+    groups: dict[str, dict[str, list[bool]]] = {}
+    wrong: dict[str, list[bool]] = {}
+    examples: list[dict] = []
+    for q in answerable:
+        hits = [h["id"] for h in search(store, q["q"], k=k, language=q.get("language"), relevant_only=True)]
+        key = f"{q['split']}/{q['set']}/{lang_of(q['q'])}"
+        groups.setdefault("false_no_answer", {}).setdefault(key, []).append(not hits)
+        wrong.setdefault(key, []).append(not hit(hits, q["expect"]))
+        if not hits:
+            examples.append({"kind": "false no-answer", "split": q["split"], "q": q["q"]})
+    for q in relevance_set.get("unanswerable", []):
+        hits = [h["id"] for h in search(store, q["q"], k=k, relevant_only=True)]
+        key = f"{q['split']}/unanswerable/{lang_of(q['q'])}"
+        groups.setdefault("false_answer", {}).setdefault(key, []).append(bool(hits))
+        if hits:
+            examples.append({"kind": "false answer", "split": q["split"], "q": q["q"], "got": hits})
+
+    def roll(table: dict[str, list[bool]], level: int) -> dict:
+        out: dict[str, list[bool]] = {}
+        for key, flags in table.items():
+            out.setdefault("/".join(key.split("/")[:level]), []).extend(flags)
+        return {key: _rate(v) for key, v in sorted(out.items())}
+
+    return {
+        "false_no_answer": {"by_split": roll(groups["false_no_answer"], 1), "detail": roll(groups["false_no_answer"], 3)},
+        "no_expected_entry": {"by_split": roll(wrong, 1)},
+        "false_answer": {"by_split": roll(groups["false_answer"], 1), "detail": roll(groups["false_answer"], 3)},
+        "errors": examples,
     }
 
 
@@ -140,8 +193,11 @@ def grow(store, total: int, pool: int = 2000, seed: int = 3) -> float:
 def latency(store, queries: list[dict], rounds: int = 3) -> dict:
     from kb.search import search
 
+    t0 = time.perf_counter()
+    search(store, queries[0]["q"], k=5)  # the first search after a write builds the term statistics
+    first_search_ms = (time.perf_counter() - t0) * 1000
     for q in queries[:5]:
-        search(store, q["q"], k=5)  # warm up (caches, centroid, index)
+        search(store, q["q"], k=5)  # warm up (caches, index)
     store_ms, embed_ms = [], []
     for _ in range(rounds):
         for q in queries:
@@ -164,16 +220,20 @@ def latency(store, queries: list[dict], rounds: int = 3) -> dict:
         "search_p50_ms": round(statistics.median(store_ms), 2),
         "search_p95_ms": round(qs[18], 2),
         "query_embedding_p50_ms": round(statistics.median(first), 2),
+        "first_search_after_write_ms": round(first_search_ms, 1),
     }
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--queries", type=Path, default=ROOT / "bench" / "kb_queries.yaml")
+    ap.add_argument("--relevance-set", type=Path, default=ROOT / "bench" / "kb_relevance.yaml")
     ap.add_argument("--scale", type=int, default=0, help="grow the store to this many experiences for latency")
     ap.add_argument("--import-n", type=int, default=300, help="entries for the import throughput run")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
+
+    import yaml
 
     from kb.embed import CachedEmbedder, E5Embedder
     from kb.seed import sync_bundled
@@ -188,6 +248,7 @@ def main() -> int:
         sync_bundled(store)
         result["bundled_load_s"] = round(time.perf_counter() - t0, 2)
         result["retrieval"] = recall(store, queries)
+        result["relevance"] = relevance(store, queries, yaml.safe_load(args.relevance_set.read_text(encoding="utf-8")))
         result["latency_bundled"] = latency(store, queries)
         imp_store = KnowledgeStore(str(Path(tmp) / "kb-import"), emb)
         result["import"] = import_throughput(imp_store, args.import_n)
@@ -205,11 +266,25 @@ def main() -> int:
         print(f"  {cat:<8} n={v['n']:<3} recall@3 {v['recall_at_3']:.3f}")
     for m in r["misses"]:
         print(f"  miss: {m['q']!r} expected {m['expect']} got {m['got']}")
+    rel = result["relevance"]
+    print("relevance (relevant_only, k=3):")
+    for split, v in rel["false_no_answer"]["by_split"].items():
+        miss = rel["no_expected_entry"]["by_split"][split]
+        print(f"  answerable   {split:<12} n={v['n']:<3} false no-answer {v['rate']:.3f}  "
+              f"(no expected entry among those returned {miss['rate']:.3f})")
+    for split, v in rel["false_answer"]["by_split"].items():
+        print(f"  unanswerable {split:<12} n={v['n']:<3} false answer    {v['rate']:.3f}")
+    for table in ("false_no_answer", "false_answer"):
+        for key, v in rel[table]["detail"].items():
+            print(f"    {table:<16} {key:<32} n={v['n']:<3} {v['rate']:.3f}")
+    for e in rel["errors"]:
+        print(f"  {e['kind']} ({e['split']}): {e['q']!r}" + (f" -> {e['got']}" if "got" in e else ""))
     for key in ("latency_bundled", "latency_scaled"):
         if key in result:
             lat = result[key]
             print(f"{key}: rows {lat['rows']}  search p50 {lat['search_p50_ms']} ms  p95 {lat['search_p95_ms']} ms  "
-                  f"(+ query embedding p50 {lat['query_embedding_p50_ms']} ms when not cached)")
+                  f"(+ query embedding p50 {lat['query_embedding_p50_ms']} ms when not cached; first search after "
+                  f"a write {lat['first_search_after_write_ms']} ms)")
     if "retrieval_scaled" in result:
         print(f"recall@3 with {args.scale} entries: {result['retrieval_scaled']['recall_at_3']:.3f}")
     imp = result["import"]

@@ -1,12 +1,13 @@
 """Answers to knowledge questions from the knowledge base, with citations (the seed's
 QAProxy). Offline, the answer is built from the retrieved entries only; when nothing
-relevant comes back it says so instead of inventing one."""
+relevant comes back it says so instead of inventing one. Relevance is decided by the
+knowledge base's search (kb/relevance.py): kb_search returns relevant entries only, and an
+entry marked `relevant: False` (from a search without that filter) is never presented as
+the answer."""
 
 from __future__ import annotations
 
 from typing import Any
-
-MIN_SCORE = 0.0  # entries from kb_search are already thresholded by the store
 
 
 def _field(entry: dict[str, Any], *names: str) -> str:
@@ -18,7 +19,7 @@ def _field(entry: dict[str, Any], *names: str) -> str:
 
 
 def knowledge_answer(question: str, entries: list[dict[str, Any]], lang: str) -> str:
-    relevant = [e for e in entries if float(e.get("score", 1.0) or 0.0) >= MIN_SCORE]
+    relevant = [e for e in entries if e.get("relevant", True) is not False]
     if not relevant:
         if lang == "zh":
             return "很抱歉，本地知识库中没有找到与该问题相关的信息。配置模型后，我可以结合通用知识作答（会注明并非来自本地知识库）。"

@@ -2,7 +2,10 @@
 (ICU tokenizer, so Chinese works), fused by reciprocal rank (RRF).
 
 Vector hits from all searched tables share one ranking (cosine distances from the same
-embedder are comparable); full-text hits are ranked per table (BM25 scores are not).
+embedder are comparable); full-text hits are ranked per table (BM25 scores are not). Every
+returned entry says whether it is `relevant`, i.e. about the question's topic
+(kb/relevance.py): rank says which entries are nearest, relevance whether any is near
+enough to answer from.
 """
 
 from __future__ import annotations
@@ -10,17 +13,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from . import relevance as R
 from . import schema as S
 from .store import KnowledgeStore, newest_per_id, sql_str
 
 RRF_K = 60  # the standard constant from Cormack et al. (2009)
-# Relevance: an entry both retrievers agree on (a full-text match that is also among the
-# best vector hits), or one that stands out from the table as a whole: its similarity
-# exceeds the query's mean similarity to all entries (= similarity to the centroid) by
-# this margin. Unrelated questions ("what's the weather") pass neither test.
-AGREE_RANK = 5
-STANDOUT_MARGIN = 0.07
-_CENTROIDS: dict[tuple[str, str, int], Any] = {}
 _POOL: dict[str, Any] = {}
 
 
@@ -82,31 +79,15 @@ def _pool() -> Any:
     return _POOL["pool"]
 
 
-def _centroid(store: KnowledgeStore, kind: str, tbl: Any) -> Any:
-    """Mean vector of a table (cached per table version): its dot product with a query is
-    the query's mean similarity to every entry."""
-    import numpy as np
-
-    key = (store.uri, kind, tbl.version)
-    if key not in _CENTROIDS:
-        rows = tbl.count_rows()
-        if not rows:
-            return None
-        table = tbl.search().select(["vector"]).limit(rows).to_arrow()
-        col = table.column("vector").combine_chunks()
-        flat = np.asarray(col.flatten(), dtype=np.float32).reshape(len(col), -1)
-        _CENTROIDS[key] = flat.mean(axis=0) if len(flat) else None
-    return _CENTROIDS[key]
-
-
 def _fetch(tables: dict[str, Any], picked: list[tuple[str, dict[str, Any]]]) -> dict[str, dict[str, Any]]:
-    """Full rows for the winners, by row id, one read per table."""
+    """Full rows (with text and vector, for the relevance test) of the candidates, by row
+    id, one read per table."""
     out: dict[str, dict[str, Any]] = {}
     by_kind: dict[str, list[int]] = {}
     for kd, row in picked:
         by_kind.setdefault(kd, []).append(row["_rowid"])
     for kd, rowids in by_kind.items():
-        for row in tables[kd].take_row_ids(rowids).select(_columns(kd)).to_list():
+        for row in tables[kd].take_row_ids(rowids).select(_columns(kd) + ["text", "vector"]).to_list():
             out[row["id"]] = row
     return out
 
@@ -121,8 +102,9 @@ def search(
     language: str | None = None,
     relevant_only: bool = False,
 ) -> list[dict[str, Any]]:
-    """The k best entries for a query: entry dicts with `score` (fused), `similarity` and
-    `relevant`; with `relevant_only`, entries that fail the relevance test are dropped."""
+    """The k best entries for a query: entry dicts with `score` (fused), `similarity`,
+    `coverage` and `relevant`; with `relevant_only`, entries that fail the relevance test
+    are dropped."""
     import numpy as np
 
     query = " ".join(query.split())
@@ -132,27 +114,27 @@ def search(
     filters = Filters(service, fault_kind, language)
     n = max(4 * k, 20)
     qvec = store.embedder.query(query)
-    vector_ranked: list[tuple[float, str, dict[str, Any]]] = []
-    text_lists: list[list[tuple[str, dict[str, Any]]]] = []
-    baseline: dict[str, float] = {}
+    calibration = R.calibration_for(store.embedder.name)
     jobs = []
     tables: dict[str, Any] = {}
+    stats: dict[str, R.TableStats] = {}
     pool = _pool()
     for kd in kinds:
         if not store.has_table(kd):
             continue
         tbl = store.table(kd)
         tbl.checkout_latest()
-        centroid = _centroid(store, kd, tbl)
-        if centroid is None:  # an empty table
+        stats[kd] = R.table_stats(store.uri, kd, tbl, with_vectors=calibration is None)
+        if not stats[kd].terms.rows:  # an empty table
             continue
         where = filters.where(kd)
-        baseline[kd] = float(np.dot(qvec, centroid))
         # The two retrievers (and the tables) run at once: the work happens in Lance's
         # native threads, so Python threads overlap well here.
         tables[kd] = tbl
         jobs.append((kd, pool.submit(_vector_hits, tbl, kd, qvec, where, n),
                      pool.submit(_text_hits, tbl, kd, query, where, n)))
+    vector_ranked: list[tuple[float, str, dict[str, Any]]] = []
+    text_lists: list[list[tuple[str, dict[str, Any]]]] = []
     for kd, vec_job, text_job in jobs:
         for row in newest_per_id(vec_job.result()):
             vector_ranked.append((row.pop("_distance"), kd, row))
@@ -160,36 +142,40 @@ def search(
     vector_ranked.sort(key=lambda t: t[0])
     scores: dict[str, float] = {}
     rows: dict[str, tuple[str, dict[str, Any]]] = {}
-    similarity: dict[str, float] = {}
-    vector_rank: dict[str, int] = {}
-    relevant: set[str] = set()
-    for rank, (dist, kd, row) in enumerate(vector_ranked[:n], start=1):
+    for rank, (_, kd, row) in enumerate(vector_ranked[:n], start=1):
         scores[row["id"]] = scores.get(row["id"], 0.0) + 1.0 / (RRF_K + rank)
         rows[row["id"]] = (kd, row)
-        similarity[row["id"]] = 1.0 - float(dist)
-        vector_rank[row["id"]] = rank
-        if similarity[row["id"]] - baseline[kd] >= STANDOUT_MARGIN:
-            relevant.add(row["id"])
     for hits in text_lists:
         for rank, (kd, row) in enumerate(hits, start=1):
             row.pop("_score", None)
             scores[row["id"]] = scores.get(row["id"], 0.0) + 1.0 / (RRF_K + rank)
             rows.setdefault(row["id"], (kd, row))
-            if vector_rank.get(row["id"], n + 1) <= AGREE_RANK:
-                relevant.add(row["id"])
-    ranked = sorted(scores, key=lambda i: (-scores[i], i))
-    if relevant_only:
-        ranked = [i for i in ranked if i in relevant]
-    full = _fetch(tables, [rows[i] for i in ranked[:k]])
-    out = []
-    for entry_id in ranked[:k]:
-        kd, _ = rows[entry_id]
-        entry = S.to_entry(kd, full[entry_id])
-        entry["score"] = round(scores[entry_id], 6)
-        if entry_id in similarity:
-            entry["similarity"] = round(similarity[entry_id], 4)
-        entry["relevant"] = entry_id in relevant
-        out.append(entry)
+    ranked = sorted(scores, key=lambda i: (-scores[i], i))[:n]
+    terms = R.query_terms(query, [stats[kd].terms for kd in tables])
+    question_lang = R.question_language(query)
+    out: list[dict[str, Any]] = []
+    start, batch = 0, k  # rows are read in rank order, a batch at a time: most searches need one
+    while start < len(ranked) and len(out) < k:
+        chunk = ranked[start:start + batch]
+        start, batch = start + len(chunk), n
+        full = _fetch(tables, [rows[i] for i in chunk])
+        for entry_id in chunk:
+            kd, _ = rows[entry_id]
+            row = full[entry_id]
+            sim = float(np.dot(qvec, np.asarray(row.pop("vector"), dtype=np.float32)))
+            cover = R.coverage(terms, row.pop("text") or "")
+            entry_lang = row.get("language") or question_lang
+            vstats = stats[kd].vectors
+            z = vstats.z(qvec, sim, entry_lang) if vstats is not None else None
+            relevant = R.is_relevant(calibration, question_lang, entry_lang, sim, cover, z)
+            if relevant_only and not relevant:
+                continue
+            entry = S.to_entry(kd, row)
+            entry.update(score=round(scores[entry_id], 6), similarity=round(sim, 4), coverage=round(cover, 3),
+                         relevant=relevant)
+            out.append(entry)
+            if len(out) == k:
+                break
     return out
 
 

@@ -54,7 +54,7 @@ def alert_findings(telemetry: Telemetry, next_id) -> list:
     from copilot.diagnosis import Finding
 
     return [Finding(next_id("A"), "alerts", a.component, a.name, "alert", f"alert {a.name} fired on {a.component}",
-                    0.0, a.timestamp, {"severity": a.severity}) for a in telemetry.alerts]
+                    0.0, a.timestamp, {"severity": a.severity, "description": a.description}) for a in telemetry.alerts]
 
 
 def floor_rank_case(telemetry: Telemetry, alert_time: float) -> list[tuple[str, str]]:

@@ -1,6 +1,6 @@
 """`copilot bench NAME PATH`: benchmarks on published, real data.
 
-  copilot bench rcd|nezha|petshop PATH [--time-shift SECONDS] [--json]
+  copilot bench rcd|nezha|petshop PATH [--time-shift SECONDS] [--signals metrics,traces,logs] [--json]
       root-cause ranking: AC@1, AC@3, Avg@5, fault-kind accuracy, per case, beside a
       naive N-sigma floor. Ground truth is used for scoring only.
   copilot bench detect PATH [--json]
@@ -26,6 +26,8 @@ def register(subparsers) -> None:
                    help="move the alert time given to the ranking by SECONDS (RCA benchmarks)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
     p.add_argument("--limit", type=int, default=None, metavar="N", help="run only the first N cases")
+    p.add_argument("--signals", default=None, metavar="LIST",
+                   help="RCA benchmarks: the telemetry the ranking reads, metrics plus any of traces,logs (default: all)")
     p.add_argument("--raw-truth", dest="raw_truth", action="store_true",
                    help="loghub: score the uncorrected Android/Windows annotations as written")
     from copilot.cli import add_settings_flags  # here, not at the top: cli imports this module

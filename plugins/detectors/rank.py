@@ -408,30 +408,30 @@ def memory_trend(c: Candidate) -> bool:
     return any(e.finding.kind == "trend" and e.score >= MIN_SIGMA for e in c.evidence.get("memory", ()))
 
 
+MEMORY_LIMIT_PCT = 90.0  # a memory percentage of its limit at or above which it is under pressure...
+MEMORY_LIMIT_RISE = 1.3  # ...when it rose by 30% or more to get there (as CPU_PINNED_RISE)
+
+
+def memory_at_limit(c: Candidate) -> bool:
+    """A memory series in percent of its limit that rose to MEMORY_LIMIT_PCT or more from below."""
+    for e in c.evidence.get("memory", ()):
+        base, after = e.finding.details.get("baseline"), e.finding.details.get("after")
+        percent = _bytes_grown(e.finding) is None  # not counted in bytes
+        if percent and isinstance(base, (int, float)) and isinstance(after, (int, float)) \
+                and base < MEMORY_LIMIT_PCT <= after <= 100.0 and after >= MEMORY_LIMIT_RISE * base and e.score >= MIN_SIGMA:
+            return True
+    return False
+
+
 def memory_unambiguous(c: Candidate) -> bool:
-    """Memory that keeps climbing, or grew by half or more (in bytes: by MEMORY_GROWTH_BYTES)."""
+    """Memory that keeps climbing, or grew by half or more; when counted in bytes, by at
+    least MEMORY_GROWTH_BYTES (a busy process adds a few MB, memory pressure far more). The
+    unit comes from the value's size or the metric's name (`_bytes`, `(Mi)`, `_mb`, ...);
+    when any memory series of the component is in bytes, its absolute growth decides."""
     mem = c.best("memory")
     if mem is None:
         return False
-    if memory_trend(c):
-        return True
-    grown = [g for g in (_bytes_grown(e.finding) for e in c.evidence.get("memory", ())) if g is not None]
-    if grown:
-        return max(grown) >= MEMORY_GROWTH_BYTES
-    ratio = _ratio(mem.finding)
-    return ratio is not None and ratio >= MEMORY_GROWTH
-
-
-def memory_grew(c: Candidate) -> bool:
-    """Memory that keeps climbing; or that rose far more clearly than CPU; or by half or more
-    (and, when counted in bytes, by at least MEMORY_GROWTH_BYTES: a busy process adds a
-    few MB, memory pressure far more). The unit comes from the value's size or the
-    metric's name (`_bytes`, `(Mi)`, `_mb`, ...); when any memory series of the component
-    is in bytes, its absolute growth decides over percentages."""
-    mem = c.best("memory")
-    if mem is None:
-        return False
-    if mem.finding.kind == "trend" or mem.score >= 2 * c.sigma("cpu"):
+    if memory_trend(c) or memory_at_limit(c):
         return True
     grown = [g for g in (_bytes_grown(e.finding) for e in c.evidence.get("memory", ())) if g is not None]
     if grown:
@@ -476,20 +476,20 @@ def classify(c: Candidate, is_surge: bool) -> tuple[str, str]:
             continue
         if cat == "cpu" and load_explains_cpu(c):
             continue
-        if cat == "memory" and not memory_grew(c):
-            continue
+        if cat == "memory" and not memory_unambiguous(c):
+            continue  # a step of a few percent is not a leak
         own[cat] = sigma
     if "cpu" in own and "net_latency" in own and (_ratio(c.best("cpu").finding) or 0.0) >= CPU_STARVES_NETWORK:
         del own["net_latency"]  # a starved CPU is slow to serve its sockets; a slow network does not raise CPU
     # A full disk and clear memory growth are unambiguous, unless the CPU is pinned at its
-    # limit and memory merely stepped up with it (a CPU hog allocates too). Requests that
-    # stop part-way mean code, whatever else moved. A CPU at its limit is saturation.
-    # Otherwise the strongest own signal decides.
+    # limit and memory merely stepped up with it (a CPU hog allocates too). A CPU driven to
+    # its limit is saturation (starved requests may also end early). Requests that stop
+    # part-way mean code, whatever else moved. Otherwise the strongest own signal decides.
     pinned = cpu_pinned(c) and not (c.best("cpu") and load_explains_cpu(c))
     memory_decides = "memory" in own and memory_unambiguous(c) and not (pinned and not memory_trend(c))
     best = "disk" if "disk" in own else "memory" if memory_decides else None
     if best is None:
-        best = "path_change" if "path_change" in own else "cpu" if pinned else None
+        best = "cpu" if pinned else "path_change" if "path_change" in own else None
     if best is None and own:
         best = max(own, key=lambda k: own[k])  # ties: the order of OWN_KINDS
     if is_surge and best in (None, "net_latency", "packet_loss"):
