@@ -129,7 +129,8 @@ def describe_telemetry(ctx: ToolContext) -> ToolResult:
 
         findings.append(Finding(next_id("A"), "alerts", a.component, a.name, "alert",
                                 f"alert {a.name} ({a.severity}) fired on {a.component} at {_when(a.timestamp)}"
-                                + (f": {a.description}" if a.description else ""), 0.0, a.timestamp, {"severity": a.severity}))
+                                + (f": {a.description}" if a.description else ""), 0.0, a.timestamp,
+                                {"severity": a.severity, "description": a.description}))
     lines.append(f"alerts: {len(tel.alerts)}" + ("; first firing:" if findings else ""))
     lines += [f"  {f.id} {f.summary}" for f in findings[:10]]
     window, _, how = _window(ctx, tel, None, None)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -29,6 +30,7 @@ PLAN = ["describe_telemetry", "detect_metric_anomalies", "detect_log_anomalies",
 NUMBER = re.compile(r"\d+(?:\.\d+)?")
 CODE = re.compile(r"``.*?``|`[^`]*`")
 CITED = re.compile(r"\[([A-Z]\d+)\]")
+SIGMA = re.compile(r"(\d+\.\d) sigma")
 # Words a Chinese SRE writes as they are.
 KEPT_WORDS = {"sigma", "utc", "span", "spans", "cpu", "gc", "ms", "req", "min", "jvm"}
 
@@ -86,7 +88,14 @@ async def test_every_demo_finding_reads_in_chinese_with_its_numbers(fault):
     assert {f.source for f in findings} >= {"metrics", "alerts", "changes", "traces"}
     for f in findings:
         assert finding_sentence(f, "en") == f.summary  # English is the detector's own sentence
-        assert_same_facts(f, finding_sentence(f, "zh"))
+        zh = finding_sentence(f, "zh")
+        assert_same_facts(f, zh)
+        # the sigma a detector prints is the score it stores, so Chinese prints it the same way
+        assert set(SIGMA.findall(f.summary)) <= {f"{f.score:.1f}"}, (f.score, f.summary)
+        assert set(SIGMA.findall(zh)) == set(SIGMA.findall(f.summary))
+        if f.source == "alerts":  # the description is data in the details, quoted verbatim
+            desc = f.details["description"]
+            assert desc and f.summary.endswith(f": {desc}") and f"`{desc}`" in zh
 
 
 @pytest.mark.parametrize("fault", GENERATED_KINDS)
@@ -253,3 +262,76 @@ def test_other_trace_shapes_read_in_chinese(fault):
     assert found
     for f in found:
         assert_same_facts(f, finding_sentence(f, "zh"))
+
+
+# -- log baselines, printed sigmas and alert descriptions, from structured data ------------
+T0 = 1_700_000_000.0
+LOG_WINDOW = (T0 + 3600, T0 + 7200)
+
+
+def _log_incident():
+    from plugins.telemetry.model import LogRecord
+
+    steady = [LogRecord(T0 - 3600 + 60 * k, "cart", f"request {k} served", "INFO") for k in range(180)]
+    new = [LogRecord(LOG_WINDOW[0] + 900 + 60 * k, "cart", f"cache miss for key user:{k}", "WARN") for k in range(6)]
+    return steady + new
+
+
+@pytest.mark.parametrize("baseline, minutes, adjacent, en, zh", [
+    ((T0, T0 + 3600), 60, True, "the previous hour", "此前 1 小时"),
+    ((T0 - 3600, T0 + 3600), 120, True, "the previous 2 hours", "此前 2 小时"),
+    ((T0 + 1800, T0 + 3600), 30, True, "the previous 30 min", "此前 30 分钟"),
+    ((T0, T0 + 1800), 30, False, "the 30-minute baseline", "30 分钟的基线期"),
+])
+def test_log_findings_carry_their_baseline_period(baseline, minutes, adjacent, en, zh):
+    from plugins.detectors.logs import detect_log_anomalies
+
+    (new,) = [f for f in detect_log_anomalies(_log_incident(), LOG_WINDOW, baseline, _ids()) if f.kind == "new_template"]
+    assert (new.details["baseline_minutes"], new.details["baseline_adjacent"]) == (minutes, adjacent)
+    assert f"never seen in {en}." in new.summary
+    text = finding_sentence(new, "zh")
+    assert f"{zh}内从未出现过" in text
+    assert_same_facts(new, text)
+    # the period comes from the details alone: the English sentence is not read
+    assert finding_sentence(replace(new, summary="cart logged something new"), "zh") == text
+
+
+def test_log_findings_without_a_baseline_say_so():
+    from plugins.detectors.logs import detect_log_anomalies
+    from plugins.telemetry.model import LogRecord
+
+    errors = [LogRecord(LOG_WINDOW[0] + 60 * k, "cart", f"OrderException: order {k} failed", "ERROR") for k in range(5)]
+    (surge,) = detect_log_anomalies(errors, LOG_WINDOW, None, _ids())
+    assert (surge.details["baseline_minutes"], surge.details["baseline_adjacent"]) == (None, False)
+    assert "none in the baseline" in surge.summary
+    assert finding_sentence(surge, "zh").endswith("基线期内没有出现过")
+
+
+def test_the_printed_sigma_is_the_stored_score():
+    """16 lines against 1 scores 5.748: stored as 5.75, which prints as 5.8, not 5.7."""
+    from plugins.detectors.logs import detect_log_anomalies, poisson_sigma
+    from plugins.telemetry.model import LogRecord
+
+    assert f"{poisson_sigma(16, 1.0):.1f}" != f"{round(poisson_sigma(16, 1.0), 2):.1f}"
+    records = [LogRecord(T0 + 1800, "cart", "cache warmed", "INFO")]
+    records += [LogRecord(LOG_WINDOW[0] + 120 * k, "cart", "cache warmed", "INFO") for k in range(16)]
+    (burst,) = detect_log_anomalies(records, LOG_WINDOW, (T0, T0 + 3600), _ids())
+    assert burst.kind == "template_burst" and burst.score == round(poisson_sigma(16, 1.0), 2)
+    assert f"({burst.score:.1f} sigma)" in burst.summary
+    assert f"（{burst.score:.1f} sigma）" in finding_sentence(burst, "zh")
+
+
+async def test_alert_descriptions_are_details_in_both_alert_paths():
+    from copilot.bench.rank import alert_findings
+    from plugins.telemetry.files import load_directory
+
+    findings, _ = await demo("disk_full")
+    alerts = [f for f in findings if f.source == "alerts"]
+    assert alerts
+    bench = {(f.component, f.signal): f.details for f in alert_findings(load_directory(ensure_demo("disk_full")), _ids())}
+    for f in alerts:
+        assert bench[(f.component, f.signal)] == f.details
+    # only the details are read: a description left in the sentence alone is not quoted
+    bare = Finding("A1", "alerts", "cart", "HighLatency", "alert", "alert HighLatency fired on cart at x: slow", 0.0, T0,
+                   {"severity": "critical"})
+    assert finding_sentence(bare, "zh") == "2023-11-14 22:13 UTC cart 触发告警 `HighLatency`（严重）"

@@ -4,7 +4,6 @@ from the finding's structured fields, with the detector's number formats)."""
 from __future__ import annotations
 
 import math
-import re
 from datetime import datetime, timezone
 from typing import Any, Callable
 
@@ -43,15 +42,9 @@ def _code(text: str) -> str:
     return f"{tick}{pad}{text}{pad}{tick}"
 
 
-_SIGMA = re.compile(r"(\d+\.\d) sigma")
-
-
 def sigma(f: Finding) -> str:
-    """The score as the detector printed it: `Finding.score` is rounded to two decimals,
-    which can move the one decimal shown (10.25 from 10.2549), so the detector's own
-    figure is taken from its sentence when there is one."""
-    m = _SIGMA.search(f.summary)
-    return m[1] if m else f"{f.score:.1f}"
+    """The score as the detectors print it: one decimal of the stored (rounded) score."""
+    return f"{f.score:.1f}"
 
 
 def _at(ts: float | None, fmt: str) -> str:
@@ -89,26 +82,16 @@ def _metric_zh(f: Finding) -> str | None:
 
 
 # -- logs --------------------------------------------------------------------------------
-# How the log detector names its baseline period in English, and the same in Chinese.
-_PERIODS: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = (
-    (re.compile(r"\bthe previous hour\b"), lambda m: "此前 1 小时"),
-    (re.compile(r"\bthe previous (\d+) hours\b"), lambda m: f"此前 {m[1]} 小时"),
-    (re.compile(r"\bthe previous (\d+) min\b"), lambda m: f"此前 {m[1]} 分钟"),
-    (re.compile(r"\bthe (\d+)-minute baseline\b"), lambda m: f"{m[1]} 分钟的基线期"),
-)
-
-
 def _period_zh(f: Finding) -> str:
-    """The baseline period of a log finding. The detector keeps it only in its sentence
-    (details carry no period), so it is read from there; "基线期" when it says nothing."""
-    minutes = f.details.get("baseline_minutes")
-    if _number(minutes):
-        return f"此前 {minutes:.0f} 分钟"
-    for pattern, zh in _PERIODS:
-        m = pattern.search(f.summary)
-        if m:
-            return zh(m)
-    return "基线期"
+    """The baseline period of a log finding, named as the log detector names it: "此前 1 小时"
+    when it directly precedes the window, "20 分钟的基线期" when it does not."""
+    minutes, adjacent = f.details.get("baseline_minutes"), f.details.get("baseline_adjacent")
+    if not _number(minutes):
+        return "基线期"
+    m = round(minutes)
+    if adjacent is not True:
+        return f"{m} 分钟的基线期"
+    return f"此前 {m // 60} 小时" if m and m % 60 == 0 else f"此前 {m} 分钟"
 
 
 def _logs_zh(f: Finding) -> str | None:
@@ -204,18 +187,12 @@ def _changes_zh(f: Finding) -> str | None:
     return f"{hhmm(f.onset)} {what}，{when}" + (f"：{_code(desc)}" if desc else "")
 
 
-_ALERT_DESCRIPTION = re.compile(r"^alert .+? fired on .+? at \d{4}-\d\d-\d\d \d\d:\d\d UTC: (?P<desc>.+)$", re.S)
-
-
 def _alerts_zh(f: Finding) -> str | None:
-    desc = f.details.get("description")
-    if desc is None:  # the alerts tool keeps the description only in its sentence
-        m = _ALERT_DESCRIPTION.match(f.summary)
-        desc = m["desc"] if m else ""
+    desc = str(f.details.get("description") or "").strip()
     severity = str(f.details.get("severity") or "")
     sev = f"（{SEVERITY_ZH.get(severity.lower(), severity)}）" if severity else ""
     when = f"{day_hhmm(f.onset)} " if f.onset is not None else ""
-    return f"{when}{f.component} 触发告警 {_code(f.signal)}{sev}" + (f"：{_code(str(desc).strip())}" if desc else "")
+    return f"{when}{f.component} 触发告警 {_code(f.signal)}{sev}" + (f"：{_code(desc)}" if desc else "")
 
 
 _ZH: dict[str, Callable[[Finding], str | None]] = {

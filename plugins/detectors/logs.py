@@ -18,7 +18,7 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Callable
+from typing import Any, Callable
 
 from copilot.diagnosis import Finding
 from plugins.telemetry.model import LogRecord
@@ -88,7 +88,8 @@ def detect_log_anomalies(
     window_len = max(w1 - w0, 1.0)
     base_len = max(b1 - b0, 0.0)
 
-    period = _period(baseline, w0)
+    where = _baseline_details(baseline, w0)
+    period = _period(where)
     per_comp: dict[str, dict[str, _Stats]] = defaultdict(dict)
     for record, template in zip(used, templates):
         stats = per_comp[record.component or "unknown"].setdefault(template, _Stats(template))
@@ -116,7 +117,7 @@ def detect_log_anomalies(
             candidates.extend(_judge(component, stats, window_len, base_len))
         candidates.sort(key=lambda c: -c[0])
         for score, kind, stats, sentence_parts in candidates[:MAX_FINDINGS_PER_COMPONENT]:
-            findings.append(_finding(next_id("L"), component, stats, score, sentence_parts, period))
+            findings.append(_finding(next_id("L"), component, stats, score, sentence_parts, period, where))
     findings.sort(key=lambda f: -f.score)
     return findings
 
@@ -144,13 +145,21 @@ def _judge(component: str, s: _Stats, window_len: float, base_len: float):
     return out
 
 
-def _period(baseline: tuple[float, float], window_start: float) -> str:
-    """How the sentences name the baseline: "the previous hour", "the previous 20 min"."""
+def _baseline_details(baseline: tuple[float, float], window_start: float) -> dict[str, Any]:
+    """The baseline period as data, kept in each finding's details: its length in whole
+    minutes (None when there is no baseline) and whether it ends where the window starts."""
     b0, b1 = baseline
     if b1 <= b0:
+        return {"baseline_minutes": None, "baseline_adjacent": False}
+    return {"baseline_minutes": round((b1 - b0) / 60), "baseline_adjacent": abs(b1 - window_start) <= 60}
+
+
+def _period(where: dict[str, Any]) -> str:
+    """How the sentences name the baseline: "the previous hour", "the previous 20 min"."""
+    minutes = where["baseline_minutes"]
+    if minutes is None:
         return "the baseline"
-    minutes = round((b1 - b0) / 60)
-    if abs(b1 - window_start) > 60:
+    if not where["baseline_adjacent"]:
         return f"the {minutes}-minute baseline"
     if minutes == 60:
         return "the previous hour"
@@ -169,8 +178,10 @@ def _short(template: str, limit: int = 100) -> str:
     return template if len(template) <= limit else template[: limit - 3] + "..."
 
 
-def _finding(fid: str, component: str, s: _Stats, score: float, parts, period: str) -> Finding:
+def _finding(fid: str, component: str, s: _Stats, score: float, parts, period: str,
+             where: dict[str, Any]) -> Finding:
     what, count, base = parts
+    score = round(float(score), 2)  # printed as stored
     t = _short(s.template)
     if what == "errors":
         onset = s.error_onset
@@ -194,7 +205,7 @@ def _finding(fid: str, component: str, s: _Stats, score: float, parts, period: s
         signal=s.template,
         kind={"errors": "error_surge", "new": "new_template", "burst": "template_burst"}[what],
         summary=sentence,
-        score=round(float(score), 2),
+        score=score,
         onset=onset,
-        details={"template": s.template, "count": count, "baseline_count": base, "examples": examples[:3]},
+        details={"template": s.template, "count": count, "baseline_count": base, "examples": examples[:3], **where},
     )

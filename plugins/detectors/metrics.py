@@ -235,7 +235,7 @@ def sentence(s: Scored) -> str:
     who = f"{m.component} {m.metric}" + (f" ({m.labels['instance']})" if m.labels.get("instance") else "")
     if s.kind == "trend":
         return (f"{who} climbed steadily from {_fmt(s.baseline)} to {_fmt(s.peak)}{us} since {hhmm(s.onset)} "
-                f"({s.slope_per_min:+.2g}{us}/min), {s.score:.1f} sigma above its baseline")
+                f"({s.slope_per_min:+.2g}{us}/min), {round(s.score, 2):.1f} sigma above its baseline")
     verb = "rose" if s.direction > 0 else "fell"
     ref = s.after if s.kind == "level_shift" else s.peak
     ratio = ""
@@ -245,7 +245,7 @@ def sentence(s: Scored) -> str:
     where = "above" if s.direction > 0 else "below"
     spike = " in a spike" if s.kind == "spike" else ""
     return (f"{who} {verb}{ratio}{spike} ({_fmt(s.baseline)} -> {_fmt(ref)}{us}) at {hhmm(s.onset)}, "
-            f"{s.score:.1f} sigma {where} its baseline")
+            f"{round(s.score, 2):.1f} sigma {where} its baseline")
 
 
 def detect_metric_anomalies(

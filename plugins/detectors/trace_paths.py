@@ -171,7 +171,7 @@ def detect_path_changes(
             next_id("T") if next_id else "", "traces", target, f"calls into {target}", "call_path_change",
             f"{' and '.join(callers)} stop their requests right after calling {target} ({stopped} requests "
             f"cut short since {hhmm(onset)}): {target} returns errors or unusable results, an early return "
-            f"or exception in its code, {score:.1f} sigma",
+            f"or exception in its code, {round(score, 2):.1f} sigma",
             round(score, 2), onset, {"callers": callers, "requests": stopped, "blamed_by_callers": True},
         ))
     for entry in changed:
@@ -185,7 +185,7 @@ def detect_path_changes(
             next_id("T") if next_id else "", "traces", comp, f"{comp} {op} call path", "call_path_change",
             f"{comp} stops part-way through {op}: {pw:.1%} of its requests end without steps they took "
             f"before ({pb:.1%} in the baseline), missing {', '.join(names)}, since {hhmm(onset)}; "
-            f"an early return or exception in its code, {score:.1f} sigma",
+            f"an early return or exception in its code, {round(score, 2):.1f} sigma",
             round(score, 2), onset,
             {"operation": op, "ratio_before": round(pb, 4), "ratio_after": round(pw, 4), "spans": nw,
              "missing": names, "own_share": round(len(own) / max(len(own), 1), 3)},

@@ -173,7 +173,7 @@ def detect_trace_anomalies(
             out.append(Finding(
                 "", "traces", comp, f"{comp} self time", "latency_origin",
                 f"latency originates in {comp}: its own time per call rose {w50 / max(b50, 1e-9):.1f}x "
-                f"({b50:.1f} -> {w50:.1f} ms median) at {hhmm(onset)}, {score:.1f} sigma, not inherited from its callees",
+                f"({b50:.1f} -> {w50:.1f} ms median) at {hhmm(onset)}, {round(score, 2):.1f} sigma, not inherited from its callees",
                 round(score, 2), onset, {"self_ms_before": round(b50, 3), "self_ms_after": round(w50, 3), "spans": len(w)},
             ))
     for comp, (b, w) in sorted(wire_ms.items()):
@@ -185,7 +185,7 @@ def detect_trace_anomalies(
             out.append(Finding(
                 "", "traces", comp, f"network into {comp}", "network_latency",
                 f"calls into {comp} spend {w50 / max(b50, 1e-9):.1f}x longer on the wire ({b50:.1f} -> {w50:.1f} ms median "
-                f"between the caller's client span and {comp}'s server span) at {hhmm(onset)}, {score:.1f} sigma",
+                f"between the caller's client span and {comp}'s server span) at {hhmm(onset)}, {round(score, 2):.1f} sigma",
                 round(score, 2), onset, {"wire_ms_before": round(b50, 3), "wire_ms_after": round(w50, 3), "spans": len(w)},
             ))
     for (caller, callee), (b, w) in sorted(edge_ms.items()):
@@ -195,7 +195,7 @@ def detect_trace_anomalies(
         if score >= MIN_LATENCY_SCORE and w50 > 1.2 * b50:
             out.append(Finding(
                 "", "traces", callee, f"{caller}->{callee}", "latency",
-                f"calls {caller}->{callee} slowed {w50 / max(b50, 1e-9):.1f}x ({b50:.1f} -> {w50:.1f} ms median), {score:.1f} sigma",
+                f"calls {caller}->{callee} slowed {w50 / max(b50, 1e-9):.1f}x ({b50:.1f} -> {w50:.1f} ms median), {round(score, 2):.1f} sigma",
                 round(score, 2), None, {"caller": caller, "callee": callee, "ms_before": round(b50, 3), "ms_after": round(w50, 3)},
             ))
     for (caller, callee), ((kb, nb), (kw, nw)) in sorted(edge_err.items()):
@@ -205,7 +205,7 @@ def detect_trace_anomalies(
         if score >= MIN_RATIO_SCORE and pw >= 2 * pb and pw - pb >= 0.01:
             out.append(Finding(
                 "", "traces", callee, f"{caller}->{callee}", "errors",
-                f"calls {caller}->{callee} fail {pw:.1%} of the time (baseline {pb:.1%}), {score:.1f} sigma",
+                f"calls {caller}->{callee} fail {pw:.1%} of the time (baseline {pb:.1%}), {round(score, 2):.1f} sigma",
                 round(score, 2), None, {"caller": caller, "callee": callee, "ratio_before": pb, "ratio_after": pw, "calls": nw},
             ))
     for comp, ((kb, nb), (kw, nw)) in sorted(origin_err.items()):
@@ -218,7 +218,7 @@ def detect_trace_anomalies(
             out.append(Finding(
                 "", "traces", comp, f"{comp} errors", "error_origin",
                 f"errors originate in {comp}: {pw:.1%} of its spans fail with no failing callee (baseline {pb:.1%}) "
-                f"since {hhmm(onset)}, {score:.1f} sigma",
+                f"since {hhmm(onset)}, {round(score, 2):.1f} sigma",
                 round(score, 2), onset, {"ratio_before": pb, "ratio_after": pw, "spans": nw},
             ))
     for (caller, callee), ((kb, nb), (kw, nw)) in sorted(lost.items()):
@@ -233,7 +233,7 @@ def detect_trace_anomalies(
             out.append(Finding(
                 "", "traces", callee, f"{caller}->{callee}", "lost_spans",
                 f"{pw:.1%} of {caller}'s calls to {callee} are missing (baseline {pb:.1%}) since {hhmm(onset)}: "
-                f"broken calls or lost spans, {score:.1f} sigma",
+                f"broken calls or lost spans, {round(score, 2):.1f} sigma",
                 round(score, 2), onset, {"caller": caller, "callee": callee, "ratio_before": pb, "ratio_after": pw, "calls": nw},
             ))
     for comp, ((kb, nb), (kw, nw)) in sorted(orphans.items()):
@@ -244,7 +244,7 @@ def detect_trace_anomalies(
             out.append(Finding(
                 "", "traces", comp, f"{comp} orphans", "orphan_spans",
                 f"{pw:.1%} of {comp}'s spans have a parent that never arrived (baseline {pb:.1%}): "
-                f"spans lost upstream of {comp}, {score:.1f} sigma",
+                f"spans lost upstream of {comp}, {round(score, 2):.1f} sigma",
                 round(score, 2), None, {"ratio_before": pb, "ratio_after": pw, "spans": nw},
             ))
     out += detect_path_changes(spans, children, period)
