@@ -127,3 +127,25 @@ def test_normalise_splits_camel_case_and_separators():
     assert normalise("PodCpuUsage") == "pod_cpu_usage"
     assert normalise("front-end.lat-90") == "front_end_lat_90"
     assert normalise("HTTPRequestsTotal") == "http_requests_total"
+
+
+def test_a_resource_shift_on_most_components_is_marked_common_mode_unless_one_moved_far_more():
+    def shifted(seed: int, by: float, level: float = 30.0) -> np.ndarray:
+        v = noisy(seed, level)
+        v[90:] *= by
+        return v
+
+    # network bytes double on four of five hosts at once (the cluster, not one host); on one
+    # the CPU rises thirtyfold while the others' CPU rises 1.5x: that one stands out
+    metrics = [series(f"node-{i}", "net_receive_bytes", shifted(i, 2.0)) for i in range(4)]
+    metrics.append(series("node-4", "net_receive_bytes", noisy(9)))
+    metrics += [series(f"svc-{i}", "cpu_usage", shifted(20 + i, 1.5)) for i in range(3)]
+    metrics.append(series("svc-3", "cpu_usage", shifted(30, 30.0, level=2.0)))
+    found = {(f.component, f.signal): f for f in detect_metric_anomalies(metrics, WINDOW, BASELINE, ids())}
+    assert all(found[(f"node-{i}", "net_receive_bytes")].details["common_mode"] == 0.8 for i in range(4))
+    assert all("common_mode" in found[(f"svc-{i}", "cpu_usage")].details for i in range(3))
+    assert "common_mode" not in found[("svc-3", "cpu_usage")].details
+    # two of five moving together is not a shared cause
+    two = detect_metric_anomalies(metrics[:2] + [series(f"node-{i}", "net_receive_bytes", noisy(i)) for i in range(2, 5)],
+                                  WINDOW, BASELINE, ids())
+    assert two and not any("common_mode" in f.details for f in two)

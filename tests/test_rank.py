@@ -154,3 +154,32 @@ def test_cpu_rising_much_faster_than_load_is_saturation_not_load():
     assert top(findings, [])[0] == ("api", "cpu_saturation")
     load_only = [metric("M1", "api", "request_rate", 20, baseline=4, after=10), metric("M2", "api", "cpu", 30, baseline=20, after=45)]
     assert top(load_only, [])[0] == ("api", "traffic_surge")
+
+
+def test_a_cpu_driven_to_its_limit_is_saturation_even_with_a_noisy_baseline_and_a_memory_step():
+    pinned = metric("M1", "api", "CpuUsageRate(%)", 3.2, baseline=27.0, after=88.0)  # weak sigma, but at its limit
+    memory = metric("M2", "api", "MemoryUsage(Mi)", 40, baseline=15.8, after=82.3)  # the stressor's own allocation
+    cut = trace("T1", "api", "call_path_change", 9.0)  # a few starved requests end early
+    latency = metric("M3", "api", "latency_p99", 30)
+    assert top([pinned, memory, cut, latency])[0] == ("api", "cpu_saturation")
+    # the same memory climbing steadily is a leak whatever the CPU does
+    assert top([pinned, metric("M2", "api", "MemoryUsage(Mi)", 40, kind="trend", baseline=15.8, after=82.3), latency])[0] == \
+        ("api", "memory_leak")
+    # a CPU that stays well below its limit does not decide over requests cut short
+    busy = metric("M1", "api", "CpuUsageRate(%)", 6.0, baseline=20.0, after=35.0)
+    assert top([busy, trace("T1", "api", "call_path_change", 30.0), latency])[0] == ("api", "code_exception")
+
+
+def test_a_small_memory_step_is_not_a_leak_but_memory_reaching_its_limit_is():
+    step = metric("M1", "api", "MemoryUsageRate(%)", 8.2, baseline=42.8, after=49.8)
+    slow = metric("M2", "api", "latency_p99", 20)
+    assert top([step, slow])[0] != ("api", "memory_leak")
+    assert top([metric("M1", "api", "MemoryUsageRate(%)", 8.2, baseline=62.0, after=95.0), slow])[0] == ("api", "memory_leak")
+
+
+def test_common_mode_resource_shifts_count_little():
+    shared = [Finding(f"M{i}", "metrics", f"node-{i}", "NodeCpuUsageRate(%)", "level_shift", "moved", 60.0, T,
+                      {"family": "cpu", "direction": "up", "baseline": 5.0, "after": 20.0, "common_mode": 0.6})
+              for i in range(4)]
+    own = metric("M9", "api", "cpu_usage", 20, baseline=10, after=60)
+    assert top(shared + [own])[0] == ("api", "cpu_saturation")
