@@ -278,6 +278,6 @@ def render_markdown(report: dict[str, Any]) -> str:
             src = paren(f"{t['kb']}{colon}{action['source']}") if action.get("source") else ""
             lines.append(f"- **{label}**{colon}{action['text']}{_cite(action['evidence'])}{src}")
     if report.get("recalled"):
-        lines += ["", f"*{t['recalled']}*:"]
+        lines += ["", f"*{t['recalled']}*{colon.rstrip()}"]
         lines += [f"- {r['id']}: {r['summary']} ({r['similarity']:.2f})" for r in report["recalled"]]
     return "\n".join(lines).rstrip() + "\n"
