@@ -219,3 +219,29 @@ def test_demo_loads_fast_completely_and_is_cached():
     assert set(tel.call_graph) >= set(derive_call_graph(tel.spans))
     assert all(np.all(np.diff(m.timestamps) > 0) for m in tel.metrics)
     assert elapsed < 2.0  # about 0.1 s on the reference machine; generous for slow CI
+
+
+def test_an_edge_table_among_metrics_is_the_call_graph_and_host_edges_are_not_calls(tmp_path):
+    # Nezha publishes metric/dependency.csv: Source,Target,Weight, with edges to node IPs for placement
+    write_csv(tmp_path / "metric" / "cartservice-579f59597d-wc2lz_metric.csv", ["Time", "PodName", "CpuUsageRate(%)"],
+              [[T0 + 60 * i, "cartservice-579f59597d-wc2lz", 5.0 + i] for i in range(5)])
+    write_csv(tmp_path / "metric" / "dependency.csv", ["Source", "Target", "Weight"],
+              [["frontend", "cartservice", 1], ["checkoutservice", "cartservice", 1], ["cartservice", "10.0.3.82", 1]])
+    tel = load_directory(tmp_path)
+    assert tel.call_graph == [("checkoutservice", "cartservice"), ("frontend", "cartservice")]
+    assert tel.meta["call_graph_from"] == "topology"
+    assert {m.component for m in tel.metrics} == {"cartservice"}
+
+
+def test_a_time_column_in_the_future_gives_way_to_another_time_column(tmp_path):
+    # some published files carry a numeric TimeStamp off by years next to a correct text Time
+    wrong = time.time() + 2 * 365 * 86400
+    rows = [[time.strftime("%Y-%m-%d %H:%M:%S +0000 UTC", time.gmtime(T0 + 60 * i)), int(wrong + 60 * i), "a-5f6585d649-fnmft", 1.0 + i]
+            for i in range(5)]
+    write_csv(tmp_path / "metric" / "a_metric.csv", ["Time", "TimeStamp", "PodName", "CpuUsageRate(%)"], rows)
+    (series,) = load_directory(tmp_path).metrics
+    assert series.timestamps[0] == pytest.approx(T0) and series.timestamps[-1] == pytest.approx(T0 + 240)
+    # with only the future column, it is still read (nothing better is known)
+    write_csv(tmp_path / "metric" / "a_metric.csv", ["TimeStamp", "PodName", "CpuUsageRate(%)"], [r[1:] for r in rows])
+    (series,) = load_directory(tmp_path).metrics
+    assert series.timestamps[0] > time.time()

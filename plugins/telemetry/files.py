@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import time as _time
 from collections import defaultdict
 from functools import lru_cache
 from pathlib import Path
@@ -46,6 +47,8 @@ def kind_of(path: Path, root: Path) -> str | None:
     if name in NEVER_READ or name.startswith(("readme", ".")) or name.endswith(".md"):
         return None
     if name in ("topology.json", "call_graph.json", "callgraph.json", "graph.json"):
+        return "topology"
+    if stem_of(path).lower().startswith(_EDGE_STEMS) and suffix_of(path) in _TABLE_SUFFIXES:
         return "topology"
     stem = stem_of(path).lower()
     folders = [p.lower() for p in path.relative_to(root).parts[:-1]]
@@ -87,6 +90,10 @@ def load_directory(root: str | Path) -> Telemetry:
     hit = _CACHE.get(str(root.resolve()))
     if hit and hit[0] == stamp:
         return hit[1]
+    # an edge list (caller, callee columns, no time) filed among metrics is a call graph
+    edge_tables = [p for p in found["metrics"] if is_edge_table(p)]
+    found["metrics"] = [p for p in found["metrics"] if p not in edge_tables]
+    found["topology"] += edge_tables
     tel = Telemetry(meta={"source": str(root), "files": {k: [str(p.relative_to(root)) for p in v] for k, v in found.items() if v}})
     for path in found["metrics"]:
         tel.metrics.extend(read_metrics(path))
@@ -115,16 +122,37 @@ def load_directory(root: str | Path) -> Telemetry:
 
 def read_metrics(path: Path) -> list[MetricSeries]:
     header, rows = read_table(path)
-    tcol = pick(header, *TIME_COLS)
-    if tcol is None:
-        raise DataError(f"{path}: no time column; expected one of timestamp, time, ts (ISO-8601 or unix s/ms/ns)")
-    times = time_column(path, header, rows, tcol)
+    tcol, times = _plausible_times(path, header, rows)
     mcol = pick(header, "metric", "metric_name", "name", "kpi", "kpi_name", "__name__")
     vcol = pick(header, "value", "val", "metric_value")
     ccol = pick(header, *COMPONENT_COLS)
     if mcol is not None and vcol is not None:
         return _long_metrics(path, header, rows, times, tcol, mcol, vcol, ccol)
     return _wide_metrics(path, header, rows, times, tcol, ccol)
+
+
+def _plausible_times(path: Path, header: list[str], rows: list[list[Any]]) -> tuple[int, list[float]]:
+    """The time column and its values. With several time columns (a text `Time` and a numeric
+    `TimeStamp`, as Nezha publishes), one whose values lie in the future is wrong (some
+    published numeric stamps are off by years): the next one is used."""
+    cols = list(dict.fromkeys(i for i in (pick(header, alias) for alias in TIME_COLS) if i is not None))
+    if not cols:
+        raise DataError(f"{path}: no time column; expected one of timestamp, time, ts (ISO-8601 or unix s/ms/ns)")
+    horizon = _time.time() + 86400.0
+    first: tuple[int, list[float]] | None = None
+    error: DataError | None = None
+    for col in cols:
+        try:
+            times = time_column(path, header, rows, col)
+        except DataError as exc:
+            error = error or exc
+            continue
+        if not times or max(times) <= horizon:
+            return col, times
+        first = first or (col, times)
+    if first is not None:
+        return first
+    raise error  # type: ignore[misc]
 
 
 @lru_cache(maxsize=65536)
@@ -368,7 +396,40 @@ def read_alerts(path: Path) -> list[Alert]:
     return out
 
 
+_EDGE_STEMS = ("topology", "call_graph", "callgraph", "dependency", "dependencies", "edges")
+_TABLE_SUFFIXES = (".csv", ".csv.gz", ".tsv", ".parquet", ".jsonl", ".jsonl.gz")
+_CALLER_COLS = ("caller", "source", "src", "from", "parent", "client")
+_CALLEE_COLS = ("callee", "target", "dst", "to", "child", "server", "destination")
+_IP = re.compile(r"^\d{1,3}(\.\d{1,3}){3}(:\d+)?$")
+
+
+def is_edge_table(path: Path) -> bool:
+    """A table with caller and callee columns and no time column: a call graph."""
+    if suffix_of(path) not in _TABLE_SUFFIXES:
+        return False
+    header, _ = read_table(path)
+    return pick(header, *TIME_COLS) is None and pick(header, *_CALLER_COLS) is not None \
+        and pick(header, *_CALLEE_COLS) is not None
+
+
+def read_edge_table(path: Path) -> list[tuple[str, str]]:
+    """Call edges from a table (`Source,Target[,Weight]` as Nezha publishes, `caller,callee`).
+    An edge to an IP address says which host a service runs on: it is not a call."""
+    header, rows = read_table(path)
+    a, b = pick(header, *_CALLER_COLS), pick(header, *_CALLEE_COLS)
+    if a is None or b is None:
+        raise DataError(f"{path}: no caller/callee columns; expected e.g. caller,callee or source,target")
+    out = []
+    for row in rows:
+        caller, callee = str(row[a] or "").strip(), str(row[b] or "").strip()
+        if caller and callee and caller != callee and not _IP.match(callee) and not _IP.match(caller):
+            out.append((service_of(caller), service_of(callee)))
+    return out
+
+
 def read_topology(path: Path) -> list[tuple[str, str]]:
+    if suffix_of(path) in _TABLE_SUFFIXES:
+        return read_edge_table(path)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
