@@ -245,3 +245,16 @@ def test_a_time_column_in_the_future_gives_way_to_another_time_column(tmp_path):
     write_csv(tmp_path / "metric" / "a_metric.csv", ["TimeStamp", "PodName", "CpuUsageRate(%)"], [r[1:] for r in rows])
     (series,) = load_directory(tmp_path).metrics
     assert series.timestamps[0] > time.time()
+
+
+def test_container_json_logs_are_unwrapped_to_the_application_message_and_level(tmp_path):
+    inner = json.dumps({"severity": "error", "pid": 1, "message": "TraceID: 12 conversion request failed"})
+    rows = [[T0, "currencyservice-cf787dd48-vpjrd", json.dumps({"log": inner + "\n", "stream": "stdout"})],
+            [T0 + 1, "frontend-579b9bff58-t2dbm", json.dumps({"log": "plain line from frontend\n"})],
+            [T0 + 2, "cartservice-579f59597d-wc2lz", json.dumps({"level": "warn", "msg": "cache miss storm"})]]
+    write_csv(tmp_path / "log" / "05_19_log.csv", ["TimeUnixNano", "PodName", "Log"], [[int(t * 1e9), p, m] for t, p, m in rows])
+    logs = load_directory(tmp_path).logs
+    assert [(r.component, r.message) for r in logs] == [
+        ("currencyservice", "TraceID: 12 conversion request failed"), ("frontend", "plain line from frontend"),
+        ("cartservice", "cache miss storm")]
+    assert logs[0].level == "ERROR" and logs[2].level == "WARN" and logs[1].level not in ("ERROR", "WARN")

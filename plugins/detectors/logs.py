@@ -113,8 +113,11 @@ def detect_log_anomalies(
     findings: list[Finding] = []
     for component in sorted(per_comp):
         candidates = []
+        # a component with no records in the baseline (its logs were not collected then)
+        # has nothing to compare with: none of its templates can be called new
+        logged_before = any(stats.baseline for stats in per_comp[component].values())
         for stats in per_comp[component].values():
-            candidates.extend(_judge(component, stats, window_len, base_len))
+            candidates.extend(_judge(component, stats, window_len, base_len if logged_before else 0.0))
         candidates.sort(key=lambda c: -c[0])
         for score, kind, stats, sentence_parts in candidates[:MAX_FINDINGS_PER_COMPONENT]:
             findings.append(_finding(next_id("L"), component, stats, score, sentence_parts, period, where))

@@ -172,7 +172,7 @@ def _score_group(members: list[MetricSeries], window, baseline, min_score: float
         k = _refine_onset(z[i], k, direction, first_win)
         post = values[i, span][k:]
         after = float(np.nanmedian(post)) if len(post) and not np.all(np.isnan(post)) else float("nan")
-        kind, slope = _shape(span_ts[k:], values[i, span][k:], z[i, k:], scale[i])
+        kind, slope = _shape(span_ts[k:], values[i, span][k:], z[i, k:], scale[i], direction)
         out.append(Scored(m, float(score[i]), direction, float(span_ts[k]), float(med[i]), after,
                           float(values[i, span][first_win + int(peak_idx[i])]), kind, slope))
     return out
@@ -204,8 +204,10 @@ def _refine_onset(z: np.ndarray, k: int, direction: int, first: int) -> int:
     return k
 
 
-def _shape(ts: np.ndarray, values: np.ndarray, z: np.ndarray, scale: float) -> tuple[str, float]:
-    """level_shift, trend (steady growth) or spike; and the slope per minute of a trend."""
+def _shape(ts: np.ndarray, values: np.ndarray, z: np.ndarray, scale: float, direction: int = 1) -> tuple[str, float]:
+    """level_shift, trend (steady movement away from the baseline, in `direction`) or spike;
+    and the slope per minute of a trend. A series that jumped and is now drifting back is
+    not a trend."""
     ok = ~np.isnan(values)
     if ok.sum() >= 5:
         t, v = (ts[ok] - ts[ok][0]) / 60.0, values[ok]
@@ -213,7 +215,7 @@ def _shape(ts: np.ndarray, values: np.ndarray, z: np.ndarray, scale: float) -> t
         resid = v - (slope * t + icpt)
         ss = float(np.sum((v - v.mean()) ** 2))
         r2 = 1 - float(np.sum(resid**2)) / ss if ss > 0 else 0.0
-        if r2 >= 0.8 and abs(slope) * t[-1] >= 4 * scale:
+        if r2 >= 0.8 and abs(slope) * t[-1] >= 4 * scale and np.sign(slope) == np.sign(direction):
             return "trend", float(slope)
     strong = np.abs(z) >= 3
     if len(z) and strong.mean() >= 0.5 and len(z) >= 3:
@@ -234,8 +236,8 @@ def sentence(s: Scored) -> str:
     us = f" {u}" if u else ""
     who = f"{m.component} {m.metric}" + (f" ({m.labels['instance']})" if m.labels.get("instance") else "")
     if s.kind == "trend":
-        return (f"{who} climbed steadily from {_fmt(s.baseline)} to {_fmt(s.peak)}{us} since {hhmm(s.onset)} "
-                f"({s.slope_per_min:+.2g}{us}/min), {round(s.score, 2):.1f} sigma above its baseline")
+        return (f"{who} {'climbed' if s.direction > 0 else 'fell'} steadily from {_fmt(s.baseline)} to {_fmt(s.peak)}{us} since {hhmm(s.onset)} "
+                f"({s.slope_per_min:+.2g}{us}/min), {round(s.score, 2):.1f} sigma {'above' if s.direction > 0 else 'below'} its baseline")
     verb = "rose" if s.direction > 0 else "fell"
     ref = s.after if s.kind == "level_shift" else s.peak
     ratio = ""

@@ -320,7 +320,7 @@ def rank_root_causes(findings: list[Finding], call_graph: list[tuple[str, str]],
     out = []
     for c in ranked:
         kind, why = classify(c, c.component in surges)
-        out.append(RootCause(c.component, kind, round(c.score / total, 3), _evidence_ids(c), _reasons(c, why)))
+        out.append(RootCause(c.component, kind, round(c.score / total, 3), _evidence_ids(c, kind), _reasons(c, why, kind)))
     return out
 
 
@@ -516,17 +516,31 @@ def classify(c: Candidate, is_surge: bool) -> tuple[str, str]:
     return "unknown", "its anomalies match no known fault signature"
 
 
-def _evidence_ids(c: Candidate) -> list[str]:
-    items = sorted((e for v in c.evidence.values() for e in v), key=lambda e: -e.score)
+# The evidence categories that show each fault kind: cited first, since they decided it.
+DECIDING = {
+    "cpu_saturation": ("cpu",), "memory_leak": ("memory",), "disk_full": ("disk",), "jvm_gc": ("gc",),
+    "network_loss": ("packet_loss", "lost", "errors"), "network_delay": ("net_latency", "self_latency", "latency"),
+    "code_exception": ("path_change", "exception", "error_origin", "change", "errors"), "traffic_surge": ("surge", "load"),
+}
+
+
+def _ordered(c: Candidate, kind: str, skip: tuple[str, ...] = ()) -> list[Evidence]:
+    """The component's evidence, strongest first, with what shows its fault kind ahead."""
+    first = DECIDING.get(kind, ())
+    items = [e for cat, v in c.evidence.items() if cat not in skip for e in v]
+    return sorted(items, key=lambda e: (e.category not in first, -e.score))
+
+
+def _evidence_ids(c: Candidate, kind: str = "") -> list[str]:
     ids: list[str] = []
-    for e in items:
+    for e in _ordered(c, kind):
         if e.finding.id and e.finding.id not in ids:
             ids.append(e.finding.id)
     return ids[:10]
 
 
-def _reasons(c: Candidate, why: str) -> list[str]:
-    items = sorted((e for cat, v in c.evidence.items() if cat not in ("load", "alert") for e in v), key=lambda e: -e.score)
+def _reasons(c: Candidate, why: str, kind: str = "") -> list[str]:
+    items = _ordered(c, kind, skip=("load", "alert"))
     reasons = [f"{c.component}: {why}."]
     for e in items[:3]:
         reasons.append(f"{e.finding.summary} [{e.finding.id}]")

@@ -82,6 +82,8 @@ def unit(metric: str) -> str:
         if norm.endswith(suffix):
             return text
     fam = family(metric)
+    if fam == "cpu" and norm.endswith(("_m", "_millicores", "_mcpu")):
+        return "m"  # millicores, as Kubernetes counts CPU
     if fam in ("cpu", "memory", "disk") and not any(w in norm for w in ("usage", "util", "percent", "pct", "rate")):
         return ""
     return UNITS.get(fam, "")

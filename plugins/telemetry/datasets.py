@@ -32,6 +32,7 @@ import numpy as np
 from copilot.errors import DataError
 
 from .model import Alert, LogRecord, MetricSeries, Span, Telemetry
+from .tables import unwrap_log_message
 
 RCD_KINDS = {"cpu": "cpu_saturation", "mem": "memory_leak", "disk": "disk_full", "delay": "network_delay",
              "loss": "network_loss", "socket": "network_loss"}
@@ -320,28 +321,10 @@ def _nezha_logs(path: Path, start: float, end: float) -> list[LogRecord]:
             ts = int(row["TimeUnixNano"]) / 1e9
             if not start <= ts <= end:
                 continue
-            message, level = _unwrap_container_log(row.get("Log", ""))
+            message, level = unwrap_log_message(row.get("Log", ""))
             pod = row.get("PodName", "")
             records.append(LogRecord(ts, service_of_pod(pod), message, level, pod))
     return records
-
-
-def _unwrap_container_log(text: str) -> tuple[str, str]:
-    """Docker JSON log line -> (message, level); structured app logs are unwrapped too."""
-    try:
-        outer = json.loads(text)
-    except json.JSONDecodeError:
-        return text.strip(), ""
-    inner = outer.get("log", text) if isinstance(outer, dict) else text
-    inner = str(inner).strip()
-    try:
-        app = json.loads(inner)
-    except json.JSONDecodeError:
-        return inner, ""
-    if not isinstance(app, dict):
-        return inner, ""
-    level = str(app.get("severity") or app.get("level") or "").upper()
-    return str(app.get("message") or app.get("msg") or inner), level
 
 
 # ---------------------------------------------------------------- petshop

@@ -24,6 +24,7 @@ from .model import Alert, ChangeEvent, LogRecord, MetricSeries, Span, Telemetry
 from .otlp import read_otlp
 from .tables import (
     float_cell, parse_time, pick, read_jsonl, read_table, service_of, stem_of, suffix_of, time_column,
+    unwrap_log_message,
 )
 from .textlogs import read_text_logs
 
@@ -253,8 +254,9 @@ def read_logs(path: Path) -> list[LogRecord]:
     out = []
     for r, t in zip(rows, times):
         comp, inst = _component(str(r[ccol]), header[ccol]) if ccol is not None and r[ccol] else (default, "")
-        message = "" if r[mcol] is None else str(r[mcol])
+        message, inner_level = unwrap_log_message("" if r[mcol] is None else str(r[mcol]))
         level = norm_level(r[lcol]) if lcol is not None else ""
+        level = level or (norm_level(inner_level) if inner_level else "")
         out.append(LogRecord(t, comp, message, level or _guess_level(message), inst))
     return out
 

@@ -211,3 +211,31 @@ def service_of(name: str) -> str:
     if m and any(ch.isdigit() for ch in name[len(m.group("svc")):]):
         return m.group("svc")
     return name
+
+
+def unwrap_log_message(text: str) -> tuple[str, str]:
+    """(message, level) of a log line that is JSON: a container runtime's wrapper
+    (`{"log": "...", "stream": ...}`, as Docker writes) and a structured application log
+    inside it (`{"severity": "info", "message": "..."}`) are both unwrapped; plain text is
+    returned as it is, with no level."""
+    text = text.strip()
+    if not text.startswith("{"):
+        return text, ""
+    try:
+        outer = json.loads(text)
+    except json.JSONDecodeError:
+        return text, ""
+    if not isinstance(outer, dict):
+        return text, ""
+    if "log" in outer:  # the runtime's wrapper: the application's line is inside
+        inner = str(outer["log"]).strip()
+        try:
+            app = json.loads(inner) if inner.startswith("{") else None
+        except json.JSONDecodeError:
+            app = None
+        if not isinstance(app, dict):
+            return inner, ""
+    else:  # a structured application log line itself
+        inner, app = text, outer
+    level = str(app.get("severity") or app.get("level") or "").upper()
+    return str(app.get("message") or app.get("msg") or inner), level
