@@ -149,3 +149,15 @@ def test_a_resource_shift_on_most_components_is_marked_common_mode_unless_one_mo
     two = detect_metric_anomalies(metrics[:2] + [series(f"node-{i}", "net_receive_bytes", noisy(i)) for i in range(2, 5)],
                                   WINDOW, BASELINE, ids())
     assert two and not any("common_mode" in f.details for f in two)
+
+
+def test_a_jump_that_drifts_back_is_not_a_steady_climb():
+    v = noisy(5, level=10.0, sd=0.2)
+    v[90:] = 100.0 - 2.5 * np.arange(30)  # jumps to 100, then falls back steadily towards its level
+    (f,) = detect_metric_anomalies([series("frontend", "latency_p90", v)], WINDOW, BASELINE, ids())
+    assert f.details["direction"] == "up" and f.kind != "trend"
+    assert "climbed steadily" not in f.summary and "fell steadily" not in f.summary
+    w = noisy(6, level=50.0, sd=0.2)
+    w[90:] = 50.0 - 1.5 * np.arange(30)  # a steady fall is a trend, and says so
+    (g,) = detect_metric_anomalies([series("cache", "memory_free", w)], WINDOW, BASELINE, ids())
+    assert g.kind == "trend" and "fell steadily" in g.summary and "below its baseline" in g.summary
