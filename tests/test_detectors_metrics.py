@@ -161,3 +161,16 @@ def test_a_jump_that_drifts_back_is_not_a_steady_climb():
     w[90:] = 50.0 - 1.5 * np.arange(30)  # a steady fall is a trend, and says so
     (g,) = detect_metric_anomalies([series("cache", "memory_free", w)], WINDOW, BASELINE, ids())
     assert g.kind == "trend" and "fell steadily" in g.summary and "below its baseline" in g.summary
+
+
+def test_a_utilisation_driven_to_its_limit_is_reported_even_from_a_noisy_baseline():
+    rng = np.random.default_rng(11)
+    v = 55 + rng.uniform(-30, 25, N)  # a busy CPU swinging 25-80 %
+    v[100:] = 92 + rng.normal(0, 3, N - 100)  # then pinned near its limit
+    noisy_cpu = series("currency", "CpuUsageRate(%)", v)
+    w = v.copy()
+    w[100:] = 70 + rng.normal(0, 3, N - 100)  # busier, but not at its limit: still judged by sigma alone
+    found = {f.component: f for f in detect_metric_anomalies([noisy_cpu, series("other", "CpuUsageRate(%)", w)], WINDOW, BASELINE, ids())}
+    f = found["currency"]
+    assert f.details["after"] >= 80 and f.details["baseline"] < 80
+    assert "other" not in found

@@ -163,8 +163,9 @@ def _score_group(members: list[MetricSeries], window, baseline, min_score: float
         post_med = np.nan_to_num(np.nanmedian(after_split, axis=1))
     score = np.minimum(np.maximum(np.abs(post_med), 0.6 * np.abs(peak)), MAX_SCORE)
     score = _chronic_cap(score, z[:, :first_win], values[:, base], values[:, win], members, refs)
+    keep = (score >= min_score) | (_at_limit(values[:, base], values[:, win], members) & (score >= AT_LIMIT_MIN_SCORE))
     out = []
-    for i in np.nonzero(score >= min_score)[0]:
+    for i in np.nonzero(keep)[0]:
         m = members[i]
         level_dir = np.sign(post_med[i]) if abs(post_med[i]) >= 0.6 * abs(peak[i]) else np.sign(peak[i])
         k = int(ks[i]) if abs(post_med[i]) >= 0.6 * abs(peak[i]) else first_win + int(peak_idx[i])
@@ -175,6 +176,30 @@ def _score_group(members: list[MetricSeries], window, baseline, min_score: float
         kind, slope = _shape(span_ts[k:], values[i, span][k:], z[i, k:], scale[i], direction)
         out.append(Scored(m, float(score[i]), direction, float(span_ts[k]), float(med[i]), after,
                           float(values[i, span][first_win + int(peak_idx[i])]), kind, slope))
+    return out
+
+
+AT_LIMIT_PCT = 80.0  # a utilisation percentage at or above which a resource is at its limit...
+AT_LIMIT_RISE = 1.3  # ...when it rose by 30% or more to get there
+AT_LIMIT_MIN_SCORE = 2.0  # such a series is reported from this many sigmas (its baseline may be noisy)
+
+
+def _at_limit(before: np.ndarray, window: np.ndarray, members: list[MetricSeries]) -> np.ndarray:
+    """Rows that are utilisation percentages (CPU, memory, disk in % of the limit) which moved
+    from below AT_LIMIT_PCT to at or above it: reported even when a noisy baseline keeps their
+    sigma low, since a resource at its limit is what an engineer looks for first."""
+    out = np.zeros(len(members), dtype=bool)
+    if before.shape[1] == 0 or window.shape[1] == 0:
+        return out
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        b, w = np.nanmedian(before, axis=1), np.nanmedian(window, axis=1)
+    for i, m in enumerate(members):
+        name = m.metric.lower()
+        if family(m.metric) in ("cpu", "memory", "disk") and ("%" in name or "percent" in name or "util" in name
+                                                               or name.endswith("rate") or "rate(" in name):
+            out[i] = bool(np.isfinite(b[i]) and np.isfinite(w[i]) and b[i] < AT_LIMIT_PCT <= w[i] <= 1000.0
+                          and w[i] >= AT_LIMIT_RISE * b[i])
     return out
 
 

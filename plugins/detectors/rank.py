@@ -399,7 +399,7 @@ def cpu_pinned(c: Candidate) -> bool:
         base, after = e.finding.details.get("baseline"), e.finding.details.get("after")
         percent = "%" in name or "percent" in name or "rate" in name or "util" in name
         if percent and isinstance(base, (int, float)) and isinstance(after, (int, float)) \
-                and after >= CPU_PINNED_PCT > base and after >= CPU_PINNED_RISE * base and e.score >= PINNED_SIGMA:
+                and after >= CPU_PINNED_PCT > base and after >= CPU_PINNED_RISE * base and float(e.finding.score or 0) >= PINNED_SIGMA:
             return True
     return False
 
