@@ -27,7 +27,7 @@ import numpy as np
 from copilot.diagnosis import Finding
 
 from ..telemetry.model import MetricSeries
-from .signals import BAD_DIRECTION, family, unit
+from .signals import BAD_DIRECTION, family, is_utilisation, unit
 
 MAD_TO_SIGMA = 1.4826
 REL_FLOOR = 0.02  # the scale is at least 2% of the baseline level...
@@ -195,9 +195,7 @@ def _at_limit(before: np.ndarray, window: np.ndarray, members: list[MetricSeries
         warnings.simplefilter("ignore", RuntimeWarning)
         b, w = np.nanmedian(before, axis=1), np.nanmedian(window, axis=1)
     for i, m in enumerate(members):
-        name = m.metric.lower()
-        if family(m.metric) in ("cpu", "memory", "disk") and ("%" in name or "percent" in name or "util" in name
-                                                               or name.endswith("rate") or "rate(" in name):
+        if is_utilisation(m.metric):
             out[i] = bool(np.isfinite(b[i]) and np.isfinite(w[i]) and b[i] < AT_LIMIT_PCT <= w[i] <= 1000.0
                           and w[i] >= AT_LIMIT_RISE * b[i])
     return out

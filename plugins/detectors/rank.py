@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 
 from copilot.diagnosis import Finding, RootCause
 
-from .signals import BAD_DIRECTION, family
+from .signals import BAD_DIRECTION, family, is_utilisation
 
 INTRINSIC_WEIGHT = {
     "cpu": 1.0, "memory": 1.0, "disk": 1.2, "gc": 1.2, "packet_loss": 1.1, "net_latency": 1.0,
@@ -395,10 +395,8 @@ PINNED_SIGMA = 2.0  # ...and stands out this much (less than MIN_SIGMA: the leve
 def cpu_pinned(c: Candidate) -> bool:
     """A CPU series in percent of its limit that now sits at or above CPU_PINNED_PCT, up from below it."""
     for e in c.evidence.get("cpu", ()):
-        name = e.finding.signal.lower()
         base, after = e.finding.details.get("baseline"), e.finding.details.get("after")
-        percent = "%" in name or "percent" in name or "rate" in name or "util" in name
-        if percent and isinstance(base, (int, float)) and isinstance(after, (int, float)) \
+        if is_utilisation(e.finding.signal) and isinstance(base, (int, float)) and isinstance(after, (int, float)) \
                 and after >= CPU_PINNED_PCT > base and after >= CPU_PINNED_RISE * base and float(e.finding.score or 0) >= PINNED_SIGMA:
             return True
     return False
@@ -485,7 +483,7 @@ def classify(c: Candidate, is_surge: bool) -> tuple[str, str]:
     # limit and memory merely stepped up with it (a CPU hog allocates too). A CPU driven to
     # its limit is saturation (starved requests may also end early). Requests that stop
     # part-way mean code, whatever else moved. Otherwise the strongest own signal decides.
-    pinned = cpu_pinned(c) and not (c.best("cpu") and load_explains_cpu(c))
+    pinned = cpu_pinned(c) and not load_explains_cpu(c)
     memory_decides = "memory" in own and memory_unambiguous(c) and not (pinned and not memory_trend(c))
     best = "disk" if "disk" in own else "memory" if memory_decides else None
     if best is None:

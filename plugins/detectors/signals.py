@@ -87,3 +87,11 @@ def unit(metric: str) -> str:
     if fam in ("cpu", "memory", "disk") and not any(w in norm for w in ("usage", "util", "percent", "pct", "rate")):
         return ""
     return UNITS.get(fam, "")
+
+
+def is_utilisation(metric: str) -> bool:
+    """A CPU, memory or disk series in percent of its limit (`CpuUsageRate(%)`,
+    `disk_util`, `memory_percent`), where a level near 100 means the resource is used up."""
+    name = metric.lower()
+    return family(metric) in ("cpu", "memory", "disk") and (
+        "%" in name or "percent" in name or "util" in name or name.endswith("rate") or "rate(" in name)

@@ -18,7 +18,7 @@ engineer where in the code to look (Nezha's "event pattern" view of the same fau
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from typing import Callable, Iterable
+from typing import Callable, Iterable, NamedTuple
 
 import numpy as np
 
@@ -26,6 +26,7 @@ from copilot.diagnosis import Finding
 
 from ..telemetry.model import Span
 from .metrics import hhmm
+from .spanstats import flag_onset, op_key, ratio_score
 
 MIN_BASE = 10  # baseline spans of an operation below which it is not judged
 MIN_WINDOW = 3  # window spans of an operation below which it is not judged (the z score weighs the rest)
@@ -39,9 +40,16 @@ OWN_SHARE = 0.5  # a group is reported when at least half its truncated spans st
 Step = tuple[str, str]
 
 
-def _op(operation: str) -> str:
-    op = operation.strip().lstrip("/").lower()
-    return op[5:] if op.startswith("grpc.") else op
+class Changed(NamedTuple):
+    """An operation whose requests now stop part-way, before attribution."""
+    key: Step
+    score: float
+    ratio_before: float
+    ratio_after: float
+    spans: int
+    truncated: int
+    onset: float | None
+    own: list[Span]  # the cut-short spans nothing below them explains
 
 
 def detect_path_changes(
@@ -49,27 +57,20 @@ def detect_path_changes(
     children: dict[str, list[Span]],
     period: Callable[[Span], int],
     next_id: Callable[[str], str] | None = None,
-    score_fn: Callable[[int, int, int, int], tuple[float, float, float]] | None = None,
-    onset_fn: Callable[[np.ndarray, np.ndarray], float | None] | None = None,
 ) -> list[Finding]:
     """Findings of kind `call_path_change`, one per (component, operation) whose requests
     now stop part-way. `period(span)` is 0 for the baseline, 1 for the window, -1 otherwise."""
-    from .traces import _onset, _ratio_score
-
-    score_fn = score_fn or _ratio_score
-    onset_fn = onset_fn or _onset
-
     def pattern(s: Span) -> frozenset[Step]:
-        return frozenset((c.component, _op(c.operation)) for c in children.get(s.span_id, ()))
+        return frozenset((c.component, op_key(c.operation)) for c in children.get(s.span_id, ()))
 
     base: dict[Step, Counter] = defaultdict(Counter)
     win: dict[Step, list[tuple[Span, frozenset[Step]]]] = defaultdict(list)
     for s in spans:
         p = period(s)
         if p == 0:
-            base[(s.component, _op(s.operation))][pattern(s)] += 1
+            base[(s.component, op_key(s.operation))][pattern(s)] += 1
         elif p == 1:
-            win[(s.component, _op(s.operation))].append((s, pattern(s)))
+            win[(s.component, op_key(s.operation))].append((s, pattern(s)))
 
     usual: dict[Step, list[frozenset[Step]]] = {}
     for key, counts in base.items():
@@ -91,7 +92,7 @@ def detect_path_changes(
             supers = [q for q in patterns if p < q]
             if not supers or kw < MIN_CUT:
                 continue
-            score, pb, pw = score_fn(counts.get(p, 0), nb, kw, nw)
+            score, pb, pw = ratio_score(counts.get(p, 0), nb, kw, nw)
             if score >= MIN_SCORE and pw - pb >= MIN_RISE:
                 replaced = max(supers, key=lambda q: (counts[q] / nb - now.get(q, 0) / nw, -len(q)))
                 found[p] = replaced - p
@@ -126,7 +127,7 @@ def detect_path_changes(
         inner = [c.component for c in children.get(last.span_id, ()) if c.component != s.component]
         return inner[0] if inner else None
 
-    changed = []  # (key, score, pb, pw, nw, onset, own spans)
+    changed: list[Changed] = []
     for key, items in sorted(win.items()):
         counts = base.get(key)
         nb, nw = (sum(counts.values()) if counts else 0), len(items)
@@ -140,33 +141,32 @@ def detect_path_changes(
         own = [s for s, _ in items if s.span_id in cut and not inherited(s)]
         if len(own) < OWN_SHARE * kw:
             continue
-        score, pb, pw = score_fn(kb, nb, kw, nw)
+        score, pb, pw = ratio_score(kb, nb, kw, nw)
         if score < MIN_SCORE or pw - pb < MIN_RISE:
             continue
-        onset = onset_fn(np.array([s.start for s, _ in items]), flags)
-        changed.append((key, score, pb, pw, nw, onset, own))
+        onset = flag_onset(np.array([s.start for s, _ in items]), flags)
+        changed.append(Changed(key, score, pb, pw, nw, kw, onset, own))
 
     # Several components that all stop right after calling the same component: what it
     # returns makes them give up (an error or an empty result), so the fault is its code.
-    after: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
+    after: dict[str, dict[str, list[Changed]]] = defaultdict(lambda: defaultdict(list))
     for entry in changed:
-        (comp, _), own = entry[0], entry[6]
-        targets = Counter(t for t in map(called, own) if t)
+        targets = Counter(t for t in map(called, entry.own) if t)
         if targets:
             target, k = targets.most_common(1)[0]
             if k >= MIN_CUT and k >= OWN_SHARE * sum(targets.values()):
-                after[target][comp].append(entry)
+                after[target][entry.key[0]].append(entry)
     blamed = {t: by for t, by in after.items() if len(by) >= 2}
     explained = {id(e) for by in blamed.values() for entries in by.values() for e in entries}
 
     out: list[Finding] = []
     for target, by in sorted(blamed.items()):
         entries = [e for es in by.values() for e in es]
-        score = max(e[1] for e in entries)
-        onsets = [e[5] for e in entries if e[5] is not None]
+        score = max(e.score for e in entries)
+        onsets = [e.onset for e in entries if e.onset is not None]
         onset = min(onsets) if onsets else None
         callers = sorted(by)
-        stopped = sum(len(e[6]) for e in entries)
+        stopped = sum(len(e.own) for e in entries)
         out.append(Finding(
             next_id("T") if next_id else "", "traces", target, f"calls into {target}", "call_path_change",
             f"{' and '.join(callers)} stop their requests right after calling {target} ({stopped} requests "
@@ -177,7 +177,7 @@ def detect_path_changes(
     for entry in changed:
         if id(entry) in explained:
             continue
-        key, score, pb, pw, nw, onset, own = entry
+        key, score, pb, pw, nw, kw, onset, own = entry
         missing = Counter(step for s in own for step in cut[s.span_id])
         names = [f"{comp}:{op}" if comp != key[0] else op for (comp, op), _ in missing.most_common(3)]
         comp, op = key
@@ -188,6 +188,6 @@ def detect_path_changes(
             f"an early return or exception in its code, {round(score, 2):.1f} sigma",
             round(score, 2), onset,
             {"operation": op, "ratio_before": round(pb, 4), "ratio_after": round(pw, 4), "spans": nw,
-             "missing": names, "own_share": round(len(own) / max(len(own), 1), 3)},
+             "missing": names, "own_share": round(len(own) / kw, 3)},
         ))
     return out

@@ -17,7 +17,6 @@ Scores are robust sigmas (latency) or binomial z (ratios), capped at 99.
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 from typing import Callable
 
@@ -26,7 +25,8 @@ import numpy as np
 from copilot.diagnosis import Finding
 
 from ..telemetry.model import Span
-from .metrics import MAX_SCORE, change_points, hhmm
+from .metrics import MAX_SCORE, hhmm
+from .spanstats import flag_onset, op_key, ratio_score
 from .trace_paths import detect_path_changes
 
 MIN_SPANS = 20  # per group and period, below which a group is not judged
@@ -45,39 +45,11 @@ def _latency_score(base: np.ndarray, win: np.ndarray) -> tuple[float, float, flo
     return min(score, MAX_SCORE), b50, w50
 
 
-def _ratio_score(k_base: int, n_base: int, k_win: int, n_win: int) -> tuple[float, float, float]:
-    """(binomial z of a ratio rise, baseline ratio, window ratio)."""
-    pb = k_base / n_base if n_base else 0.0
-    pw = k_win / n_win if n_win else 0.0
-    p0 = max(pb, 0.005)
-    z = (pw - pb) / math.sqrt(p0 * (1 - min(p0, 0.99)) / max(n_win, 1))
-    return min(z, MAX_SCORE), pb, pw
-
-
-def _onset(times: np.ndarray, flags: np.ndarray) -> float | None:
-    """When flagged spans (slow, failed, missing a call) became more frequent: the mean-shift
-    change point of the 0/1 sequence in time order (sparse minutes do not matter)."""
-    if len(times) < 2 or not flags.any():
-        return None
-    order = np.argsort(times, kind="stable")
-    x = flags[order].astype(float)
-    k = int(change_points(x[None, :], 1)[0])
-    if x[k:].mean() <= x[:k].mean():
-        return None
-    first_hit = k + int(np.argmax(x[k:] > 0))
-    return float(times[order][first_hit])
-
-
-def _op_key(operation: str) -> str:
-    op = operation.strip().lstrip("/").lower()
-    return op[5:] if op.startswith("grpc.") else op
-
-
 def is_client_span(span: Span, kids) -> bool:
     """A caller-side span wrapping exactly one server span of the same operation in another component."""
     if len(kids) != 1 or kids[0].component == span.component:
         return False
-    a, b = _op_key(span.operation), _op_key(kids[0].operation)
+    a, b = op_key(span.operation), op_key(kids[0].operation)
     return bool(a and b) and (a.startswith(b) or b.startswith(a))
 
 
@@ -169,7 +141,7 @@ def detect_trace_anomalies(
         if score >= MIN_LATENCY_SCORE and w50 > 1.2 * b50:
             times = np.asarray(self_t[comp])
             thr = float(np.percentile(b, 90))
-            onset = _onset(times, np.asarray(w) > thr)
+            onset = flag_onset(times, np.asarray(w) > thr)
             out.append(Finding(
                 "", "traces", comp, f"{comp} self time", "latency_origin",
                 f"latency originates in {comp}: its own time per call rose {w50 / max(b50, 1e-9):.1f}x "
@@ -181,7 +153,7 @@ def detect_trace_anomalies(
             continue
         score, b50, w50 = _latency_score(np.asarray(b), np.asarray(w))
         if score >= MIN_LATENCY_SCORE and w50 > 1.2 * b50:
-            onset = _onset(np.asarray(wire_t[comp]), np.asarray(w) > float(np.percentile(b, 90)))
+            onset = flag_onset(np.asarray(wire_t[comp]), np.asarray(w) > float(np.percentile(b, 90)))
             out.append(Finding(
                 "", "traces", comp, f"network into {comp}", "network_latency",
                 f"calls into {comp} spend {w50 / max(b50, 1e-9):.1f}x longer on the wire ({b50:.1f} -> {w50:.1f} ms median "
@@ -201,7 +173,7 @@ def detect_trace_anomalies(
     for (caller, callee), ((kb, nb), (kw, nw)) in sorted(edge_err.items()):
         if nb < MIN_SPANS or nw < MIN_SPANS:
             continue
-        score, pb, pw = _ratio_score(kb, nb, kw, nw)
+        score, pb, pw = ratio_score(kb, nb, kw, nw)
         if score >= MIN_RATIO_SCORE and pw >= 2 * pb and pw - pb >= 0.01:
             out.append(Finding(
                 "", "traces", callee, f"{caller}->{callee}", "errors",
@@ -211,10 +183,10 @@ def detect_trace_anomalies(
     for comp, ((kb, nb), (kw, nw)) in sorted(origin_err.items()):
         if nb < MIN_SPANS or nw < MIN_SPANS:
             continue
-        score, pb, pw = _ratio_score(kb, nb, kw, nw)
+        score, pb, pw = ratio_score(kb, nb, kw, nw)
         if score >= MIN_RATIO_SCORE and pw >= 2 * pb and pw - pb >= 0.01:
             pts = origin_t[comp]
-            onset = _onset(np.array([t for t, _ in pts]), np.array([f for _, f in pts]))
+            onset = flag_onset(np.array([t for t, _ in pts]), np.array([f for _, f in pts]))
             out.append(Finding(
                 "", "traces", comp, f"{comp} errors", "error_origin",
                 f"errors originate in {comp}: {pw:.1%} of its spans fail with no failing callee (baseline {pb:.1%}) "
@@ -224,10 +196,10 @@ def detect_trace_anomalies(
     for (caller, callee), ((kb, nb), (kw, nw)) in sorted(lost.items()):
         if nb < MIN_SPANS or nw < MIN_SPANS:
             continue
-        score, pb, pw = _ratio_score(kb, nb, kw, nw)
+        score, pb, pw = ratio_score(kb, nb, kw, nw)
         if score >= MIN_RATIO_SCORE and pw - pb >= 0.02:
             pts = lost_t[(caller, callee)]
-            onset = _onset(np.array([t for t, _ in pts]), np.array([f for _, f in pts]))
+            onset = flag_onset(np.array([t for t, _ in pts]), np.array([f for _, f in pts]))
             if caller == callee:  # its own steps went missing: trace_paths judges that per operation
                 continue
             out.append(Finding(
@@ -239,7 +211,7 @@ def detect_trace_anomalies(
     for comp, ((kb, nb), (kw, nw)) in sorted(orphans.items()):
         if nb < MIN_SPANS or nw < MIN_SPANS:
             continue
-        score, pb, pw = _ratio_score(kb, nb, kw, nw)
+        score, pb, pw = ratio_score(kb, nb, kw, nw)
         if score >= MIN_RATIO_SCORE and pw - pb >= 0.02:
             out.append(Finding(
                 "", "traces", comp, f"{comp} orphans", "orphan_spans",

@@ -91,13 +91,15 @@ def load_directory(root: str | Path) -> Telemetry:
     hit = _CACHE.get(str(root.resolve()))
     if hit and hit[0] == stamp:
         return hit[1]
-    # an edge list (caller, callee columns, no time) filed among metrics is a call graph
-    edge_tables = [p for p in found["metrics"] if is_edge_table(p)]
+    # each metrics table is read once; an edge list filed among them (caller and callee
+    # columns, no time) is a call graph
+    metric_tables = {path: read_table(path) for path in found["metrics"]}
+    edge_tables = [path for path, (header, _) in metric_tables.items() if is_edge_header(header)]
     found["metrics"] = [p for p in found["metrics"] if p not in edge_tables]
     found["topology"] += edge_tables
     tel = Telemetry(meta={"source": str(root), "files": {k: [str(p.relative_to(root)) for p in v] for k, v in found.items() if v}})
     for path in found["metrics"]:
-        tel.metrics.extend(read_metrics(path))
+        tel.metrics.extend(read_metrics(path, metric_tables[path]))
     for path in found["logs"]:
         tel.logs.extend(read_logs(path))
     for path in found["traces"]:
@@ -111,7 +113,7 @@ def load_directory(root: str | Path) -> Telemetry:
     tel.alerts.sort(key=lambda a: a.timestamp)
     edges: list[tuple[str, str]] = []
     for path in found["topology"]:
-        edges.extend(read_topology(path))
+        edges.extend(read_edge_table(path, metric_tables[path]) if path in metric_tables else read_topology(path))
     tel.call_graph = sorted(set(edges)) if edges else derive_call_graph(tel.spans)
     tel.meta["call_graph_from"] = "topology" if edges else ("spans" if tel.call_graph else "none")
     _CACHE[str(root.resolve())] = (stamp, tel)
@@ -121,8 +123,8 @@ def load_directory(root: str | Path) -> Telemetry:
 # ---- metrics ----------------------------------------------------------------------
 
 
-def read_metrics(path: Path) -> list[MetricSeries]:
-    header, rows = read_table(path)
+def read_metrics(path: Path, table: tuple[list[str], list[list[Any]]] | None = None) -> list[MetricSeries]:
+    header, rows = table or read_table(path)
     tcol, times = _plausible_times(path, header, rows)
     mcol = pick(header, "metric", "metric_name", "name", "kpi", "kpi_name", "__name__")
     vcol = pick(header, "value", "val", "metric_value")
@@ -405,19 +407,16 @@ _CALLEE_COLS = ("callee", "target", "dst", "to", "child", "server", "destination
 _IP = re.compile(r"^\d{1,3}(\.\d{1,3}){3}(:\d+)?$")
 
 
-def is_edge_table(path: Path) -> bool:
-    """A table with caller and callee columns and no time column: a call graph."""
-    if suffix_of(path) not in _TABLE_SUFFIXES:
-        return False
-    header, _ = read_table(path)
+def is_edge_header(header: list[str]) -> bool:
+    """Caller and callee columns and no time column: a call graph."""
     return pick(header, *TIME_COLS) is None and pick(header, *_CALLER_COLS) is not None \
         and pick(header, *_CALLEE_COLS) is not None
 
 
-def read_edge_table(path: Path) -> list[tuple[str, str]]:
+def read_edge_table(path: Path, table: tuple[list[str], list[list[Any]]] | None = None) -> list[tuple[str, str]]:
     """Call edges from a table (`Source,Target[,Weight]` as Nezha publishes, `caller,callee`).
     An edge to an IP address says which host a service runs on: it is not a call."""
-    header, rows = read_table(path)
+    header, rows = table or read_table(path)
     a, b = pick(header, *_CALLER_COLS), pick(header, *_CALLEE_COLS)
     if a is None or b is None:
         raise DataError(f"{path}: no caller/callee columns; expected e.g. caller,callee or source,target")
