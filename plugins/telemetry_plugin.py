@@ -152,6 +152,7 @@ def detect_metric_anomalies(ctx: ToolContext, component: str | None = None, star
         start: window start: ISO-8601, HH:MM (UTC, the data's day) or unix seconds
         end: window end, same formats
     """
+    from plugins.detectors.metrics import alerted_series
     from plugins.detectors.metrics import detect_metric_anomalies as detect
 
     tel = _telemetry(ctx)
@@ -160,7 +161,7 @@ def detect_metric_anomalies(ctx: ToolContext, component: str | None = None, star
     if not series:
         return ToolResult.no_data("no metric series" + (f" for {comp}" if comp else ""))
     window, baseline, how = _window(ctx, tel, start, end)
-    findings = detect(series, window, baseline, _ids(ctx))
+    findings = detect(series, window, baseline, _ids(ctx), alerted=alerted_series(tel.metrics, tel.alerts))
     header = (f"window {_span(window)} ({how}), baseline {_span(baseline)}; {len(series)} series scored, "
               f"{len(findings)} anomalous")
     return _findings_result(findings, header, {"window": list(window)})

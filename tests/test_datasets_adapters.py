@@ -230,6 +230,10 @@ def test_petshop_cases_and_load(tmp_path):
     assert {m.metric for m in tel.metrics} == {"latency_average", "latency_p90", "requests_sum",
                                                "availability_average"}
     assert len(tel.metrics[0].values) == 5
+    lat = next(m for m in tel.metrics if m.metric == "latency_average")
+    assert lat.labels == {"statistic": "Average", "unit": "s"}  # X-Ray response time is in seconds
+    from plugins.detectors.metrics import series_unit
+    assert series_unit(lat) == "s" and series_unit(next(m for m in tel.metrics if m.metric == "requests_sum")) == "req"
     ref = tel.meta["reference"]
     assert len(ref.metrics[0].values) == 50
     assert "PetSearchDB" not in json.dumps(tel.meta.get("note", ""))

@@ -174,3 +174,28 @@ def test_a_utilisation_driven_to_its_limit_is_reported_even_from_a_noisy_baselin
     f = found["currency"]
     assert f.details["after"] >= 80 and f.details["baseline"] < 80
     assert "other" not in found
+
+
+def test_findings_record_how_closely_they_moved_with_the_alerted_series():
+    from plugins.detectors.metrics import alerted_series
+    from plugins.telemetry.model import Alert
+
+    step = np.zeros(N)
+    step[85:100] = 1.0  # the alerted latency rises at minute 85 and recovers at 100
+    front = series("web", "latency_average", noisy(1, 100, 1) + 80 * step)
+    cause = series("search", "latency_p99", noisy(2, 30, 0.5) + 400 * step)  # rises and falls with it
+    chronic = noisy(3, 5, 0.05)
+    chronic[60:] += 3 + np.random.default_rng(4).uniform(0, 3, N - 60)  # already off before, wanders on its own
+    other = series("lambda", "latency_p50", chronic)
+    alert = Alert(TS[85], "web", "latency Average")
+    alerted = alerted_series([front, cause, other], [alert])
+    assert alerted == [front]  # 'latency Average' names web's latency_average
+    assert alerted_series([front], [Alert(TS[85], "web", "HighLatency")]) == []  # no series carries that name
+    found = {f.component: f for f in detect_metric_anomalies([front, cause, other], WINDOW, BASELINE, ids(), alerted=alerted)}
+    assert found["search"].details["moves_with_alert"] > 0.9
+    assert found["lambda"].details["moves_with_alert"] < 0.5
+    plain = detect_metric_anomalies([cause], WINDOW, BASELINE, ids())
+    assert "moves_with_alert" not in plain[0].details  # no alert, nothing claimed
+    short = [MetricSeries(s.component, s.metric, s.timestamps[78:82], s.values[78:82]) for s in (front, cause)]
+    found = detect_metric_anomalies(short, (TS[80], TS[81]), (TS[78], TS[80]), ids(), min_score=0, alerted=[short[0]])
+    assert all("moves_with_alert" not in f.details for f in found)  # four points say nothing

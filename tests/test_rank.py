@@ -183,3 +183,23 @@ def test_common_mode_resource_shifts_count_little():
               for i in range(4)]
     own = metric("M9", "api", "cpu_usage", 20, baseline=10, after=60)
     assert top(shared + [own])[0] == ("api", "cpu_saturation")
+
+
+def test_an_alerted_symptom_that_did_not_move_with_the_alert_counts_less():
+    from copilot.phrases.reasons import cause_reasons
+
+    alert = Finding("A1", "alerts", "web", "latency Average", "alert", "alert latency Average fired on web", 0.0, T, {})
+    graph = [("web", "search"), ("web", "jobs")]
+
+    def findings(jobs_moves):
+        search = metric("M1", "search", "latency_p99", 40)
+        jobs = metric("M2", "jobs", "latency_p50", 70)  # stronger, but noisy and already off before the alert
+        search.details["moves_with_alert"], jobs.details["moves_with_alert"] = 0.99, jobs_moves
+        return [alert, search, jobs]
+
+    assert top(findings(0.95), graph)[0][0] == "jobs"  # both moved with the alert: the stronger one leads
+    (best, ranked) = top(findings(0.3), graph)
+    assert best[0] == "search"
+    jobs = next(rc for rc in ranked if rc.component == "jobs")
+    assert any("did not rise and fall with the alerted one (correlation 0.30)" in r for r in jobs.reasons)
+    assert any("相关系数 0.30" in r for r in cause_reasons(jobs, findings(0.3), "zh"))

@@ -23,7 +23,7 @@ SIGNALS: frozenset[str] = frozenset({"metrics", "traces", "logs"})
 
 def rank_case(telemetry: Telemetry, alert_time: float) -> list[tuple[str, str]]:
     from plugins.detectors.logs import detect_log_anomalies
-    from plugins.detectors.metrics import detect_metric_anomalies
+    from plugins.detectors.metrics import alerted_series, detect_metric_anomalies
     from plugins.detectors.rank import rank_root_causes
     from plugins.detectors.traces import detect_trace_anomalies
 
@@ -40,7 +40,8 @@ def rank_case(telemetry: Telemetry, alert_time: float) -> list[tuple[str, str]]:
     reference = telemetry.meta.get("reference")
     findings = alert_findings(telemetry, next_id)
     findings += detect_metric_anomalies(telemetry.metrics, window, baseline, next_id, limit=1000,
-                                        reference=reference.metrics if isinstance(reference, Telemetry) else None)
+                                        reference=reference.metrics if isinstance(reference, Telemetry) else None,
+                                        alerted=alerted_series(telemetry.metrics, telemetry.alerts))
     if telemetry.spans:
         findings += detect_trace_anomalies(telemetry.spans, window, baseline, next_id)
     if telemetry.logs:

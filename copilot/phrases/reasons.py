@@ -59,6 +59,9 @@ NOTES_ZH: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = (
     (re.compile(r"^it shows the alerted symptom, and the symptom its callers show stops here: none of its callees shows it$"),
      lambda m: "它表现出告警所指的症状，调用方的症状到它这里为止：它的下游都没有这一症状"),
     (re.compile(r"^it shows the alerted symptom$"), lambda m: "它表现出告警所指的症状"),
+    (re.compile(r"^its symptom did not rise and fall with the alerted one \(correlation (?P<r>[\d.]+)\), "
+                r"so it moved on its own or was already off$"),
+     lambda m: f"它的症状没有随告警指标一起起落（相关系数 {m['r']}），是自行波动或告警前就已异常"),
     (re.compile(r"^revised from (?P<x>.+?) by reflection$"), lambda m: f"经反思由 {m['x']} 修正而来"),
     (re.compile(r"^the model suggested (?P<k>\w+), but its signature is missing from the evidence$"),
      lambda m: f"模型认为是 {m['k']}，但证据中没有它的特征"),

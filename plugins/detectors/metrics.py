@@ -27,7 +27,7 @@ import numpy as np
 from copilot.diagnosis import Finding
 
 from ..telemetry.model import MetricSeries
-from .signals import BAD_DIRECTION, family, is_utilisation, unit
+from .signals import BAD_DIRECTION, family, is_utilisation, normalise, unit
 
 MAD_TO_SIGMA = 1.4826
 REL_FLOOR = 0.02  # the scale is at least 2% of the baseline level...
@@ -246,6 +246,11 @@ def _shape(ts: np.ndarray, values: np.ndarray, z: np.ndarray, scale: float, dire
     return "spike", 0.0
 
 
+def series_unit(m: MetricSeries) -> str:
+    """The unit a source declared (a `unit` label, as CloudWatch reports it), else the one the name suggests."""
+    return m.labels.get("unit") or unit(m.metric)
+
+
 def _fmt(v: float) -> str:
     if not np.isfinite(v):
         return "n/a"
@@ -255,7 +260,7 @@ def _fmt(v: float) -> str:
 
 def sentence(s: Scored) -> str:
     m = s.series
-    u = unit(m.metric)
+    u = series_unit(m)
     us = f" {u}" if u else ""
     who = f"{m.component} {m.metric}" + (f" ({m.labels['instance']})" if m.labels.get("instance") else "")
     if s.kind == "trend":
@@ -282,19 +287,24 @@ def detect_metric_anomalies(
     min_relative_change: float = 0.05,
     limit: int = 200,
     reference: list[MetricSeries] | None = None,
+    alerted: list[MetricSeries] | None = None,
 ) -> list[Finding]:
     """Findings for series at least `min_score` robust sigmas off and `min_relative_change` off their level.
 
     `reference`: fault-free history of the same series (same keys) recorded at another
-    time, used as their baseline where present."""
+    time, used as their baseline where present. `alerted`: the series an alert fired on
+    (see `alerted_series`); each finding then records how closely its series moved with
+    them over the baseline and the window (`moves_with_alert`, the largest |Pearson r|)."""
     scored = [s for s in score_series(series, window, baseline, min_score, reference)
               if _relevant(s, min_relative_change)]
     scored.sort(key=lambda s: (-s.score, s.onset, s.series.key))
     shared = _common_mode(scored, series)
+    span = (min(window[0], baseline[0]), max(window[1], baseline[1]))
     out = []
     for s in scored[:limit]:
         fam = family(s.series.metric)
         bad = BAD_DIRECTION.get(fam, 0)
+        moves = comovement(s.series, alerted or (), span)
         out.append(Finding(
             id=next_id("M"), source="metrics", component=s.series.component, signal=s.series.metric, kind=s.kind,
             summary=sentence(s), score=round(s.score, 2), onset=s.onset,
@@ -302,12 +312,44 @@ def detect_metric_anomalies(
                 "family": fam, "direction": "up" if s.direction > 0 else "down",
                 "harmful": bad == 0 or bad == s.direction,
                 "baseline": round(s.baseline, 4), "after": round(s.after, 4) if np.isfinite(s.after) else None,
-                "peak": round(s.peak, 4), "unit": unit(s.series.metric), "labels": dict(s.series.labels),
+                "peak": round(s.peak, 4), "unit": series_unit(s.series), "labels": dict(s.series.labels),
                 "slope_per_min": round(s.slope_per_min, 4), "series": s.series.key,
                 **({"common_mode": shared[id(s)]} if id(s) in shared else {}),
+                **({"moves_with_alert": moves} if moves is not None else {}),
             },
         ))
     return out
+
+
+MIN_COMOVE_POINTS = 5  # points both series have in the span before a correlation means anything
+
+
+def alerted_series(metrics: list[MetricSeries], alerts) -> list[MetricSeries]:
+    """The series each alert fired on: on the alerted component, the one named like the alert
+    (`latency Average` is `latency_average`) or like its `metric` label. An alert whose metric
+    no series carries (`HighLatency` on a component with three latency series) names none."""
+    out: list[MetricSeries] = []
+    for a in alerts:
+        names = {normalise(a.name), normalise(a.labels.get("metric", "") if a.labels else "")} - {""}
+        out += [m for m in metrics if m.component == a.component and normalise(m.metric) in names and m not in out]
+    return out
+
+
+def comovement(s: MetricSeries, alerted, span: tuple[float, float]) -> float | None:
+    """How closely `s` moved with any alerted series over `span`: the largest |Pearson r| on
+    their shared timestamps (a cause's symptom rises and falls with the alert; a component
+    that was already off, or moves on its own, does not). None when nothing can be said."""
+    best = None
+    for a in alerted:
+        common, i, j = np.intersect1d(s.timestamps, a.timestamps, assume_unique=False, return_indices=True)
+        keep = (common >= span[0]) & (common <= span[1])
+        x, y = s.values[i[keep]].astype(float), a.values[j[keep]].astype(float)
+        ok = np.isfinite(x) & np.isfinite(y)
+        if ok.sum() < MIN_COMOVE_POINTS or np.ptp(x[ok]) == 0 or np.ptp(y[ok]) == 0:
+            continue
+        r = abs(float(np.corrcoef(x[ok], y[ok])[0, 1]))
+        best = r if best is None else max(best, r)
+    return None if best is None else round(best, 3)
 
 
 COMMON_MODE_FAMILIES = ("cpu", "memory", "disk", "network", "packet_loss", "net_latency")

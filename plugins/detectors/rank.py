@@ -57,6 +57,8 @@ EXPLAINED_BY = {
 }
 CPU_STARVES_NETWORK = 1.5  # CPU at 1.5x its baseline or more explains slower calls into the component
 BLAME_SHARE = 0.5  # a callee whose strongest anomaly is this weak next to the caller's symptom explains nothing
+MOVES_WITH_ALERT = 0.8  # a symptom correlating with the alerted series at least this well moves with it
+MIN_MOVES_WEIGHT = 0.2  # a symptom that does not move with the alert at all still keeps this much
 OUT_OF_SCOPE = 0.25  # what is left of a component's score when the alerted component does not reach it
 SCOPE_SIGMA = 3.0  # showing the alerted symptom, for reachability: what a detector reports at all
 SYMPTOM_MATCH = 2.0  # in scope and showing the alerted symptom
@@ -303,6 +305,11 @@ def rank_root_causes(findings: list[Finding], call_graph: list[tuple[str, str]],
             elif shows(name):
                 share = held.get(name, 0.0)
                 c.score *= SYMPTOM_MATCH * (1 + CALLER_SUPPORT * share)
+                moves = _moves_with_alert(c, symptom_cats)
+                if moves is not None and moves < MOVES_WITH_ALERT:
+                    c.score *= max(moves, MIN_MOVES_WEIGHT) / MOVES_WITH_ALERT
+                    c.notes.append(f"its symptom did not rise and fall with the alerted one (correlation {moves:.2f}), "
+                                   "so it moved on its own or was already off")
                 c.notes.append("it shows the alerted symptom" + (", and the symptom its callers show stops here: none of its "
                                                                   "callees shows it" if share else ""))
     onsets = [t for t in anomalous.values() if t is not None]
@@ -322,6 +329,14 @@ def rank_root_causes(findings: list[Finding], call_graph: list[tuple[str, str]],
         kind, why = classify(c, c.component in surges)
         out.append(RootCause(c.component, kind, round(c.score / total, 3), _evidence_ids(c, kind), _reasons(c, why, kind)))
     return out
+
+
+def _moves_with_alert(c: Candidate, cats: tuple[str, ...]) -> float | None:
+    """How closely the component's symptom moved with the alerted series: the best
+    `moves_with_alert` among its findings in those categories (None when none carries it)."""
+    known = [e.finding.details["moves_with_alert"] for cat in cats for e in c.evidence.get(cat, ())
+             if e.finding.details.get("moves_with_alert") is not None]
+    return max(known) if known else None
 
 
 def _alert_scope(findings: list[Finding], callees: dict[str, set[str]],

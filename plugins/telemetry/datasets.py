@@ -380,6 +380,11 @@ def load_petshop_issue(issue_dir: str | Path, **_options) -> Telemetry:
     return tel
 
 
+# PetShop's metrics are CloudWatch/X-Ray service statistics: response time in seconds,
+# availability in percent, requests as a count per period
+PETSHOP_UNITS = {"latency": "s", "availability": "%", "requests": "req"}
+
+
 def read_petshop_metrics(path: Path) -> list[MetricSeries]:
     with open_text(path) as fh:
         rows = [r for r in csv.reader(fh) if r]
@@ -399,8 +404,10 @@ def read_petshop_metrics(path: Path) -> list[MetricSeries]:
         if i >= table.shape[1]:
             break
         metric, stat = metrics[i].strip(), stats[i].strip()
-        out.append(MetricSeries(nodes[i].strip(), f"{metric}_{stat.lower()}" if stat else metric,
-                                ts, table[:, i], {"statistic": stat} if stat else {}))
+        labels = {"statistic": stat} if stat else {}
+        if metric in PETSHOP_UNITS:
+            labels["unit"] = PETSHOP_UNITS[metric]
+        out.append(MetricSeries(nodes[i].strip(), f"{metric}_{stat.lower()}" if stat else metric, ts, table[:, i], labels))
     return out
 
 
