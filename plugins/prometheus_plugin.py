@@ -300,22 +300,26 @@ def prom_labels(label: str | None = None, match: str | None = None, ctx: ToolCon
 @tool(timeout_s=120.0)
 @_guard
 def prom_detect(query: str, start: str | None = None, end: str | None = None, ctx: ToolContext = None) -> ToolResult:
-    """Find which series of a PromQL query deviate in a window from their own baseline (the period before it): by how many robust sigmas, since when. Returns findings. Aggregate on the server, e.g. sum by (service) (rate(http_requests_total{code=~"5.."}[1m])).
+    """Find which series of a PromQL query deviate in a window from their own baseline (the period before it; the same hours a day earlier for a series with a daily cycle): by how many robust sigmas, since when. Returns findings. Aggregate on the server, e.g. sum by (service) (rate(http_requests_total{code=~"5.."}[1m])).
 
     Args:
         query: PromQL instant-vector expression
         start: window start: ISO-8601, unix seconds, now-30m, -30m or HH:MM UTC (default: the run's window widened 15 min back, or the last 30 min)
         end: window end, same formats (default: now)
     """
-    from plugins.detectors.metrics import detect_metric_anomalies
-    from plugins.telemetry.prometheus import auto_step, load_range, name_of_query
+    from plugins.detectors.metrics import SEASON_S, detect_metric_anomalies
+    from plugins.telemetry.prometheus import auto_step, load_range, name_of_query, with_history
 
     ws, we = resolve_range(ctx, start, end, DETECT_SPAN_S, LOOKBACK_S)
     bs = ws - min(max(3 * (we - ws), BASELINE_MIN_S), BASELINE_MAX_S)
     step = auto_step(bs, we)
+    labels = _component_labels(ctx)
     with _client(ctx) as client:
         series = load_range(client, query, bs, we, step, metric=name_of_query(query),
-                            component_labels=_component_labels(ctx), max_series=MAX_DETECT_SERIES)
+                            component_labels=labels, max_series=MAX_DETECT_SERIES)
+        if series:  # the same hours a day earlier: a daily cycle is then no anomaly
+            series = with_history(series, load_range(client, query, bs - SEASON_S, we - SEASON_S, step,
+                                                     metric=name_of_query(query), component_labels=labels))
     if not series:
         return ToolResult.no_data(f"{query!r} returned no series between {_when(bs)} and {_when(we)}")
     findings = detect_metric_anomalies(series, (ws, we), (bs, ws), _ids(ctx))

@@ -190,7 +190,8 @@ def test_findings_record_how_closely_they_moved_with_the_alerted_series():
     alert = Alert(TS[85], "web", "latency Average")
     alerted = alerted_series([front, cause, other], [alert])
     assert alerted == [front]  # 'latency Average' names web's latency_average
-    assert alerted_series([front], [Alert(TS[85], "web", "HighLatency")]) == []  # no series carries that name
+    assert alerted_series([front, cause], [Alert(TS[85], "web", "HighLatency")]) == [front]  # web's latency series
+    assert alerted_series([front], [Alert(TS[85], "web", "InstanceDown")]) == []  # names no metric family
     found = {f.component: f for f in detect_metric_anomalies([front, cause, other], WINDOW, BASELINE, ids(), alerted=alerted)}
     assert found["search"].details["moves_with_alert"] > 0.9
     assert found["lambda"].details["moves_with_alert"] < 0.5
@@ -199,3 +200,47 @@ def test_findings_record_how_closely_they_moved_with_the_alerted_series():
     short = [MetricSeries(s.component, s.metric, s.timestamps[78:82], s.values[78:82]) for s in (front, cause)]
     found = detect_metric_anomalies(short, (TS[80], TS[81]), (TS[78], TS[80]), ids(), min_score=0, alerted=[short[0]])
     assert all("moves_with_alert" not in f.details for f in found)  # four points say nothing
+
+
+def _daily(days: int = 3, step: float = 300.0, seed: int = 7):
+    """A request rate with a daily cycle (low at night, peak at 14:00 UTC) and 2% noise."""
+    ts = T0 - T0 % 86400 + step * np.arange(int(days * 86400 / step))
+    hour = (ts % 86400) / 3600.0
+    level = 1000 + 800 * np.exp(-((hour - 14) ** 2) / 8)
+    return ts, level * (1 + 0.02 * np.random.default_rng(seed).normal(size=len(ts)))
+
+
+def test_a_rise_that_happens_every_day_at_this_hour_is_not_an_anomaly_but_a_fault_on_top_is():
+    ts, v = _daily()
+    day3 = ts[0] + 2 * 86400
+    window, baseline = (day3 + 11.5 * 3600, day3 + 13.5 * 3600), (day3 + 9.5 * 3600, day3 + 11.5 * 3600)
+    recent = ts >= baseline[0]
+    only_today = MetricSeries("checkout", "http_requests_rate", ts[recent], v[recent])
+    flagged = detect_metric_anomalies([only_today], window, baseline, ids())
+    assert flagged and "its baseline" in flagged[0].summary  # with two hours of history the morning ramp looks like a surge
+    assert detect_metric_anomalies([MetricSeries("checkout", "http_requests_rate", ts, v)], window, baseline, ids()) == []
+    faulty = v.copy()
+    faulty[(ts >= window[0] + 1800) & (ts <= window[1])] *= 0.6  # a real drop on top of the daily ramp
+    (f,) = detect_metric_anomalies([MetricSeries("checkout", "http_requests_rate", ts, faulty)], window, baseline, ids())
+    assert f.details["direction"] == "down" and f.details["seasonal"] == "1d"
+    assert f.onset == pytest.approx(window[0] + 1800, abs=300)
+    assert "sigma below the same time a day earlier" in f.summary
+
+
+def test_a_series_without_a_daily_cycle_keeps_its_plain_baseline():
+    ts = T0 + 300.0 * np.arange(3 * 288)
+    v = 50 + np.random.default_rng(3).normal(0, 1, len(ts))
+    v[-12:] += 10
+    (f,) = detect_metric_anomalies([MetricSeries("cart", "latency_p90", ts, v)], (ts[-24], ts[-1]), (ts[-60], ts[-24]), ids())
+    assert "seasonal" not in f.details and f.details["baseline"] == pytest.approx(50, abs=1)
+
+
+def test_a_seasonal_finding_reads_the_same_in_chinese():
+    from copilot.phrases.findings import finding_sentence
+
+    ts, v = _daily()
+    day3 = ts[0] + 2 * 86400
+    window, baseline = (day3 + 11.5 * 3600, day3 + 13.5 * 3600), (day3 + 9.5 * 3600, day3 + 11.5 * 3600)
+    v[(ts >= window[0] + 1800) & (ts <= window[1])] *= 0.6
+    (f,) = detect_metric_anomalies([MetricSeries("checkout", "http_requests_rate", ts, v)], window, baseline, ids())
+    assert "低于前一天同一时段" in finding_sentence(f, "zh")

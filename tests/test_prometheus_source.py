@@ -97,6 +97,13 @@ class History:
         for svc, pod in (("cart", "cart-7d9f8b6c5d-x2k4p"), ("payment", "payment-5b6c7d8f9g-q4w5z")):
             cpu = 30 + self.rng.normal(0, 1, len(self.ts))
             lines += [f'process_cpu_usage{{pod="{pod}"}} {v:.3f} {t:.0f}' for t, v in zip(self.ts, cpu)]
+        lines.append("# TYPE shop_visitors gauge")
+        for svc, days in (("frontend", (1, 0)), ("promo", (0,))):  # promo has no history a day back
+            for day in days:
+                ts = self.ts - day * 86400
+                ramp = 100 + 80 * np.clip((self.ts - self.fault) / 1800, 0, 1)  # every day at this hour
+                v = ramp * (1 + 0.01 * self.rng.normal(size=len(ts)))
+                lines += [f'shop_visitors{{service="{svc}"}} {x:.2f} {t:.0f}' for t, x in zip(ts, v)]
         lines.append("# TYPE session_active gauge")
         for user in range(250):  # high cardinality: one series per user
             lines += [f'session_active{{user="u{user}"}} 1 {t:.0f}' for t in self.ts[::4]]
@@ -252,7 +259,7 @@ def test_series_and_label_discovery(prom, history):
         metrics = c.label_values("__name__", "{service=\"payment\"}", history.start, history.end)
     assert sorted((s["instance"], s["code"]) for s in found) == sorted((i, c_) for i in INSTANCES for c_ in ("200", "500"))
     assert {"service", "instance", "code", "le", "pod", "user", "__name__"} <= set(names)
-    assert services == sorted(SERVICES)
+    assert services == sorted(SERVICES + ("promo",))  # promo only reports shop_visitors
     assert metrics == ["http_request_duration_seconds_bucket", "http_request_duration_seconds_count", "http_requests_total"]
 
 
@@ -433,6 +440,14 @@ async def test_prom_detect_finds_the_incident(prom, history):
     assert "ms" not in lat.findings[0].summary and " s) at " in lat.findings[0].summary
 
 
+async def test_prom_detect_compares_with_the_same_hours_a_day_earlier(prom, history):
+    result = await registry().invoke("prom_detect", {"query": "shop_visitors", "start": str(history.fault - 900),
+                                                     "end": str(history.end)}, tool_ctx(prom["url"]))
+    assert result.status == "ok", result.output
+    # both ramp up at this hour; only frontend's history shows it happens every day
+    assert [f.component for f in result.findings] == ["promo"], result.output
+
+
 async def test_prom_series_and_prom_labels(prom, history):
     reg = registry()
     ctx = tool_ctx(prom["url"], window=(history.start, history.end))
@@ -442,7 +457,7 @@ async def test_prom_series_and_prom_labels(prom, history):
     names = await reg.invoke("prom_labels", {}, ctx)
     assert names.status == "ok" and "'service'" in names.output and names.data["component_label"] == "service"
     values = await reg.invoke("prom_labels", {"label": "service"}, ctx)
-    assert values.data["values"] == sorted(SERVICES)
+    assert values.data["values"] == sorted(SERVICES + ("promo",))
     nothing = await reg.invoke("prom_series", {"match": "no_such_metric"}, ctx)
     assert nothing.status == "no_data"
 

@@ -78,7 +78,7 @@ def _metric_zh(f: Finding) -> str | None:
                   else f"降至正常水平的 {r * 100:.0f}%")
     spike = "出现尖峰，" if f.kind == "spike" else ""
     return (f"{who}在 {hhmm(f.onset)} {spike}{change}（{num(base)} -> {num(ref)}{us}），"
-            f"{side}基线 {sigma(f)} sigma")
+            f"{side}{'前一天同一时段' if d.get('seasonal') else '基线'} {sigma(f)} sigma")
 
 
 # -- logs --------------------------------------------------------------------------------

@@ -12,6 +12,10 @@ data before the window is short or itself disturbed. With fewer than
 MIN_BASELINE_POINTS baseline points and no reference, a series is still judged, but its
 scale floor is FEW_REL_FLOOR of its level, so two or three points cannot make noise look
 like many sigmas.
+
+Seasonality: a series that reaches back a day before its baseline and follows a daily
+cycle is judged against the same time a day earlier (`_seasonal`). Alerts: given the
+alerted series (`alerted_series`), each finding records how closely it moved with them.
 """
 
 from __future__ import annotations
@@ -81,6 +85,7 @@ class Scored:
     peak: float
     kind: str
     slope_per_min: float = 0.0
+    seasonal: bool = False  # judged against the same time one season (a day) earlier
 
 
 def score_series(
@@ -150,6 +155,11 @@ def _score_group(members: list[MetricSeries], window, baseline, min_score: float
     med, scale = _baseline_stats(values, base, members, refs)
     span = base | win
     z = (values[:, span] - med[:, None]) / scale[:, None]
+    rows = np.zeros(len(members), dtype=bool)
+    seasonal = _seasonal(ts, values, span, base, win, med, scale, np.array([m.key in refs for m in members]))
+    if seasonal is not None:  # a daily cycle: judged against the same time a day earlier
+        rows, sz, expected, sscale = seasonal
+        z[rows], med[rows], scale[rows] = sz, expected, sscale
     z = np.nan_to_num(z, nan=0.0, posinf=MAX_SCORE, neginf=-MAX_SCORE)
     z = np.clip(z, -10 * MAX_SCORE, 10 * MAX_SCORE)
     span_ts = ts[span]
@@ -175,8 +185,56 @@ def _score_group(members: list[MetricSeries], window, baseline, min_score: float
         after = float(np.nanmedian(post)) if len(post) and not np.all(np.isnan(post)) else float("nan")
         kind, slope = _shape(span_ts[k:], values[i, span][k:], z[i, k:], scale[i], direction)
         out.append(Scored(m, float(score[i]), direction, float(span_ts[k]), float(med[i]), after,
-                          float(values[i, span][first_win + int(peak_idx[i])]), kind, slope))
+                          float(values[i, span][first_win + int(peak_idx[i])]), kind, slope, bool(rows[i])))
     return out
+
+
+SEASON_S = 86400.0  # the season most service metrics follow: the day
+SEASON_GAIN = 0.7  # a daily cycle: differences from a day earlier spread at most this much of the plain spread...
+SEASON_MOVED = 3.0  # ...or a day earlier the series moved this many sigmas off its baseline at this hour too
+
+
+def _seasonal(ts: np.ndarray, values: np.ndarray, span: np.ndarray, base: np.ndarray, win: np.ndarray,
+              med: np.ndarray, scale: np.ndarray, has_ref: np.ndarray):
+    """Seasonality. Where a series reaches back a day before its baseline and follows a
+    daily cycle, each point is judged by its difference from the same time a day earlier
+    (scaled by the spread of those differences over the baseline), so a rise that happens
+    every day at this hour (the morning ramp, the evening peak) is no anomaly, while a fault
+    on top of it, or one that cancels it, still is. A series follows a daily cycle when the
+    day-earlier differences are much tighter than its plain spread over the baseline
+    (SEASON_GAIN), or when a day earlier it moved off its own baseline at this hour too.
+    Without a cycle the plain baseline stays: the difference of two noisy points is noisier
+    than either. Returns (those rows, their z over the span, their expected level in the
+    window, their scale), or None when no row qualifies."""
+    if len(ts) < 2:
+        return None
+    step = float(np.median(np.diff(ts)))
+    target = ts[span] - SEASON_S
+    j = np.clip(np.searchsorted(ts, target), 0, len(ts) - 1)
+    j_prev = np.clip(j - 1, 0, len(ts) - 1)
+    j = np.where(np.abs(ts[j_prev] - target) < np.abs(ts[j] - target), j_prev, j)
+    found = np.abs(ts[j] - target) <= step / 2
+    if found.sum() < MIN_BASELINE_POINTS:
+        return None
+    lagged = np.where(found[None, :], values[:, j], np.nan)
+    resid = values[:, span] - lagged
+    bspan, wspan = base[span], win[span]
+    rows = (np.isfinite(resid[:, bspan]).sum(axis=1) >= MIN_BASELINE_POINTS) & np.isfinite(resid[:, wspan]).any(axis=1)
+    rows &= ~has_ref
+    if not rows.any():
+        return None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        rmed = np.nan_to_num(np.nanmedian(resid[:, bspan], axis=1))
+        rmad = np.nan_to_num(np.nanmedian(np.abs(resid[:, bspan] - rmed[:, None]), axis=1))
+        lag_base = np.nanmedian(lagged[:, bspan], axis=1)
+        lag_moved = np.nanmedian(np.abs(lagged[:, wspan] - lag_base[:, None]), axis=1) / scale >= SEASON_MOVED
+        expected = np.nanmedian(lagged[:, wspan], axis=1) + rmed
+    rscale = np.maximum.reduce([rmad * MAD_TO_SIGMA, REL_FLOOR * np.abs(med), np.full_like(med, ABS_FLOOR)])
+    rows &= ((rscale < SEASON_GAIN * scale) | np.nan_to_num(lag_moved).astype(bool)) & np.isfinite(expected)
+    if not rows.any():
+        return None
+    return rows, (resid[rows] - rmed[rows, None]) / rscale[rows, None], expected[rows], rscale[rows]
 
 
 AT_LIMIT_PCT = 80.0  # a utilisation percentage at or above which a resource is at its limit...
@@ -274,8 +332,9 @@ def sentence(s: Scored) -> str:
         ratio = f" {r:.1f}x" if r >= 1.5 else f" {abs(r - 1) * 100:.0f}%" if r > 0.67 else f" to {r * 100:.0f}% of normal"
     where = "above" if s.direction > 0 else "below"
     spike = " in a spike" if s.kind == "spike" else ""
+    against = "the same time a day earlier" if s.seasonal else "its baseline"
     return (f"{who} {verb}{ratio}{spike} ({_fmt(s.baseline)} -> {_fmt(ref)}{us}) at {hhmm(s.onset)}, "
-            f"{round(s.score, 2):.1f} sigma {where} its baseline")
+            f"{round(s.score, 2):.1f} sigma {where} {against}")
 
 
 def detect_metric_anomalies(
@@ -316,6 +375,7 @@ def detect_metric_anomalies(
                 "slope_per_min": round(s.slope_per_min, 4), "series": s.series.key,
                 **({"common_mode": shared[id(s)]} if id(s) in shared else {}),
                 **({"moves_with_alert": moves} if moves is not None else {}),
+                **({"seasonal": "1d"} if s.seasonal else {}),
             },
         ))
     return out
@@ -325,13 +385,18 @@ MIN_COMOVE_POINTS = 5  # points both series have in the span before a correlatio
 
 
 def alerted_series(metrics: list[MetricSeries], alerts) -> list[MetricSeries]:
-    """The series each alert fired on: on the alerted component, the one named like the alert
-    (`latency Average` is `latency_average`) or like its `metric` label. An alert whose metric
-    no series carries (`HighLatency` on a component with three latency series) names none."""
+    """The series each alert fired on, on the alerted component: the one named like the alert
+    (`latency Average` is `latency_average`) or like its `metric` label; else those of the
+    family the alert's name says (`HighLatency`: its latency series). An alert whose name
+    says no family names none."""
     out: list[MetricSeries] = []
     for a in alerts:
         names = {normalise(a.name), normalise(a.labels.get("metric", "") if a.labels else "")} - {""}
-        out += [m for m in metrics if m.component == a.component and normalise(m.metric) in names and m not in out]
+        mine = [m for m in metrics if m.component == a.component]
+        picked = [m for m in mine if normalise(m.metric) in names]
+        if not picked and family(a.name) != "other":
+            picked = [m for m in mine if family(m.metric) == family(a.name)]
+        out += [m for m in picked if m not in out]
     return out
 
 

@@ -509,3 +509,19 @@ def load_range(
                 f"sum by (service) ({query}) or topk(10, {query})")
     result = client.query_range(query, start, end, step)
     return matrix_to_series(result, metric=metric, component_labels=component_labels, grid=(start, end, step))
+
+
+def with_history(today: list[MetricSeries], earlier: list[MetricSeries]) -> list[MetricSeries]:
+    """Each series of `today` with the same series' samples from an earlier range (the same
+    hours a day before, for a seasonal baseline) put in front; series only `earlier` has are
+    dropped, since there is nothing to judge."""
+    before = {m.key: m for m in earlier}
+    out = []
+    for m in today:
+        e = before.get(m.key)
+        if e is None or not len(e.timestamps) or e.timestamps[-1] >= m.timestamps[0]:
+            out.append(m)
+            continue
+        out.append(MetricSeries(m.component, m.metric, np.concatenate([e.timestamps, m.timestamps]),
+                                np.concatenate([e.values, m.values]), dict(m.labels)))
+    return out
