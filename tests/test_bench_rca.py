@@ -8,7 +8,7 @@ import pytest
 
 from copilot.bench import rank
 from copilot.bench.__main__ import main
-from copilot.bench.rca import run_benchmark
+from copilot.bench.rca import format_text, run_benchmark
 from tests.test_datasets_adapters import write_nezha, write_petshop, write_rcd
 
 KEYS = {"cases", "ac@1", "ac@3", "avg@5", "fault_kind_accuracy", "floor", "per_case"}
@@ -58,6 +58,13 @@ def test_nezha_and_petshop_run_end_to_end(tmp_path):
     write_petshop(tmp_path / "ps", ["PetSearchDB", "PayForAdoption"])
     ps = run_benchmark("petshop", str(tmp_path / "ps"))
     assert ps["cases"] == 2 and ps["ac@3"] == 1.0
+    # scored per published cell too, beside the published baseline (the writer's target is latency)
+    cell = ps["by_group"]["low_traffic / latency"]
+    assert cell["cases"] == 2 and cell["top1"] == sum(c["rank"] == 1 for c in ps["per_case"])
+    assert cell["published_ac@1"] == 0.57
+    text = format_text(ps)
+    assert "top-1 low_traffic / latency" in text and "published 0.57" in text
+    assert "by_group" not in nz and "top-1" not in format_text(nz)  # no published cells for nezha
 
 
 def test_cli_json_and_errors(tmp_path, capsys):

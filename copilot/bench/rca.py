@@ -22,6 +22,7 @@ from plugins.telemetry import datasets
 from . import rank
 from .scoring import score_ranking, summarize
 
+PUBLISHED: dict[str, dict[str, float]] = {"petshop": datasets.PETSHOP_PUBLISHED}  # per-cell top-1 baselines
 ADAPTERS: dict[str, Callable[[str], list[datasets.BenchCase]]] = {
     "rcd": datasets.rcd_cases,
     "nezha": datasets.nezha_cases,
@@ -53,6 +54,7 @@ def run_benchmark(name: str, path: str, time_shift: float = 0.0, limit: int | No
         floor_scores.append(f)
         per_case.append({
             "case": case.case_id,
+            **({"group": case.group} if case.group else {}),
             "truth": {"component": case.truth.component, "fault_kind": case.truth.fault_kind,
                       "raw_kind": case.truth.raw_kind},
             "rank": s.rank,
@@ -69,6 +71,12 @@ def run_benchmark(name: str, path: str, time_shift: float = 0.0, limit: int | No
         hits = by_raw.setdefault(c["truth"]["raw_kind"], [0, 0])
         hits[0] += bool(c["kind_right"])
         hits[1] += 1
+    groups: dict[str, list[int]] = {}
+    for c in per_case:
+        if c.get("group"):
+            hits = groups.setdefault(c["group"], [0, 0])
+            hits[0] += c["rank"] == 1
+            hits[1] += 1
     return {
         "dataset": name,
         "path": str(path),
@@ -76,6 +84,9 @@ def run_benchmark(name: str, path: str, time_shift: float = 0.0, limit: int | No
         "signals": sorted(signals),
         **summary,
         "by_raw_kind": {k: {"kind_right": v[0], "cases": v[1]} for k, v in sorted(by_raw.items())},
+        **({"by_group": {g: {"top1": v[0], "cases": v[1], "ac@1": round(v[0] / v[1], 3),
+                             **({"published_ac@1": PUBLISHED[name][g]} if g in PUBLISHED.get(name, {}) else {})}
+                         for g, v in sorted(groups.items())}} if groups else {}),
         "floor": summarize(floor_scores),
         "per_case": per_case,
         "seconds": round(time.perf_counter() - started, 2),
@@ -98,6 +109,10 @@ def format_text(report: dict) -> str:
     if 1 < len(kinds) <= 12 and all(len(k) <= 24 for k in kinds):
         lines.append("fault kind right by injected type: " + ", ".join(
             f"{k} {v['kind_right']}/{v['cases']}" for k, v in kinds.items()))
+    for g, v in (report.get("by_group") or {}).items():
+        published = v.get("published_ac@1")
+        verdict = "" if published is None else f"   published {published:.2f}: {'above' if v['ac@1'] > published else 'NOT above'}"
+        lines.append(f"top-1 {g:34} {v['ac@1']:5.2f} ({v['top1']}/{v['cases']}){verdict}")
     lines.append(f"(signals: {','.join(report.get('signals', []))}; {report['seconds']} s)")
     return "\n".join(lines)
 

@@ -56,6 +56,7 @@ class BenchCase:
     alert_time: float  # unix seconds: when the incident is known to have started
     truth: GroundTruth
     loader: Callable[..., Telemetry] = field(repr=False)
+    group: str = ""  # the published results' cell (PetShop: "high_traffic / latency"), scored on its own too
 
     def load(self, **options) -> Telemetry:
         return self.loader(**options)
@@ -329,6 +330,11 @@ def _nezha_logs(path: Path, start: float, end: float) -> list[LogRecord]:
 
 # ---------------------------------------------------------------- petshop
 
+# Top-1 of the published graph-traversal baseline per PetShop cell (CLeaR'24), printed beside ours
+PETSHOP_PUBLISHED = {"low_traffic / latency": 0.57, "low_traffic / availability": 0.83,
+                     "high_traffic / latency": 0.57, "high_traffic / availability": 0.67}
+
+
 def petshop_cases(root: str | Path) -> list[BenchCase]:
     root = Path(root)
     base = root / "dataset" if (root / "dataset").is_dir() else root
@@ -346,7 +352,7 @@ def petshop_cases(root: str | Path) -> list[BenchCase]:
         truth = GroundTruth(cause, _petshop_kind(command, tgt.get("metric", "")), command or tgt.get("metric", ""))
         case_id = f"{scenario.name}/{issue.parent.name}/{issue.name}"
         cases.append(BenchCase("petshop", case_id, float(tgt["timestamp"]), truth,
-                               _bind(load_petshop_issue, issue)))
+                               _bind(load_petshop_issue, issue), f"{scenario.name} / {tgt.get('metric', '')}"))
     if not cases:
         raise DataError(f"{root}: no <scenario>/<split>/issue_N/target.json found; pass the petshop folder")
     return cases
