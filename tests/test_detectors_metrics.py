@@ -192,6 +192,9 @@ def test_findings_record_how_closely_they_moved_with_the_alerted_series():
     assert alerted == [front]  # 'latency Average' names web's latency_average
     assert alerted_series([front, cause], [Alert(TS[85], "web", "HighLatency")]) == [front]  # web's latency series
     assert alerted_series([front], [Alert(TS[85], "web", "InstanceDown")]) == []  # names no metric family
+    per_instance = [MetricSeries("web", "latency_p99", TS.copy(), noisy(k), {"instance": i}) for k, i in enumerate("ab")]
+    two_alerts = [Alert(TS[85], "web", "HighLatency"), Alert(TS[86], "web", "LatencySLOBurn")]
+    assert alerted_series(per_instance, two_alerts) == per_instance  # each series once, two alerts or not
     found = {f.component: f for f in detect_metric_anomalies([front, cause, other], WINDOW, BASELINE, ids(), alerted=alerted)}
     assert found["search"].details["moves_with_alert"] > 0.9
     assert found["lambda"].details["moves_with_alert"] < 0.5

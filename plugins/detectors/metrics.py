@@ -389,15 +389,15 @@ def alerted_series(metrics: list[MetricSeries], alerts) -> list[MetricSeries]:
     (`latency Average` is `latency_average`) or like its `metric` label; else those of the
     family the alert's name says (`HighLatency`: its latency series). An alert whose name
     says no family names none."""
-    out: list[MetricSeries] = []
+    out: dict[int, MetricSeries] = {}  # by identity: series hold arrays, so == cannot compare them
     for a in alerts:
         names = {normalise(a.name), normalise(a.labels.get("metric", "") if a.labels else "")} - {""}
         mine = [m for m in metrics if m.component == a.component]
         picked = [m for m in mine if normalise(m.metric) in names]
         if not picked and family(a.name) != "other":
             picked = [m for m in mine if family(m.metric) == family(a.name)]
-        out += [m for m in picked if m not in out]
-    return out
+        out.update((id(m), m) for m in picked)
+    return list(out.values())
 
 
 def comovement(s: MetricSeries, alerted, span: tuple[float, float]) -> float | None:
