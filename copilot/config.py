@@ -66,6 +66,12 @@ class Settings:
     prometheus_timeout: float = 30.0
     prometheus_component_labels: list[str] = field(default_factory=list)  # empty: service, app, job, pod, ...
     disabled_plugins: list[str] = field(default_factory=list)
+    demo: bool = False  # investigate the bundled demo even when sources are configured
+    since: str = ""  # --since: the window's start (ISO-8601, HH:MM, "30m ago" ...)
+    until: str = ""  # --until: the window's end
+    # Per-source settings: {"loki": {"url": ..., "token": ...}}, from `<name>_<option>` keys,
+    # `[sources.<name>]` tables and COPILOT_<NAME>_<OPTION> (see copilot/sources.py).
+    sources: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def use_llm(self) -> bool:
@@ -86,11 +92,31 @@ class Settings:
         for secret in ("api_key", "prometheus_token", "embed_api_key"):
             key = out.get(secret)
             if key:
-                out[secret] = (key[:3] + "…" + key[-2:]) if len(key) > 8 else "***"
+                out[secret] = mask(key)
+        for options in out.get("sources", {}).values():
+            for option in list(options):
+                if option in ("token", "password") and options[option]:
+                    options[option] = mask(str(options[option]))
         return out
 
 
+def mask(secret: str) -> str:
+    return (secret[:3] + "…" + secret[-2:]) if len(secret) > 8 else "***"
+
+
+
 _FIELDS = {f.name: f for f in fields(Settings)}
+
+# Sources whose settings are `<name>_<option>` keys; a plugin's own source can use a
+# `[sources.<name>]` table in config.toml instead.
+SOURCE_NAMES = ("alertmanager", "loki", "elasticsearch", "jaeger", "tempo", "kubernetes", "influxdb", "cloudwatch")
+
+
+def _source_key(name: str) -> tuple[str, str] | None:
+    for source in SOURCE_NAMES:
+        if name.startswith(source + "_") and len(name) > len(source) + 1:
+            return source, name[len(source) + 1:]
+    return None
 
 
 def _convert(name: str, value: Any, origin: str) -> Any:
@@ -119,6 +145,11 @@ def _convert(name: str, value: Any, origin: str) -> Any:
 def _apply(settings: Settings, values: dict[str, Any], origin: str) -> None:
     for key, value in values.items():
         name = key.replace("-", "_")
+        split = _source_key(name) if name not in _FIELDS else None
+        if split is not None:
+            if value is not None:
+                settings.sources.setdefault(split[0], {})[split[1]] = value
+            continue
         if name not in _FIELDS:
             raise ConfigError(f"{origin}: unknown setting {key!r}; known: {', '.join(sorted(_FIELDS))}")
         if value is None:
@@ -142,12 +173,21 @@ def load_settings(flags: dict[str, Any] | None = None, env: dict[str, str] | Non
             raise ConfigError(f"{path}: not valid TOML ({exc}); fix or remove the file") from None
         section = values.get("copilot", values)
         _apply(settings, {k: v for k, v in section.items() if not isinstance(v, dict)}, str(path))
+        tables = section.get("sources", {})
+        if not isinstance(tables, dict):
+            raise ConfigError(f"{path}: [sources] must be a table of [sources.<name>] tables")
+        for source, options in tables.items():
+            if not isinstance(options, dict):
+                raise ConfigError(f"{path}: sources.{source} must be a table, e.g. [sources.{source}] url = \"...\"")
+            settings.sources.setdefault(str(source), {}).update(options)
     fallbacks = {"base_url": "OPENAI_BASE_URL", "api_key": "OPENAI_API_KEY", "model": "OPENAI_MODEL"}
     _apply(settings, {k: env[v] for k, v in fallbacks.items() if env.get(v)}, "environment")
     ours = {
         k[len("COPILOT_"):].lower(): v
         for k, v in env.items()
-        if k.startswith("COPILOT_") and k != "COPILOT_CONFIG" and k[len("COPILOT_"):].lower() in _FIELDS
+        if k.startswith("COPILOT_") and k != "COPILOT_CONFIG"
+        and (k[len("COPILOT_"):].lower() in _FIELDS or _source_key(k[len("COPILOT_"):].lower()) is not None)
+        and k[len("COPILOT_"):].lower() != "sources"
     }
     _apply(settings, ours, "environment")
     _apply(settings, {k: v for k, v in (flags or {}).items() if v is not None}, "command line")

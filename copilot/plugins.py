@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
+from typing import Any, Callable
+
 from .errors import CopilotError
+from .sources import SourceFactory
 from .tools import Tool, ToolRegistry
 
 GROUP = "sre_copilot.plugins"
@@ -21,6 +24,10 @@ class Plugin:
     description: str
     tools: list[Tool] = field(default_factory=list)
     version: str = ""
+    # Telemetry sources this plugin can open (settings -> source, or None when unconfigured).
+    sources: list[SourceFactory] = field(default_factory=list)
+    # Subcommands: each is called with argparse's subparsers object, like copilot/commands/*.register.
+    commands: list[Callable[[Any], None]] = field(default_factory=list)
 
 
 @dataclass
