@@ -68,6 +68,7 @@ class Agent:
         memory: Memory | Callable[[], Memory | None] | None = None,
         session_id: str | None = None,
         data_label: str = "",
+        prepare: Callable[[], Any] | None = None,
     ) -> None:
         self.brain = brain
         self.tools = tools
@@ -80,6 +81,7 @@ class Agent:
         self.session_id = session_id or new_session_id()
         self.ctx.session_id = self.session_id
         self.data_label = data_label
+        self.prepare = prepare  # e.g. collect the telemetry: a source that cannot be read ends the run here
         self.tokens_used = 0
         self.recalled: list[dict[str, Any]] = []  # the run's recalled diagnoses (RunState.recalled)
 
@@ -89,6 +91,12 @@ class Agent:
         if not question:
             yield RunFailed("the question is empty; ask what to investigate, e.g. 'why is checkout slow since 14:05?'")
             return
+        if self.prepare is not None:
+            try:
+                await asyncio.to_thread(self.prepare)
+            except CopilotError as exc:
+                yield RunFailed(str(exc))
+                return
         state = RunState(
             question=question,
             tools=self.tools,

@@ -22,27 +22,47 @@ from .errors import EXIT_ERROR, EXIT_NO_CONCLUSION, EXIT_OK, CopilotError
 FORMATS = ("text", "json", "markdown")
 
 
-def add_settings_flags(p: argparse.ArgumentParser) -> None:
-    """Flags that override settings; shared by the TUI, the REPL and --query."""
+def add_settings_flags(p: argparse.ArgumentParser, *, nested: bool = False) -> None:
+    """Flags that override settings; shared by the TUI, the REPL and --query. On a subcommand
+    (`nested`), a flag left out keeps what was given before the subcommand
+    (`copilot --data DIR repl` and `copilot repl --data DIR` both work)."""
+    keep = {"default": argparse.SUPPRESS} if nested else {}
     g = p.add_argument_group("model and data")
-    g.add_argument("--data", metavar="PATH", help="telemetry directory (default: the bundled demo incident)")
-    g.add_argument("--offline", action="store_true", default=None, help="use the rule-based brain, no model")
-    g.add_argument("--model", help="model name on the OpenAI-compatible endpoint")
-    g.add_argument("--base-url", dest="base_url", help="OpenAI-compatible endpoint, e.g. http://127.0.0.1:8088/v1")
+    g.add_argument("--data", metavar="PATH", help="telemetry directory (beats configured sources)", **keep)
+    g.add_argument("--demo", action="store_true", default=argparse.SUPPRESS if nested else None,
+                   help="investigate the bundled demo incident (in the TUI: ask its question)")
+    g.add_argument("--since", metavar="TIME", help="window start: HH:MM, 'YYYY-MM-DD HH:MM' or '30 minutes ago'", **keep)
+    g.add_argument("--until", metavar="TIME", help="window end (default: now, or the end of the data)", **keep)
+    g.add_argument("--offline", action="store_true", default=argparse.SUPPRESS if nested else None,
+                   help="use the rule-based brain, no model")
+    g.add_argument("--model", help="model name on the OpenAI-compatible endpoint", **keep)
+    g.add_argument("--base-url", dest="base_url", help="OpenAI-compatible endpoint, e.g. http://127.0.0.1:8088/v1", **keep)
     g.add_argument("--tool-protocol", dest="tool_protocol", choices=("auto", "native", "text"),
-                   help="how tools are offered to the model (default auto)")
-    g.add_argument("--max-steps", dest="max_steps", type=int, metavar="N", help="step limit of the investigation")
-    g.add_argument("--yes", dest="auto_approve", action="store_true", default=None,
+                   help="how tools are offered to the model (default auto)", **keep)
+    g.add_argument("--max-steps", dest="max_steps", type=int, metavar="N", help="step limit of the investigation", **keep)
+    g.add_argument("--yes", dest="auto_approve", action="store_true", default=argparse.SUPPRESS if nested else None,
                    help="approve tools that change systems without asking")
-    g.add_argument("--no-memory", dest="memory", action="store_false", default=None,
+    g.add_argument("--no-memory", dest="memory", action="store_false", default=argparse.SUPPRESS if nested else None,
                    help="neither recall nor save diagnoses")
+
+
+SETTINGS_FLAGS = ("data", "demo", "since", "until", "offline", "model", "base_url", "tool_protocol", "max_steps",
+                  "auto_approve", "memory")
 
 
 def settings_from_args(args: argparse.Namespace):
     from .config import load_settings
 
-    keys = ("data", "offline", "model", "base_url", "tool_protocol", "max_steps", "auto_approve", "memory")
-    return load_settings({k: getattr(args, k, None) for k in keys})
+    return load_settings({k: getattr(args, k, None) for k in SETTINGS_FLAGS})
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("sre-copilot")
+    except PackageNotFoundError:
+        return "unknown"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -55,16 +75,16 @@ def build_parser() -> argparse.ArgumentParser:
         "(dumb terminals, flaky SSH)\n  copilot --query \"why is checkout slow since 14:05?\" --format json",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     parser.add_argument("--query", "-q", metavar="TEXT", help="ask once, print the answer, exit")
     parser.add_argument("--format", choices=FORMATS, default="text", help="answer format on stdout (default text)")
     parser.add_argument("--events", action="store_true", help="print every event as a JSON line on stdout")
     parser.add_argument("--quiet", action="store_true", help="no live trace on stderr")
-    parser.add_argument("--demo", action="store_true", help="open the TUI and investigate the bundled demo incident")
     add_settings_flags(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     repl = sub.add_parser("repl", help="plain prompt-toolkit REPL (for dumb terminals and flaky SSH)")
-    add_settings_flags(repl)
+    add_settings_flags(repl, nested=True)
     repl.set_defaults(func=_run_repl)
 
     for info in sorted(pkgutil.iter_modules(_commands_pkg.__path__), key=lambda m: m.name):
@@ -78,6 +98,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("LANCE_LOG", "error")
     parser = build_parser()
+    if "_ARGCOMPLETE" in os.environ:  # a shell asking for completions (copilot completion bash|zsh|fish)
+        import argcomplete
+
+        argcomplete.autocomplete(parser)
     args = parser.parse_args(argv)
     try:
         if getattr(args, "func", None) is not None:
@@ -122,9 +146,11 @@ def plain_text(markdown: str) -> str:
     return re.sub(r"^\*(.+)\*:", r"\1:", text, flags=re.M)
 
 
-def query_result(question: str, final: dict[str, Any] | None, session_id: str, model: str, steps: int) -> dict[str, Any]:
+def query_result(question: str, final: dict[str, Any] | None, session_id: str, model: str, steps: int,
+                 data: dict[str, Any] | None = None) -> dict[str, Any]:
     diagnosis = (final or {}).get("diagnosis") or {}
     return {
+        "data": data or {},
         "question": question,
         "answer": (final or {}).get("answer", ""),
         "root_causes": diagnosis.get("root_causes", []),
@@ -178,7 +204,8 @@ def run_query(args: argparse.Namespace) -> int:
         return EXIT_ERROR
     if not args.events:
         if args.format == "json":
-            result = query_result(args.query, final, session.id, settings.model_label, steps)
+            result = query_result(args.query, final, session.id, settings.model_label, steps,
+                                  session.select_data().to_dict())
             print(json.dumps(result, ensure_ascii=False, indent=2, default=str))
         elif final is not None:
             answer = final["answer"]

@@ -28,6 +28,13 @@ _KNOWLEDGE = re.compile(
     r"what should i do|how should i|是什么|怎么做|怎么办|怎么处理|如何|谁|哪些|介绍|请参考|知识库|sop|手册|经验",
     re.I,
 )
+# "What is wrong?" asks about the systems now, not about a concept: always an investigation.
+_STATUS = re.compile(
+    r"\b(what('s| is| are)|anything|something|is (it|anything|something))\b.{0,12}\b(wrong|broken|going on|happening|"
+    r"up with|the (problem|matter|issue))\b|\bwhat happened\b|\bhealth ?check\b|"
+    r"出(了)?什么(问题|事|状况)|有(什么|啥)(问题|异常)|怎么回事|发生了什么|什么情况|哪里(出)?(问题|不对)|是否(正常|健康)|健康检查",
+    re.I,
+)
 _REPORT = re.compile(r"\b(write|generate|regenerate|draft)\b.*\breport\b|写.*报告|生成.*报告|故障报告", re.I)
 _WORKFLOW = re.compile(r"\brun (the )?workflow\b|执行.*(工作流|流程)", re.I)
 
@@ -64,6 +71,8 @@ def classify(question: str) -> str:
         return "report"
     if _WORKFLOW.search(question):
         return "workflow"
+    if _STATUS.search(question):
+        return "diagnose"
     diagnose = bool(_DIAGNOSE.search(question))
     knowledge = bool(_KNOWLEDGE.search(question))
     if knowledge and not re.search(r"since|last|past|today|以来|最近|过去|今天|昨天|\d{1,2}:\d{2}", question, re.I):
@@ -106,3 +115,54 @@ def understand(
         if window.end <= window.start:
             window = None
     return Intent(kind, window, match_services(question, components), stated)
+
+
+def flag_window(since: str, until: str, reference: datetime) -> tuple[float, float] | None:
+    """--since / --until read with the same parser as questions ("14:05", "30m ago", ISO)."""
+    from .errors import CopilotError
+
+    since, until = (since or "").strip(), (until or "").strip()
+    if not since and not until:
+        return None
+    end = reference.timestamp()
+    start = end - 3600
+    if since:
+        w = parse_window(since if re.search(r"ago|last|past|最近|过去", since) else f"since {since}", reference)
+        if w is None:
+            raise CopilotError(f"--since {since!r} is not a time; use HH:MM, 'YYYY-MM-DD HH:MM', or '30 minutes ago'")
+        start = w.start
+    if until:
+        w = parse_window(f"at {until}", reference)
+        if w is None:
+            raise CopilotError(f"--until {until!r} is not a time; use HH:MM or 'YYYY-MM-DD HH:MM'")
+        end = w.start
+    if end <= start:
+        raise CopilotError(f"--until must be after --since (got {since!r} .. {until!r})")
+    return (start, end)
+
+
+# "why is orders slow", "is payment-api down", "orders 服务很慢": the name the question asks about
+_ASKED_NAME = re.compile(
+    r"\b(?:is|are|with|of|for|on|in|does|did)\s+(?:the\s+)?([A-Za-z][\w.-]{2,})\s+(?:service\s+|svc\s+|api\s+)?"
+    r"(?:so\s+|very\s+|really\s+)?(?:slow|failing|down|broken|erroring|timing|unavailable|degraded|throwing|crashing|"
+    r"returning|dropping|unhealthy|flapping|lagging|high|full|out)\b|"
+    r"\bservice\s+([A-Za-z][\w.-]{2,})|"
+    r"([A-Za-z][\w.-]{2,})\s*(?:服务|应用|集群)?\s*(?:很慢|变慢|慢|报错|失败|不可用|超时|挂了|异常|有问题)",
+    re.I,
+)
+_NOT_NAMES = {"the", "it", "this", "that", "everything", "something", "anything", "system", "site", "app", "service",
+              "latency", "traffic", "error", "errors", "cpu", "memory", "disk", "network", "what", "why", "there"}
+
+
+def unknown_services(question: str, components: list[str]) -> list[str]:
+    """Names the question asks about that match no component the data holds."""
+    known = match_services(question, components)
+    out: list[str] = []
+    for m in _ASKED_NAME.finditer(question):
+        name = next(g for g in m.groups() if g)
+        low = name.lower()
+        if low in _NOT_NAMES or any(low in k.lower() or k.lower() in low for k in known + components):
+            continue
+        if name not in out:
+            out.append(name)
+    return out

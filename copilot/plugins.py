@@ -36,6 +36,10 @@ class LoadedPlugins:
     registry: ToolRegistry
     errors: list[str]
 
+    @property
+    def source_factories(self) -> list[SourceFactory]:
+        return [factory for plugin in self.plugins for factory in plugin.sources]
+
 
 def _entry_points():
     return entry_points(group=GROUP)

@@ -27,6 +27,7 @@ MAX_SYMPTOMS_PER_SOURCE = 5
 _L = {
     "en": {
         "title": "Incident report",
+        "data": "Data",
         "s1": "1. When each kind of anomaly began",
         "s2": "2. Faulty components (deduplicated, most suspect first)",
         "s3": "3. How each signal misbehaved",
@@ -53,6 +54,7 @@ _L = {
     },
     "zh": {
         "title": "故障报告",
+        "data": "数据",
         "s1": "一、各类告警/异常的开始时间",
         "s2": "二、故障组件列表（已去重，按可疑程度排序）",
         "s3": "三、各类信号的异常具体表现",
@@ -100,6 +102,7 @@ def build_report(
     knowledge: list[dict[str, Any]] | None = None,
     reflection: list[str] | None = None,
     recalled: list[dict[str, Any]] | None = None,
+    data: str = "",
 ) -> dict[str, Any]:
     lang = lang if lang in _L else "en"
     groups = _by_source(diagnosis.findings)
@@ -177,6 +180,7 @@ def build_report(
     return {
         "language": lang,
         "question": diagnosis.question,
+        "data": data,
         "alert_onsets": onsets,
         "faulty_components": faulty_out,
         "symptoms": symptoms,
@@ -203,6 +207,8 @@ def summary_head(report: dict[str, Any]) -> str:
     lines = [f"# {t['title']}", ""]
     if report.get("question"):
         lines += [f"> {report['question']}", ""]
+    if report.get("data"):
+        lines += [f"*{t['data']}*{t['colon']}{report['data']}", ""]
     lines += [f"## {t['summary']}", "", ""]
     return "\n".join(lines)
 
@@ -217,6 +223,8 @@ def render_markdown(report: dict[str, Any]) -> str:
     lines = [f"# {t['title']}", ""]
     if report.get("question"):
         lines += [f"> {report['question']}", ""]
+    if report.get("data"):
+        lines += [f"*{t['data']}*{colon}{report['data']}", ""]
     if report.get("summary"):  # a short model-written summary (its citations are checked by the brain)
         lines += [f"## {t['summary']}", "", str(report["summary"]).strip(), ""]
 

@@ -7,6 +7,7 @@ event is recorded to the session's JSON-lines transcript as it passes through.
 from __future__ import annotations
 
 import importlib
+import time
 from pathlib import Path
 from typing import Any, AsyncIterator
 
@@ -51,6 +52,7 @@ def open_memory(settings: Settings) -> Memory | None:
 
 
 def resolve_data_dir(settings: Settings) -> Path:
+    """The telemetry directory of a files-only run: --data, else the bundled demo."""
     if settings.data:
         path = Path(settings.data).expanduser()
         if not path.is_dir():
@@ -59,6 +61,25 @@ def resolve_data_dir(settings: Settings) -> Path:
     from .demo import ensure_demo
 
     return ensure_demo()
+
+
+def live_window(question: str, settings: Settings, now: float) -> tuple[float, float] | None:
+    """The window of a live investigation: --since/--until, else the question's own words
+    (read against the wall clock); None when neither names a time."""
+    from datetime import datetime
+
+    from .intent import flag_window, understand
+    from .timezones import local_zone
+
+    tz = local_zone(settings)
+    reference = datetime.fromtimestamp(now, tz)
+    flagged = flag_window(settings.since, settings.until, reference)
+    if flagged is not None:
+        return flagged
+    intent = understand(question, [], reference)
+    if intent.stated_window is None or intent.window is None:
+        return None
+    return (intent.window.start, min(intent.window.end, now))
 
 
 class Session:
@@ -84,6 +105,7 @@ class Session:
         self._memory: Memory | None = None
         self._plugins = plugins
         self.history: list[dict[str, str]] = []
+        self._selection: Any = None
         self.last_diagnosis: dict[str, Any] | None = None
 
     @property
@@ -115,9 +137,38 @@ class Session:
         self.history = self.store.conversation(sid)
         self.last_diagnosis = self.store.last_diagnosis(sid)
 
+    def select_data(self):
+        """What this session reads (copilot/sources.py: --data, configured sources, or the demo)."""
+        from .sources import select_sources
+
+        if self._selection is None:
+            self._selection = select_sources(self.settings, self.plugins.source_factories)
+        return self._selection
+
+    @staticmethod
+    def _collector(question: str, ctx: ToolContext) -> Any:
+        """An investigation reads its sources before the first step, so a source that cannot be
+        read (a broken file, an unreachable server) stops it with that source's one line."""
+        from .intent import classify
+
+        if classify(question) != "diagnose":
+            return None
+
+        def collect() -> None:
+            from plugins.telemetry.collect import run_telemetry
+
+            run_telemetry(ctx)
+
+        return collect
+
     async def ask(self, question: str) -> AsyncIterator[Event]:
-        data_dir = resolve_data_dir(self.settings)
-        ctx = ToolContext(data_dir=data_dir, settings=self.settings)
+        selection = self.select_data()
+        files = [s for s in selection.sources if s.name == "files"]
+        ctx = ToolContext(data_dir=files[0].path if len(files) == 1 else None, settings=self.settings,
+                          sources=list(selection.sources), data_label=selection.label)
+        ctx.cache["data"] = selection.to_dict()
+        if selection.live:
+            ctx.window = live_window(question, self.settings, time.time())
         agent = Agent(
             make_brain(self.settings),
             self.plugins.registry,
@@ -126,7 +177,8 @@ class Session:
             approver=self.approver,
             memory=lambda: self.memory,  # opened in the background: LanceDB takes seconds to import
             session_id=self.id,
-            data_label=str(data_dir),
+            data_label=selection.label,
+            prepare=self._collector(question, ctx),
         )
         async for event in agent.run(question, history=self.history):
             self.store.append(self.id, event)

@@ -185,3 +185,56 @@ def _number(value: Any, key: str, kind: type) -> Any:
 def env_token(name: str) -> str:
     """A secret named by environment variable, e.g. token = "env:LOKI_TOKEN" in config."""
     return os.environ.get(name, "")
+
+
+@dataclass
+class DataSelection:
+    """The sources one run reads, and how to say so to the user."""
+
+    sources: list[Any]  # TelemetrySource
+    demo: bool = False
+
+    @property
+    def label(self) -> str:
+        if self.demo:
+            return "bundled demo (" + ", ".join(s.label for s in self.sources) + ")"
+        return " + ".join(s.label for s in self.sources)
+
+    @property
+    def live(self) -> bool:
+        return any(getattr(s, "live", False) for s in self.sources)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"demo": self.demo, "label": self.label,
+                "sources": [{"name": s.name, "label": s.label, "live": bool(s.live), "kinds": sorted(s.kinds)}
+                            for s in self.sources]}
+
+
+def configured_sources(settings: Any, factories: list[SourceFactory]) -> list[Any]:
+    """Every source whose plugin factory finds it configured (files excluded: that is --data)."""
+    out = []
+    for factory in factories:
+        source = factory(settings)
+        if source is not None and source.name != "files":
+            out.append(source)
+    return out
+
+
+def select_sources(settings: Any, factories: list[SourceFactory]) -> DataSelection:
+    """What this run reads: `--data DIR` beats configured sources; the bundled demo only with
+    `--demo`, or when nothing at all is configured (and then every front end says so)."""
+    from plugins.telemetry.files_source import FilesSource, files_source
+
+    if getattr(settings, "demo", False):
+        from .demo import ensure_demo
+
+        return DataSelection([FilesSource(ensure_demo(), label=f"files in {ensure_demo()}")], demo=True)
+    files = files_source(settings)
+    if files is not None:
+        return DataSelection([files])
+    live = configured_sources(settings, factories)
+    if live:
+        return DataSelection(live)
+    from .demo import ensure_demo
+
+    return DataSelection([FilesSource(ensure_demo())], demo=True)

@@ -50,7 +50,9 @@ class ToolResult:
 class ToolContext:
     """What a tool may know about the run that calls it."""
 
-    data_dir: Path | None = None
+    data_dir: Path | None = None  # a telemetry directory (the files source) when no sources are given
+    sources: list[Any] = field(default_factory=list)  # TelemetrySource objects this run reads (copilot/sources.py)
+    data_label: str = ""  # what the run reads, as the user sees it
     window: tuple[float, float] | None = None  # unix seconds, the window under investigation
     settings: Any = None
     session_id: str = ""

@@ -35,8 +35,9 @@ def _indent(text: str, prefix: str = "    ") -> str:
 def trace_line(event: Event) -> str | None:
     """One block of plain text for a trace event, or None for events a trace skips."""
     match event:
-        case RunStarted(session_id=sid, question=q, model=model, max_steps=n):
-            return f"» session {sid} · model {model} · up to {n} steps\n» question: {q}"
+        case RunStarted(session_id=sid, question=q, model=model, max_steps=n, data=data):
+            head = f"» data: {data}\n" if data else ""
+            return f"{head}» session {sid} · model {model} · up to {n} steps\n» question: {q}"
         case MemoryRecalled(memory_id=mid, summary=summary, similarity=sim):
             return f"Memory: recalled {mid} (similarity {sim:.2f}): {summary}"
         case Thought(step=step, text=text, agent=agent):

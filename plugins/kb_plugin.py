@@ -50,6 +50,8 @@ def similar_incidents(query: str | None = None, k: int = 3, ctx: ToolContext = N
     """
     from kb.memory import KnowledgeMemory
 
+    if not getattr(getattr(ctx, "settings", None), "memory", True):
+        return ToolResult.no_data("memory is off in this run (--no-memory): past incidents are neither recalled nor saved")
     findings = list(getattr(ctx, "findings", []) or [])
     if not query and not findings:
         return ToolResult.error("give a query or run detectors first: there are no findings to compare yet")

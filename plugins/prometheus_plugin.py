@@ -335,9 +335,16 @@ def prom_detect(query: str, start: str | None = None, end: str | None = None, ct
                                "findings": [f.to_dict() for f in findings]})
 
 
+def _prometheus_source(settings: Any):
+    from plugins.telemetry.prometheus_source import prometheus_source
+
+    return prometheus_source(settings)
+
+
 plugin = Plugin(
     name="prometheus",
     description="PromQL range queries, series and label discovery, and anomaly findings from a "
                 "Prometheus-compatible API (Prometheus, VictoriaMetrics, Thanos); needs prometheus_url",
     tools=[prom_query, prom_series, prom_labels, prom_detect],
+    sources=[_prometheus_source],
 )

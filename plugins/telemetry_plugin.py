@@ -17,14 +17,10 @@ MAX_LINES = 25
 
 
 def _telemetry(ctx: ToolContext):
-    from plugins.telemetry.files import load_directory
+    """The run's telemetry: every source of the run asked once, merged (plugins/telemetry/collect.py)."""
+    from plugins.telemetry.collect import run_telemetry
 
-    if ctx.data_dir is None:
-        raise CopilotError("no telemetry directory in this run; pass --data DIR (or use the bundled demo)")
-    key = f"telemetry:{ctx.data_dir}"
-    if key not in ctx.cache:
-        ctx.cache[key] = load_directory(ctx.data_dir)
-    return ctx.cache[key]
+    return run_telemetry(ctx)
 
 
 def _ids(ctx: ToolContext) -> Callable[[str], str]:
@@ -135,6 +131,8 @@ def describe_telemetry(ctx: ToolContext) -> ToolResult:
     lines += [f"  {f.id} {f.summary}" for f in findings[:10]]
     window, _, how = _window(ctx, tel, None, None)
     lines.append(f"default window: {_span(window)} ({how})")
+    for problem in list(tel.meta.get("source_errors", [])) + list(tel.meta.get("capped", [])):
+        lines.append(f"warning: {problem}")
     data = {"time_range": list(rng), "components": tel.components(), "metric_families": {k: sorted(v) for k, v in fams.items()},
             "logs": len(tel.logs), "spans": len(tel.spans), "changes": len(tel.changes), "alerts": len(tel.alerts),
             "call_graph": [list(e) for e in tel.call_graph], "window": list(window)}
@@ -264,7 +262,7 @@ def rank_root_causes(ctx: ToolContext, top_k: int = 5) -> ToolResult:
 
     if not ctx.findings:
         return ToolResult.no_data("no findings yet; run the detectors (metrics, logs, traces, changes) first")
-    graph = _telemetry(ctx).call_graph if ctx.data_dir is not None else []
+    graph = _telemetry(ctx).call_graph if (ctx.sources or ctx.data_dir is not None) else []
     causes = rank(list(ctx.findings), graph, top_k=max(1, int(top_k)))
     if not causes:
         return ToolResult.no_data("the findings point at no component")
@@ -324,9 +322,16 @@ def get_metric_series(ctx: ToolContext, component: str, metric: str, start: str 
     return ToolResult.ok("\n".join(lines), data={"series": data})
 
 
+def _files_source(settings):
+    from plugins.telemetry.files_source import files_source
+
+    return files_source(settings)
+
+
 plugin = Plugin(
     name="telemetry",
     description="Telemetry files (metrics, logs, traces, changes, alerts) and the anomaly detectors and root-cause ranking over them.",
     tools=[describe_telemetry, detect_metric_anomalies, detect_log_anomalies, detect_trace_anomalies,
            list_changes, rank_root_causes, get_metric_series],
+    sources=[_files_source],
 )

@@ -137,3 +137,25 @@ async def test_plugin_tools_cite_ids(kb_settings):
     ctx.findings.append(Finding("M1", "metrics", "cart", "cpu_usage", "spike", "cart CPU rose to 97%", 9.0))
     res = await registry.invoke("similar_incidents", {}, ctx)
     assert res.status == "no_data"
+
+
+async def test_no_memory_neither_recalls_nor_saves(kb_settings, tmp_path):
+    """--no-memory: similar_incidents answers that memory is off, even with a stored incident."""
+    from dataclasses import replace
+
+    from copilot.diagnosis import Diagnosis, RootCause
+    from kb.memory import open_memory
+    from plugins.kb_plugin import plugin
+
+    finding = Finding("M1", "metrics", "cart", "cpu_usage", "spike", "cart CPU rose to 97%", 9.0)
+    memory = open_memory(kb_settings)
+    memory.save(Diagnosis(question="why is cart slow", answer="cart cpu", findings=[finding],
+                          root_causes=[RootCause("cart", "cpu_saturation", 0.9, ["M1"])]))
+    registry = ToolRegistry()
+    for t in plugin.tools:
+        registry.add(t)
+    on = ToolContext(settings=kb_settings, findings=[finding])
+    assert (await registry.invoke("similar_incidents", {}, on)).status == "ok"
+    off = ToolContext(settings=replace(kb_settings, memory=False), findings=[finding])
+    res = await registry.invoke("similar_incidents", {}, off)
+    assert res.status == "no_data" and "--no-memory" in res.output

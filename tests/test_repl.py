@@ -95,6 +95,7 @@ async def test_slash_commands(tmp_path, monkeypatch, pipe):
     session = make_session(tmp_path, monkeypatch, investigation_script())
     repl, out = make_repl(session, pipe)
     task = asyncio.ensure_future(repl.run())
+    await wait_for(lambda: "data: files in " in out.getvalue())  # the REPL says what it reads, then prompts
 
     async def command(line: str) -> str:
         start = len(out.getvalue())
@@ -105,7 +106,7 @@ async def test_slash_commands(tmp_path, monkeypatch, pipe):
 
     assert "/resume ID" in await command("/help")
     assert "model set to qwen2.5-coder" in await command("/model qwen2.5-coder")
-    assert session.model_label == "qwen2.5-coder" and repl.prompt() == "qwen2.5-coder> "
+    assert session.model_label == "qwen2.5-coder" and repl.prompt().startswith("qwen2.5-coder · files in ")
     assert "offline" in await command("/offline")
     assert session.model_label == "offline"
     assert "no saved sessions yet" in await command("/sessions")
@@ -184,7 +185,7 @@ async def test_missing_data_directory_is_one_line(tmp_path, monkeypatch, pipe):
     session.settings.data = str(tmp_path / "nowhere")
     repl, out = make_repl(session, pipe)
     pipe.send_text("why?\r/exit\r")
-    assert await asyncio.wait_for(repl.run(), 5) == 0
+    assert await asyncio.wait_for(repl.run(), 5) == 1  # nothing to investigate: said once, at the start
     errors = [line for line in out.getvalue().splitlines() if line.startswith("Error:")]
     assert len(errors) == 1 and "no such directory" in errors[0]
 
@@ -198,7 +199,7 @@ def test_copilot_repl_reads_piped_lines_in_plain_text(tmp_path):
                           capture_output=True, text=True, env=env, cwd=tmp_path, timeout=30)
     assert proc.returncode == 0, proc.stderr
     assert "\x1b" not in proc.stdout
-    assert "offline> " in proc.stdout and "/resume ID" in proc.stdout and "no saved sessions yet" in proc.stdout
+    assert "offline · bundled demo> " in proc.stdout and "/resume ID" in proc.stdout and "no saved sessions yet" in proc.stdout
 
 
 async def test_ctrl_c_at_the_approval_prompt_cancels_the_run(tmp_path, monkeypatch, pipe):

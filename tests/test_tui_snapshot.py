@@ -21,6 +21,11 @@ def test_main_screen_after_an_investigation(snap_compare, tmp_path, monkeypatch)
                              strftime=time.strftime)
     monkeypatch.setattr("copilot.agent.time", frozen)
     session = make_session(tmp_path, monkeypatch, investigation_script(), session_id="snapshot-session")
+    # the data label names a temporary folder: give it a fixed one so the snapshot is stable
+    from copilot.sources import DataSelection
+    from plugins.telemetry.files_source import FilesSource
+
+    session._selection = DataSelection([FilesSource(tmp_path / "data", label="files in ./incident")])
     app = CopilotApp(session, clock=lambda: 0.0)
 
     async def investigate(pilot) -> None:

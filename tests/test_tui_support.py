@@ -123,6 +123,8 @@ def make_session(tmp_path: Path, monkeypatch, steps: list[list[Event | Decision]
     plugins = LoadedPlugins([Plugin("toy", "toy tools for tests", tools)], registry, [])
     data = tmp_path / "data"
     data.mkdir(exist_ok=True)
+    # investigations read their data before the first step: a tiny real telemetry file
+    (data / "metrics.csv").write_text("timestamp,component,metric,value\n2024-05-14T13:05:00Z,cart,latency_p99,180.5\n")
     settings = Settings(data=str(data), memory=False, sessions_dir=str(tmp_path / "sessions"), max_steps=6)
     brain = ScriptedBrain(steps)
     monkeypatch.setattr("copilot.session.make_brain", lambda s: brain)

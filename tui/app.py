@@ -86,10 +86,8 @@ class CopilotApp(App[int]):
             await self.ask(self.first_question)
 
     def _prepare(self) -> None:
-        from copilot.session import resolve_data_dir
-
         _ = self.session.plugins, self.session.memory
-        resolve_data_dir(self.session.settings)
+        self.status.data = self.session.select_data().label
 
     async def _prepared(self) -> None:
         """Wait for the background loading; when it failed, the next question tries again."""

@@ -92,8 +92,9 @@ def failed_text(error: str) -> str:
 CANCELLED_TEXT = "Investigation cancelled."
 
 
-def run_started_text(session_id: str, model: str, max_steps: int) -> str:
-    return f"session {session_id} · {model} · up to {max_steps} steps"
+def run_started_text(session_id: str, model: str, max_steps: int, data: str = "") -> str:
+    text = f"session {session_id} · {model} · up to {max_steps} steps"
+    return text + (f"\ndata: {data}" if data else "")
 
 
 def format_tokens(n: int) -> str:
@@ -121,6 +122,7 @@ class RunStatus:
     started: float | None = None
     ended: float | None = None
     state: str = "idle"  # idle | running | answered | stopped | failed | cancelled
+    data: str = ""  # what the run reads: "bundled demo (...)", "Prometheus at ..."
 
     def begin(self, now: float) -> None:
         self.step, self.tokens, self.started, self.ended, self.state = 0, 0, now, None, "running"
@@ -133,10 +135,11 @@ class RunStatus:
 
     def apply(self, event: Event, now: float) -> None:
         match event:
-            case RunStarted(model=model, max_steps=n):
+            case RunStarted(model=model, max_steps=n, data=data):
                 if self.state != "running":  # a front end may have started the clock when asked
                     self.begin(now)
                 self.model, self.max_steps = model, n
+                self.data = data or self.data
             case Thought(step=step) | ThoughtDelta(step=step) | ActionProposed(step=step) | Observation(step=step):
                 self.step = max(self.step, step)
             case Usage(total_tokens=total):
@@ -159,8 +162,17 @@ class RunStatus:
     def text(self, now: float) -> str:
         parts = [self.model, f"step {self.step}/{self.max_steps}", format_tokens(self.tokens)]
         parts.append(format_elapsed(self.elapsed(now)))
+        if self.data:
+            parts.append(short_data_label(self.data))
         parts.append(self.state)
         return " · ".join(parts)
+
+
+def short_data_label(label: str, limit: int = 48) -> str:
+    """The data label for a one-line status: 'bundled demo' stays readable in a narrow terminal."""
+    if label.startswith("bundled demo"):
+        return "bundled demo"
+    return label if len(label) <= limit else label[: limit - 1] + "…"
 
 
 # ---------------------------------------------------------------- the REPL renderer
@@ -247,9 +259,9 @@ class Renderer:
     def handle(self, event: Event) -> None:
         self.status.apply(event, self.clock())
         match event:
-            case RunStarted(session_id=sid, model=model, max_steps=n):
+            case RunStarted(session_id=sid, model=model, max_steps=n, data=data):
                 self._answer = ""
-                self.line(run_started_text(sid, model, n), "dim")
+                self.line(run_started_text(sid, model, n, data), "dim")
             case MemoryRecalled(memory_id=mid, summary=summary, similarity=sim):
                 self.line(memory_text(mid, summary, sim), "magenta")
             case ThoughtDelta(step=step, text=text):

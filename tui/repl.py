@@ -20,7 +20,7 @@ from typing import Any, Callable, Iterator, TextIO
 
 from copilot.errors import CopilotError
 
-from .render import Renderer, RunStatus, wants_color
+from .render import Renderer, RunStatus, failed_text, wants_color
 from .slash import is_command, run_command
 
 BANNER = "SRE Copilot · {model} · ask what is wrong, /help for commands, Ctrl+C cancels, Ctrl+D quits"
@@ -151,7 +151,10 @@ class Repl:
         self._task: asyncio.Task[None] | None = None
 
     def prompt(self) -> str:
-        return f"{self.session.model_label}> "
+        from tui.render import short_data_label
+
+        data = short_data_label(self.renderer.status.data, 32) if self.renderer.status.data else ""
+        return f"{self.session.model_label}{' · ' + data if data else ''}> "
 
     def cancel_run(self) -> None:
         if self._task is not None and not self._task.done():
@@ -159,6 +162,12 @@ class Repl:
 
     async def run(self) -> int:
         self.renderer.line(BANNER.format(model=self.session.model_label), "bold")
+        try:
+            self.renderer.status.data = self.session.select_data().label
+            self.renderer.line(f"data: {self.renderer.status.data}", "dim")
+        except CopilotError as exc:  # e.g. --data names no directory: nothing to investigate
+            self.renderer.line(failed_text(str(exc)), "red")
+            return 1
         while True:
             try:
                 line = (await self.reader.read(self.prompt())).strip()

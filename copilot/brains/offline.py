@@ -17,7 +17,7 @@ from typing import Any, AsyncIterator
 from ..diagnosis import Diagnosis, Finding, RootCause
 from ..events import Event
 from ..faults import fault_info
-from ..intent import classify, understand
+from ..intent import Intent, classify, flag_window, understand, unknown_services
 from ..knowledge_answer import knowledge_answer
 from ..timezones import local_zone
 from ..report import build_report, render_markdown
@@ -133,8 +133,15 @@ class OfflineBrain:
         intent = understand(state.question, components, reference, data_range)
         if intent.window is not None:
             state.ctx.window = (intent.window.start, intent.window.end)
+        settings = state.ctx.settings
+        flagged = flag_window(getattr(settings, "since", ""), getattr(settings, "until", ""), reference)
+        if flagged is not None:
+            state.ctx.window = flagged
         state.ctx.cache["services"] = intent.services
-        return intent.echo(state.language, tz)
+        notes = data_notes(state.language, intent, unknown_services(state.question, components), components,
+                           data_range, tz)
+        state.ctx.cache["data_notes"] = notes
+        return " ".join([intent.echo(state.language, tz)] + notes).strip()
 
     def _answer_from_knowledge(self, state: RunState) -> Decision:
         lang = state.language
@@ -201,7 +208,8 @@ def write_report(state: RunState, causes: list[RootCause], notes: list[str]) -> 
         diagnosis.mitigation = [fault_info(causes[0].fault_type).mitigation(state.language)]
     report = build_report(
         diagnosis, state.language, knowledge=knowledge_entries(state), reflection=notes,
-            recalled=recalled_incidents(state)
+            recalled=recalled_incidents(state),
+        data=" — ".join(x for x in [state.ctx.data_label, " ".join(state.ctx.cache.get("data_notes", []))] if x)
     )
     diagnosis.report = report
     diagnosis.answer = render_markdown(report)
@@ -246,3 +254,21 @@ def recalled_incidents(state: RunState) -> list[dict[str, Any]]:
                 if isinstance(hit, dict) and hit.get("id") and float(hit.get("similarity", 0)) >= SIGNATURE_RECALL_MIN:
                     out.setdefault(hit["id"], hit)
     return sorted(out.values(), key=lambda r: -float(r.get("similarity", 0)))[:3]
+
+
+def data_notes(lang: str, intent: Intent, unknown: list[str], components: list[str],
+               data_range: tuple[float, float] | None, tz: Any) -> list[str]:
+    """What the question asked for that the data does not hold, said plainly (nothing is
+    silently substituted)."""
+    notes: list[str] = []
+    held = ", ".join(components[:12]) + (", ..." if len(components) > 12 else "")
+    if unknown:
+        names = ", ".join(unknown)
+        notes.append(f"数据中没有名为 {names} 的组件（现有：{held}），因此检查全部组件。" if lang == "zh" else
+                     f"The data holds no component named {names} (it holds: {held}), so I look at all of them.")
+    stated = intent.stated_window
+    if stated is not None and data_range is not None and (stated.end < data_range[0] or stated.start > data_range[1]):
+        span = f"{datetime.fromtimestamp(data_range[0], tz):%Y-%m-%d %H:%M}–{datetime.fromtimestamp(data_range[1], tz):%H:%M}"
+        notes.append(f"您说的时间（{stated.text}）不在数据范围内；数据覆盖 {span}。" if lang == "zh" else
+                     f"The time you gave ({stated.text}) is outside the data, which covers {span}.")
+    return notes

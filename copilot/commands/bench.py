@@ -32,7 +32,7 @@ def register(subparsers) -> None:
                    help="loghub: score the uncorrected Android/Windows annotations as written")
     from copilot.cli import add_settings_flags  # here, not at the top: cli imports this module
 
-    add_settings_flags(p)
+    add_settings_flags(p, nested=True)
     p.add_argument("--case", action="append", metavar="NAME", help="scenarios: run the cases whose name contains NAME")
     p.add_argument("--shared-memory", dest="shared_memory", action="store_true",
                    help="scenarios: use the configured memory store instead of a temporary one")
