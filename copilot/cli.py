@@ -33,7 +33,9 @@ def add_settings_flags(p: argparse.ArgumentParser) -> None:
                    help="how tools are offered to the model (default auto)")
     g.add_argument("--max-steps", dest="max_steps", type=int, metavar="N", help="step limit of the investigation")
     g.add_argument("--yes", dest="auto_approve", action="store_true", default=None,
-                   help="approve tools that change systems without asking")
+                   help="approve, without asking, the tools named by --allow-tool (others are denied)")
+    g.add_argument("--allow-tool", dest="approved_tools", action="append", metavar="NAME", default=None,
+                   help="a tool that changes systems which --yes approves (repeatable; config: approved_tools)")
     g.add_argument("--no-memory", dest="memory", action="store_false", default=None,
                    help="neither recall nor save diagnoses")
 
@@ -41,7 +43,8 @@ def add_settings_flags(p: argparse.ArgumentParser) -> None:
 def settings_from_args(args: argparse.Namespace):
     from .config import load_settings
 
-    keys = ("data", "offline", "model", "base_url", "tool_protocol", "max_steps", "auto_approve", "memory")
+    keys = ("data", "offline", "model", "base_url", "tool_protocol", "max_steps", "auto_approve", "memory",
+            "approved_tools")
     return load_settings({k: getattr(args, k, None) for k in keys})
 
 
@@ -139,13 +142,13 @@ def query_result(question: str, final: dict[str, Any] | None, session_id: str, m
 
 
 def run_query(args: argparse.Namespace) -> int:
-    from .approval import AllowAll, DenyAll
+    from .approval import query_approver
     from .events import FinalAnswer, RunFailed, StepLimitReached, Thought, ActionProposed
     from .session import Session
     from .trace import trace_line
 
     settings = settings_from_args(args)
-    session = Session(settings, approver=AllowAll() if settings.auto_approve else DenyAll())
+    session = Session(settings, approver=query_approver(bool(settings.auto_approve), settings.approved_tools))
     show_trace = not args.quiet and not args.events
     final: dict[str, Any] | None = None
     failure: str | None = None
