@@ -86,10 +86,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         if getattr(args, "func", None) is not None:
             return int(args.func(args) or 0)
         if args.query is not None:
-            return run_query(args)
+            from .terminal_text import terminal_safe_output
+
+            with terminal_safe_output():  # telemetry reaches the screen: no raw control characters
+                return run_query(args)
         return _run_tui(args)
     except CopilotError as exc:
-        print(f"copilot: error: {exc}", file=sys.stderr)
+        from .terminal_text import sanitize_terminal
+
+        print(f"copilot: error: {sanitize_terminal(str(exc))}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("copilot: interrupted", file=sys.stderr)

@@ -19,6 +19,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from copilot.errors import DataError
+from copilot.terminal_text import terminal_safe
 
 _TIME_NAMES = ("timestamp", "time", "ts", "date", "datetime")
 _VALUE_NAMES = ("value", "val", "y")
@@ -49,6 +50,7 @@ def register(subparsers) -> None:
     p.set_defaults(func=run)
 
 
+@terminal_safe  # data reaches a terminal: no raw control characters
 def run(args: argparse.Namespace) -> int:
     from plugins.detectors import univariate
 

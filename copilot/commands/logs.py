@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TextIO
 
 from copilot.errors import CopilotError
+from copilot.terminal_text import terminal_safe
 
 
 def register(subparsers) -> None:
@@ -64,6 +65,7 @@ def write_templates(templates: list[str], fmt: str, out: TextIO) -> None:
         writer.writerow([i, template])
 
 
+@terminal_safe  # data reaches a terminal: no raw control characters
 def run_parse(args: argparse.Namespace) -> int:
     lines = read_log_lines(args.file)
     write_templates(templates_for(lines), args.format, sys.stdout)

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from copilot.errors import DataError
+from copilot.redact import redact_telemetry
 
 from .model import Alert, ChangeEvent, LogRecord, MetricSeries, Span, Telemetry
 from .otlp import read_otlp
@@ -116,6 +117,7 @@ def load_directory(root: str | Path) -> Telemetry:
         edges.extend(read_edge_table(path, metric_tables[path]) if path in metric_tables else read_topology(path))
     tel.call_graph = sorted(set(edges)) if edges else derive_call_graph(tel.spans)
     tel.meta["call_graph_from"] = "topology" if edges else ("spans" if tel.call_graph else "none")
+    redact_telemetry(tel)  # secrets end where data enters
     _CACHE[str(root.resolve())] = (stamp, tel)
     return tel
 
