@@ -153,6 +153,13 @@ def run_query(args: argparse.Namespace) -> int:
     from .trace import trace_line
 
     settings = settings_from_args(args)
+    from pathlib import Path
+
+    if settings.data and Path(settings.data).expanduser().exists():
+        # malformed telemetry: one line naming the file, exit 1, before any investigation
+        from plugins.telemetry.files import load_directory
+
+        load_directory(Path(settings.data).expanduser())
     session = Session(settings, approver=query_approver(bool(settings.auto_approve), settings.approved_tools))
     show_trace = not args.quiet and not args.events
     final: dict[str, Any] | None = None
