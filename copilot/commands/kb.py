@@ -163,7 +163,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         for problem in plan.problems:
             print(problem, file=sys.stderr)
     store = _store(args)
-    ids = apply_plan(store, plan)
+    ids = apply_plan(store, plan, replace=args.replace)
     print(f"imported {len(plan.experiences)} experiences and {len(plan.documents)} runbooks "
           f"({len(ids)} entries) from {plan.files} files into {store.location}")
     return 0
@@ -276,6 +276,8 @@ def register(subparsers: Any) -> None:
 
     i = sub.add_parser("import", help="import YAML/JSON/CSV experiences and Markdown/text runbooks")
     i.add_argument("paths", nargs="+", metavar="FILE|DIR")
+    i.add_argument("--replace", action="store_true",
+                   help="overwrite entries that already exist with other content (bundled ones included)")
     i.set_defaults(func=cmd_import)
 
     ls = sub.add_parser("list", help="list entries")

@@ -43,6 +43,8 @@ def read_log_lines(path: str, stdin: TextIO | None = None) -> list[str]:
         raise CopilotError(f"{path}: no such file; give a raw log file or '-' for stdin")
     if file.is_dir():
         raise CopilotError(f"{path} is a directory; give one raw log file")
+    if not file.is_file():  # a FIFO or device would block forever; pipe it through '-' instead
+        raise CopilotError(f"{path}: not a regular file (a FIFO or device); give a log file, or '-' to read stdin")
     return file.read_bytes().decode("utf-8", errors="replace").splitlines()
 
 
