@@ -17,7 +17,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, AsyncIterator, Callable
 
-from .approval import Approver, DenyAll
+from .approval import Approver, DenyAll, WriteGuard
 from .brains.base import Brain, Decision, RunState, StepRecord, ToolCall
 from .diagnosis import Diagnosis, Finding, RootCause
 from .errors import CopilotError
@@ -74,7 +74,7 @@ class Agent:
         self.tools = tools
         self.ctx = ctx or ToolContext()
         self.budget = budget or Budget()
-        self.approver = approver or DenyAll()
+        self.approver = WriteGuard(approver or DenyAll())  # dedupe and cap writes per run
         # Opening memory may cost seconds (LanceDB); a callable is opened in the background.
         self._memory_source = memory
         self.memory: Memory | None = None if callable(memory) and not hasattr(memory, "recall") else memory  # type: ignore[assignment]
@@ -220,10 +220,8 @@ class Agent:
             approved = await self.approver.approve(call.name, dict(call.arguments), tool.description)
             yield ApprovalRequested(index, call.id, call.name, dict(call.arguments), approved)
             if not approved:
-                denied = ToolResult(
-                    "denied",
-                    f"the user did not approve {call.name}; propose the change as a plan instead of running it",
-                )
+                why = getattr(self.approver, "reason", "") or f"the user did not approve {call.name}"
+                denied = ToolResult("denied", f"{why}; propose the change as a plan instead of running it")
                 for event in self._observe(index, call, denied, 0.0, record):
                     yield event
                 return

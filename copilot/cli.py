@@ -41,13 +41,16 @@ def add_settings_flags(p: argparse.ArgumentParser, *, nested: bool = False) -> N
                    help="how tools are offered to the model (default auto)", **keep)
     g.add_argument("--max-steps", dest="max_steps", type=int, metavar="N", help="step limit of the investigation", **keep)
     g.add_argument("--yes", dest="auto_approve", action="store_true", default=argparse.SUPPRESS if nested else None,
-                   help="approve tools that change systems without asking")
+                   help="approve, without asking, the tools named by --allow-tool (others are denied)")
+    g.add_argument("--allow-tool", dest="approved_tools", action="append", metavar="NAME",
+                   default=argparse.SUPPRESS if nested else None,
+                   help="a tool that changes systems which --yes approves (repeatable; config: approved_tools)")
     g.add_argument("--no-memory", dest="memory", action="store_false", default=argparse.SUPPRESS if nested else None,
                    help="neither recall nor save diagnoses")
 
 
 SETTINGS_FLAGS = ("data", "demo", "since", "until", "offline", "model", "base_url", "tool_protocol", "max_steps",
-                  "auto_approve", "memory")
+                  "auto_approve", "memory", "approved_tools")
 
 
 def settings_from_args(args: argparse.Namespace):
@@ -107,10 +110,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         if getattr(args, "func", None) is not None:
             return int(args.func(args) or 0)
         if args.query is not None:
-            return run_query(args)
+            from .terminal_text import terminal_safe_output
+
+            with terminal_safe_output():  # telemetry reaches the screen: no raw control characters
+                return run_query(args)
         return _run_tui(args)
     except CopilotError as exc:
-        print(f"copilot: error: {exc}", file=sys.stderr)
+        from .terminal_text import sanitize_terminal
+
+        print(f"copilot: error: {sanitize_terminal(str(exc))}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("copilot: interrupted", file=sys.stderr)
@@ -165,13 +173,20 @@ def query_result(question: str, final: dict[str, Any] | None, session_id: str, m
 
 
 def run_query(args: argparse.Namespace) -> int:
-    from .approval import AllowAll, DenyAll
+    from .approval import query_approver
     from .events import FinalAnswer, RunFailed, StepLimitReached, Thought, ActionProposed
     from .session import Session
     from .trace import trace_line
 
     settings = settings_from_args(args)
-    session = Session(settings, approver=AllowAll() if settings.auto_approve else DenyAll())
+    from pathlib import Path
+
+    if settings.data and Path(settings.data).expanduser().exists():
+        # malformed telemetry: one line naming the file, exit 1, before any investigation
+        from plugins.telemetry.files import load_directory
+
+        load_directory(Path(settings.data).expanduser())
+    session = Session(settings, approver=query_approver(bool(settings.auto_approve), settings.approved_tools))
     show_trace = not args.quiet and not args.events
     final: dict[str, Any] | None = None
     failure: str | None = None

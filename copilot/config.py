@@ -44,8 +44,8 @@ class Settings:
     response_format: bool = False  # JSON-schema constrained output for the text protocol
     temperature: float = 0.0
     max_steps: int = 16
-    request_timeout: float = 120.0  # seconds per model request
-    retries: int = 4
+    request_timeout: float = 60.0  # seconds per model request (connecting: at most 10 s)
+    retries: int = 3  # attempts per request: a hung endpoint fails within ~3 x request_timeout
     token_budget: int = 200_000  # total tokens per run
     time_budget: float = 900.0  # seconds per run
     output_budget: int = 6000  # characters of tool output a model sees
@@ -58,7 +58,8 @@ class Settings:
     embed_api_key: str = ""  # falls back to api_key
     sessions_dir: str = ""  # empty: <data dir>/sessions
     timezone: str = ""  # empty: the machine's local zone
-    auto_approve: bool = False  # --yes
+    auto_approve: bool = False  # --yes (command line only; approves only the tools in approved_tools)
+    approved_tools: list[str] = field(default_factory=list)  # --allow-tool NAME: writes `--query --yes` may run
     prometheus_url: str = ""  # Prometheus-compatible HTTP API (Prometheus, VictoriaMetrics, Thanos)
     prometheus_token: str = ""  # bearer token sent as the Authorization header
     prometheus_ca: str = ""  # CA bundle for TLS on jump hosts
@@ -106,6 +107,7 @@ def mask(secret: str) -> str:
 
 
 _FIELDS = {f.name: f for f in fields(Settings)}
+FLAG_ONLY = {"auto_approve"}  # approving every write is never a standing setting
 
 # Sources whose settings are `<name>_<option>` keys; a plugin's own source can use a
 # `[sources.<name>]` table in config.toml instead.
@@ -152,6 +154,9 @@ def _apply(settings: Settings, values: dict[str, Any], origin: str) -> None:
             continue
         if name not in _FIELDS:
             raise ConfigError(f"{origin}: unknown setting {key!r}; known: {', '.join(sorted(_FIELDS))}")
+        if name in FLAG_ONLY and origin != "command line" and value is not None:
+            raise ConfigError(f"{origin}: {key} cannot be set here; approve writes per run with "
+                              "--yes --allow-tool NAME (approved_tools)")
         if value is None:
             continue
         setattr(settings, name, _convert(name, value, origin))

@@ -13,7 +13,7 @@ from typing import Any, Callable
 
 from .errors import CopilotError
 from .sources import SourceFactory
-from .tools import Tool, ToolRegistry
+from .tools import InvalidToolError, Tool, ToolRegistry
 
 GROUP = "sre_copilot.plugins"
 
@@ -80,6 +80,8 @@ def load_plugins(
             t.plugin = plugin.name
             try:
                 registry.add(t)
+            except InvalidToolError as exc:  # refuse this tool, keep the rest of the plugin
+                errors.append(str(exc))
             except Exception as exc:
                 raise CopilotError(str(exc)) from exc
     return LoadedPlugins(plugins, registry, errors)

@@ -1,34 +1,118 @@
-"""Redaction of secrets in tool output, before any of it reaches a model or a transcript.
+"""Redaction of secrets, where data enters (every telemetry source) and again before any of
+it is written (tool output, model prompts, session transcripts, memory).
 
-Covers the usual shapes: key=value / key: value pairs whose key names a secret, bearer and
-basic auth headers, credentials in URLs, well-known token formats (AWS, GitHub, Slack,
-OpenAI-style keys, JWTs) and PEM private keys.
+Covers: key=value / key: value pairs whose key names a secret (English and Chinese keys,
+quoted values, `--password x` flags), bearer and basic auth headers, credentials in URLs
+(`redis://:pw@host` too), well-known token formats (AWS access and bare secret keys,
+GitHub, Slack, OpenAI-style keys, JWTs), kubeconfig key data and PEM private keys (also
+when a summary cut the END line). The corpus of shapes is tests/data/secrets_corpus.yaml.
 """
 
 from __future__ import annotations
 
 import re
+from functools import lru_cache
+from typing import Any
 
 MASK = "[REDACTED]"
 
+_KEY = (
+    r"(?:(?<![\w-])[\w.-]*(?:password|passwd|passphrase|pwd|secret|token|api[_-]?key|apikey|access[_-]?key"
+    r"|private[_-]?key|key[_-]?data|credentials?|client[_-]?secret)"
+    r"|密码|口令|密钥|令牌|秘钥)"
+)
+_B64 = r"A-Za-z0-9+/="
+_NUMERIC_OK = re.compile(r"(?i)token|key")  # "max_tokens=4096" is a count, not a secret
+
+_KV = re.compile(
+    rf"(?i)(?P<key>{_KEY})(?P<sep>[\"']?\s*(?:[:=：]|=>)\s*)"
+    rf"(?P<value>\"[^\"\n]+\"|'[^'\n]+'|(?!\[REDACTED\])[^\s\"',;&)}}\]]+)"
+)
+_FLAG = re.compile(
+    r"(?i)(?<![\w-])(?P<flag>--?(?:password|passwd|pass|token|secret|api-key|apikey|access-key|client-secret))"
+    r"(?P<sep>[= ]+)(?!\[REDACTED\])(?P<value>\"[^\"\n]+\"|'[^'\n]+'|[^\s\"']+)"
+)
+
 _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?-----END [A-Z ]*PRIVATE KEY-----", re.S), MASK),
-    (re.compile(r"(?i)\b(authorization\s*[:=]\s*)(bearer|basic|token)\s+[A-Za-z0-9._~+/=-]{6,}"), rf"\1\2 {MASK}"),
-    (re.compile(r"(?i)\bbearer\s+[A-Za-z0-9._~+/=-]{16,}"), f"Bearer {MASK}"),
-    (re.compile(r"(?i)([a-z][a-z0-9+.-]*://[^\s:/@]+:)[^\s@/]+@"), rf"\1{MASK}@"),
-    (re.compile(
-        r"(?i)\b([\w.-]*(?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|credential)s?)"
-        r"(\s*[:=]\s*|\"\s*:\s*\")(?!\[REDACTED\])([^\s\"',;&]{3,})"
-    ), rf"\1\2{MASK}"),
-    (re.compile(r"\bAKIA[0-9A-Z]{16}\b"), MASK),
-    (re.compile(r"\bgh[pousr]_[A-Za-z0-9]{30,}\b"), MASK),
-    (re.compile(r"\bxox[baprs]-[A-Za-z0-9-]{10,}\b"), MASK),
+    # a PEM private key, whole or cut before its END line (a summary, a truncated log)
+    (re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----(?:.*?-----END [A-Z ]*PRIVATE KEY-----"
+                rf"|(?:\\\\n|\\n|[\s{_B64}:,.-])*)", re.S), MASK),
+    (re.compile(r"(?i)\b(authorization\s*[:=]\s*)(bearer|basic|token)\s+[A-Za-z0-9._~+/=-]{3,}"), rf"\1\2 {MASK}"),
+    (re.compile(r"(?i)\bbearer\s+(?![A-Za-z]+\b)(?!\[REDACTED\])[A-Za-z0-9._~+/=-]{4,}"), f"Bearer {MASK}"),
+    (re.compile(r"(?i)([a-z][a-z0-9+.-]*://[^\s:/@]*:)(?!\[REDACTED\])[^\s@/]+@"), rf"\1{MASK}@"),
+    (re.compile(r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA)[0-9A-Z]{16}\b"), MASK),
+    (re.compile(r"\bgh[pousr]_[A-Za-z0-9]{30,}\b|\bgithub_pat_[A-Za-z0-9_]{22,}"), MASK),
+    (re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}|\bxapp-[A-Za-z0-9-]{10,}"), MASK),
     (re.compile(r"\bsk-[A-Za-z0-9_-]{20,}\b"), MASK),
     (re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\b"), MASK),
+    # a bare AWS secret access key: 40 base64 characters with upper, lower case and digits
+    (re.compile(r"(?<![A-Za-z0-9/+=])(?=[A-Za-z0-9/+]{0,39}[A-Z])(?=[A-Za-z0-9/+]{0,39}[a-z])"
+                r"(?=[A-Za-z0-9/+]{0,39}[0-9])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])"), MASK),
 )
 
 
-def redact(text: str) -> str:
+def _kv(match: re.Match[str]) -> str:
+    value = match.group("value")
+    bare = value.strip("\"'")
+    if bare.isdigit() and _NUMERIC_OK.search(match.group("key")) and "password" not in match.group("key").lower():
+        return match.group(0)
+    quote = value[0] if value[0] in "\"'" else ""
+    return f"{match.group('key')}{match.group('sep')}{quote}{MASK}{quote}"
+
+
+def _flag(match: re.Match[str]) -> str:
+    value = match.group("value")
+    quote = value[0] if value[0] in "\"'" else ""
+    return f"{match.group('flag')}{match.group('sep')}{quote}{MASK}{quote}"
+
+
+@lru_cache(maxsize=8192)
+def _redact(text: str) -> str:
     for pattern, replacement in _PATTERNS:
         text = pattern.sub(replacement, text)
-    return text
+    text = _FLAG.sub(_flag, text)
+    return _KV.sub(_kv, text)
+
+
+def redact(text: str) -> str:
+    if not text or not isinstance(text, str):
+        return text
+    return _redact(text) if len(text) < 4096 else _redact.__wrapped__(text)
+
+
+def redact_obj(obj: Any) -> Any:
+    """A copy of a JSON-like value (dicts, lists, strings) with every string redacted."""
+    if isinstance(obj, str):
+        return redact(obj)
+    if isinstance(obj, dict):
+        return {k: redact_obj(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [redact_obj(v) for v in obj]
+    return obj
+
+
+def _label(key: str, value: Any) -> str:
+    """A label value, masked when the label's name says it is a secret."""
+    pair = redact(f"{key}={value}")
+    return pair[len(key) + 1:] if pair.startswith(f"{key}=") else redact(str(value))
+
+
+def redact_telemetry(tel: Any) -> Any:
+    """Redact a whole `Telemetry` in place (and return it): log messages, change
+    descriptions and authors, alert names, descriptions and labels, span operations and
+    metric labels. Call it once where data enters the pipeline."""
+    for record in tel.logs:
+        record.message = redact(record.message)
+    for change in tel.changes:
+        change.description = redact(change.description)
+        change.author = redact(change.author)
+    for alert in tel.alerts:
+        alert.description = redact(alert.description)
+        alert.name = redact(alert.name)
+        alert.labels = {k: _label(k, v) for k, v in alert.labels.items()}
+    for span in tel.spans:
+        span.operation = redact(span.operation)
+    for series in tel.metrics:
+        if series.labels:
+            series.labels = {k: _label(k, v) for k, v in series.labels.items()}
+    return tel

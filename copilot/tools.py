@@ -178,6 +178,21 @@ class DuplicateToolError(RuntimeError):
     pass
 
 
+RISKS = ("read", "write")
+
+
+class InvalidToolError(ValueError):
+    """A tool declared wrongly (e.g. a risk other than "read" or "write"); it is not loaded."""
+
+
+def check_risk(t: Tool) -> None:
+    if not isinstance(t.risk, str) or t.risk not in RISKS:
+        raise InvalidToolError(
+            f"plugin {t.plugin or '?'!r}: tool {t.name!r} declares risk {t.risk!r}; "
+            "risk must be exactly \"read\" or \"write\", so the tool was not loaded"
+        )
+
+
 def _coerce(value: Any, schema: dict[str, Any]) -> Any:
     """Forgive small models: "5" for an integer, "true" for a boolean."""
     kind = schema.get("type")
@@ -201,6 +216,7 @@ class ToolRegistry:
         self.output_budget = output_budget
 
     def add(self, t: Tool) -> None:
+        check_risk(t)
         if t.name in self._tools:
             other = self._tools[t.name].plugin or "?"
             raise DuplicateToolError(
@@ -251,11 +267,13 @@ class ToolRegistry:
         if problem:
             return ToolResult.error(problem)
         try:
+            inspect.signature(t.fn).bind(**(dict(args, ctx=ctx) if self._wants_ctx(t) else args))
+        except TypeError as exc:
+            return ToolResult.error(f"bad arguments for {name}: {exc}; expected {t.signature_line()}")
+        try:
             result = await asyncio.wait_for(self._call(t, args, ctx), timeout=t.timeout_s)
         except asyncio.TimeoutError:
             return ToolResult.error(f"{name} timed out after {t.timeout_s:.0f}s; narrow the time window or the component")
-        except TypeError as exc:
-            return ToolResult.error(f"bad arguments for {name}: {exc}; expected {t.signature_line()}")
         except Exception as exc:  # a tool's failure becomes something the model can read
             return ToolResult.error(f"{name} failed: {type(exc).__name__}: {exc}")
         if not isinstance(result, ToolResult):
@@ -265,9 +283,12 @@ class ToolRegistry:
         result.truncated = result.truncated or cut
         return result
 
+    @staticmethod
+    def _wants_ctx(t: Tool) -> bool:
+        return "ctx" in inspect.signature(t.fn).parameters
+
     async def _call(self, t: Tool, args: dict[str, Any], ctx: ToolContext) -> Any:
-        wants_ctx = "ctx" in inspect.signature(t.fn).parameters
-        kwargs = dict(args, ctx=ctx) if wants_ctx else args
+        kwargs = dict(args, ctx=ctx) if self._wants_ctx(t) else args
         if inspect.iscoroutinefunction(t.fn):
             return await t.fn(**kwargs)
         return await asyncio.to_thread(t.fn, **kwargs)

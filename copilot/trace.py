@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 
+from .terminal_text import sanitize_terminal
+
 from .events import (
     ActionProposed,
     ApprovalRequested,
@@ -33,7 +35,13 @@ def _indent(text: str, prefix: str = "    ") -> str:
 
 
 def trace_line(event: Event) -> str | None:
-    """One block of plain text for a trace event, or None for events a trace skips."""
+    """One block of plain text for a trace event, or None for events a trace skips;
+    control characters from the data are escaped (copilot/terminal_text.py)."""
+    line = _trace_line(event)
+    return None if line is None else sanitize_terminal(line)
+
+
+def _trace_line(event: Event) -> str | None:
     match event:
         case RunStarted(session_id=sid, question=q, model=model, max_steps=n, data=data):
             head = f"» data: {data}\n" if data else ""

@@ -17,7 +17,8 @@ from typing import Any
 
 from copilot.errors import CopilotError
 
-from .store import KnowledgeStore, slug
+from . import schema as S
+from .store import KnowledgeStore, new_id, slug
 from .validate import normalize
 
 EXPERIENCE_SUFFIXES = (".yaml", ".yml", ".json", ".csv")
@@ -224,22 +225,36 @@ def _parse_runbook(path: Path, text: str, plan: ImportPlan, source_uri: str | No
 
 
 def parse_file(path: Path, plan: ImportPlan, source_uri: str | None = None) -> None:
+    if not path.is_file():  # a FIFO or device would block the import forever
+        plan.problems.append(f"{path}: not a regular file (a FIFO, device or socket); import files only")
+        return
     try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        plan.problems.append(f"{path}:1: not UTF-8 text")
+        text = path.read_text(encoding="utf-8-sig")  # a UTF-8 BOM is not part of the first field
+    except UnicodeDecodeError as exc:
+        plan.problems.append(f"{path}:1: not UTF-8 text (bad byte at offset {exc.start}); convert it first")
         return
     except OSError as exc:
         plan.problems.append(f"{path}: cannot read ({exc.strerror})")
         return
+    if "\x00" in text:
+        line = text.count("\n", 0, text.index("\x00")) + 1
+        plan.problems.append(f"{path}:{line}: holds NUL bytes, not text; remove them")
+        return
     plan.files += 1
     suffix = path.suffix.lower()
-    if suffix == ".csv":
-        _parse_csv(path, text, plan)
-    elif suffix in EXPERIENCE_SUFFIXES:
-        _parse_structured(path, text, plan)
-    else:
-        _parse_runbook(path, text, plan, source_uri)
+    try:
+        if suffix == ".csv":
+            _parse_csv(path, text, plan)
+        elif suffix in EXPERIENCE_SUFFIXES:
+            _parse_structured(path, text, plan)
+        else:
+            _parse_runbook(path, text, plan, source_uri)
+    except RecursionError:
+        plan.problems.append(f"{path}:1: nested too deeply; entries are flat mappings of fields")
+    except csv.Error as exc:
+        plan.problems.append(f"{path}: not a readable CSV ({exc}); split or trim the field")
+    except ValueError as exc:  # e.g. an integer with more digits than Python converts
+        plan.problems.append(f"{path}: a value cannot be read ({str(exc)[:120]}); quote it as text")
 
 
 def plan_import(paths: list[Path]) -> ImportPlan:
@@ -258,25 +273,67 @@ def plan_import(paths: list[Path]) -> ImportPlan:
                 parse_file(path, plan)
         else:
             plan.problems.append(f"{path}: no such file or folder")
+    _check_duplicates(plan)
     return plan
 
 
-def apply_plan(store: KnowledgeStore, plan: ImportPlan, origin: str = "import") -> list[str]:
-    """Write a checked plan; refuses (writing nothing) when the plan has problems."""
+def planned_rows(plan: ImportPlan) -> list[tuple[str, str, dict[str, Any]]]:
+    """(kind, id, fields) of every entry the plan writes (ids derived as the store will)."""
+    out = [("experience", e.get("id") or new_id("experience", _fields("experience", e)), e) for e in plan.experiences]
+    out += [("document", c["id"], c) for chunks in plan.documents.values() for c in chunks]
+    return out
+
+
+def _fields(kind: str, row: dict[str, Any]) -> dict[str, Any]:
+    fields = S.blank(kind)
+    fields.update({k: row[k] for k in S.FIELDS[kind] if k in row and row[k] is not None})
+    return fields
+
+
+def _check_duplicates(plan: ImportPlan) -> None:
+    seen: dict[str, int] = {}
+    for _, entry_id, _ in planned_rows(plan):
+        seen[entry_id] = seen.get(entry_id, 0) + 1
+    dupes = sorted(i for i, n in seen.items() if n > 1)
+    if dupes:
+        plan.problems.append(f"duplicate ids in this import: {', '.join(dupes[:10])}; give each entry its own id")
+
+
+def conflicts(store: KnowledgeStore, plan: ImportPlan) -> list[str]:
+    """Ids the plan would overwrite with different content (bundled entries included)."""
+    out = []
+    for kind, entry_id, row in planned_rows(plan):
+        old = store.get_row(entry_id)
+        if old is not None and old.get("content_hash") != S.content_hash(kind, _fields(kind, row)):
+            out.append(entry_id)
+    return out
+
+
+def apply_plan(store: KnowledgeStore, plan: ImportPlan, origin: str = "import", replace: bool = True) -> list[str]:
+    """Write a checked plan as one commit (kb/journal.py: a kill leaves the store before or
+    after it); refuses (writing nothing) when the plan has problems, or, unless `replace`,
+    when it would change an entry that already exists."""
+    from . import journal
+
     if plan.problems:
         more = f" (and {len(plan.problems) - 1} more problems)" if len(plan.problems) > 1 else ""
         raise ImportError_(f"nothing imported: {plan.problems[0]}{more}")
-    ids: list[str] = []
-    rows = [dict(r, origin=r.get("origin") or origin) for r in plan.experiences]
-    ids += store.put("experience", rows)
+    journal.recover(store)
+    if not replace:
+        taken = conflicts(store, plan)
+        if taken:
+            more = f" and {len(taken) - 5} more" if len(taken) > 5 else ""
+            raise ImportError_(f"nothing imported: {', '.join(taken[:5])}{more} already exist with other content; "
+                               "pass --replace to overwrite them, or give the entries new ids")
+    ops = [journal.put("experience", [dict(r, origin=r.get("origin") or origin) for r in plan.experiences])]
     chunks = []
     for doc_id, doc_chunks in plan.documents.items():
         for old in store.rows("document", f"doc_id = '{doc_id.replace(chr(39), chr(39) * 2)}'"):
             if old["position"] >= len(doc_chunks):
-                store.delete(old["id"])
+                ops.append(journal.delete(old["id"]))
         chunks += [dict(c, origin=c.get("origin") or origin) for c in doc_chunks]
-    ids += store.put("document", chunks)
-    return ids
+    ops.append(journal.put("document", chunks))
+    return journal.commit(store, ops)
 
 
 def import_paths(store: KnowledgeStore, paths: list[Path]) -> tuple[ImportPlan, list[str]]:

@@ -19,6 +19,7 @@ from copilot.diagnosis import FAULT_KINDS, Diagnosis, Finding
 from copilot.errors import CopilotError
 from copilot.faults import fault_info
 from copilot.language import detect_language
+from copilot.redact import redact, redact_obj
 
 from . import schema as S
 from .signature import signature, similarity
@@ -65,9 +66,9 @@ class KnowledgeMemory:
             "language": detect_language(diagnosis.question),
             "session_id": diagnosis.session_id,
             "model": diagnosis.model,
-            "diagnosis_json": json.dumps(diagnosis.to_dict(), ensure_ascii=False, default=str),
+            "diagnosis_json": json.dumps(redact_obj(diagnosis.to_dict()), ensure_ascii=False, default=str),
         }
-        return self.store.put("incident", [row])[0]
+        return self.store.put("incident", [redact_obj(row)])[0]  # memory never stores a secret
 
     # -- recall -------------------------------------------------------------------------
     def recall(self, question: str, findings: list[Finding] | None = None, k: int = 3) -> list[dict[str, Any]]:
@@ -148,7 +149,7 @@ class KnowledgeMemory:
             verdict="correct" if correct else "corrected",
             verdict_root_cause="" if correct else root_cause,
             verdict_fault_kind="" if correct else fault_kind,
-            verdict_note=note,
+            verdict_note=redact(note),
             outcome=row.get("outcome") or "",
             updated_at=S.now_iso(),
         )
@@ -192,7 +193,7 @@ class KnowledgeMemory:
         fields, problems = normalize("experience", self.proposed_experience(incident_id))
         if problems:
             raise CopilotError(f"cannot learn from {incident_id}: {problems[0][0]} {problems[0][1]}")
-        return self.store.put("experience", [dict(fields, origin="learned")])[0]
+        return self.store.put("experience", [redact_obj(dict(fields, origin="learned"))])[0]
 
 
 def summary(entry: dict[str, Any]) -> str:

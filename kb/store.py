@@ -333,6 +333,9 @@ def open_store(settings: Any = None, seed: bool = True) -> KnowledgeStore:
     if store is None:
         store = KnowledgeStore(key[0], embedder)
         _OPEN[key] = store
+    from .journal import recover
+
+    recover(store)  # finish an import a killed process staged (one action, one commit)
     if seed:
         from .seed import sync_bundled
 

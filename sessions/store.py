@@ -16,6 +16,7 @@ from typing import Any, Iterator
 
 from copilot.errors import CopilotError
 from copilot.events import Event
+from copilot.redact import redact_obj
 
 _ID = re.compile(r"^[A-Za-z0-9._-]+$")
 
@@ -45,7 +46,7 @@ class SessionStore:
 
     def append(self, session_id: str, event: Event | dict[str, Any]) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
-        data = event.to_dict() if isinstance(event, Event) else event
+        data = redact_obj(event.to_dict() if isinstance(event, Event) else event)  # a transcript never stores a secret
         line = json.dumps(data, ensure_ascii=False, default=str) + "\n"
         fd = os.open(self.path(session_id), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         try:

@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable, TextIO
 
+from copilot.terminal_text import sanitize_terminal
 from copilot.events import (
     ActionProposed,
     AnswerDelta,
@@ -226,6 +227,7 @@ class Renderer:
     def _write(self, text: str, style: str = "") -> None:
         if not text:
             return
+        text = sanitize_terminal(text)  # data from telemetry: no raw control characters
         if self._console is not None:
             from rich.text import Text
 
@@ -250,7 +252,7 @@ class Renderer:
             from rich.markdown import Markdown
 
             self.line()
-            self._console.print(Markdown(text))
+            self._console.print(Markdown(sanitize_terminal(text)))
         else:
             self.line()
             self.line(plain_markdown(text).rstrip("\n"))
@@ -315,9 +317,9 @@ class Renderer:
         if self._live is None:
             from rich.live import Live
 
-            self._live = Live(Markdown(self._answer), console=self._console, transient=True, auto_refresh=False)
+            self._live = Live(Markdown(sanitize_terminal(self._answer)), console=self._console, transient=True, auto_refresh=False)
             self._live.start()
-        self._live.update(Markdown(self._answer), refresh=True)
+        self._live.update(Markdown(sanitize_terminal(self._answer)), refresh=True)
 
     def _stop_live(self) -> None:
         if self._live is not None:

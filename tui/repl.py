@@ -82,11 +82,15 @@ class PromptReader:
 
 
 class LineReader:
-    """Reads plain lines when stdin is not a terminal (`... | copilot repl`)."""
+    """Reads plain lines when stdin is not a terminal (`... | copilot repl`).
 
-    def __init__(self, stdin: TextIO, stream: TextIO) -> None:
+    Approvals never come from the piped text: `confirm` asks on the terminal (/dev/tty)
+    and, with no terminal, answers no and says so."""
+
+    def __init__(self, stdin: TextIO, stream: TextIO, tty: str = "/dev/tty") -> None:
         self.stdin = stdin
         self.stream = stream
+        self.tty = tty
 
     async def read(self, prompt: str) -> str:
         self.stream.write(prompt)
@@ -96,7 +100,16 @@ class LineReader:
             raise EOFError
         return line.rstrip("\r\n")
 
-    confirm = read
+    async def confirm(self, prompt: str) -> str:
+        try:
+            fd = os.open(self.tty, os.O_RDWR | os.O_NOCTTY)
+        except OSError:
+            self.stream.write(prompt + "\n  no terminal to ask (approvals are never read from piped input): denied\n")
+            self.stream.flush()
+            return ""
+        with open(fd, "r", encoding="utf-8", errors="replace") as terminal:
+            os.write(fd, prompt.encode("utf-8"))
+            return (await asyncio.to_thread(terminal.readline)).rstrip("\r\n")
 
     @contextlib.contextmanager
     def watch_interrupts(self, on_interrupt: Callable[[], None]) -> Iterator[None]:

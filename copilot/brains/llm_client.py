@@ -133,6 +133,9 @@ def _root_reason(exc: BaseException) -> str:
     return text[:120] or type(chain[-1]).__name__
 
 
+CONNECT_TIMEOUT_S = 10.0  # an endpoint that does not accept a connection fails fast
+
+
 class ChatClient:
     """One OpenAI-compatible endpoint, as the brain needs it."""
 
@@ -157,7 +160,8 @@ class ChatClient:
             self._client = openai.AsyncOpenAI(
                 base_url=self.base_url,
                 api_key=self.settings.api_key or PLACEHOLDER_API_KEY,
-                timeout=self.settings.request_timeout,
+                timeout=openai.Timeout(self.settings.request_timeout,
+                                      connect=min(CONNECT_TIMEOUT_S, self.settings.request_timeout)),
                 max_retries=0,  # we retry ourselves, and never after output has started
             )
         return self._client

@@ -11,6 +11,7 @@ import time
 from typing import Any
 
 from ..diagnosis import FAULT_KINDS, Diagnosis, Finding, RootCause
+from ..redact import redact
 from ..tools import Tool
 from .base import RunState
 from .offline import knowledge_entries
@@ -59,7 +60,8 @@ def shown_findings(findings: list[Finding], ranking: list[RootCause], limit: int
 
 
 def findings_text(findings: list[Finding]) -> str:
-    return "\n".join(f"{f.id} ({f.source}, {f.component}): {f.summary}" for f in findings) or "(none)"
+    # belt and braces: sources redact where data enters; prompts never carry a secret either
+    return redact("\n".join(f"{f.id} ({f.source}, {f.component}): {f.summary}" for f in findings)) or "(none)"
 
 
 def ranking_text(causes: list[RootCause], limit: int = MAX_CAUSES) -> str:
@@ -81,7 +83,7 @@ def entry_line(entry: dict[str, Any], width: int = 300) -> str:
     ident = entry.get("id", "")
     title = entry.get("fault_name") or entry.get("title") or entry.get("question") or entry.get("summary") or ""
     kind = f" ({entry['fault_kind']})" if entry.get("fault_kind") else ""
-    return f"[{ident}] {title}{kind}: {entry_body(entry)[:width]}"
+    return redact(f"[{ident}] {title}{kind}: {entry_body(entry)[:width]}")
 
 
 def experiences(state: RunState, limit: int = 3) -> list[dict[str, Any]]:
@@ -185,4 +187,4 @@ def summary_facts(report: dict[str, Any], diagnosis: Diagnosis) -> str:
     now = report["actions"]["now"]
     if now:
         lines.append(f"First action: {now[0]['text']}")
-    return "\n".join(lines)
+    return redact("\n".join(lines))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import csv
 import gzip
+import math
 import io
 import json
 import sys
@@ -19,6 +20,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from copilot.errors import DataError
+from copilot.terminal_text import terminal_safe
 
 _TIME_NAMES = ("timestamp", "time", "ts", "date", "datetime")
 _VALUE_NAMES = ("value", "val", "y")
@@ -49,25 +51,29 @@ def register(subparsers) -> None:
     p.set_defaults(func=run)
 
 
+@terminal_safe  # data reaches a terminal: no raw control characters
 def run(args: argparse.Namespace) -> int:
     from plugins.detectors import univariate
 
     series = read_series(args.file)
     period = parse_period(args.period)
     result = univariate.score_series(
-        _array(series.values),
+        _scoreable(series.values),
         _array(series.timestamps),
         window=args.window or univariate.DEFAULT_WINDOW,
         threshold=args.threshold or univariate.DEFAULT_THRESHOLD,
         period=period,
     )
     rows = [
-        {"timestamp": ts, "value": v, "anomaly_score": round(float(s), 4), "is_anomaly": bool(f)}
+        {"timestamp": ts, "value": v, "anomaly_score": round(float(s), 4) if math.isfinite(s) else 0.0,
+         "is_anomaly": bool(f)}
         for ts, v, s, f in zip(series.raw_timestamps, series.values, result.scores, result.flags)
     ]
     out = sys.stdout
     if args.format == "json":
-        json.dump([{**r, "value": None if r["value"] != r["value"] else r["value"]} for r in rows], out)
+        # strict JSON: no NaN/Infinity tokens (a missing or infinite value is null)
+        json.dump([{**r, "value": r["value"] if math.isfinite(r["value"]) else None} for r in rows], out,
+                  allow_nan=False)
         out.write("\n")
     else:
         writer = csv.writer(out, lineterminator="\n")
@@ -100,13 +106,27 @@ def read_series(path: str | Path) -> Series:
         text = sys.stdin.read()
     else:
         p = Path(name)
+        if p.exists() and not p.is_file():
+            raise DataError(f"{name}: not a regular file (a folder, FIFO or device); pass a CSV with timestamp,value columns")
         if not p.is_file():
             raise DataError(f"{name}: no such file; pass a CSV with timestamp,value columns")
-        raw = p.read_bytes()
-        if name.endswith(".gz"):
-            raw = gzip.decompress(raw)
-        text = raw.decode("utf-8-sig", errors="replace")
-    rows = [r for r in csv.reader(io.StringIO(text)) if r and any(c.strip() for c in r)]
+        from plugins.telemetry.tables import READ_ERRORS, read_problem
+
+        try:
+            raw = p.read_bytes()
+            if name.endswith(".gz"):
+                raw = gzip.decompress(raw)
+            text = raw.decode("utf-8-sig")
+        except READ_ERRORS as exc:
+            raise read_problem(p, exc) from None
+    if "\x00" in text:
+        raise DataError(f"{name}: holds NUL bytes, not text; pass a CSV with timestamp,value columns")
+    try:
+        rows = [r for r in csv.reader(io.StringIO(text)) if r and any(c.strip() for c in r)]
+    except csv.Error as exc:
+        from plugins.telemetry.tables import read_problem
+
+        raise read_problem(Path(name), exc) from None
     if not rows:
         raise DataError(f"{name}: empty file; expected rows of timestamp,value")
     header: list[str] | None = None
@@ -137,6 +157,8 @@ def read_series(path: str | Path) -> Series:
         series.values.append(value)
         for i in extra_cols:
             series.extra[header[i]].append(row[i].strip() if i < len(row) else "")
+    if not series.values:
+        raise DataError(f"{name}: a header but no data rows; add rows of timestamp,value")
     if any(b < a for a, b in zip(series.timestamps, series.timestamps[1:])):
         raise DataError(f"{name}: timestamps go backwards; sort the rows by time first")
     return series
@@ -145,6 +167,8 @@ def read_series(path: str | Path) -> Series:
 def parse_timestamp(text: str) -> float | None:
     number = _number(text)
     if number is not None:
+        if not math.isfinite(number) or abs(number) >= 1e14:
+            return None  # nan, inf and times beyond any unit are not timestamps
         return number / 1000.0 if number > 1e11 else number
     try:
         dt = datetime.fromisoformat(text.strip().replace("T", " ", 1))
@@ -172,6 +196,19 @@ def _number(text: str) -> float | None:
         return float(text)
     except (TypeError, ValueError):
         return None
+
+
+SCORE_LIMIT = 1e100  # beyond this, a point is an extreme outlier; clipping keeps the statistics finite
+
+
+def _scoreable(values: list[float]):
+    """Values the detector can score: +-inf and magnitudes beyond 1e100 are clipped to
+    +-1e100 (still far outside any baseline), so an inf point or a 1e308 spike is flagged
+    instead of overflowing the statistics."""
+    import numpy as np
+
+    arr = _array(values)
+    return np.clip(arr, -SCORE_LIMIT, SCORE_LIMIT)  # NaN stays NaN
 
 
 def _array(values: list[float]):

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from copilot.errors import CopilotError
+from copilot.terminal_text import terminal_safe
 
 KINDS = ("experience", "document", "incident")
 HIDDEN = ("origin", "edited", "updated_at", "score", "similarity")
@@ -61,12 +62,14 @@ def _print_entries(entries: list[dict[str, Any]], as_json: bool, score: bool = F
         print(prefix + _line(e))
 
 
+@terminal_safe  # data reaches a terminal: no raw control characters
 def cmd_list(args: argparse.Namespace) -> int:
     entries = _store(args).list(args.kind)
     _print_entries(entries, args.json)
     return 0
 
 
+@terminal_safe  # data reaches a terminal: no raw control characters
 def cmd_search(args: argparse.Namespace) -> int:
     from kb.search import search
 
@@ -84,6 +87,7 @@ def _get(store: Any, entry_id: str) -> dict[str, Any]:
     return entry
 
 
+@terminal_safe  # data reaches a terminal: no raw control characters
 def cmd_show(args: argparse.Namespace) -> int:
     store = _store(args)
     if args.id.startswith("sop-") and "#" not in args.id:
@@ -150,6 +154,7 @@ def cmd_add(args: argparse.Namespace) -> int:
     return 0
 
 
+@terminal_safe  # data reaches a terminal: no raw control characters
 def cmd_import(args: argparse.Namespace) -> int:
     from kb.importer import apply_plan, plan_import
 
@@ -158,7 +163,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         for problem in plan.problems:
             print(problem, file=sys.stderr)
     store = _store(args)
-    ids = apply_plan(store, plan)
+    ids = apply_plan(store, plan, replace=args.replace)
     print(f"imported {len(plan.experiences)} experiences and {len(plan.documents)} runbooks "
           f"({len(ids)} entries) from {plan.files} files into {store.location}")
     return 0
@@ -271,6 +276,8 @@ def register(subparsers: Any) -> None:
 
     i = sub.add_parser("import", help="import YAML/JSON/CSV experiences and Markdown/text runbooks")
     i.add_argument("paths", nargs="+", metavar="FILE|DIR")
+    i.add_argument("--replace", action="store_true",
+                   help="overwrite entries that already exist with other content (bundled ones included)")
     i.set_defaults(func=cmd_import)
 
     ls = sub.add_parser("list", help="list entries")

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TextIO
 
 from copilot.errors import CopilotError
+from copilot.terminal_text import terminal_safe
 
 
 def register(subparsers) -> None:
@@ -42,6 +43,8 @@ def read_log_lines(path: str, stdin: TextIO | None = None) -> list[str]:
         raise CopilotError(f"{path}: no such file; give a raw log file or '-' for stdin")
     if file.is_dir():
         raise CopilotError(f"{path} is a directory; give one raw log file")
+    if not file.is_file():  # a FIFO or device would block forever; pipe it through '-' instead
+        raise CopilotError(f"{path}: not a regular file (a FIFO or device); give a log file, or '-' to read stdin")
     return file.read_bytes().decode("utf-8", errors="replace").splitlines()
 
 
@@ -64,6 +67,7 @@ def write_templates(templates: list[str], fmt: str, out: TextIO) -> None:
         writer.writerow([i, template])
 
 
+@terminal_safe  # data reaches a terminal: no raw control characters
 def run_parse(args: argparse.Namespace) -> int:
     lines = read_log_lines(args.file)
     write_templates(templates_for(lines), args.format, sys.stdout)

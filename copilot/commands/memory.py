@@ -9,6 +9,7 @@ import sys
 from typing import Any
 
 from copilot.errors import CopilotError
+from copilot.terminal_text import terminal_safe
 
 
 def _memory(args: argparse.Namespace) -> Any:
@@ -18,6 +19,7 @@ def _memory(args: argparse.Namespace) -> Any:
     return KnowledgeMemory.from_settings(getattr(args, "settings", None) or load_settings())
 
 
+@terminal_safe  # data reaches a terminal: no raw control characters
 def cmd_list(args: argparse.Namespace) -> int:
     from kb.memory import summary
 
@@ -32,6 +34,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
+@terminal_safe  # data reaches a terminal: no raw control characters
 def cmd_show(args: argparse.Namespace) -> int:
     import yaml
 
@@ -44,6 +47,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     return 0
 
 
+@terminal_safe  # data reaches a terminal: no raw control characters
 def cmd_label(args: argparse.Namespace) -> int:
     import yaml
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from copilot.terminal_text import terminal_safe
 
 
 def register(sub) -> None:
@@ -15,6 +16,7 @@ def register(sub) -> None:
     p.set_defaults(func=_report)
 
 
+@terminal_safe  # data reaches a terminal: no raw control characters
 def _report(args) -> int:
     from copilot.config import load_settings
     from copilot.diagnosis import Diagnosis

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from copilot.terminal_text import terminal_safe
 
 
 def register(sub) -> None:
@@ -27,6 +28,7 @@ def _store():
     return SessionStore(load_settings().sessions_path())
 
 
+@terminal_safe  # data reaches a terminal: no raw control characters
 def _list(args) -> int:
     rows = _store().list(args.n)
     if args.json:
@@ -42,6 +44,7 @@ def _list(args) -> int:
     return 0
 
 
+@terminal_safe  # data reaches a terminal: no raw control characters
 def _show(args) -> int:
     from copilot.events import event_from_dict
     from copilot.trace import trace_line

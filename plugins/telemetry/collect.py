@@ -12,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Sequence
 
 from copilot.errors import CopilotError, DataError
+from copilot.redact import redact_telemetry
 from copilot.sources import SourceQuery, TelemetrySource
 
 from .model import Telemetry
@@ -54,7 +55,7 @@ def collect(sources: Sequence[TelemetrySource], query: SourceQuery) -> Telemetry
 
     def one(source: TelemetrySource) -> tuple[TelemetrySource, Telemetry | None, str]:
         try:
-            return source, source.collect(query), ""
+            return source, redact_telemetry(source.collect(query)), ""  # secrets end where data enters
         except DataError:
             raise  # a file the user must fix stops the run, with its one line
         except CopilotError as exc:

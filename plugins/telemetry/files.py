@@ -9,6 +9,7 @@ other files are never read. `load_directory` caches by directory and modificatio
 from __future__ import annotations
 
 import json
+import os
 import re
 import time as _time
 from collections import defaultdict
@@ -19,10 +20,12 @@ from typing import Any
 import numpy as np
 
 from copilot.errors import DataError
+from copilot.redact import redact_telemetry
 
 from .model import Alert, ChangeEvent, LogRecord, MetricSeries, Span, Telemetry
 from .otlp import read_otlp
 from .tables import (
+    READ_ERRORS, read_problem,
     float_cell, parse_time, pick, read_jsonl, read_table, service_of, stem_of, suffix_of, time_column,
     unwrap_log_message,
 )
@@ -81,8 +84,12 @@ _CACHE: dict[str, tuple[tuple, Telemetry]] = {}
 def load_directory(root: str | Path) -> Telemetry:
     """Read every telemetry file under `root` (cached while no file changes)."""
     root = Path(root).expanduser()
+    if root.exists() and not root.is_dir():
+        raise DataError(f"{root}: not a directory; pass --data DIR, a folder with metrics/logs/traces files")
     if not root.is_dir():
         raise DataError(f"{root}: no such telemetry directory; pass --data DIR with metrics/logs/traces files")
+    if not os.access(root, os.R_OK | os.X_OK):
+        raise DataError(f"{root}: permission denied; make the folder readable (chmod u+rx)")
     found = discover(root)
     files = [p for paths in found.values() for p in paths]
     if not files:
@@ -93,31 +100,47 @@ def load_directory(root: str | Path) -> Telemetry:
         return hit[1]
     # each metrics table is read once; an edge list filed among them (caller and callee
     # columns, no time) is a call graph
-    metric_tables = {path: read_table(path) for path in found["metrics"]}
+    metric_tables = {path: _guarded(path, read_table, path) for path in found["metrics"]}
     edge_tables = [path for path, (header, _) in metric_tables.items() if is_edge_header(header)]
     found["metrics"] = [p for p in found["metrics"] if p not in edge_tables]
     found["topology"] += edge_tables
     tel = Telemetry(meta={"source": str(root), "files": {k: [str(p.relative_to(root)) for p in v] for k, v in found.items() if v}})
     for path in found["metrics"]:
-        tel.metrics.extend(read_metrics(path, metric_tables[path]))
+        tel.metrics.extend(_guarded(path, read_metrics, path, metric_tables[path]))
     for path in found["logs"]:
-        tel.logs.extend(read_logs(path))
+        tel.logs.extend(_guarded(path, read_logs, path))
     for path in found["traces"]:
-        tel.spans.extend(read_spans(path))
+        tel.spans.extend(_guarded(path, read_spans, path))
     for path in found["changes"]:
-        tel.changes.extend(read_changes(path))
+        tel.changes.extend(_guarded(path, read_changes, path))
     for path in found["alerts"]:
-        tel.alerts.extend(read_alerts(path))
+        tel.alerts.extend(_guarded(path, read_alerts, path))
     tel.logs.sort(key=lambda r: r.timestamp)
     tel.changes.sort(key=lambda c: c.timestamp)
     tel.alerts.sort(key=lambda a: a.timestamp)
     edges: list[tuple[str, str]] = []
     for path in found["topology"]:
-        edges.extend(read_edge_table(path, metric_tables[path]) if path in metric_tables else read_topology(path))
+        edges.extend(_guarded(path, read_edge_table, path, metric_tables[path]) if path in metric_tables
+                     else _guarded(path, read_topology, path))
     tel.call_graph = sorted(set(edges)) if edges else derive_call_graph(tel.spans)
     tel.meta["call_graph_from"] = "topology" if edges else ("spans" if tel.call_graph else "none")
+    if not (tel.metrics or tel.logs or tel.spans or tel.changes or tel.alerts):
+        names = ", ".join(str(p.relative_to(root)) for p in files[:3])
+        raise DataError(f"{root}: the telemetry files ({names}) hold no data rows; add rows below the header")
+    redact_telemetry(tel)  # secrets end where data enters
     _CACHE[str(root.resolve())] = (stamp, tel)
     return tel
+
+
+def _guarded(path: Path, read: Any, *args: Any) -> Any:
+    """Run one file's reader; whatever a damaged or hostile file makes it raise becomes one
+    DataError line naming the file."""
+    try:
+        return read(*args)
+    except DataError:
+        raise
+    except (*READ_ERRORS, ValueError, TypeError, KeyError, AttributeError, IndexError) as exc:
+        raise read_problem(path, exc) from None
 
 
 # ---- metrics ----------------------------------------------------------------------
@@ -354,8 +377,8 @@ def _records(path: Path) -> list[dict[str, Any]]:
     if suffix_of(path) in (".json", ".json.gz"):
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise DataError(f"{path}: not valid JSON ({exc}); expected a list of objects") from None
+        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
+            raise DataError(f"{path}: not valid JSON ({type(exc).__name__}); expected a list of objects") from None
         if not isinstance(data, list) or not all(isinstance(d, dict) for d in data):
             raise DataError(f"{path}: expected a JSON list of objects")
         return data
@@ -371,7 +394,7 @@ def _stamp(path: Path, n: int, rec: dict[str, Any], *keys: str) -> float:
             try:
                 return parse_time(rec[k])
             except (ValueError, TypeError, OverflowError):
-                raise DataError(f"{path}: record {n} field {k!r}: {rec[k]!r} is not a time; expected ISO-8601 or unix s/ms/ns") from None
+                raise DataError(f"{path}: record {n} field {k!r}: {str(rec[k])[:40]!r} is not a time; expected ISO-8601 or unix s/ms/ns") from None
     raise DataError(f"{path}: record {n} has no time; expected a field {keys[0]!r}")
 
 
@@ -433,8 +456,8 @@ def read_topology(path: Path) -> list[tuple[str, str]]:
         return read_edge_table(path)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise DataError(f"{path}: not valid JSON ({exc})") from None
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
+        raise DataError(f"{path}: not valid JSON ({type(exc).__name__}); expected {{\"edges\": [[caller, callee], ...]}}") from None
     edges = data.get("edges", data.get("calls")) if isinstance(data, dict) else data
     out: list[tuple[str, str]] = []
     if isinstance(edges, list):

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import csv
 import gzip
+import math
+import zlib
 import io
 import json
 import re
@@ -34,9 +36,42 @@ def stem_of(path: Path) -> str:
 
 
 def open_text(path: Path) -> io.TextIOBase:
+    if not path.is_file():
+        raise DataError(f"{path}: not a regular file (a FIFO, device or folder); point at a telemetry file")
     if path.name.lower().endswith(".gz"):
-        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8", errors="replace", newline="")
-    return open(path, encoding="utf-8", errors="replace", newline="")
+        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8", errors="strict", newline="")
+    return open(path, encoding="utf-8-sig", errors="strict", newline="")
+
+
+# What a damaged or hostile file raises while it is read; each becomes one DataError line.
+READ_ERRORS = (OSError, EOFError, gzip.BadGzipFile, zlib.error, csv.Error, UnicodeDecodeError, RecursionError,
+               OverflowError)
+
+
+def read_problem(path: Path, exc: BaseException) -> DataError:
+    """One line naming the file and what to fix, for an exception raised while reading it."""
+    if isinstance(exc, UnicodeDecodeError):
+        return DataError(f"{path}: not UTF-8 text (bad byte at offset {exc.start}); convert it, e.g. iconv -t UTF-8")
+    if isinstance(exc, (gzip.BadGzipFile, zlib.error)) or (isinstance(exc, OSError) and "gzip" in str(exc).lower()):
+        return DataError(f"{path}: not a valid gzip file ({exc}); recompress it or drop the .gz suffix")
+    if isinstance(exc, EOFError):
+        return DataError(f"{path}: the file ends early (truncated gzip?); copy it again")
+    if isinstance(exc, RecursionError):
+        return DataError(f"{path}: JSON nested too deeply; flatten the records")
+    if isinstance(exc, csv.Error) and "nul" in str(exc).lower():
+        return DataError(f"{path}: holds NUL bytes, not text; remove them or export the data again")
+    if isinstance(exc, csv.Error) and "field larger" in str(exc).lower():
+        return DataError(f"{path}: a field is larger than {csv.field_size_limit()} characters; split or trim it")
+    if isinstance(exc, PermissionError):
+        return DataError(f"{path}: permission denied; make it readable")
+    return DataError(f"{path}: cannot read ({type(exc).__name__}: {exc}); check its format (docs/telemetry-formats.md)")
+
+
+def _no_nul(path: Path, lines: Iterable[str]) -> Iterable[str]:
+    for n, line in enumerate(lines, start=1):
+        if "\x00" in line:
+            raise DataError(f"{path}: line {n} holds NUL bytes, not text; remove them or export the data again")
+        yield line
 
 
 def read_table(path: Path) -> tuple[list[str], list[list[Any]]]:
@@ -57,13 +92,13 @@ def read_table(path: Path) -> tuple[list[str], list[list[Any]]]:
             sample = fh.read(4096)
             fh.seek(0)
             delimiter = "\t" if s.startswith(".tsv") or ("\t" in sample.splitlines()[0] if sample else False) else ","
-            reader = csv.reader(fh, delimiter=delimiter)
+            reader = csv.reader(_no_nul(path, fh), delimiter=delimiter)
             header = next(reader, None)
             if not header:
                 raise DataError(f"{path}: empty file; expected a header row")
             rows = [r for r in reader if r]
-    except (OSError, EOFError, gzip.BadGzipFile, csv.Error) as exc:
-        raise DataError(f"{path}: cannot read as {s or 'CSV'} ({exc})") from None
+    except READ_ERRORS as exc:
+        raise read_problem(path, exc) from None
     width = len(header)
     for n, r in enumerate(rows, start=2):
         if len(r) != width:
@@ -88,19 +123,21 @@ def _read_parquet(path: Path) -> tuple[list[str], list[list[Any]]]:
 def read_jsonl(path: Path) -> Iterable[dict[str, Any]]:
     try:
         with open_text(path) as fh:
-            for n, line in enumerate(fh, start=1):
+            for n, line in enumerate(_no_nul(path, fh), start=1):
                 line = line.strip()
                 if not line:
                     continue
                 try:
                     obj = json.loads(line)
+                except RecursionError:
+                    raise DataError(f"{path}: line {n}: JSON nested too deeply; flatten the record") from None
                 except json.JSONDecodeError as exc:
                     raise DataError(f"{path}: line {n} is not valid JSON ({exc.msg}); expected one JSON object per line") from None
                 if not isinstance(obj, dict):
                     raise DataError(f"{path}: line {n} is a JSON {type(obj).__name__}, expected an object")
                 yield obj
-    except (OSError, EOFError, gzip.BadGzipFile) as exc:
-        raise DataError(f"{path}: cannot read ({exc})") from None
+    except READ_ERRORS as exc:
+        raise read_problem(path, exc) from None
 
 
 def pick(header: list[str], *aliases: str) -> int | None:
@@ -118,8 +155,14 @@ def pick(header: list[str], *aliases: str) -> int | None:
 _NUMERIC = re.compile(r"^[+-]?\d+(\.\d+)?([eE][+-]?\d+)?$")
 
 
+MAX_SECONDS = 1e11  # unix seconds beyond the year 5000 are not a time
+
+
 def numeric_seconds(value: float) -> float:
-    """Unix seconds from a number in s, ms, us or ns (guessed by magnitude)."""
+    """Unix seconds from a number in s, ms, us or ns (guessed by magnitude); ValueError when
+    the number is not finite or no unit makes it a plausible time."""
+    if not math.isfinite(value) or abs(value) >= MAX_SECONDS * 1e9:
+        raise ValueError(f"{value!r} is not a plausible time")
     v = abs(value)
     if v >= 1e17:
         return value / 1e9
@@ -187,9 +230,14 @@ def time_column(path: Path, header: list[str], rows: list[list[Any]], col: int) 
             out.append(hit)
         except (ValueError, TypeError, OverflowError):
             raise DataError(
-                f"{path}: row {n} column {header[col]!r}: {r[col]!r} is not a time; expected ISO-8601 or unix s/ms/ns"
+                f"{path}: row {n} column {header[col]!r}: {_short(r[col])} is not a time; expected ISO-8601 or unix s/ms/ns"
             ) from None
     return out
+
+
+def _short(value: Any, width: int = 40) -> str:
+    text = repr(value) if not isinstance(value, int) or value.bit_length() < 200 else f"{str(value)[:20]}... ({len(str(value))} digits)"
+    return text if len(text) <= width else text[: width - 3] + "..."
 
 
 def float_cell(path: Path, header: list[str], row: list[Any], n: int, col: int) -> float:
@@ -197,9 +245,13 @@ def float_cell(path: Path, header: list[str], row: list[Any], n: int, col: int) 
     if v is None or v == "" or (isinstance(v, str) and v.strip().lower() in ("nan", "null", "none", "-")):
         return float("nan")
     try:
-        return float(v)
-    except (TypeError, ValueError):
-        raise DataError(f"{path}: row {n} column {header[col]!r}: {v!r} is not a number") from None
+        number = float(v)
+    except (TypeError, ValueError, OverflowError):
+        raise DataError(f"{path}: row {n} column {header[col]!r}: {str(v)[:40]!r} is not a number") from None
+    if math.isinf(number):
+        raise DataError(f"{path}: row {n} column {header[col]!r}: {str(v)[:40]!r} is out of range (not finite); "
+                        "fix the value or leave the cell empty")
+    return number
 
 
 _POD = re.compile(r"^(?P<svc>[a-z0-9][a-z0-9-]*?)-(?:[a-z0-9]{6,10}-[a-z0-9]{5}|[a-z0-9]{5})$")
