@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import Any, Callable
+from typing import Any
 
 import httpx
 
@@ -47,7 +47,7 @@ class HttpSource:
         return names or default
 
     def client(self) -> SourceHttp:
-        return SourceHttp(self.cfg, self.name, transport=self.transport, **self.http_options)
+        return SourceHttp(self.cfg, self.kind_label, transport=self.transport, **self.http_options)
 
     def cap(self, query: SourceQuery) -> int:
         return int(query.max_items or self.cfg.max_items or 1)
@@ -64,17 +64,6 @@ class HttpSource:
 
     def probe(self, client: SourceHttp, now: float) -> str:  # pragma: no cover - every source overrides
         raise NotImplementedError
-
-
-def factory(cls: type[HttpSource]) -> Callable[[Any], HttpSource | None]:
-    """A plugin's source factory: settings in, the source out (None without `<name>_url`)."""
-
-    def make(settings: Any) -> HttpSource | None:
-        return cls.from_settings(settings)
-
-    make.__name__ = f"{cls.name}_source"
-    make.__doc__ = f"{cls.kind_label} from {cls.name}_url (None when it is not set)."
-    return make
 
 
 _REGEX_SPECIAL = set(".^$*+?()[]{}|\\")

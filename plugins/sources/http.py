@@ -148,6 +148,15 @@ class SourceHttp:
         self.backoff, self.backoff_cap = backoff, backoff_cap
         self._secrets = [s for s in (cfg.token, self.password, *cfg.headers.values()) if s and len(s) >= 3]
         self._http: httpx.Client | None = None
+        self.not_found_hint = ""  # what to fix on a 404, when not the path prefix (e.g. an index name)
+
+    @property
+    def tries(self) -> str:
+        return f"{self.attempts} attempt" + ("s" if self.attempts != 1 else "")
+
+    @property
+    def _prefix_hint(self) -> str:
+        return f"check the path prefix in {self.name}_url (it should be the {self.kind} API's base URL)"
 
     @property
     def setting(self) -> str:
@@ -243,7 +252,7 @@ class SourceHttp:
             reason = "connection timed out"
         else:
             reason = short(text, 80) or "connection failed"
-        return (f"{self.name} at {self.shown} is unreachable ({reason}, {self.attempts} attempts); "
+        return (f"{self.name} at {self.shown} is unreachable ({reason}, {self.tries}); "
                 f"check {self.setting} and that the server is up")
 
     def _json(self, response: httpx.Response, path: str) -> Any:
@@ -258,8 +267,8 @@ class SourceHttp:
                                f"(COPILOT_{self.name.upper()}_TOKEN), {self.name}_username and {self.name}_password, "
                                f"or {self.name}_header")
         if code == 404:
-            raise CopilotError(f"{where} was not found (HTTP 404); check the path prefix in {self.name}_url "
-                               f"(it should be the {self.kind} API's base URL)")
+            raise CopilotError(self.scrub(f"{where} was not found (HTTP 404{self._server_says(response)}); "
+                                          f"{self.not_found_hint or self._prefix_hint}"))
         if code == 429:
             raise CopilotError(f"{self.name} at {self.shown} is rate-limiting us (HTTP 429) after {self.attempts} "
                                "attempts; wait a minute or narrow the time range")
@@ -267,7 +276,7 @@ class SourceHttp:
             raise CopilotError(self.scrub(f"{self.name} at {self.shown} failed with HTTP {code} after {self.attempts} "
                                           f"attempts{self._server_says(response)}; check the server's health"))
         if code >= 400:
-            raise CopilotError(self.scrub(f"{self.kind} at {self.shown} rejected the request (HTTP {code})"
+            raise CopilotError(self.scrub(f"{self.name} at {self.shown} rejected the request (HTTP {code})"
                                           f"{self._server_says(response)}"))
         try:
             return response.json()
