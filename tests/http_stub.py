@@ -91,7 +91,7 @@ class Stub:
             self.server.socket = ctx.wrap_socket(self.server.socket, server_side=True)
             scheme = "https"
         self.url = f"{scheme}://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
 
     def route(self, method: str, path: str, *replies: Reply | Callable[[Seen], Reply]) -> Route:
         r = Route(method, path, list(replies))

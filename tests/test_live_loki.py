@@ -10,6 +10,7 @@ import shutil
 import socket
 import subprocess
 
+import httpx
 import pytest
 
 from copilot.config import Settings, load_settings
@@ -158,8 +159,16 @@ def test_connection_refused_and_unknown_host_say_to_check_the_url():
         source(url, retries=0).collect(query())
     assert str(err.value) == (f"loki at {url} is unreachable (connection refused, 1 attempt); check loki_url "
                               "(COPILOT_LOKI_URL) and that the server is up")
-    check = source("http://loki.invalid:3100", retries=0).check()
-    assert not check.ok and "is unreachable (cannot resolve loki.invalid" in check.detail
+
+    def no_such_name(request):  # what the resolver says, without asking a real one
+        raise httpx.ConnectError("[Errno -2] Name or service not known", request=request)
+
+    src = source("http://loki.invalid:3100", retries=0)
+    src.transport = httpx.MockTransport(no_such_name)
+    check = src.check()
+    assert not check.ok
+    assert check.detail == ("loki at http://loki.invalid:3100 is unreachable (cannot resolve loki.invalid, 1 attempt); "
+                            "check loki_url (COPILOT_LOKI_URL) and that the server is up")
 
 
 def test_wrong_path_bad_query_and_not_loki_are_one_line():

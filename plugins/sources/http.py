@@ -270,11 +270,11 @@ class SourceHttp:
             raise CopilotError(self.scrub(f"{where} was not found (HTTP 404{self._server_says(response)}); "
                                           f"{self.not_found_hint or self._prefix_hint}"))
         if code == 429:
-            raise CopilotError(f"{self.name} at {self.shown} is rate-limiting us (HTTP 429) after {self.attempts} "
-                               "attempts; wait a minute or narrow the time range")
+            raise CopilotError(f"{self.name} at {self.shown} is rate-limiting us (HTTP 429) after {self.tries}; "
+                               "wait a minute or narrow the time range")
         if code >= 500:
-            raise CopilotError(self.scrub(f"{self.name} at {self.shown} failed with HTTP {code} after {self.attempts} "
-                                          f"attempts{self._server_says(response)}; check the server's health"))
+            raise CopilotError(self.scrub(f"{self.name} at {self.shown} failed with HTTP {code} after {self.tries}"
+                                          f"{self._server_says(response)}; check the server's health"))
         if code >= 400:
             raise CopilotError(self.scrub(f"{self.name} at {self.shown} rejected the request (HTTP {code})"
                                           f"{self._server_says(response)}"))
