@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Callable, Iterable
 
 import httpx
 
 from copilot.errors import CopilotError
 from copilot.sources import SourceCheck, SourceConfig, SourceQuery
 
-from .http import SourceHttp
+from plugins.telemetry.model import Span, Telemetry
+
+from .http import Capped, SourceHttp
 
 HOUR_S = 3600.0
+CONCURRENCY = 4
 
 
 class HttpSource:
@@ -51,6 +55,21 @@ class HttpSource:
 
     def cap(self, query: SourceQuery) -> int:
         return int(query.max_items or self.cfg.max_items or 1)
+
+    def concurrently(self, fn: Callable[[Any], Any], items: Iterable[Any]) -> list[Any]:
+        """fn over items on `<name>_concurrency` threads (default 4), results in order."""
+        with ThreadPoolExecutor(max_workers=max(1, int(self.option("concurrency", CONCURRENCY)))) as pool:
+            return list(pool.map(fn, items))
+
+    def keep_traces(self, tel: Telemetry, cap: Capped, traces: Iterable[list[Span]], advice: str) -> Telemetry:
+        """Whole traces into `tel.spans` until the span cap; the cap said when reached."""
+        for spans in traces:
+            if not cap.take(len(spans)):
+                break
+            tel.spans.extend(spans)
+        tel.spans.sort(key=lambda s: s.start)
+        cap.say(tel.meta, advice)
+        return tel
 
     def check(self) -> SourceCheck:
         now = time.time()

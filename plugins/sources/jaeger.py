@@ -11,7 +11,6 @@ meta["capped"] when reached).
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from copilot.errors import CopilotError
@@ -24,7 +23,6 @@ from .http import Capped, SourceHttp
 
 SKIP = ("jaeger-query", "jaeger-all-in-one", "jaeger-collector")
 TRACES_PER_SERVICE = 200
-CONCURRENCY = 4
 INSTANCE_TAGS = ("k8s.pod.name", "hostname", "host.name", "ip")
 
 
@@ -56,21 +54,16 @@ class JaegerSource(HttpSource):
             known = self.services(client)
             wanted = [s for s in query.components if s in known] if query.components else known
             tel.meta["services"] = wanted
-            with ThreadPoolExecutor(max_workers=max(1, int(self.option("concurrency", CONCURRENCY)))) as pool:
-                answers = list(pool.map(lambda s: self.traces(client, s, query.start, query.end, limit), wanted))
+            answers = self.concurrently(lambda s: self.traces(client, s, query.start, query.end, limit), wanted)
         seen: set[str] = set()
+        unique = []
         for trace in (t for answer in answers for t in answer):
             tid = str(trace.get("traceID", ""))
-            if tid in seen:
-                continue
-            seen.add(tid)
-            spans = trace_spans(trace)
-            if not cap.take(len(spans)):
-                break
-            tel.spans.extend(spans)
-        tel.spans.sort(key=lambda s: s.start)
-        cap.say(tel.meta, "name fewer components, narrow the window, lower jaeger_traces_per_service")
-        return tel
+            if tid not in seen:
+                seen.add(tid)
+                unique.append(trace)
+        return self.keep_traces(tel, cap, map(trace_spans, unique),
+                                "name fewer components, narrow the window, lower jaeger_traces_per_service")
 
     def probe(self, client: SourceHttp, now: float) -> str:
         services = self.services(client)

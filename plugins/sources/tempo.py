@@ -10,7 +10,6 @@ up to `tempo_max_items` spans (said in meta["capped"] when reached).
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import quote
 
@@ -23,7 +22,6 @@ from .base import HOUR_S, HttpSource, regex_alternatives
 from .http import Capped, SourceHttp
 
 TRACES = 200
-CONCURRENCY = 4
 
 
 class TempoSource(HttpSource):
@@ -65,15 +63,8 @@ class TempoSource(HttpSource):
             found = self.search(client, query.start, query.end, limit, query.components)
             ids = list(dict.fromkeys(str(t["traceID"]) for t in found))
             tel.meta["traces"] = len(ids)
-            with ThreadPoolExecutor(max_workers=max(1, int(self.option("concurrency", CONCURRENCY)))) as pool:
-                traces = list(pool.map(lambda tid: self.trace(client, tid), ids))
-        for spans in traces:
-            if not cap.take(len(spans)):
-                break
-            tel.spans.extend(spans)
-        tel.spans.sort(key=lambda s: s.start)
-        cap.say(tel.meta, "name fewer components, narrow the window, lower tempo_traces")
-        return tel
+            traces = self.concurrently(lambda tid: self.trace(client, tid), ids)
+        return self.keep_traces(tel, cap, traces, "name fewer components, narrow the window, lower tempo_traces")
 
     def probe(self, client: SourceHttp, now: float) -> str:
         info = client.get("/api/status/buildinfo")
