@@ -108,3 +108,23 @@ class Stub:
     def __exit__(self, *exc: Any) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+T0 = 1_715_691_600  # 2024-05-14T13:00:00Z, the recorded responses' hour
+
+
+def open_source(cls: Any, url: str, **options: Any) -> Any:
+    """A live source from settings as a user writes them, with quick backoff for tests."""
+    from copilot.config import Settings
+
+    options.setdefault("retries", 1)
+    src = cls.from_settings(Settings(sources={cls.name: {"url": url, **options}}))
+    src.http_options = {"backoff": 0.001}
+    return src
+
+
+def hour_query(*components: str) -> Any:
+    """The recorded hour, narrowed to `components`."""
+    from copilot.sources import SourceQuery
+
+    return SourceQuery(start=T0, end=T0 + 3600, components=components)

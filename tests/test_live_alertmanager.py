@@ -7,18 +7,19 @@ and the CA bundle."""
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 
 import httpx
 import pytest
 
 from copilot.config import Settings
-from copilot.sources import SourceConfig, SourceQuery, TelemetrySource
+from copilot.sources import SourceQuery, TelemetrySource
 from plugins.sources.alertmanager import AlertmanagerSource, alert_window
+from tests.http_stub import open_source
+from tests.servers import free_port, self_signed_cert, start, stop
 
 BINARY = shutil.which("prometheus-alertmanager") or shutil.which("alertmanager")
 pytestmark = pytest.mark.skipif(
@@ -42,45 +43,15 @@ inhibit_rules:
 """
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def iso(ts: float) -> str:
     return datetime.fromtimestamp(ts, tz=timezone.utc).isoformat().replace("+00:00", "Z")
 
 
-def start_alertmanager(workdir: Path, port: int, extra: list[str], probe) -> subprocess.Popen:
+def start_alertmanager(workdir: Path, port: int, extra: list[str], ready) -> subprocess.Popen:
     (workdir / "alertmanager.yml").write_text(CONFIG)
-    log = open(workdir / "alertmanager.log", "w")
-    proc = subprocess.Popen(
-        [BINARY, f"--config.file={workdir / 'alertmanager.yml'}", f"--storage.path={workdir / 'data'}",
-         f"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address=", "--log.level=error", *extra],
-        stdout=log, stderr=subprocess.STDOUT, cwd=workdir,
-    )
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"alertmanager exited: {(workdir / 'alertmanager.log').read_text()[-2000:]}")
-        try:
-            if probe():
-                return proc
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.05)
-    proc.kill()
-    raise RuntimeError("alertmanager did not become ready in 15 s")
-
-
-def stop(proc: subprocess.Popen) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+    return start([BINARY, f"--config.file={workdir / 'alertmanager.yml'}", f"--storage.path={workdir / 'data'}",
+                  f"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address=", "--log.level=error", *extra],
+                 workdir, ready)
 
 
 @pytest.fixture(scope="module")
@@ -117,27 +88,20 @@ def am(tmp_path_factory):
 @pytest.fixture(scope="module")
 def secured(tmp_path_factory):
     """An Alertmanager behind TLS (self-signed) and basic auth, as on a jump host."""
-    if not shutil.which("openssl"):
-        pytest.skip("needs openssl to make a test certificate")
     workdir = tmp_path_factory.mktemp("alertmanager_tls")
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-                    "-keyout", "key.pem", "-out", "cert.pem", "-days", "2", "-subj", "/CN=127.0.0.1",
-                    "-addext", "subjectAltName=IP:127.0.0.1"], cwd=workdir, check=True, capture_output=True)
+    cert, _ = self_signed_cert(workdir)
     (workdir / "web.yml").write_text(
         f"tls_server_config:\n  cert_file: cert.pem\n  key_file: key.pem\nbasic_auth_users:\n  {USER}: {PASSWORD_BCRYPT}\n")
     port = free_port()
     url = f"https://127.0.0.1:{port}"
     proc = start_alertmanager(workdir, port, [f"--web.config.file={workdir / 'web.yml'}"],
                               lambda: httpx.get(f"{url}/-/ready", verify=False, timeout=1).status_code in (200, 401))
-    yield {"url": url, "ca": str(workdir / "cert.pem")}
+    yield {"url": url, "ca": cert}
     stop(proc)
 
 
 def source(url: str, **options) -> AlertmanagerSource:
-    settings = Settings(sources={"alertmanager": {"url": url, "retries": 1, **options}})
-    src = AlertmanagerSource.from_settings(settings)
-    src.http_options = {"backoff": 0.01}
-    return src
+    return open_source(AlertmanagerSource, url, **options)
 
 
 def collect(am, **options):

@@ -8,13 +8,12 @@ import base64
 
 import pytest
 
-from copilot.config import Settings
 from copilot.errors import CopilotError
-from copilot.sources import SourceQuery, TelemetrySource
+from copilot.sources import TelemetrySource
 from plugins.sources.elasticsearch import ElasticsearchSource, field
-from tests.http_stub import Stub
+from tests.http_stub import T0, Stub, open_source
+from tests.http_stub import hour_query as query
 
-T0 = 1_715_691_600  # 2024-05-14T13:00:00Z
 SHARDS = {"total": 1, "successful": 1, "skipped": 0, "failed": 0}
 ROOT = {"name": "es01", "cluster_name": "docker-cluster", "cluster_uuid": "6yL2ZbqbQ0-m3ZvD4VgYXA",
         "version": {"number": "8.13.4", "build_flavor": "default", "build_type": "docker",
@@ -52,13 +51,7 @@ def answer(hits: list[dict]) -> dict:
 
 
 def source(url: str, **options) -> ElasticsearchSource:
-    src = ElasticsearchSource.from_settings(Settings(sources={"elasticsearch": {"url": url, "retries": 1, **options}}))
-    src.http_options = {"backoff": 0.001}
-    return src
-
-
-def query(*components: str) -> SourceQuery:
-    return SourceQuery(start=T0, end=T0 + 3600, components=components)
+    return open_source(ElasticsearchSource, url, **options)
 
 
 def test_a_bool_filter_pushes_down_the_window_and_components_and_hits_become_records():

@@ -6,21 +6,19 @@ errors, the cap, environment proxies and a CA bundle."""
 from __future__ import annotations
 
 import base64
-import shutil
-import socket
-import subprocess
 
 import httpx
 import pytest
 
 from copilot.config import Settings, load_settings
 from copilot.errors import CopilotError
-from copilot.sources import SourceQuery, TelemetrySource
+from copilot.sources import TelemetrySource
 from plugins.sources.loki import LokiSource
 from plugins.sources_plugin import plugin
-from tests.http_stub import Stub
+from tests.http_stub import T0, Stub, open_source
+from tests.http_stub import hour_query as query
+from tests.servers import free_port, self_signed_cert
 
-T0 = 1_715_691_600  # 2024-05-14T13:00:00Z
 NS = 1_000_000_000
 STATS = {"summary": {"bytesProcessedPerSecond": 1048576, "linesProcessedPerSecond": 4096, "totalBytesProcessed": 2048,
                      "totalLinesProcessed": 4, "execTime": 0.0021, "queueTime": 0.0001, "subqueries": 0,
@@ -48,19 +46,8 @@ PAGE2 = streams(
 
 
 def source(url: str, **options) -> LokiSource:
-    src = LokiSource.from_settings(Settings(sources={"loki": {"url": url, "retries": 2, **options}}))
-    src.http_options = {"backoff": 0.001}
-    return src
-
-
-def query(*components: str) -> SourceQuery:
-    return SourceQuery(start=T0, end=T0 + 3600, components=components)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    options.setdefault("retries", 2)
+    return open_source(LokiSource, url, **options)
 
 
 def test_components_and_window_are_pushed_down_and_lines_become_records():
@@ -219,13 +206,7 @@ def test_proxies_come_from_the_environment(monkeypatch):
 
 @pytest.fixture(scope="module")
 def cert(tmp_path_factory):
-    if not shutil.which("openssl"):
-        pytest.skip("needs openssl to make a test certificate")
-    workdir = tmp_path_factory.mktemp("tls")
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-                    "-keyout", "key.pem", "-out", "cert.pem", "-days", "2", "-subj", "/CN=127.0.0.1",
-                    "-addext", "subjectAltName=IP:127.0.0.1"], cwd=workdir, check=True, capture_output=True)
-    return str(workdir / "cert.pem"), str(workdir / "key.pem")
+    return self_signed_cert(tmp_path_factory.mktemp("tls"))
 
 
 def test_a_ca_bundle_trusts_a_self_signed_server_and_without_it_tls_fails(cert):

@@ -9,14 +9,13 @@ import base64
 
 import pytest
 
-from copilot.config import Settings
 from copilot.errors import CopilotError
-from copilot.sources import SourceQuery, TelemetrySource
+from copilot.sources import TelemetrySource
 from plugins.sources.jaeger import JaegerSource
 from plugins.sources.tempo import TempoSource
-from tests.http_stub import Stub
+from tests.http_stub import T0, Stub, open_source
+from tests.http_stub import hour_query as query
 
-T0 = 1_715_691_600  # 2024-05-14T13:00:00Z
 US = 1_000_000
 
 
@@ -46,13 +45,7 @@ def jaeger_traces(*traces):
 
 
 def jaeger(url: str, **options) -> JaegerSource:
-    src = JaegerSource.from_settings(Settings(sources={"jaeger": {"url": url, "retries": 1, **options}}))
-    src.http_options = {"backoff": 0.001}
-    return src
-
-
-def query(*components: str) -> SourceQuery:
-    return SourceQuery(start=T0, end=T0 + 3600, components=components)
+    return open_source(JaegerSource, url, **options)
 
 
 def serve_jaeger(stub: Stub) -> None:
@@ -151,9 +144,8 @@ SEARCH = {"traces": [{"traceID": TRACE_HEX, "rootServiceName": "frontend", "root
 
 
 def tempo(url: str, **options) -> TempoSource:
-    src = TempoSource.from_settings(Settings(sources={"tempo": {"url": url, "retries": 2, **options}}))
-    src.http_options = {"backoff": 0.001}
-    return src
+    options.setdefault("retries", 2)
+    return open_source(TempoSource, url, **options)
 
 
 def serve_tempo(stub: Stub) -> None:

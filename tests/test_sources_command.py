@@ -5,7 +5,6 @@ nobody listens on."""
 from __future__ import annotations
 
 import json
-import socket
 import tomllib
 from importlib.metadata import EntryPoint
 from pathlib import Path
@@ -15,6 +14,7 @@ import pytest
 import copilot.plugins as plugins_module
 from copilot.cli import main
 from tests.http_stub import Stub
+from tests.servers import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -36,12 +36,6 @@ def live_sources_registered(monkeypatch):
 def test_pyproject_registers_the_plugin():
     declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["entry-points"]["sre_copilot.plugins"]
     assert declared["live-sources"] == "plugins.sources_plugin:plugin"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def serve_loki(stub: Stub) -> None:

@@ -27,10 +27,9 @@ import numpy as np
 from tenacity import Retrying, retry_if_exception, stop_after_attempt
 
 from copilot.errors import CopilotError
-from plugins.sources.http import Retryable as PromRetryable  # noqa: F401  (the name callers know)
+from plugins.sources.http import Retryable as PromRetryable
 from plugins.sources.http import Wait as _Wait
 from plugins.sources.http import authorization, redact_url, tls_verify
-from plugins.sources.http import retry_after as _retry_after  # noqa: F401
 from plugins.sources.http import retryable as _retryable
 from plugins.sources.http import short as _short
 
