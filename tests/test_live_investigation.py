@@ -189,8 +189,8 @@ def test_sources_command_checks_each_configured_source(live_prom, tmp_path):
     proc = run_copilot(["sources", "--json"], env, tmp_path)
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout)
-    assert out["data"]["demo"] is False
-    (check,) = out["checks"]
+    assert out["data"] == f"Prometheus at {live_prom}" and out["ok"] is True
+    (check,) = out["sources"]
     assert check["name"] == "prometheus" and check["ok"] and "4 components" in check["detail"]
     bad = run_copilot(["sources"], clean_env(tmp_path, COPILOT_PROMETHEUS_URL=f"http://127.0.0.1:{free_port()}"), tmp_path)
-    assert bad.returncode == 1 and "FAIL prometheus" in bad.stdout and "prometheus_url" in bad.stdout
+    assert bad.returncode == 1 and "prometheus  FAIL" in bad.stdout and "prometheus_url" in bad.stdout

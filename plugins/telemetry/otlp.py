@@ -59,20 +59,28 @@ def _documents(path: Path) -> list[dict[str, Any]]:
 def read_otlp(path: Path) -> list[Span]:
     out: list[Span] = []
     for doc in _documents(path):
-        for rs in doc.get("resourceSpans") or []:
-            attrs = (rs.get("resource") or {}).get("attributes")
-            service = _attr(attrs, "service.name") or "unknown"
-            instance = _attr(attrs, "k8s.pod.name") or _attr(attrs, "service.instance.id") or _attr(attrs, "host.name")
-            for ss in (rs.get("scopeSpans") or rs.get("instrumentationLibrarySpans") or []):
-                for n, sp in enumerate(ss.get("spans") or [], start=1):
-                    try:
-                        start = int(sp["startTimeUnixNano"])
-                        end = int(sp["endTimeUnixNano"])
-                    except (KeyError, TypeError, ValueError):
-                        raise DataError(f"{path}: span {n} of service {service!r} lacks startTimeUnixNano/endTimeUnixNano") from None
-                    code = (sp.get("status") or {}).get("code", 0)
-                    failed = code in (2, "2", "STATUS_CODE_ERROR")
-                    out.append(Span(_hex_id(sp.get("traceId")), _hex_id(sp.get("spanId")), _hex_id(sp.get("parentSpanId")),
-                                    service_of(service), str(sp.get("name", "")), start / 1e9, (end - start) / 1e6,
-                                    "error" if failed else "ok", instance))
+        out.extend(spans_of(doc.get("resourceSpans") or [], str(path)))
+    return out
+
+
+def spans_of(resource_spans: list[dict[str, Any]], where: str) -> list[Span]:
+    """Spans of OTLP/JSON `resourceSpans` (Tempo calls them `batches`); `where` names the
+    origin in error messages."""
+    out: list[Span] = []
+    for rs in resource_spans:
+        attrs = (rs.get("resource") or {}).get("attributes")
+        service = _attr(attrs, "service.name") or "unknown"
+        instance = _attr(attrs, "k8s.pod.name") or _attr(attrs, "service.instance.id") or _attr(attrs, "host.name")
+        for ss in (rs.get("scopeSpans") or rs.get("instrumentationLibrarySpans") or []):
+            for n, sp in enumerate(ss.get("spans") or [], start=1):
+                try:
+                    start = int(sp["startTimeUnixNano"])
+                    end = int(sp["endTimeUnixNano"])
+                except (KeyError, TypeError, ValueError):
+                    raise DataError(f"{where}: span {n} of service {service!r} lacks startTimeUnixNano/endTimeUnixNano") from None
+                code = (sp.get("status") or {}).get("code", 0)
+                failed = code in (2, "2", "STATUS_CODE_ERROR")
+                out.append(Span(_hex_id(sp.get("traceId")), _hex_id(sp.get("spanId")), _hex_id(sp.get("parentSpanId")),
+                                service_of(service), str(sp.get("name", "")), start / 1e9, (end - start) / 1e6,
+                                "error" if failed else "ok", instance))
     return out

@@ -19,15 +19,19 @@ import math
 import re
 import ssl
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Iterable, Sequence
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import httpx
 import numpy as np
-from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_random_exponential
+from tenacity import Retrying, retry_if_exception, stop_after_attempt
 
 from copilot.errors import CopilotError
+from plugins.sources.http import Retryable as PromRetryable
+from plugins.sources.http import Wait as _Wait
+from plugins.sources.http import authorization, redact_url, tls_verify
+from plugins.sources.http import retryable as _retryable
+from plugins.sources.http import short as _short
 
 from .model import MetricSeries
 
@@ -47,54 +51,6 @@ _K8S = "[bcdfghjklmnpqrstvwxz2456789]"  # the alphabet of Kubernetes' generated 
 _POD_SUFFIX = re.compile(rf"-(?:{_K8S}{{6,10}}-{_K8S}{{5}}|{_K8S}{{5}}|\d+)$")
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$")
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, None: 1}
-
-
-class PromRetryable(Exception):
-    """A response worth retrying (429, 5xx); carries the server's Retry-After."""
-
-    def __init__(self, response: httpx.Response) -> None:
-        super().__init__(f"HTTP {response.status_code}")
-        self.response = response
-        self.retry_after = _retry_after(response)
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("retry-after", "")
-    try:
-        return max(0.0, float(value)) if value else None
-    except ValueError:
-        return None  # an HTTP date: fall back to our own backoff
-
-
-def _retryable(exc: BaseException) -> bool:
-    if isinstance(exc, PromRetryable):
-        return True
-    # Connection-level failures; a read timeout is not retried: the same heavy query would time out again.
-    return isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.RemoteProtocolError, httpx.ReadError,
-                            httpx.WriteError, httpx.PoolTimeout))
-
-
-class _Wait:
-    """Jittered exponential backoff, or the server's Retry-After when it sends one (capped)."""
-
-    def __init__(self, base: float, cap: float) -> None:
-        self.jitter = wait_random_exponential(multiplier=base, max=cap)
-        self.cap = cap
-
-    def __call__(self, state: RetryCallState) -> float:
-        exc = state.outcome.exception() if state.outcome else None
-        if isinstance(exc, PromRetryable) and exc.retry_after is not None:
-            return min(exc.retry_after, self.cap)
-        return self.jitter(state)
-
-
-def redact_url(url: str) -> str:
-    """The URL without a password, for messages."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = f"{parts.username}:***@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def parse_duration(value: str | float | int) -> float:
@@ -159,26 +115,10 @@ class PrometheusClient:
     # -- transport ---------------------------------------------------------------------
 
     def _verify(self) -> ssl.SSLContext | bool:
-        if self.insecure:
-            return False
-        if self.ca:
-            path = Path(self.ca).expanduser()
-            if not path.is_file():
-                raise CopilotError(f"prometheus_ca {self.ca!r} is not a file; point it at the PEM CA bundle that signed {self.shown}")
-            try:
-                return ssl.create_default_context(cafile=str(path))
-            except ssl.SSLError as exc:
-                raise CopilotError(f"prometheus_ca {self.ca!r} is not a PEM CA bundle ({exc.reason or exc})") from None
-        return True
+        return tls_verify("prometheus", self.ca, self.insecure, self.shown)
 
     def auth_headers(self) -> dict[str, str]:
-        token = self.token.strip()
-        if not token:
-            return {}
-        scheme, _, rest = token.partition(" ")
-        if rest and scheme.lower() in ("bearer", "basic", "token", "apikey"):
-            return {"Authorization": token}  # a full header value, e.g. "Basic dXNlcjpwYXNz"
-        return {"Authorization": f"Bearer {token}"}
+        return authorization(self.token)  # a full header value ("Basic dXNlcjpwYXNz") is sent as it is
 
     @property
     def http(self) -> httpx.Client:
