@@ -26,7 +26,7 @@ _NUMERIC_OK = re.compile(r"(?i)token|key")  # "max_tokens=4096" is a count, not 
 
 _KV = re.compile(
     rf"(?i)(?P<key>{_KEY})(?P<sep>[\"']?\s*(?:[:=：]|=>)\s*)"
-    rf"(?P<value>\"[^\"\n]+\"|'[^'\n]+'|(?!\[REDACTED\])[^\s\"',;&)}}\]]+)"
+    rf"(?P<value>\"[^\"\n]+\"|'[^'\n]+'|(?!\[REDACTED\]|<\*>)[^\s\"',;&)}}\]]+)"
 )
 _FLAG = re.compile(
     r"(?i)(?<![\w-])(?P<flag>--?(?:password|passwd|pass|token|secret|api-key|apikey|access-key|client-secret))"

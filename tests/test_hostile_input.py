@@ -152,3 +152,34 @@ def test_killed_import_leaves_before_or_after(kb_settings, tmp_path_factory, tmp
     chunks = {i for i in ids if i.startswith("sop-runbook-")}
     assert (len(exps), len(chunks)) in ((0, 0), (4, 4)), (killed, exps, chunks)
     assert not journal.exists()
+
+
+def test_killed_label_learn_keeps_both_or_neither(kb_settings, tmp_path_factory, store):
+    """SIGKILL `memory label --learn` as soon as the verdict's commit lands: the next command
+    sees the verdict and the learned entry, or neither."""
+    from copilot.diagnosis import Diagnosis, Finding, RootCause
+    from kb.memory import KnowledgeMemory
+    from tests.kb_fixtures import _session_root
+
+    finding = Finding("M1", "metrics", "cart", "cpu", "spike", "cart CPU rose to 97%", 9.0)
+    inc = KnowledgeMemory(store).save(Diagnosis(question="why slow?", answer="cart cpu",
+                                                root_causes=[RootCause("cart", "cpu_saturation", 0.8, ["M1"])],
+                                                findings=[finding], window=(1.7e9, 1.7e9 + 600)))
+    env = dict(os.environ, LANCE_LOG="error", PYTHONPATH=str(ROOT), COPILOT_KB_URI=kb_settings.kb_uri,
+               XDG_CACHE_HOME=str(_session_root(tmp_path_factory) / "cache"))
+    versions = Path(kb_settings.kb_uri) / "incidents.lance" / "_versions"
+    first = set(versions.iterdir())
+    proc = subprocess.Popen([sys.executable, "-m", "copilot", "memory", "label", inc, "--correct", "--learn"],
+                            env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while proc.poll() is None and set(versions.iterdir()) == first and time.monotonic() < deadline:
+        time.sleep(0.002)
+    if proc.poll() is None:
+        os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+    r = subprocess.run([sys.executable, "-m", "copilot", "memory", "show", inc, "--json"], env=env, cwd=ROOT,
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    verdict = json.loads(r.stdout).get("verdict") or ""
+    learned = KnowledgeMemory(store).store.get("exp-learned-" + inc.removeprefix("inc-"))
+    assert (verdict, learned is not None) in (("", False), ("correct", True))
