@@ -18,6 +18,7 @@ from copilot.errors import DataError
 from tests.fuzz_corpus import extreme_series, kb_cases, series_cases, telemetry_cases
 from tests.hostile import copilot
 from tests.kb_fixtures import embedder, kb_settings, store  # noqa: F401
+from tests.test_kb_cli import cli as kb_cli  # noqa: F401
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -67,18 +68,6 @@ def test_logs_parse_refuses_a_fifo_instead_of_hanging(tmp_path):
     os.mkfifo(fifo)
     r = copilot("logs", "parse", str(fifo), env={}, timeout=20)
     assert r.returncode == 1 and "not a regular file" in r.stderr and len(r.stderr.strip().splitlines()) == 1
-
-
-@pytest.fixture
-def kb_cli(kb_settings, monkeypatch, capsys):
-    monkeypatch.setenv("COPILOT_KB_URI", kb_settings.kb_uri)
-
-    def run(*argv: str) -> tuple[int, str, str]:
-        code = main(list(argv))
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return run
 
 
 def _ids(kb_cli) -> list[str]:
