@@ -172,3 +172,16 @@ def test_killed_label_learn_keeps_both_or_neither(kb_settings, tmp_path_factory,
     verdict = json.loads(r.stdout).get("verdict") or ""
     learned = KnowledgeMemory(store).store.get("exp-learned-" + inc.removeprefix("inc-"))
     assert (verdict, learned is not None) in (("", False), ("correct", True))
+
+
+def test_a_hung_model_endpoint_fails_within_bounds():
+    """Defaults: 60 s per request, 10 s to connect, 3 attempts (was 4 x 120 s = 494 s)."""
+    from copilot.brains.llm_client import ChatClient
+    from copilot.config import Settings
+
+    client = ChatClient(Settings(base_url="http://127.0.0.1:9/v1", model="m"))
+    timeout = client._openai().timeout
+    assert timeout.connect == 10.0 and timeout.read == 60.0 and client.attempts == 3
+    assert client.attempts * timeout.read + client.attempts * client.max_backoff_s <= 210
+    short = ChatClient(Settings(base_url="http://127.0.0.1:9/v1", model="m", request_timeout=2.0))
+    assert short._openai().timeout.connect == 2.0  # never longer than the request itself
