@@ -26,7 +26,7 @@ _NUMERIC_OK = re.compile(r"(?i)token|key")  # "max_tokens=4096" is a count, not 
 
 _KV = re.compile(
     rf"(?i)(?P<key>{_KEY})(?P<sep>[\"']?\s*(?:[:=：]|=>)\s*)"
-    rf"(?P<value>\"[^\"\n]+\"|'[^'\n]+'|(?!\[REDACTED\])[^\s\"',;&)}}\]]+)"
+    rf"(?P<value>\"[^\"\n]+\"|'[^'\n]+'|(?!\[REDACTED\]|<\*>)[^\s\"',;&)}}\]]+)"
 )
 _FLAG = re.compile(
     r"(?i)(?<![\w-])(?P<flag>--?(?:password|passwd|pass|token|secret|api-key|apikey|access-key|client-secret))"
@@ -66,8 +66,19 @@ def _flag(match: re.Match[str]) -> str:
     return f"{match.group('flag')}{match.group('sep')}{quote}{MASK}{quote}"
 
 
+# Every pattern above needs one of these; most log lines hold none and skip the patterns.
+# (searched in the lowercased text: a case-insensitive alternation is ten times slower)
+_TRIGGER = re.compile(
+    r"pass|pwd|secret|token|key|credential|bearer|basic|://|akia|asia|agpa|aida|aroa|gh[pousr]_|github_pat_"
+    r"|xox|xapp-|sk-|eyj|密码|口令|密钥|令牌|秘钥"
+)
+_B64_RUN = re.compile(r"[A-Za-z0-9/+]{40}")
+
+
 @lru_cache(maxsize=8192)
 def _redact(text: str) -> str:
+    if not _TRIGGER.search(text.lower()) and not _B64_RUN.search(text):
+        return text
     for pattern, replacement in _PATTERNS:
         text = pattern.sub(replacement, text)
     text = _FLAG.sub(_flag, text)

@@ -136,6 +136,27 @@ class KnowledgeMemory:
     def label(self, incident_id: str, correct: bool = False, root_cause: str = "", fault_kind: str = "",
               note: str = "") -> dict[str, Any]:
         """Record a human verdict: `correct`, or a corrected root cause and fault kind."""
+        self.store.put("incident", [self._labelled(incident_id, correct, root_cause, fault_kind, note)])
+        return self.get(incident_id)
+
+    def label_and_learn(self, incident_id: str, correct: bool = False, root_cause: str = "", fault_kind: str = "",
+                        note: str = "") -> tuple[dict[str, Any], str]:
+        """`label`, then `learn`, as one commit (kb/journal.py): a kill keeps both or neither."""
+        from . import journal
+        from .validate import normalize
+
+        row = self._labelled(incident_id, correct, root_cause, fault_kind, note)
+        proposal = self.proposed_experience(incident_id, S.to_entry("incident", row))
+        fields, problems = normalize("experience", proposal)
+        if problems:
+            raise CopilotError(f"cannot learn from {incident_id}: {problems[0][0]} {problems[0][1]}")
+        ids = journal.commit(self.store, [journal.put("incident", [row]),
+                                          journal.put("experience", [redact_obj(dict(fields, origin="learned"))])])
+        return self.get(incident_id), ids[-1]
+
+    def _labelled(self, incident_id: str, correct: bool, root_cause: str, fault_kind: str,
+                  note: str) -> dict[str, Any]:
+        """The incident's row with the verdict applied (not yet written)."""
         if correct == bool(root_cause or fault_kind):
             raise CopilotError("give either --correct or --root-cause X --fault-kind Y")
         if not correct and not (root_cause and fault_kind):
@@ -153,12 +174,11 @@ class KnowledgeMemory:
             outcome=row.get("outcome") or "",
             updated_at=S.now_iso(),
         )
-        self.store.put("incident", [row])
-        return self.get(incident_id)
+        return row
 
-    def proposed_experience(self, incident_id: str) -> dict[str, Any]:
+    def proposed_experience(self, incident_id: str, inc: dict[str, Any] | None = None) -> dict[str, Any]:
         """A confirmed or corrected diagnosis as an experience entry (not yet saved)."""
-        inc = self.get(incident_id)
+        inc = inc if inc is not None else self.get(incident_id)
         if inc.get("verdict") not in ("correct", "corrected"):
             raise CopilotError(f"{incident_id} has no verdict yet; label it with `copilot memory label` first")
         lang = inc.get("language") or "en"

@@ -29,6 +29,16 @@ def _deep(n: int = 50_000) -> str:
     return "[" * n + "]" * n
 
 
+def _file(name: str, data: bytes | str, folder: bool = False) -> Callable[[Path], Path]:
+    """A builder writing `data` to `dir/name`; it returns the file, or the folder when `folder`."""
+
+    def build(d: Path) -> Path:
+        _write(d / name, data)
+        return d if folder else d / name
+
+    return build
+
+
 def _metrics_with(cell_ts: str, value: str) -> str:
     return GOOD_METRICS + f"{cell_ts},cart,cpu_usage,{value}\n"
 
@@ -37,11 +47,7 @@ def telemetry_cases() -> dict[str, Callable[[Path], Path]]:
     """name -> builder(dir) returning the path to pass as --data (mostly `dir` itself)."""
 
     def one(name: str, data: bytes | str) -> Callable[[Path], Path]:
-        def build(d: Path) -> Path:
-            _write(d / name, data)
-            return d
-
-        return build
+        return _file(name, data, folder=True)
 
     def not_a_dir(d: Path) -> Path:
         _write(d / "metrics.csv", GOOD_METRICS)
@@ -92,13 +98,7 @@ def telemetry_cases() -> dict[str, Callable[[Path], Path]]:
 def series_cases() -> dict[str, Callable[[Path], Path]]:
     """`copilot detect FILE` inputs: name -> builder(dir) returning the file."""
 
-    def one(name: str, data: bytes | str) -> Callable[[Path], Path]:
-        def build(d: Path) -> Path:
-            _write(d / name, data)
-            return d / name
-
-        return build
-
+    one = _file
     good = "timestamp,value\n" + "".join(f"{1715690000 + 60 * i},{10 + i % 3}\n" for i in range(60))
     gz = gzip.compress(good.encode())
 
@@ -137,13 +137,7 @@ def extreme_series(d: Path) -> dict[str, Path]:
 def kb_cases() -> dict[str, Callable[[Path], Path]]:
     """`copilot kb import` inputs: name -> builder(dir) returning the file."""
 
-    def one(name: str, data: bytes | str) -> Callable[[Path], Path]:
-        def build(d: Path) -> Path:
-            _write(d / name, data)
-            return d / name
-
-        return build
-
+    one = _file
     def fifo(d: Path) -> Path:
         d.mkdir(parents=True, exist_ok=True)
         os.mkfifo(d / "entries.yaml")

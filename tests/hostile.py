@@ -76,10 +76,16 @@ QUESTION = "why is cart failing since 13:30?"
 def hostile_run(tmp_path_factory) -> dict:
     """One `--query` (text, with the trace on stderr) over the hostile incident, shared by
     the secrets and terminal tests: the incident, the env, the process and its session id."""
+    if _RUN:  # shared by every module that imports the fixture: one run per test session
+        return _RUN[0]
     base = tmp_path_factory.mktemp("hostile")
     env = {"XDG_DATA_HOME": str(base / "data"), "XDG_CONFIG_HOME": str(base / "cfg")}
     incident = hostile_incident(base / "incident", env)
     proc = copilot("--query", QUESTION, "--data", str(incident), env=env)
     sessions = sorted((base / "data").rglob("*.jsonl"))
-    return {"base": base, "env": env, "incident": incident, "proc": proc,
-            "session_id": sessions[0].stem if sessions else ""}
+    _RUN.append({"base": base, "env": env, "incident": incident, "proc": proc,
+                 "session_id": sessions[0].stem if sessions else ""})
+    return _RUN[0]
+
+
+_RUN: list[dict] = []

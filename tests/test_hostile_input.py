@@ -18,6 +18,7 @@ from copilot.errors import DataError
 from tests.fuzz_corpus import extreme_series, kb_cases, series_cases, telemetry_cases
 from tests.hostile import copilot
 from tests.kb_fixtures import embedder, kb_settings, store  # noqa: F401
+from tests.test_kb_cli import cli as kb_cli  # noqa: F401
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -67,18 +68,6 @@ def test_logs_parse_refuses_a_fifo_instead_of_hanging(tmp_path):
     os.mkfifo(fifo)
     r = copilot("logs", "parse", str(fifo), env={}, timeout=20)
     assert r.returncode == 1 and "not a regular file" in r.stderr and len(r.stderr.strip().splitlines()) == 1
-
-
-@pytest.fixture
-def kb_cli(kb_settings, monkeypatch, capsys):
-    monkeypatch.setenv("COPILOT_KB_URI", kb_settings.kb_uri)
-
-    def run(*argv: str) -> tuple[int, str, str]:
-        code = main(list(argv))
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return run
 
 
 def _ids(kb_cli) -> list[str]:
@@ -152,3 +141,47 @@ def test_killed_import_leaves_before_or_after(kb_settings, tmp_path_factory, tmp
     chunks = {i for i in ids if i.startswith("sop-runbook-")}
     assert (len(exps), len(chunks)) in ((0, 0), (4, 4)), (killed, exps, chunks)
     assert not journal.exists()
+
+
+def test_killed_label_learn_keeps_both_or_neither(kb_settings, tmp_path_factory, store):
+    """SIGKILL `memory label --learn` as soon as the verdict's commit lands: the next command
+    sees the verdict and the learned entry, or neither."""
+    from copilot.diagnosis import Diagnosis, Finding, RootCause
+    from kb.memory import KnowledgeMemory
+    from tests.kb_fixtures import _session_root
+
+    finding = Finding("M1", "metrics", "cart", "cpu", "spike", "cart CPU rose to 97%", 9.0)
+    inc = KnowledgeMemory(store).save(Diagnosis(question="why slow?", answer="cart cpu",
+                                                root_causes=[RootCause("cart", "cpu_saturation", 0.8, ["M1"])],
+                                                findings=[finding], window=(1.7e9, 1.7e9 + 600)))
+    env = dict(os.environ, LANCE_LOG="error", PYTHONPATH=str(ROOT), COPILOT_KB_URI=kb_settings.kb_uri,
+               XDG_CACHE_HOME=str(_session_root(tmp_path_factory) / "cache"))
+    versions = Path(kb_settings.kb_uri) / "incidents.lance" / "_versions"
+    first = set(versions.iterdir())
+    proc = subprocess.Popen([sys.executable, "-m", "copilot", "memory", "label", inc, "--correct", "--learn"],
+                            env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while proc.poll() is None and set(versions.iterdir()) == first and time.monotonic() < deadline:
+        time.sleep(0.002)
+    if proc.poll() is None:
+        os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+    r = subprocess.run([sys.executable, "-m", "copilot", "memory", "show", inc, "--json"], env=env, cwd=ROOT,
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    verdict = json.loads(r.stdout).get("verdict") or ""
+    learned = KnowledgeMemory(store).store.get("exp-learned-" + inc.removeprefix("inc-"))
+    assert (verdict, learned is not None) in (("", False), ("correct", True))
+
+
+def test_a_hung_model_endpoint_fails_within_bounds():
+    """Defaults: 60 s per request, 10 s to connect, 3 attempts (was 4 x 120 s = 494 s)."""
+    from copilot.brains.llm_client import ChatClient
+    from copilot.config import Settings
+
+    client = ChatClient(Settings(base_url="http://127.0.0.1:9/v1", model="m"))
+    timeout = client._openai().timeout
+    assert timeout.connect == 10.0 and timeout.read == 60.0 and client.attempts == 3
+    assert client.attempts * timeout.read + client.attempts * client.max_backoff_s <= 210
+    short = ChatClient(Settings(base_url="http://127.0.0.1:9/v1", model="m", request_timeout=2.0))
+    assert short._openai().timeout.connect == 2.0  # never longer than the request itself

@@ -76,11 +76,13 @@ def test_repl_renderer_channel():
 
 def test_logs_parse_channel(tmp_path, capsys):
     log = tmp_path / "app.log"
-    log.write_text("".join(f"2024-05-14 13:3{i}:00 ERROR cart {HOSTILE}" for i in range(5)), encoding="utf-8")
+    log.write_text("".join(f"2024-05-14 13:3{i}:00 ERROR cart login DB_PASSWORD=Pg_s3cret{i} {HOSTILE}"
+                           for i in range(5)), encoding="utf-8")
     for fmt in ("csv", "json"):
         assert main(["logs", "parse", str(log), "--format", fmt]) == 0
         out, err = capsys.readouterr()
         assert "disk full" in out and not has_raw_controls(out + err)
+        assert "Pg_s3cret" not in out and "DB_PASSWORD=" in out  # a raw log file is a source: redacted too
 
 
 def test_kb_list_and_search_channels(kb_settings, monkeypatch, capsys):

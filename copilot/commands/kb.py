@@ -159,7 +159,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     from kb.importer import apply_plan, plan_import
 
     plan = plan_import([Path(p) for p in args.paths])
-    if plan.problems:
+    if len(plan.problems) > 1:  # one problem is the error line itself
         for problem in plan.problems:
             print(problem, file=sys.stderr)
     store = _store(args)

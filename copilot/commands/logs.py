@@ -70,5 +70,8 @@ def write_templates(templates: list[str], fmt: str, out: TextIO) -> None:
 @terminal_safe  # data reaches a terminal: no raw control characters
 def run_parse(args: argparse.Namespace) -> int:
     lines = read_log_lines(args.file)
-    write_templates(templates_for(lines), args.format, sys.stdout)
+    from copilot.redact import redact
+
+    # a raw log file is a source too: no secret reaches the screen
+    write_templates([redact(t) for t in templates_for(lines)], args.format, sys.stdout)
     return 0

@@ -52,6 +52,12 @@ def cmd_label(args: argparse.Namespace) -> int:
     import yaml
 
     memory = _memory(args)
+    if args.learn:  # the verdict and the learned entry: one commit, so a kill keeps both or neither
+        entry, learned = memory.label_and_learn(args.id, correct=args.correct, root_cause=args.root_cause or "",
+                                                fault_kind=args.fault_kind or "", note=args.note or "")
+        print(f"labelled {entry['id']}: {entry['verdict']}")
+        print(f"added experience {learned}")
+        return 0
     entry = memory.label(args.id, correct=args.correct, root_cause=args.root_cause or "",
                          fault_kind=args.fault_kind or "", note=args.note or "")
     print(f"labelled {entry['id']}: {entry['verdict']}")
