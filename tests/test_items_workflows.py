@@ -1,0 +1,288 @@
+"""Diagnosis items and workflows end to end, against a local HTTP server that answers like
+the seed's cluster-status API: the contract files as written in issue 14, auth, retries,
+the jq filter's sandbox, validation errors with FILE:LINE, and the workflow's JSON."""
+
+from __future__ import annotations
+
+import base64
+import http.server
+import json
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from copilot.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+
+CLUSTER_STATUS = """\
+name: cluster_status
+kind: http
+description: Cluster status from the platform API; entries whose status is NO are problems
+params:
+  cluster: {type: string, required: true}
+request:
+  method: GET
+  url: ${env:CLUSTER_API}/api/v1/cluster/
+  query: {cluster: "${cluster}", time_range: "${start},${end}"}
+filter: '.data.client_status | map(select(.status == "NO")) | map(.result)'
+component: ${cluster}
+"""
+
+CLUSTER_HEALTH = """\
+name: cluster-health
+description: 集群健康检查 — check a cluster's health
+params:
+  cluster: {type: string, required: true}
+steps:
+  - item: cluster_status
+"""
+
+
+class Api:
+    """The platform API: per-cluster statuses, a bearer-protected path, a flaky path."""
+
+    def __init__(self) -> None:
+        self.requests: list[dict] = []
+        self.flaky_failures = 2
+        self.delay = {}
+
+    def handler(self):
+        api = self
+
+        class H(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802
+                parts = urlsplit(self.path)
+                query = {k: v[0] for k, v in parse_qs(parts.query).items()}
+                api.requests.append({"path": parts.path, "query": query, "auth": self.headers.get("Authorization", ""),
+                                     "key": self.headers.get("X-Api-Key", "")})
+                if parts.path == "/secure/api/v1/cluster/" and self.headers.get("Authorization") != "Bearer tok-123":
+                    return self.reply(401, {"error": "unauthorized"})
+                if parts.path == "/basic/" and self.headers.get("Authorization") != "Basic " + base64.b64encode(b"bot:pw-9").decode():
+                    return self.reply(401, {"error": "unauthorized"})
+                if parts.path == "/flaky/":
+                    if api.flaky_failures > 0:
+                        api.flaky_failures -= 1
+                        return self.reply(503, {"error": "busy"})
+                cluster = query.get("cluster", "c1")
+                statuses = [
+                    {"status": "NO", "name": "延迟过大", "result": f"{cluster}: 延迟过大，延迟为2.8s", "reason": ""},
+                    {"status": "OK", "name": "容量", "result": "capacity fine", "reason": ""},
+                    {"status": "NO", "name": "节点", "result": f"{cluster}: 3 nodes NotReady", "reason": ""},
+                ]
+                if cluster == "healthy":
+                    statuses = [s | {"status": "OK"} for s in statuses]
+                self.reply(200, {"success": True, "data": {"cluster": cluster, "region": "cn-beijing", "client_status": statuses}})
+
+            def reply(self, code, body):
+                raw = json.dumps(body, ensure_ascii=False).encode()
+                self.send_response(code)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(raw)))
+                self.end_headers()
+                self.wfile.write(raw)
+
+            def log_message(self, *args):
+                pass
+
+        return H
+
+
+@pytest.fixture
+def api():
+    state = Api()
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), state.handler())
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    state.url = f"http://127.0.0.1:{server.server_address[1]}"
+    yield state
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def confdir(tmp_path, monkeypatch, api):
+    conf = Path(__import__("os").environ["XDG_CONFIG_HOME"]) / "sre-copilot"
+    (conf / "items").mkdir(parents=True)
+    (conf / "workflows").mkdir(parents=True)
+    (conf / "items" / "cluster-status.yaml").write_text(CLUSTER_STATUS, encoding="utf-8")
+    (conf / "workflows" / "cluster-health.yaml").write_text(CLUSTER_HEALTH, encoding="utf-8")
+    monkeypatch.setenv("CLUSTER_API", api.url)
+    return conf
+
+
+def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_items_run_contract_prints_one_finding_per_filtered_string(confdir, api, capsys):
+    code, out, _ = run_cli(capsys, "items", "run", "cluster_status", "--param", "cluster=c7", "--format", "json")
+    assert code == 0
+    data = json.loads(out)
+    summaries = [f["summary"] for f in data["findings"]]
+    assert summaries == ["c7: 延迟过大，延迟为2.8s", "c7: 3 nodes NotReady"]
+    assert {f["component"] for f in data["findings"]} == {"c7"}
+    assert [f["id"] for f in data["findings"]] == ["A1", "A2"]
+    sent = api.requests[-1]
+    assert sent["path"] == "/api/v1/cluster/" and sent["query"]["cluster"] == "c7"
+    start, end = sent["query"]["time_range"].split(",")
+    assert len(start) == len("2024-01-09 17:20:00") and start < end
+
+
+def test_items_run_healthy_cluster_has_no_findings(confdir, capsys):
+    code, out, _ = run_cli(capsys, "items", "run", "cluster_status", "--param", "cluster=healthy")
+    assert code == 0 and "no problem found" in out
+
+
+def test_items_run_missing_param_and_env_are_one_line(confdir, capsys, monkeypatch):
+    code, _, err = run_cli(capsys, "items", "run", "cluster_status")
+    assert code == 1 and "needs parameter cluster" in err and len(err.strip().splitlines()) == 1
+    monkeypatch.delenv("CLUSTER_API")
+    code, _, err = run_cli(capsys, "items", "run", "cluster_status", "--param", "cluster=c1")
+    assert code == 1 and "CLUSTER_API" in err and len(err.strip().splitlines()) == 1
+
+
+def test_workflows_run_contract_prints_standard_json_with_workflow(confdir, capsys):
+    code, out, err = run_cli(capsys, "workflows", "run", "cluster-health", "--param", "cluster=c1", "--format", "json")
+    assert code == 0
+    data = json.loads(out)
+    for key in ("findings", "root_causes", "report", "answer", "window", "mitigation", "model"):
+        assert key in data
+    assert data["workflow"]["name"] == "cluster-health"
+    assert data["workflow"]["params"] == {"cluster": "c1"}
+    ids = {f["id"] for f in data["findings"]}
+    assert len(ids) == 2 and all(f["component"] == "c1" for f in data["findings"])
+    # every claim of the report links to real findings
+    report = data["report"]
+    assert report["faulty_components"][0]["component"] == "c1"
+    assert set(report["faulty_components"][0]["evidence"]) <= ids
+    assert data["root_causes"] and set(data["root_causes"][0]["evidence"]) <= ids
+    assert "## 5." in data["answer"]
+    assert "I'll run cluster-health for cluster c1" in err
+
+
+def test_validate_good_files(confdir, capsys):
+    code, out, _ = run_cli(capsys, "items", "validate", str(confdir / "items" / "cluster-status.yaml"))
+    assert code == 0 and "ok" in out
+    code, out, _ = run_cli(capsys, "workflows", "validate", str(confdir / "workflows" / "cluster-health.yaml"))
+    assert code == 0 and "ok" in out
+
+
+@pytest.mark.parametrize("broken, line, field", [
+    (CLUSTER_STATUS.replace("filter: '.data", "filter: '.data |||"), 10, "filter"),
+    (CLUSTER_STATUS.replace('query: {cluster: "${cluster}"', 'query: {cluster: "${clutser}"'), 9, "request.query"),
+    (CLUSTER_STATUS.replace("method: GET", "method: DELETE"), 7, "request.method"),
+    (CLUSTER_STATUS.replace("kind: http", "kind: htp"), 2, "kind"),
+    (CLUSTER_STATUS.replace("  method: GET\n", "  method: GET\n  auth: {type: bearer, token: abc}\n"), 8, "request.auth.token"),
+    (CLUSTER_STATUS.replace("cluster: {type: string", "cluster: {type: str"), 5, "params.cluster.type"),
+    (CLUSTER_STATUS + "query: x: y\n", 12, "(yaml)"),
+])
+def test_bad_item_file_is_one_line_with_file_line_field(confdir, capsys, tmp_path, broken, line, field):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(broken, encoding="utf-8")
+    code, out, err = run_cli(capsys, "items", "validate", str(bad))
+    assert code == 1 and out == ""
+    lines = err.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith(f"copilot: error: {bad}:{line}: {field}: "), lines[0]
+
+
+@pytest.mark.parametrize("broken, line, field", [
+    (CLUSTER_HEALTH.replace("item: cluster_status", "item: cluster_stats"), 6, "steps[0].item"),
+    (CLUSTER_HEALTH + "  - item: cluster_status\n    if: steps.nope.count > 0\n", 8, "steps[1].if"),
+    (CLUSTER_HEALTH + "  - item: cluster_status\n    if: __import__('os').system('x')\n", 8, "steps[1].if"),
+    (CLUSTER_HEALTH.replace("  cluster: {type: string, required: true}\n", ""), 5, "steps[0]"),
+    (CLUSTER_HEALTH + "  - tool: no_such_tool\n", 7, "steps[1].tool"),
+    (CLUSTER_HEALTH.replace("description: 集群健康检查 — check a cluster's health\n", ""), 1, "description"),
+])
+def test_bad_workflow_file_is_one_line_with_file_line_field(confdir, capsys, tmp_path, broken, line, field):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(broken, encoding="utf-8")
+    code, out, err = run_cli(capsys, "workflows", "validate", str(bad))
+    assert code == 1 and out == ""
+    lines = err.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith(f"copilot: error: {bad}:{line}: {field}: "), lines[0]
+
+
+def test_a_bad_file_in_the_config_dir_loads_nothing(confdir, capsys):
+    (confdir / "items" / "zz-bad.yaml").write_text(CLUSTER_STATUS.replace("name: cluster_status", "name: other\nbogus: 1"), encoding="utf-8")
+    code, out, err = run_cli(capsys, "items", "list")
+    assert code == 1 and out == "" and "zz-bad.yaml:2: bogus: unknown field" in err
+
+
+def test_items_paths_setting_adds_a_folder(confdir, capsys, tmp_path, monkeypatch):
+    extra = tmp_path / "team-items"
+    extra.mkdir()
+    (extra / "other.yaml").write_text(CLUSTER_STATUS.replace("name: cluster_status", "name: cluster_status_b"), encoding="utf-8")
+    monkeypatch.setenv("COPILOT_ITEMS_PATHS", str(extra))
+    code, out, _ = run_cli(capsys, "items", "list", "--format", "json")
+    assert code == 0
+    names = {i["name"] for i in json.loads(out)["items"]}
+    assert {"cluster_status", "cluster_status_b"} <= names
+
+
+def _item(tmp_path: Path, text: str):
+    from copilot.workflows.yamlspec import parse_spec
+    from plugins.items.catalog import parse_item
+
+    return parse_item(parse_spec(text, str(tmp_path / "x.yaml")))
+
+
+async def test_bearer_auth_from_env_and_basic_from_a_secrets_file(api, tmp_path, monkeypatch):
+    from plugins.items.catalog import run_item
+
+    monkeypatch.setenv("CLUSTER_API", api.url)
+    monkeypatch.setenv("API_TOKEN", "tok-123")
+    item = _item(tmp_path, CLUSTER_STATUS.replace("/api/v1/cluster/", "/secure/api/v1/cluster/").replace(
+        "  method: GET\n", "  method: GET\n  auth: {type: bearer, token_env: API_TOKEN}\n"))
+    result = await run_item(item, {"cluster": "c1"}, (0.0, 60.0))
+    assert len(result.findings) == 2 and api.requests[-1]["auth"] == "Bearer tok-123"
+    monkeypatch.setenv("API_TOKEN", "wrong")
+    with pytest.raises(Exception, match="HTTP 401"):
+        await run_item(item, {"cluster": "c1"}, (0.0, 60.0))
+    (tmp_path / "pw").write_text("pw-9\n")
+    basic = _item(tmp_path, CLUSTER_STATUS.replace("/api/v1/cluster/", "/basic/").replace(
+        "  method: GET\n", "  method: GET\n  auth: {type: basic, username: bot, password_file: pw}\n"))
+    result = await run_item(basic, {"cluster": "c1"}, (0.0, 60.0))
+    assert len(result.findings) == 2
+
+
+async def test_retries_on_503_then_succeed(api, tmp_path, monkeypatch):
+    from plugins.items.catalog import run_item
+
+    monkeypatch.setenv("CLUSTER_API", api.url)
+    item = _item(tmp_path, CLUSTER_STATUS.replace("/api/v1/cluster/", "/flaky/").replace("  method: GET\n", "  method: GET\n  retries: 3\n"))
+    result = await run_item(item, {"cluster": "c1"}, (0.0, 60.0))
+    assert len(result.findings) == 2
+    assert sum(1 for r in api.requests if r["path"] == "/flaky/") == 3
+
+
+async def test_filter_cannot_see_the_environment_and_is_time_limited(monkeypatch):
+    from copilot.errors import CopilotError
+    from plugins.items.jqfilter import run_filter
+
+    monkeypatch.setenv("SUPER_SECRET", "hunter2")
+    got = await run_filter("[env, $ENV] | tostring", {})
+    assert "hunter2" not in json.dumps(got.outputs) and "SUPER_SECRET" not in json.dumps(got.outputs)
+    with pytest.raises(CopilotError, match="longer than"):
+        await run_filter("def f: f; f", {}, timeout_s=1.0)
+    capped = await run_filter("range(100000)", {}, cap_bytes=200)
+    assert capped.truncated and 0 < len(json.dumps(capped.outputs)) <= 200 + 2 * len(capped.outputs)
+
+
+def test_contract_through_a_real_subprocess(confdir, api):
+    """The installed entry point, as a user types it."""
+    import os
+
+    env = dict(os.environ, CLUSTER_API=api.url)
+    proc = subprocess.run([sys.executable, "-m", "copilot", "items", "run", "cluster_status", "--param", "cluster=c1",
+                           "--format", "json"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert len(json.loads(proc.stdout)["findings"]) == 2
