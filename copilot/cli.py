@@ -124,7 +124,7 @@ def plain_text(markdown: str) -> str:
 
 def query_result(question: str, final: dict[str, Any] | None, session_id: str, model: str, steps: int) -> dict[str, Any]:
     diagnosis = (final or {}).get("diagnosis") or {}
-    return {
+    result = {
         "question": question,
         "answer": (final or {}).get("answer", ""),
         "root_causes": diagnosis.get("root_causes", []),
@@ -136,6 +136,9 @@ def query_result(question: str, final: dict[str, Any] | None, session_id: str, m
         "mitigation": diagnosis.get("mitigation", []),
         "report": diagnosis.get("report", {}),
     }
+    if diagnosis.get("workflow"):  # the question ran one of the team's workflows (chat-ops)
+        result["workflow"] = diagnosis["workflow"]
+    return result
 
 
 def run_query(args: argparse.Namespace) -> int:

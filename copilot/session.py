@@ -116,6 +116,20 @@ class Session:
         self.last_diagnosis = self.store.last_diagnosis(sid)
 
     async def ask(self, question: str) -> AsyncIterator[Event]:
+        # Chat-ops: a question that matches one of the team's workflows runs it (copilot/workflows/chatops.py).
+        from .workflows.chatops import workflow_events
+
+        ran_workflow = False
+        async for event in workflow_events(question, self.settings, session_id=self.id,
+                                           data_dir=lambda: resolve_data_dir(self.settings)):
+            self.store.append(self.id, event)
+            if isinstance(event, FinalAnswer):
+                ran_workflow = True
+                self.last_diagnosis = event.diagnosis
+                self.history += [{"role": "user", "content": question}, {"role": "assistant", "content": event.answer}]
+            yield event
+        if ran_workflow:
+            return
         data_dir = resolve_data_dir(self.settings)
         ctx = ToolContext(data_dir=data_dir, settings=self.settings)
         agent = Agent(

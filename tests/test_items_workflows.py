@@ -286,3 +286,53 @@ def test_contract_through_a_real_subprocess(confdir, api):
                            "--format", "json"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert len(json.loads(proc.stdout)["findings"]) == 2
+
+
+# -- chat-ops -----------------------------------------------------------------------------
+
+
+def test_query_in_chinese_matches_the_workflow_and_runs_it(confdir, api, capsys):
+    code, out, err = run_cli(capsys, "--query", "帮我看看集群 c1 的状态", "--offline", "--format", "json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["workflow"]["name"] == "cluster-health" and data["workflow"]["params"] == {"cluster": "c1"}
+    assert "我将运行工作流 cluster-health：集群 c1" in err  # the echo, in the trace
+    assert [f["summary"] for f in data["findings"]] == ["c1: 延迟过大，延迟为2.8s", "c1: 3 nodes NotReady"]
+    assert data["report"]["language"] == "zh" and "延迟过大" in data["answer"]
+    assert api.requests[-1]["query"]["cluster"] == "c1"
+
+
+def test_english_question_with_a_time_window(confdir, api, capsys):
+    code, out, err = run_cli(capsys, "--query", "check cluster prod-7 health between 10:00 and 10:30", "--offline",
+                             "--format", "json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["workflow"]["params"] == {"cluster": "prod-7"}
+    start, end = data["window"]
+    assert end - start == 1800
+    assert "I'll run cluster-health for cluster prod-7" in err
+    sent_start = api.requests[-1]["query"]["time_range"].split(",")[0]
+    assert sent_start.endswith("10:00:00")
+
+
+def test_match_needs_shared_words_and_every_required_param(tmp_path):
+    from datetime import datetime, timezone
+
+    from copilot.workflows.loader import parse_workflow
+    from copilot.workflows.match import match_workflow
+    from copilot.workflows.yamlspec import parse_spec
+
+    wf = parse_workflow(parse_spec(CLUSTER_HEALTH, str(tmp_path / "w.yaml")))
+    pods = parse_workflow(parse_spec(
+        "name: pod-pending\ndescription: Pod pending 排查\nexamples: [为什么有 pod pending]\n"
+        "params: {cluster: {type: string, required: true}}\nsteps: [{item: x}]\n", str(tmp_path / "p.yaml")))
+    ref = datetime(2024, 1, 9, 18, 0, tzinfo=timezone.utc)
+    m = match_workflow("帮我看看集群 c1 为什么有 pod pending", [wf, pods], "zh", reference=ref)
+    assert m is not None and m.workflow.name == "pod-pending" and m.params == {"cluster": "c1"}
+    assert match_workflow("集群有问题吗", [wf, pods], "zh", reference=ref) is None  # no cluster named
+    assert match_workflow("why is checkout slow since 14:05?", [wf, pods], "en", reference=ref) is None
+    assert match_workflow("cluster is down", [wf], "en", reference=ref) is None  # "is" is no cluster name
+    m = match_workflow("cluster=c9 状态 17:20到17:40", [wf], "zh", reference=ref)
+    assert m is not None and m.params == {"cluster": "c9"}
+    assert m.window == (datetime(2024, 1, 9, 17, 20, tzinfo=timezone.utc).timestamp(),
+                        datetime(2024, 1, 9, 17, 40, tzinfo=timezone.utc).timestamp())

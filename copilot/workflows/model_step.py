@@ -16,13 +16,9 @@ MIN_KIND_OVERLAP = 3
 
 
 def _words(text: str) -> set[str]:
-    from kb.stopwords import STOP_WORDS
+    from .match import words
 
-    low = text.lower()
-    words = set(re.findall(r"[a-z][a-z0-9_]{2,}", low))
-    for run in re.findall(r"[\u4e00-\u9fff]+", low):
-        words |= {run[i:i + 2] for i in range(len(run) - 1)}
-    return words - set(STOP_WORDS)
+    return words(text)
 
 
 def retrieve_experiences(text: str, language: str) -> list[dict[str, Any]]:
@@ -44,7 +40,7 @@ def retrieve_experiences(text: str, language: str) -> list[dict[str, Any]]:
     return picked or [e for _, _, e in scored][:MAX_EXPERIENCES]
 
 
-def rule_causes(findings: list[Finding], experiences: list[dict[str, Any]]) -> list[RootCause]:
+def rule_causes(findings: list[Finding], experiences: list[dict[str, Any]], language: str = "en") -> list[RootCause]:
     """The rule ranking; when it names nothing (item findings are about clusters, not
     services), the component with the strongest findings, typed by the best experience."""
     from plugins.detectors.rank import rank_root_causes
@@ -61,7 +57,8 @@ def rule_causes(findings: list[Finding], experiences: list[dict[str, Any]]) -> l
     kind = next((e["fault_kind"] for e in experiences if e.get("fault_kind") in FAULT_KINDS
                  and len(said & _words(" ".join(str(e.get(k, "")) for k in ("fault_name", "root_cause", "tags", "symptoms"))))
                  >= MIN_KIND_OVERLAP), "unknown")
-    reasons = [f"{len(fs)} finding(s) of the workflow's checks point at {comp}"]
+    reasons = [f"工作流的检查项有 {len(fs)} 条发现指向 {comp}" if language == "zh"
+               else f"{len(fs)} finding(s) of the workflow's checks point at {comp}"]
     return [RootCause(comp, kind, round(min(0.6, 0.3 + 0.1 * len(fs)), 2), [f.id for f in fs][:6], reasons)]
 
 

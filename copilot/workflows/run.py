@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -207,7 +208,7 @@ class _Engine:
 
         text = " ".join([self.wf.name, self.wf.description] + [f.summary for f in self.findings])
         self.experiences = retrieve_experiences(text, self.language)
-        ranking = rule_causes(self.findings, self.experiences)
+        ranking = rule_causes(self.findings, self.experiences, self.language)
         causes, note = ranking, ""
         use_llm = bool(getattr(self.settings, "use_llm", False))
         if use_llm:
@@ -247,9 +248,14 @@ def echo_line(workflow: Workflow, values: dict[str, Any], window: tuple[float, f
     from ..timeparse import Window
 
     span = Window(window[0], window[1], "").describe(tz)
-    shown = ", ".join(f"{k} {v}" for k, v in values.items())
+    def word(name: str) -> str:
+        param = workflow.params.get(name)
+        cjk = [w for w in (param.words() if param else []) if re.search(r"[\u4e00-\u9fff]", w)]
+        return cjk[0] if language == "zh" and cjk else name
+
+    shown = ", ".join(f"{word(k)} {v}" for k, v in values.items())
     if language == "zh":
-        return f"我将运行工作流 {workflow.name}：{shown or '无参数'}，时间 {span}"
+        return f"我将运行工作流 {workflow.name}：{shown.replace(', ', '，') or '无参数'}，时间 {span}"
     return f"I'll run {workflow.name}{' for ' + shown if shown else ''}, {span}"
 
 
@@ -307,7 +313,7 @@ async def run_workflow(
 
         text = " ".join([workflow.name, workflow.description] + [f.summary for f in engine.findings])
         engine.experiences = retrieve_experiences(text, language)
-        causes = rule_causes(engine.findings, engine.experiences)
+        causes = rule_causes(engine.findings, engine.experiences, language)
     else:
         causes = engine.model_causes
     diagnosis = Diagnosis(question=question or f"workflow {workflow.name}", answer="", root_causes=causes,

@@ -142,6 +142,7 @@ def outputs_to_findings(item: ItemBase, outputs: list[Any], component: str, wind
             text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
         if item.result:
             details["meaning"] = item.result
+        details["description"] = text  # the sentence the Chinese report quotes
         findings.append(Finding(id="", source=item.source, component=comp or item.name, signal=item.name,
                                 kind=kind, summary=text, score=score, onset=onset,
                                 details=details))
