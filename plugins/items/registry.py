@@ -145,6 +145,8 @@ def _influx(item: MetricItem, query: str, window: tuple[float, float], settings:
         body = response.json()
     except ValueError:
         raise CopilotError(f"item {item.name}: InfluxDB at {url} answered HTTP {response.status_code} without JSON") from None
+    if body.get("error"):
+        raise CopilotError(f"item {item.name}: InfluxQL error: {body['error']}; fix the query")
     out: list[Series] = []
     for result in body.get("results", []):
         if result.get("error"):
@@ -157,8 +159,6 @@ def _influx(item: MetricItem, query: str, window: tuple[float, float], settings:
                 continue
             points = [[float(row[ti]), float(row[vi])] for row in series.get("values", []) if row[vi] is not None]
             out.append({"labels": dict(series.get("tags") or {}), "points": points})
-    if body.get("error"):
-        raise CopilotError(f"item {item.name}: InfluxDB error: {body['error']}")
     return out
 
 
