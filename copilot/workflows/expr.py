@@ -2,7 +2,7 @@
 and evaluated by walking a whitelist of node types (never `eval`).
 
     steps.status.findings            a step's findings (list)
-    len(steps.pods.drilldown) > 0    comparisons, and/or/not, len/any/all/min/max/count
+    len(steps.pods.drilldown) > 0    comparisons, and/or/not, len/any/all/min/max/count/flatten
     params.level == "high"
     steps.cpu.output[0]              subscripts; `step.x` is the same as `steps.x`
 """
@@ -18,7 +18,14 @@ from ..errors import CopilotError
 _CMP = {ast.Eq: operator.eq, ast.NotEq: operator.ne, ast.Lt: operator.lt, ast.LtE: operator.le, ast.Gt: operator.gt,
         ast.GtE: operator.ge, ast.In: lambda a, b: a in b, ast.NotIn: lambda a, b: a not in b}
 _ARITH = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv}
-FUNCTIONS = {"len": len, "any": any, "all": all, "min": min, "max": max, "count": len}
+def _flatten(value: Any) -> list[Any]:
+    out: list[Any] = []
+    for v in value or []:
+        out.extend(_flatten(v) if isinstance(v, list) else [v])
+    return out
+
+
+FUNCTIONS = {"len": len, "any": any, "all": all, "min": min, "max": max, "count": len, "flatten": _flatten}
 ROOTS = ("steps", "params", "each")
 
 
