@@ -59,6 +59,8 @@ def plugin() -> Plugin:
 
     settings = load_settings()
     catalog = load_catalog(settings)
-    tools = [item_tool(item, catalog, settings) for _, item in sorted(catalog.items.items())]
+    # The team's own items; the bundled ones are examples the bundled workflows use.
+    tools = [item_tool(item, catalog, settings) for name, item in sorted(catalog.items.items())
+             if name not in catalog.bundled]
     return Plugin(name="items", description="the team's diagnosis items (YAML): HTTP checks, registry metrics, rule groups",
                   tools=tools)

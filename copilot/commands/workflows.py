@@ -26,6 +26,8 @@ def register(sub) -> None:
     run.add_argument("--offline", action="store_true", default=None, help="no model: the rule ranking stands in")
     run.add_argument("--quiet", action="store_true", help="no live trace on stderr")
     run.add_argument("--language", choices=("en", "zh"), help="the report's language (default: the workflow's or en)")
+    run.add_argument("--data", metavar="DIR", help="telemetry directory for tool steps (a recorded incident: the window "
+                     "is the data's last hour unless --since/--until say otherwise)")
     run.set_defaults(func=_run)
     val = s.add_parser("validate", help="check a workflow file; exit 1 with FILE:LINE: field: what to fix")
     val.add_argument("file", nargs="+")
@@ -94,6 +96,18 @@ def _run(args: argparse.Namespace) -> int:
     wf = workflows[args.name]
     given = parse_assignments(args.param)
     window = window_from_args(args, settings, wf.window_s) if (args.since or args.until) else None
+    data_dir = None
+    if args.data:
+        from copilot.session import resolve_data_dir
+
+        settings.data = args.data
+        data_dir = resolve_data_dir(settings)
+        if window is None:
+            from plugins.telemetry.files import load_directory
+
+            span = load_directory(data_dir).time_range()
+            if span is not None:
+                window = (max(span[0], span[1] - wf.window_s), span[1])
     language = args.language or wf.language or "en"
     final: dict | None = None
     failure = ""
@@ -102,7 +116,7 @@ def _run(args: argparse.Namespace) -> int:
         nonlocal final, failure
         recorder = _recorder(settings)
         async for event in run_workflow(wf, given, settings=settings, catalog=catalog, window=window,
-                                        language=language, on_finish=recorder):
+                                        language=language, data_dir=data_dir, on_finish=recorder):
             if not args.quiet:
                 line = trace_line(event)
                 if line:

@@ -1,8 +1,8 @@
 """The host's chat-ops door: when a question matches one of the team's workflows, echo
 what was understood ("I'll run cluster-health for cluster c1, 16:10–17:10") and run it.
 
-Only the user's workflows (config dir and `workflows_paths`) are matched; the bundled
-examples run by name (`copilot workflows run pod-pending`).
+The user's workflows (config dir and `workflows_paths`) match by search; the bundled
+examples only when the question names them ("为什么有 pod pending").
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ def find_match(question: str, settings: Any) -> tuple[WorkflowMatch | None, Any,
         from plugins.items.catalog import load_catalog
 
         catalog = load_catalog(settings)
-        workflows = load_workflows(settings, catalog, bundled=False)
+        workflows = load_workflows(settings, catalog)
     except CopilotError as exc:
         return None, None, str(exc)
     if not workflows:

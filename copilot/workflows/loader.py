@@ -74,6 +74,7 @@ class Workflow:
     examples: list[str] = field(default_factory=list)
     window_s: float = 3600.0
     language: str = ""
+    bundled: bool = False  # a bundled example: chat-ops runs it only when the question names it
 
     def summary(self) -> dict[str, Any]:
         return {"name": self.name, "description": self.description, "file": self.file, "examples": self.examples,
@@ -198,6 +199,7 @@ def load_workflows(settings: Any, catalog: Any = None, *, bundled: bool = True,
     if bundled:
         for path in yaml_files([BUNDLED]):
             wf = validate_workflow_file(path, catalog, tool_names)
+            wf.bundled = True
             out[wf.name] = wf
     seen: dict[str, str] = {}
     for path in yaml_files(user_dirs(settings, "workflows", "workflows_paths")):

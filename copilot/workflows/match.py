@@ -3,7 +3,8 @@
 Search: the question's words (English words, Chinese character pairs; stop words out)
 against each workflow's name, description, examples and parameter words; the time parser
 reads the window; "集群 c1" / "cluster c1" / "service=cart" fill parameters. A workflow
-matches only when every required parameter was found.
+matches only when every required parameter was found; a bundled example only when the
+question names it ("pod pending").
 """
 
 from __future__ import annotations
@@ -48,6 +49,12 @@ class WorkflowMatch:
                 "score": self.score, "language": self.language, "matched": self.matched_words}
 
 
+def names_it(question: str, wf: Workflow) -> bool:
+    """Does the question name the workflow ("pod pending", "pod-pending", "disk full")?"""
+    low = re.sub(r"[\s_-]+", " ", question.lower())
+    return re.sub(r"[\s_-]+", " ", wf.name.lower()) in low
+
+
 def extract_param(question: str, param: Param) -> Any:
     """The value the question gives a parameter, or None."""
     from kb.stopwords import STOP_WORDS
@@ -80,6 +87,8 @@ def match_workflow(question: str, workflows: Iterable[Workflow] | dict[str, Work
         return None
     best: WorkflowMatch | None = None
     for wf in flows:
+        if wf.bundled and not names_it(question, wf):
+            continue
         about = words(" ".join([wf.name.replace("-", " ").replace("_", " "), wf.description]))
         for p in wf.params.values():
             about |= words(" ".join(p.words()))

@@ -62,6 +62,17 @@ def rule_causes(findings: list[Finding], experiences: list[dict[str, Any]], lang
     return [RootCause(comp, kind, round(min(0.6, 0.3 + 0.1 * len(fs)), 2), [f.id for f in fs][:6], reasons)]
 
 
+def closest_experience(findings: list[Finding], experiences: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The retrieved experience sharing the most words with the findings (enough of them)."""
+    said = _words(" ".join(f.summary for f in findings))
+    best, best_n = None, MIN_KIND_OVERLAP - 1
+    for e in experiences:
+        n = len(said & _words(" ".join(str(e.get(k, "")) for k in ("fault_name", "root_cause", "tags", "symptoms"))))
+        if n > best_n:
+            best, best_n = e, n
+    return best
+
+
 def render_prompt(template: str, **values: str) -> str:
     out = template
     for key, value in values.items():

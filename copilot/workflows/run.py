@@ -320,6 +320,15 @@ async def run_workflow(
                           findings=list(engine.findings), window=window, model=label, session_id=session_id,
                           steps=len(workflow.steps))
     knowledge = [e for e in engine.experiences if e.get("mitigation")]
+    if causes and causes[0].fault_type == "unknown":
+        from .model_step import closest_experience
+
+        best = closest_experience(engine.findings, engine.experiences)
+        if best is not None:  # the team's experience for this kind of incident gives the action
+            knowledge = [dict(best, fault_kind="unknown")]
+            causes[0].reasons.append(
+                (f"最接近的专家经验：{best.get('id')}（{best.get('fault_name')}）：{best.get('root_cause')}" if language == "zh"
+                 else f"closest expert experience: {best.get('id')} ({best.get('fault_name')}): {best.get('root_cause')}"))
     diagnosis.report = build_report(diagnosis, language, knowledge=knowledge)
     diagnosis.answer = render_markdown(diagnosis.report)
     if causes:
