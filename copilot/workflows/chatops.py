@@ -47,6 +47,10 @@ async def workflow_events(question: str, settings: Any, *, session_id: str = "",
         return
     if match is None:
         return
+    if on_finish is None:
+        from .history import recorder
+
+        on_finish = recorder(settings, question)
     tool_data = data_dir() if data_dir is not None and any(s.kind == "tool" for s in match.workflow.steps) else None
     async for event in run_workflow(match.workflow, match.params, settings=settings, catalog=catalog,
                                     window=match.window, question=question, language=match.language,
