@@ -5,7 +5,7 @@ stands in, and the step says so."""
 
 from __future__ import annotations
 
-import re
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -21,18 +21,23 @@ def _words(text: str) -> set[str]:
     return words(text)
 
 
-def retrieve_experiences(text: str, language: str) -> list[dict[str, Any]]:
-    """Expert experiences that share the most words with the workflow and its findings
-    (the bundled catalogue; each fault comes in English and Chinese)."""
+@lru_cache(maxsize=1)
+def _catalogue() -> list[tuple[dict[str, Any], frozenset[str]]]:
     import yaml
 
     path = Path(__file__).resolve().parents[2] / "kb" / "bundled" / "experiences.yaml"
     entries = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("experiences", [])
+    return [(e, frozenset(_words(" ".join(str(e.get(k, "")) for k in ("fault_name", "root_cause", "tags", "symptoms", "services")))))
+            for e in entries]
+
+
+def retrieve_experiences(text: str, language: str) -> list[dict[str, Any]]:
+    """Expert experiences that share the most words with the workflow and its findings
+    (the bundled catalogue; each fault comes in English and Chinese)."""
     query = _words(text)
     scored = []
-    for e in entries:
-        body = " ".join(str(e.get(k, "")) for k in ("fault_name", "root_cause", "tags", "symptoms", "services"))
-        overlap = len(query & _words(body))
+    for e, body in _catalogue():
+        overlap = len(query & body)
         if overlap:
             scored.append((overlap, e.get("language") == language, dict(e, overlap=overlap)))
     scored.sort(key=lambda x: (-x[0], not x[1]))

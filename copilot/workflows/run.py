@@ -25,7 +25,7 @@ from .loader import Step, Workflow
 from .params import bind
 from .yamlspec import render
 
-MAX_CONCURRENCY = 8
+MAX_CONCURRENCY = 16
 ID_PREFIX = {"metrics": "M", "logs": "L", "traces": "T", "changes": "C", "alerts": "A"}
 
 

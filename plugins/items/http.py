@@ -18,6 +18,7 @@ timeout and retries (tenacity), then a jq filter over the JSON response.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import os
@@ -29,7 +30,7 @@ from typing import Any
 from copilot.errors import CopilotError
 from copilot.workflows.yamlspec import Spec, check_keys, need, parse_duration, render
 
-from .jqfilter import DEFAULT_CAP_BYTES, DEFAULT_TIMEOUT_S, check_filter, run_filter
+from .jqfilter import DEFAULT_CAP_BYTES, DEFAULT_TIMEOUT_S, check_filter, run_filter, warm
 from .model import COMMON_FIELDS, MAX_RAW_CHARS, ItemBase, ItemResult, check_placeholders, format_time, outputs_to_findings
 
 METHODS = ("GET", "POST", "PUT", "DELETE", "HEAD", "PATCH")
@@ -148,15 +149,19 @@ def auth_headers(item: HttpItem) -> dict[str, str]:
     return {}
 
 
+_SSL: dict[str, ssl.SSLContext] = {}
+
+
 def _verify(item: HttpItem) -> ssl.SSLContext | bool:
+    """The TLS context (built once per CA bundle: loading CAs costs tens of milliseconds)."""
     if item.insecure:
         return False
-    if item.ca:
+    if item.ca not in _SSL:
         try:
-            return ssl.create_default_context(cafile=item.ca)
+            _SSL[item.ca] = ssl.create_default_context(cafile=item.ca or None)
         except (OSError, ssl.SSLError) as exc:
             raise CopilotError(f"item {item.name}: CA bundle {item.ca} cannot be used ({exc}); fix request.ca") from None
-    return True
+    return _SSL[item.ca]
 
 
 class _Retryable(Exception):
@@ -208,7 +213,11 @@ async def fetch(item: HttpItem, values: dict[str, Any]) -> tuple[Any, str, dict[
 
 async def run_http(item: HttpItem, values: dict[str, Any], window: tuple[float, float], tz: Any) -> ItemResult:
     full = dict(values, start=format_time(window[0], item.time_format, tz), end=format_time(window[1], item.time_format, tz))
-    parsed, raw, asked = await fetch(item, full)
+    warming = asyncio.create_task(warm())  # a filter process starts while the request is in flight
+    try:
+        parsed, raw, asked = await fetch(item, full)
+    finally:
+        await warming
     filtered = await run_filter(item.filter, parsed, timeout_s=item.filter_timeout, cap_bytes=item.filter_cap,
                                 what=f"item {item.name}: filter")
     component = render(item.component, full) if item.component else ""
