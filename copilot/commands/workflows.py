@@ -32,6 +32,10 @@ def register(sub) -> None:
     val = s.add_parser("validate", help="check a workflow file; exit 1 with FILE:LINE: field: what to fix")
     val.add_argument("file", nargs="+")
     val.set_defaults(func=_validate)
+    dr = s.add_parser("draft", help="draft a workflow from an SOP (Markdown): its steps mapped onto existing items")
+    dr.add_argument("runbook")
+    dr.add_argument("--out", metavar="FILE", help="write the draft here (never overwrites) instead of stdout")
+    dr.set_defaults(func=_draft)
 
 
 def load_all(settings, *, tools: bool = False):
@@ -163,4 +167,26 @@ def _validate(args: argparse.Namespace) -> int:
     for name in args.file:
         wf = validate_workflow_file(Path(name), catalog, tools)
         print(f"{name}: ok (workflow {wf.name}, {len(wf.steps)} steps)")
+    return 0
+
+
+def _draft(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from copilot.config import load_settings
+    from copilot.errors import CopilotError
+    from copilot.workflows.draft import draft_workflow
+    from plugins.items.catalog import load_catalog
+
+    draft = draft_workflow(Path(args.runbook), load_catalog(load_settings()))
+    if args.out:
+        out = Path(args.out)
+        if out.exists():
+            raise CopilotError(f"{out} exists; pick another --out or remove it")
+        out.write_text(draft.text, encoding="utf-8")
+        print(f"wrote {out}: {len(draft.mapped)} steps mapped, {len(draft.unmapped)} not")
+    else:
+        print(draft.text, end="")
+    for step in draft.unmapped:
+        print(f"not mapped: {step}", file=sys.stderr)
     return 0
