@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import http.server
 import json
-import threading
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 from copilot.cli import main
+from tests.jsonserver import reply_json, serve, stop
 from tests.test_registry_rules import END, START, STEP, prom  # noqa: F401  (fixture)
 
 
@@ -30,22 +30,15 @@ def change_api(monkeypatch):
             elif q.get("service") == "":
                 changes = [{"id": "CH-1", "type": "sops", "target": "c1", "author": "alice", "title": "node pool resize",
                             "time": END - 40 * STEP}]
-            raw = json.dumps({"changes": changes}).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(raw)))
-            self.end_headers()
-            self.wfile.write(raw)
+            reply_json(self, 200, {"changes": changes})
 
         def log_message(self, *a):
             pass
 
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    monkeypatch.setenv("CHANGE_API", f"http://127.0.0.1:{httpd.server_address[1]}")
+    httpd, url = serve(H)
+    monkeypatch.setenv("CHANGE_API", url)
     yield seen
-    httpd.shutdown()
-    httpd.server_close()
+    stop(httpd)
 
 
 def test_bundled_workflows_validate_against_the_real_tools(capsys):

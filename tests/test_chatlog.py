@@ -67,7 +67,7 @@ def test_bad_json_is_one_line(tmp_path, capsys):
 
 def test_plain_text_chat_runs_the_matching_workflow_over_the_chats_window(confdir, api, tmp_path, capsys):  # noqa: F811
     path = tmp_path / "chat.txt"
-    path.write_text("[2024-03-29 14:20] alice: 集群 c1 从14:20开始大量 pod pending 告警\n"
+    path.write_text("[2024-03-29 14:20] alice: 集群 c1 从14:20开始大量节点异常告警\n"
                     "[2024-03-29 14:25] bob: 不是网络问题，网络监控正常\n"
                     "[2024-03-29 14:30] bob: 已经扩容了 10 个节点\n", encoding="utf-8")
     code = main(["chatlog", str(path), "--offline", "--format", "json"])

@@ -9,13 +9,13 @@ import http.server
 import json
 import subprocess
 import sys
-import threading
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 from copilot.cli import main
+from tests.jsonserver import reply_json, serve, stop
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -79,12 +79,7 @@ class Api:
                 self.reply(200, {"success": True, "data": {"cluster": cluster, "region": "cn-beijing", "client_status": statuses}})
 
             def reply(self, code, body):
-                raw = json.dumps(body, ensure_ascii=False).encode()
-                self.send_response(code)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(raw)))
-                self.end_headers()
-                self.wfile.write(raw)
+                reply_json(self, code, body)
 
             def log_message(self, *args):
                 pass
@@ -95,13 +90,9 @@ class Api:
 @pytest.fixture
 def api():
     state = Api()
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), state.handler())
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    state.url = f"http://127.0.0.1:{server.server_address[1]}"
+    server, state.url = serve(state.handler())
     yield state
-    server.shutdown()
-    server.server_close()
+    stop(server)
 
 
 @pytest.fixture

@@ -21,6 +21,7 @@ from copilot.workflows.run import run_workflow
 from copilot.workflows.yamlspec import parse_spec
 from plugins.items.catalog import Catalog, parse_item
 from tests.fake_openai import FakeOpenAI
+from tests.jsonserver import reply_json, serve, stop
 
 
 class Server:
@@ -48,14 +49,9 @@ class Server:
                     body = {"name": q["node"], "events": [f"{q['node']}: kubelet stopped posting status"]}
                 else:
                     body = {"problems": [f"{parts.path.strip('/')} problem"] if q.get("bad") == "1" else []}
-                raw = json.dumps(body).encode()
                 with srv.lock:
                     srv.active -= 1
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(raw)))
-                self.end_headers()
-                self.wfile.write(raw)
+                reply_json(self, 200, body)
 
             def log_message(self, *a):
                 pass
@@ -66,12 +62,10 @@ class Server:
 @pytest.fixture
 def server(monkeypatch):
     state = Server()
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), state.handler())
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    monkeypatch.setenv("API", f"http://127.0.0.1:{httpd.server_address[1]}")
+    httpd, url = serve(state.handler())
+    monkeypatch.setenv("API", url)
     yield state
-    httpd.shutdown()
-    httpd.server_close()
+    stop(httpd)
 
 
 def item(name: str, path: str, filt: str, params: str = "", query: str = "{}", extra: str = "") -> str:
