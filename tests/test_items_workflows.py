@@ -327,3 +327,44 @@ def test_match_needs_shared_words_and_every_required_param(tmp_path):
     assert m is not None and m.params == {"cluster": "c9"}
     assert m.window == (datetime(2024, 1, 9, 17, 20, tzinfo=timezone.utc).timestamp(),
                         datetime(2024, 1, 9, 17, 40, tzinfo=timezone.utc).timestamp())
+
+
+# -- the plugin door ----------------------------------------------------------------------
+
+
+async def test_items_plugin_turns_the_teams_items_into_read_only_tools(confdir, api):
+    import tomllib
+
+    from copilot.plugins import load_plugins
+    from copilot.tools import ToolContext
+    from plugins.items_plugin import plugin
+
+    eps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["entry-points"]["sre_copilot.plugins"]
+    assert eps["items"] == "plugins.items_plugin:plugin"
+    loaded = load_plugins(extra=[plugin()], disabled={"items"})
+    tool = loaded.registry.get("item_cluster_status")
+    assert tool is not None and tool.risk == "read" and tool.parameters["required"] == ["cluster"]
+    assert loaded.registry.get("item_pending_pods") is None  # bundled examples are not offered as tools
+    ctx = ToolContext(window=(0.0, 3600.0))
+    result = await loaded.registry.invoke("item_cluster_status", {"cluster": "c3"}, ctx)
+    assert result.status == "ok" and [f.id for f in result.findings] == ["A1", "A2"]
+    assert "[A1] c3: c3: 延迟过大，延迟为2.8s" in result.output
+    assert api.requests[-1]["query"]["time_range"].startswith("1970-01-01")
+
+
+def test_a_bad_item_file_fails_the_plugin_not_the_copilot(confdir, monkeypatch):
+    from copilot.plugins import Plugin, load_plugins
+
+    (confdir / "items" / "bad.yaml").write_text("name: x\nkind: http\n", encoding="utf-8")
+
+    class EP:
+        name, value = "items", "plugins.items_plugin:plugin"
+
+        def load(self):
+            from plugins.items_plugin import plugin
+            return plugin
+
+    monkeypatch.setattr("copilot.plugins._entry_points", lambda: [EP()])
+    loaded = load_plugins()
+    assert not any(isinstance(p, Plugin) and p.name == "items" for p in loaded.plugins)
+    assert len(loaded.errors) == 1 and "bad.yaml:1: description: missing" in loaded.errors[0]
