@@ -157,7 +157,7 @@ def plain_text(markdown: str) -> str:
 def query_result(question: str, final: dict[str, Any] | None, session_id: str, model: str, steps: int,
                  data: dict[str, Any] | None = None) -> dict[str, Any]:
     diagnosis = (final or {}).get("diagnosis") or {}
-    return {
+    result = {
         "data": data or {},
         "question": question,
         "answer": (final or {}).get("answer", ""),
@@ -170,6 +170,9 @@ def query_result(question: str, final: dict[str, Any] | None, session_id: str, m
         "mitigation": diagnosis.get("mitigation", []),
         "report": diagnosis.get("report", {}),
     }
+    if diagnosis.get("workflow"):  # the question ran one of the team's workflows (chat-ops)
+        result["workflow"] = diagnosis["workflow"]
+    return result
 
 
 def run_query(args: argparse.Namespace) -> int:

@@ -73,6 +73,8 @@ class Settings:
     # Per-source settings: {"loki": {"url": ..., "token": ...}}, from `<name>_<option>` keys,
     # `[sources.<name>]` tables and COPILOT_<NAME>_<OPTION> (see copilot/sources.py).
     sources: dict[str, dict[str, Any]] = field(default_factory=dict)
+    items_paths: list[str] = field(default_factory=list)  # more diagnosis-item folders/files beside <config dir>/items
+    workflows_paths: list[str] = field(default_factory=list)  # more workflow folders/files beside <config dir>/workflows
 
     @property
     def use_llm(self) -> bool:

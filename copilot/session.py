@@ -162,6 +162,20 @@ class Session:
         return collect
 
     async def ask(self, question: str) -> AsyncIterator[Event]:
+        # Chat-ops: a question that matches one of the team's workflows runs it (copilot/workflows/chatops.py).
+        from .workflows.chatops import workflow_events
+
+        ran_workflow = False
+        async for event in workflow_events(question, self.settings, session_id=self.id,
+                                           data_dir=lambda: resolve_data_dir(self.settings)):
+            self.store.append(self.id, event)
+            if isinstance(event, FinalAnswer):
+                ran_workflow = True
+                self.last_diagnosis = event.diagnosis
+                self.history += [{"role": "user", "content": question}, {"role": "assistant", "content": event.answer}]
+            yield event
+        if ran_workflow:
+            return
         selection = self.select_data()
         files = [s for s in selection.sources if s.name == "files"]
         ctx = ToolContext(data_dir=files[0].path if len(files) == 1 else None, settings=self.settings,
