@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from copilot.commands.detect import read_series
+from plugins.detectors.series_repair import score_rows
 from copilot.errors import DataError
 from plugins.detectors import univariate
 
@@ -87,9 +88,8 @@ def run_benchmark(path: str, threshold: float = univariate.DEFAULT_THRESHOLD,
         if label_col is None:
             raise DataError(f"{f}: no Label column; the detect benchmark needs labelled points")
         labels = np.array([_label(v) for v in series.extra[label_col]], dtype=bool)
-        result = univariate.score_series(np.asarray(series.values), np.asarray(series.timestamps),
-                                         threshold=threshold, window=window)
-        c = counts(labels, result.flags)
+        _, flags, result, _ = score_rows(series.timestamps, series.values, threshold=threshold, window=window)
+        c = counts(labels, flags)
         for k, v in c.items():
             total[k] = total.get(k, 0) + v
         points += len(labels)

@@ -4,6 +4,8 @@ Reads a CSV whose first two columns (or columns named timestamp/time and value) 
 timestamp (unix seconds or milliseconds, or ISO 8601) and the value; the header is
 optional and extra columns (a Label, for instance) are ignored. Writes
 `timestamp,value,anomaly_score,is_anomaly` per input row, as CSV or JSON, to stdout.
+Rows out of time order, duplicate timestamps and gaps are repaired before scoring (one
+warning line on stderr says what), and the output keeps the input's rows and order.
 """
 
 from __future__ import annotations
@@ -51,19 +53,23 @@ def register(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from plugins.detectors import univariate
+    from plugins.detectors.series_repair import score_rows
 
     series = read_series(args.file)
     period = parse_period(args.period)
-    result = univariate.score_series(
-        _array(series.values),
-        _array(series.timestamps),
+    # Scored in time order, one point per timestamp; every input row gets its point's score.
+    scores, flags, _, regular = score_rows(
+        series.timestamps,
+        series.values,
         window=args.window or univariate.DEFAULT_WINDOW,
         threshold=args.threshold or univariate.DEFAULT_THRESHOLD,
         period=period,
     )
+    if regular.repairs:
+        print(f"warning: {args.file}: {regular.warning()}", file=sys.stderr)
     rows = [
         {"timestamp": ts, "value": v, "anomaly_score": round(float(s), 4), "is_anomaly": bool(f)}
-        for ts, v, s, f in zip(series.raw_timestamps, series.values, result.scores, result.flags)
+        for ts, v, s, f in zip(series.raw_timestamps, series.values, scores, flags)
     ]
     out = sys.stdout
     if args.format == "json":
@@ -137,8 +143,6 @@ def read_series(path: str | Path) -> Series:
         series.values.append(value)
         for i in extra_cols:
             series.extra[header[i]].append(row[i].strip() if i < len(row) else "")
-    if any(b < a for a, b in zip(series.timestamps, series.timestamps[1:])):
-        raise DataError(f"{name}: timestamps go backwards; sort the rows by time first")
     return series
 
 
@@ -173,8 +177,3 @@ def _number(text: str) -> float | None:
     except (TypeError, ValueError):
         return None
 
-
-def _array(values: list[float]):
-    import numpy as np
-
-    return np.asarray(values, dtype=float)
