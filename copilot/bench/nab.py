@@ -137,7 +137,7 @@ def gaussian_scores(values: np.ndarray, window: int = 6400) -> np.ndarray:
     return out
 
 
-def load(path: str, detector: str = "copilot") -> list[Scored]:
+def load(path: str, detector: str = "copilot", mode: str = "onset") -> list[Scored]:
     from copilot.commands.detect import read_series
     from plugins.detectors.series_repair import score_rows
 
@@ -155,7 +155,7 @@ def load(path: str, detector: str = "copilot") -> list[Scored]:
         if detector == "gaussian":
             scores = gaussian_scores(np.asarray(series.values))
         else:
-            scores, _, _, _ = score_rows(series.timestamps, series.values)
+            scores, _, _, _ = score_rows(series.timestamps, series.values, mode=mode)
         order = np.argsort(np.asarray(series.timestamps), kind="stable")
         ts = np.asarray(series.timestamps)[order]
         limits = [(_index(ts, a), _index(ts, b)) for a, b in labels[name]]
@@ -164,9 +164,9 @@ def load(path: str, detector: str = "copilot") -> list[Scored]:
     return files
 
 
-def run_benchmark(path: str, detector: str = "copilot", profile: str = "standard") -> dict:
+def run_benchmark(path: str, detector: str = "copilot", profile: str = "standard", mode: str = "onset") -> dict:
     started = time.perf_counter()
-    files = load(path, detector)
+    files = load(path, detector, mode)
     threshold, score, counts = best_threshold(files, profile)
     groups: dict[str, list[Scored]] = {}
     for f in files:
@@ -175,13 +175,14 @@ def run_benchmark(path: str, detector: str = "copilot", profile: str = "standard
     for g, members in sorted(groups.items()):
         raw, c = total_score(members, threshold, profile)
         by_group[g] = {"files": len(members), "score": round(normalized(members, raw, profile), 1), **c}
-    return {"path": path, "detector": detector, "profile": profile, "files": len(files),
+    return {"path": path, "detector": detector if detector != "copilot" else f"copilot ({mode})", "profile": profile, "files": len(files),
             "threshold": threshold, "score": round(score, 1), **counts, "by_group": by_group,
             "seconds": round(time.perf_counter() - started, 1)}
 
 
 def run(args: argparse.Namespace) -> int:
-    report = run_benchmark(args.path, getattr(args, "detector", None) or "copilot")
+    report = run_benchmark(args.path, getattr(args, "detector", None) or "copilot",
+                           mode=getattr(args, "mode", None) or "onset")
     if args.json:
         json.dump(report, sys.stdout)
         sys.stdout.write("\n")

@@ -38,6 +38,8 @@ def register(subparsers) -> None:
                    help="scenarios: use the configured memory store instead of a temporary one")
     p.add_argument("--detector", choices=("copilot", "gaussian"), default="copilot",
                    help="nab: score copilot detect (default) or a plain windowed Gaussian for reference")
+    p.add_argument("--mode", choices=("onset", "level"), default="onset",
+                   help="detect, nab: the scoring mode of copilot detect (default onset, as the command)")
     p.set_defaults(func=run)
 
 

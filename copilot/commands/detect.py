@@ -48,6 +48,9 @@ def register(subparsers) -> None:
     p.add_argument("--window", type=int, default=None, help="points of history in the local baseline (default 60)")
     p.add_argument("--period", default="auto",
                    help="seasonal period in points, 'auto' (daily, from the timestamps) or 'none'")
+    p.add_argument("--mode", choices=("onset", "level"), default="onset",
+                   help="onset (default): high where an anomaly starts or grows, low while it merely lasts; "
+                        "level: high for as long as a point is unusual")
     p.set_defaults(func=run)
 
 
@@ -64,6 +67,7 @@ def run(args: argparse.Namespace) -> int:
         window=args.window or univariate.DEFAULT_WINDOW,
         threshold=args.threshold or univariate.DEFAULT_THRESHOLD,
         period=period,
+        mode=args.mode,
     )
     if regular.repairs:
         print(f"warning: {args.file}: {regular.warning()}", file=sys.stderr)

@@ -27,6 +27,10 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 DEFAULT_WINDOW = 60
+MODES = ("onset", "level")
+# Onset mode: an anomaly that keeps a point unusual for this many points is reported once
+# (a new onset needs a quiet stretch of this length, or a higher score).
+ONSET_HORIZON = 10
 DEFAULT_THRESHOLD = 5.0
 MIN_HISTORY = 8
 SEASONAL_LAGS = 3
@@ -77,14 +81,36 @@ def score_series(
     window: int = DEFAULT_WINDOW,
     threshold: float = DEFAULT_THRESHOLD,
     period: int | None | str = "auto",
+    mode: str = "level",
 ) -> UnivariateResult:
-    """Score one series. `period`: "auto" (daily, from the timestamps), an int, or None."""
+    """Score one series. `period`: "auto" (daily, from the timestamps), an int, or None.
+
+    `mode` "level": a point scores high for as long as it is unusual. "onset": a point
+    scores high only where the level score rises above everything in the previous
+    ONSET_HORIZON points (see onset_scores): an anomaly scores high where it starts, low while
+    it merely persists.
+    """
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {', '.join(MODES)}")
     x = np.asarray(values, dtype=float).reshape(1, -1)
     if period == "auto":
         period = infer_period(timestamps) if timestamps is not None else None
     z = robust_z_matrix(x, window=window, period=period)[0]
     scores = z_to_score(z, threshold)
+    if mode == "onset":
+        scores = onset_scores(scores, ONSET_HORIZON)
     return UnivariateResult(scores=scores, flags=scores >= 0.5, zscores=z, period=period)
+
+
+def onset_scores(scores: np.ndarray, horizon: int) -> np.ndarray:
+    """min(score, 1 - the highest of the `horizon` scores before it): unchanged after a
+    quiet stretch, near 0 while an anomaly persists; at least 0.5 exactly where the level
+    score first crosses 0.5 within the horizon (or climbs from below 0.5 to above it)."""
+    s = np.asarray(scores, dtype=float)
+    if s.size == 0:
+        return s.copy()
+    before = sliding_window_view(np.concatenate([np.zeros(horizon), s[:-1]]), horizon).max(axis=1)
+    return np.minimum(s, 1.0 - before)
 
 
 def score_matrix(
