@@ -27,6 +27,10 @@ from .store import KnowledgeStore, sql_str
 
 TEXT_WEIGHT = 0.35  # with findings, the signature carries the rest
 CANDIDATES = 30
+# A diagnosis a human confirmed or corrected outweighs an unverified one: it ranks as if
+# this much more similar (an unverified memory is the copilot's own guess, possibly wrong).
+VERIFIED_BONUS = 0.15
+VERIFIED = ("correct", "corrected")
 
 
 class KnowledgeMemory:
@@ -95,7 +99,7 @@ class KnowledgeMemory:
             else:
                 score = text_sim
             scored.append((max(0.0, min(1.0, score)), row))
-        scored.sort(key=lambda t: (-t[0], t[1]["id"]))
+        scored.sort(key=lambda t: (-(t[0] + (VERIFIED_BONUS if t[1].get("verdict") in VERIFIED else 0.0)), t[1]["id"]))
         out: list[dict[str, Any]] = []
         seen: dict[tuple[str, str, str], dict[str, Any]] = {}
         for score, row in scored:
@@ -116,6 +120,9 @@ class KnowledgeMemory:
                 "verdict": entry.get("verdict", ""),
                 "root_cause": entry.get("verdict_root_cause") or entry.get("root_cause", ""),
                 "fault_kind": entry.get("verdict_fault_kind") or entry.get("fault_kind", ""),
+                "verified": entry.get("verdict") in VERIFIED,
+                "labelled_at": entry.get("updated_at", "") if entry.get("verdict") in VERIFIED else "",
+                "note": entry.get("verdict_note") or "",
                 "repeats": 1,
             })
             seen[key] = out[-1]

@@ -203,3 +203,19 @@ def test_an_alerted_symptom_that_did_not_move_with_the_alert_counts_less():
     jobs = next(rc for rc in ranked if rc.component == "jobs")
     assert any("did not rise and fall with the alerted one (correlation 0.30)" in r for r in jobs.reasons)
     assert any("相关系数 0.30" in r for r in cause_reasons(jobs, findings(0.3), "zh"))
+
+
+def test_a_request_rate_rise_below_the_entry_is_load_carried_by_calls_not_a_surge():
+    # store's callers have no request-rate series at all (nothing says they surged), and
+    # store's own errors are the fault: its rate rose with retries. Only traffic entering
+    # at the top of the call graph is a surge.
+    findings = [
+        metric("M1", "store", "request_rate", 30, baseline=50, after=150),
+        metric("M2", "store", "error_rate", 12),
+        metric("M3", "web", "latency_p99", 10),
+    ]
+    (best, ranked) = top(findings)
+    assert all(rc.fault_type != "traffic_surge" for rc in ranked)
+    assert best[0] == "store"
+    entry = [metric("M1", "web", "request_rate", 30, baseline=50, after=150), metric("M3", "web", "latency_p99", 10)]
+    assert top(entry)[0] == ("web", "traffic_surge")

@@ -141,3 +141,56 @@ def test_detect_reads_unix_milliseconds(tmp_path):
     f.write_text("1700000000000,1\n1700000060000,2\n")
     s = detect.read_series(f)
     assert s.timestamps == [1700000000.0, 1700000060.0]
+
+
+# -- probability-like scores, onsets, seasonality ------------------------------------------
+def test_scores_are_low_almost_everywhere_on_noise():
+    r = score_series(_noise(2000, seed=11), mode="onset")
+    assert np.quantile(r.scores, 0.99) < 0.05 and r.flags.sum() <= 2
+
+
+def test_onset_mode_reports_a_level_shift_where_it_starts():
+    x = _noise(400, seed=12)
+    x[250:] += 20
+    level = score_series(x, period=None, mode="level")
+    onset = score_series(x, period=None, mode="onset")
+    assert level.flags[250:260].all()  # the level score stays high while the shift is new
+    assert onset.flags[250] and onset.flags.sum() == 1
+    assert onset.scores[251:260].max() < 0.05  # low while it merely persists
+
+
+def test_onset_mode_reports_a_second_spike_after_a_quiet_stretch():
+    x = _noise(300, seed=13)
+    x[[150, 220]] += 25
+    r = score_series(x, period=None, mode="onset")
+    assert r.flags[150] and r.flags[220]
+
+
+def _daily(days: int, seed: int, weekly: bool = False):
+    step = 300
+    t = np.arange(days * 288)
+    ts = 1_709_510_400 + t * float(step)  # a Monday, 00:00 UTC
+    rng = np.random.default_rng(seed)
+    x = 100 + 30 * np.sin(2 * np.pi * t / 288) + rng.normal(0, 1.0, t.size)
+    if weekly:
+        x[(t // 288) % 7 >= 5] -= 25  # weekends are quieter
+    return ts, x
+
+
+def test_spike_on_a_strong_daily_cycle_is_found_by_the_daily_baseline():
+    ts, x = _daily(6, seed=14)
+    i = 5 * 288 + 70  # on the steep part of the cycle
+    x[i] += 8  # 8 noise sigmas, small beside the 60-unit daily swing
+    r = score_series(x, ts, mode="onset")
+    assert r.period == 288
+    assert r.flags[i] and r.flags[4 * 288:].sum() <= 3
+
+
+def test_weekly_seasonality_weekends_are_normal_a_weekend_on_a_weekday_is_not():
+    ts, x = _daily(22, seed=15, weekly=True)
+    monday = 21 * 288
+    x[monday + 100: monday + 200] -= 25  # Monday afternoon looks like a Sunday
+    r = score_series(x, ts, mode="onset")
+    weekend = slice(19 * 288 + 20, 21 * 288)  # the third weekend, after two weeks of history
+    assert r.flags[weekend].sum() == 0
+    assert r.flags[monday + 100: monday + 110].any()

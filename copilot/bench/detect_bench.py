@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from copilot.commands.detect import read_series
+from plugins.detectors.series_repair import score_rows
 from copilot.errors import DataError
 from plugins.detectors import univariate
 
@@ -72,7 +73,7 @@ def metrics(c: dict[str, int]) -> dict[str, dict[str, float]]:
 
 
 def run_benchmark(path: str, threshold: float = univariate.DEFAULT_THRESHOLD,
-                  window: int = univariate.DEFAULT_WINDOW) -> dict:
+                  window: int = univariate.DEFAULT_WINDOW, mode: str = "onset") -> dict:
     root = Path(path)
     files = sorted(p for p in root.rglob("*.csv") if p.is_file()) + sorted(root.rglob("*.csv.gz"))
     if not files:
@@ -87,15 +88,15 @@ def run_benchmark(path: str, threshold: float = univariate.DEFAULT_THRESHOLD,
         if label_col is None:
             raise DataError(f"{f}: no Label column; the detect benchmark needs labelled points")
         labels = np.array([_label(v) for v in series.extra[label_col]], dtype=bool)
-        result = univariate.score_series(np.asarray(series.values), np.asarray(series.timestamps),
-                                         threshold=threshold, window=window)
-        c = counts(labels, result.flags)
+        _, flags, result, _ = score_rows(series.timestamps, series.values, threshold=threshold, window=window,
+                                         mode=mode)
+        c = counts(labels, flags)
         for k, v in c.items():
             total[k] = total.get(k, 0) + v
         points += len(labels)
         per_series.append({"series": str(f.relative_to(root)), "points": len(labels), "period": result.period,
                            **c, **{f"{k}_f1": v["f1"] for k, v in metrics(c).items()}})
-    return {"series": len(files), "points": points, "threshold_sigma": threshold, "window": window,
+    return {"series": len(files), "points": points, "threshold_sigma": threshold, "window": window, "mode": mode,
             **metrics(total), "counts": total, "per_series": per_series,
             "seconds": round(time.perf_counter() - started, 2)}
 
@@ -113,7 +114,8 @@ def format_text(report: dict) -> str:
         lines.append(f"{s['series'][:52]:52} {s['points']:7d} {s['segments']:5d} {s['segments_detected']:5d} "
                      f"{s['point_f1']:6.3f} {s['event_f1']:6.3f}")
     lines.append("")
-    lines.append(f"{report['series']} series, {report['points']} points, threshold {report['threshold_sigma']} sigma")
+    lines.append(f"{report['series']} series, {report['points']} points, threshold {report['threshold_sigma']} sigma, "
+                 f"mode {report['mode']}")
     for key, label in (("point", "point-wise"), ("event", "event-wise"), ("point_adjusted", "point-adjusted")):
         m = report[key]
         lines.append(f"{label:16} precision {m['precision']:.3f}  recall {m['recall']:.3f}  F1 {m['f1']:.3f}")
@@ -122,7 +124,7 @@ def format_text(report: dict) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    report = run_benchmark(args.path)
+    report = run_benchmark(args.path, mode=getattr(args, "mode", None) or "onset")
     if args.json:
         json.dump(report, sys.stdout)
         sys.stdout.write("\n")

@@ -20,6 +20,7 @@ BENCHMARKS: dict[str, tuple[str, str]] = {
     "nezha": ("copilot.bench.rca:run", "root-cause ranking on nezha-ob (Nezha, Online Boutique)"),
     "petshop": ("copilot.bench.rca:run", "root-cause ranking on petshop (PetShop, with call graph)"),
     "detect": ("copilot.bench.detect_bench:run", "copilot detect on ms-cloud-monitoring: point/event P, R, F1"),
+    "nab": ("copilot.bench.nab:run", "copilot detect scored NAB-style on a folder in the NAB layout (data/, labels/)"),
     "loghub": ("copilot.bench.loghub:run", "copilot logs parse on loghub-dev: grouping and parsing accuracy"),
     "scenarios": ("copilot.bench.scenarios:run", "end-to-end investigations of the bundled scenarios"),
 }

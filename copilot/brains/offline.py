@@ -19,6 +19,7 @@ from ..events import Event
 from ..faults import fault_info
 from ..intent import Intent, classify, flag_window, understand, unknown_services
 from ..knowledge_answer import knowledge_answer
+from ..learning import apply_labels
 from ..timezones import local_zone
 from ..report import build_report, render_markdown
 from ..reflection import reflect
@@ -175,6 +176,8 @@ class OfflineBrain:
 
     def _conclude(self, state: RunState) -> Decision:
         reviewed, notes = reflect(rule_ranking(state), list(state.ctx.findings))
+        # A human label on a matching past incident outweighs the rules (copilot/learning.py).
+        reviewed = apply_labels(reviewed, signature_recalls(state), list(state.ctx.findings))
         diagnosis = write_report(state, reviewed, notes)
         lang = state.language
         if reviewed:
@@ -242,6 +245,13 @@ def knowledge_entries(state: RunState) -> list[dict[str, Any]]:
 
 
 SIGNATURE_RECALL_MIN = 0.6
+
+
+def signature_recalls(state: RunState) -> list[dict[str, Any]]:
+    """Every past incident `similar_incidents` recalled in this run (by symptom signature
+    when findings existed), with its verdict fields."""
+    return [hit for result in state.results_of("similar_incidents") if result.status == "ok"
+            and isinstance(result.data, list) for hit in result.data if isinstance(hit, dict)]
 
 
 def recalled_incidents(state: RunState) -> list[dict[str, Any]]:

@@ -36,10 +36,14 @@ def register(subparsers) -> None:
     p.add_argument("--case", action="append", metavar="NAME", help="scenarios: run the cases whose name contains NAME")
     p.add_argument("--shared-memory", dest="shared_memory", action="store_true",
                    help="scenarios: use the configured memory store instead of a temporary one")
+    p.add_argument("--detector", choices=("copilot", "gaussian"), default="copilot",
+                   help="nab: score copilot detect (default) or a plain windowed Gaussian for reference")
+    p.add_argument("--mode", choices=("onset", "level"), default="onset",
+                   help="detect, nab: the scoring mode of copilot detect (default onset, as the command)")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.path is None and args.benchmark in (*RCA_BENCHMARKS, "detect"):
+    if args.path is None and args.benchmark in (*RCA_BENCHMARKS, "detect", "nab"):
         raise CopilotError(f"copilot bench {args.benchmark} needs the dataset folder: copilot bench {args.benchmark} PATH")
     return resolve(args.benchmark)(args)

@@ -4,6 +4,8 @@ Reads a CSV whose first two columns (or columns named timestamp/time and value) 
 timestamp (unix seconds or milliseconds, or ISO 8601) and the value; the header is
 optional and extra columns (a Label, for instance) are ignored. Writes
 `timestamp,value,anomaly_score,is_anomaly` per input row, as CSV or JSON, to stdout.
+Rows out of time order, duplicate timestamps and gaps are repaired before scoring (one
+warning line on stderr says what), and the output keeps the input's rows and order.
 """
 
 from __future__ import annotations
@@ -48,26 +50,34 @@ def register(subparsers) -> None:
     p.add_argument("--window", type=int, default=None, help="points of history in the local baseline (default 60)")
     p.add_argument("--period", default="auto",
                    help="seasonal period in points, 'auto' (daily, from the timestamps) or 'none'")
+    p.add_argument("--mode", choices=("onset", "level"), default="onset",
+                   help="onset (default): high where an anomaly starts or grows, low while it merely lasts; "
+                        "level: high for as long as a point is unusual")
     p.set_defaults(func=run)
 
 
 @terminal_safe  # data reaches a terminal: no raw control characters
 def run(args: argparse.Namespace) -> int:
     from plugins.detectors import univariate
+    from plugins.detectors.series_repair import score_rows
 
     series = read_series(args.file)
     period = parse_period(args.period)
-    result = univariate.score_series(
+    # Scored in time order, one point per timestamp; every input row gets its point's score.
+    scores, flags, _, regular = score_rows(
+        series.timestamps,
         _scoreable(series.values),
-        _array(series.timestamps),
         window=args.window or univariate.DEFAULT_WINDOW,
         threshold=args.threshold or univariate.DEFAULT_THRESHOLD,
         period=period,
+        mode=args.mode,
     )
+    if regular.repairs:
+        print(f"warning: {args.file}: {regular.warning()}", file=sys.stderr)
     rows = [
         {"timestamp": ts, "value": v, "anomaly_score": round(float(s), 4) if math.isfinite(s) else 0.0,
          "is_anomaly": bool(f)}
-        for ts, v, s, f in zip(series.raw_timestamps, series.values, result.scores, result.flags)
+        for ts, v, s, f in zip(series.raw_timestamps, series.values, scores, flags)
     ]
     out = sys.stdout
     if args.format == "json":
@@ -159,8 +169,6 @@ def read_series(path: str | Path) -> Series:
             series.extra[header[i]].append(row[i].strip() if i < len(row) else "")
     if not series.values:
         raise DataError(f"{name}: a header but no data rows; add rows of timestamp,value")
-    if any(b < a for a, b in zip(series.timestamps, series.timestamps[1:])):
-        raise DataError(f"{name}: timestamps go backwards; sort the rows by time first")
     return series
 
 

@@ -63,6 +63,10 @@ NOTES_ZH: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = (
                 r"so it moved on its own or was already off$"),
      lambda m: f"它的症状没有随告警指标一起起落（相关系数 {m['r']}），是自行波动或告警前就已异常"),
     (re.compile(r"^revised from (?P<x>.+?) by reflection$"), lambda m: f"经反思由 {m['x']} 修正而来"),
+    (re.compile(r"^an engineer (?P<v>corrected|confirmed) a matching incident on (?P<d>\S+): (?P<c>.+?) / (?P<k>\w+) "
+                r"\((?P<id>\S+), similarity (?P<s>[\d.]+)\)$"),
+     lambda m: f"工程师于 {m['d']} {'更正' if m['v'] == 'corrected' else '确认'}了一个相符的历史故障：{m['c']} / {m['k']}"
+               f"（{m['id']}，相似度 {m['s']}）"),
     (re.compile(r"^the model suggested (?P<k>\w+), but its signature is missing from the evidence$"),
      lambda m: f"模型认为是 {m['k']}，但证据中没有它的特征"),
 )

@@ -228,10 +228,14 @@ def rank_root_causes(findings: list[Finding], call_graph: list[tuple[str, str]],
         for name, c in cands.items()
         if any(e.score >= MIN_SIGMA for cat in INTRINSIC + SYMPTOMS + ("load",) for e in c.evidence.get(cat, ()))
     }
-    # traffic surges: load up here but not in any caller
+    # traffic surges: load up here but not in any caller. With a call graph, only where
+    # traffic enters (nothing calls it): below the entry a request rate that moves is
+    # carried there by the calls, a symptom of load or of a fault elsewhere, not a cause.
+    entries = {name for name in cands if not callers.get(name)} if call_graph else set(cands)
     surges = set() if scope and not load_alert else {
         name for name, c in cands.items()
-        if c.sigma("load") >= MIN_SIGMA and not any(cands.get(p) and cands[p].sigma("load") >= MIN_SIGMA for p in callers.get(name, ()))
+        if name in entries and c.sigma("load") >= MIN_SIGMA
+        and not any(cands.get(p) and cands[p].sigma("load") >= MIN_SIGMA for p in callers.get(name, ()))
     }
     for name in list(surges):
         cands[name].evidence["surge"] = list(cands[name].evidence["load"])

@@ -5,11 +5,15 @@ a live stream and a replayed history identically. For each point:
 
 - local baseline: median and robust spread (MAD, with a mean-absolute-deviation fallback
   for mostly-constant series) of the previous `window` points;
-- seasonal baseline, when the series has a period: the median of the values one, two and
-  three periods earlier, and the robust spread of the recent residuals against it;
-- robust z = |x - baseline| / spread; with a period, the smaller of the two z (a point is
-  unusual only if it is unusual both for the recent level and for this time of day);
-- score = z^2 / (z^2 + threshold^2) in 0..1, exactly 0.5 at `threshold` sigmas.
+- seasonal baselines, when the series has a daily period: the median of the values one,
+  two and three days earlier and, with more than two weeks of history, one and two weeks
+  earlier; each with the robust spread of its recent residuals;
+- robust z = |x - baseline| / spread. The baseline whose recent absolute errors are
+  smallest judges the point (a seasonal one only when its error is below SELECT_MARGIN
+  of the local one); where the local level is as good as any, the smallest z of all
+  baselines is used (a point is unusual only if every baseline finds it unusual);
+- score = a logistic in z, exactly 0.5 at `threshold` sigmas and near 0 for ordinary
+  points (below 0.05 two sigmas under the threshold), so it reads like a probability.
 
 Everything is vectorised over series and time (numpy sliding windows, chunked so memory
 stays bounded); the first `min_history` points of a series score 0 (nothing to compare).
@@ -23,9 +27,17 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 DEFAULT_WINDOW = 60
+MODES = ("onset", "level")
+# Onset mode: an anomaly that keeps a point unusual for this many points is reported once
+# (a new onset needs a quiet stretch of this length, or a higher score).
+ONSET_HORIZON = 10
 DEFAULT_THRESHOLD = 5.0
 MIN_HISTORY = 8
 SEASONAL_LAGS = 3
+WEEKLY_LAGS = 2
+SELECT_MARGIN = 0.7  # ... and its recent error must be below this fraction of the local one
+SELECT_CAP = 10.0
+CALIBRATION_SLOPE = 1.5  # logistic slope per sigma: 0.05 at threshold - 2, 0.95 at threshold + 2  # a point's |z| counts at most this much when comparing baselines
 _CHUNK_ELEMENTS = 1_000_000  # window elements per chunk: bounds temporary memory
 _MAD_TO_SIGMA = 1.4826
 _MEANAD_TO_SIGMA = 1.2533
@@ -69,14 +81,36 @@ def score_series(
     window: int = DEFAULT_WINDOW,
     threshold: float = DEFAULT_THRESHOLD,
     period: int | None | str = "auto",
+    mode: str = "level",
 ) -> UnivariateResult:
-    """Score one series. `period`: "auto" (daily, from the timestamps), an int, or None."""
+    """Score one series. `period`: "auto" (daily, from the timestamps), an int, or None.
+
+    `mode` "level": a point scores high for as long as it is unusual. "onset": a point
+    scores high only where the level score rises above everything in the previous
+    ONSET_HORIZON points (see onset_scores): an anomaly scores high where it starts, low while
+    it merely persists.
+    """
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {', '.join(MODES)}")
     x = np.asarray(values, dtype=float).reshape(1, -1)
     if period == "auto":
         period = infer_period(timestamps) if timestamps is not None else None
     z = robust_z_matrix(x, window=window, period=period)[0]
     scores = z_to_score(z, threshold)
+    if mode == "onset":
+        scores = onset_scores(scores, ONSET_HORIZON)
     return UnivariateResult(scores=scores, flags=scores >= 0.5, zscores=z, period=period)
+
+
+def onset_scores(scores: np.ndarray, horizon: int) -> np.ndarray:
+    """min(score, 1 - the highest of the `horizon` scores before it): unchanged after a
+    quiet stretch, near 0 while an anomaly persists; at least 0.5 exactly where the level
+    score first crosses 0.5 within the horizon (or climbs from below 0.5 to above it)."""
+    s = np.asarray(scores, dtype=float)
+    if s.size == 0:
+        return s.copy()
+    before = sliding_window_view(np.concatenate([np.zeros(horizon), s[:-1]]), horizon).max(axis=1)
+    return np.minimum(s, 1.0 - before)
 
 
 def score_matrix(
@@ -91,26 +125,66 @@ def score_matrix(
 
 
 def z_to_score(z: np.ndarray, threshold: float = DEFAULT_THRESHOLD) -> np.ndarray:
-    z2 = np.square(z)
-    return z2 / (z2 + threshold * threshold)
+    """A probability-like score: a logistic in z, 0.5 at `threshold` sigmas, below 0.05
+    two sigmas under it (so ordinary points score near 0), 0 where a point was not scored."""
+    with np.errstate(over="ignore"):
+        score = 1.0 / (1.0 + np.exp(-CALIBRATION_SLOPE * (np.asarray(z, dtype=float) - threshold)))
+    return np.where(np.asarray(z) > 0, score, 0.0)
 
 
 def robust_z_matrix(x: np.ndarray, *, window: int = DEFAULT_WINDOW, period: int | None = None) -> np.ndarray:
-    """Causal robust z of every point of every row of a 2-D array (0 where unscored)."""
+    """Causal robust z of every point of every row of a 2-D array (0 where unscored).
+
+    Each point is judged by the baseline that has predicted its series best lately: the
+    local level, the same time of day (one to three periods back) or, with two weeks of
+    history, the same time of week. "Best" is the smallest mean |z| (capped at
+    SELECT_CAP) over the previous `window` points, so a daily job that the local level
+    calls an outlier every day makes the daily baseline win.
+    """
     if x.ndim != 2:
         raise ValueError("expected a 2-D array (series x points)")
     if window < 2:
         raise ValueError("window must be at least 2 points")
     missing = ~np.isfinite(x)
     filled = _forward_fill(x)
-    z = _local_z(filled, window)
+    local_z, local_err, local_spread = _local_fit(filled, window)
+    candidates = [(local_z, local_err)]
     if period and period > 0 and x.shape[1] > 2 * period:
-        z_season = _seasonal_z(filled, window, period)
-        has = np.isfinite(z_season)
-        z = np.where(has, np.minimum(z, np.where(has, z_season, np.inf)), z)
+        candidates.append(_seasonal_z(filled, window, period, tuple(k * period for k in range(1, SEASONAL_LAGS + 1)), 2))
+        if x.shape[1] > WEEKLY_LAGS * 7 * period:
+            candidates.append(_seasonal_z(filled, window, period, tuple(7 * k * period for k in range(1, WEEKLY_LAGS + 1)), 1))
+    z = _best_of(candidates, window, SELECT_CAP * local_spread)
     z[missing] = 0.0
     z[:, : min(MIN_HISTORY, x.shape[1])] = 0.0
     return np.nan_to_num(z, nan=0.0, posinf=0.0)
+
+
+def _best_of(candidates: list[tuple[np.ndarray, np.ndarray]], window: int, cap: np.ndarray) -> np.ndarray:
+    """Per point, the z of the candidate baseline with the smallest recent mean absolute
+    error (each error capped at `cap`, in the series' units, the same for every baseline)."""
+    if len(candidates) == 1:
+        return candidates[0][0]
+    stack = np.stack([z for z, _ in candidates])  # (models, series, points)
+    errors = np.stack([e for _, e in candidates])
+    capped = np.where(np.isfinite(errors), np.minimum(errors, cap[None]), np.nan)
+    have = np.isfinite(capped)
+    csum = np.concatenate([np.zeros(stack.shape[:2] + (1,)), np.cumsum(np.where(have, capped, 0.0), axis=-1)], axis=-1)
+    ccnt = np.concatenate([np.zeros(stack.shape[:2] + (1,)), np.cumsum(have, axis=-1)], axis=-1)
+    t = stack.shape[-1]
+    hi = np.arange(t)
+    lo = np.maximum(hi - window, 0)
+    count = ccnt[..., hi] - ccnt[..., lo]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        recent = (csum[..., hi] - csum[..., lo]) / count
+    # A baseline is eligible once it has a full window of its own record and scores this point.
+    recent = np.where((count >= min(window, MIN_HISTORY * 2)) & np.isfinite(stack), recent, np.inf)
+    recent[0] = np.where(np.isinf(recent[0]), 1e300, recent[0])  # the local level is the fallback
+    recent[1:] /= SELECT_MARGIN  # a seasonal baseline must beat the local level clearly
+    choice = np.argmin(recent, axis=0)
+    chosen = np.take_along_axis(stack, choice[None], axis=0)[0]
+    # Where the local level predicts as well as any, a point must be unusual for every baseline.
+    every = np.nanmin(np.where(np.isfinite(stack), stack, np.inf), axis=0)
+    return np.where(choice == 0, every, chosen)
 
 
 def _forward_fill(x: np.ndarray) -> np.ndarray:
@@ -126,28 +200,35 @@ def _forward_fill(x: np.ndarray) -> np.ndarray:
     return np.where(np.isnan(out), first_val[:, None], out)
 
 
-def _local_z(x: np.ndarray, window: int) -> np.ndarray:
+def _local_fit(x: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """z against the recent level, the absolute error of that baseline, and its spread."""
     center, spread = rolling_median_spread(x, window)
-    return np.abs(x - center) / spread
+    err = np.abs(x - center)
+    return err / spread, err, np.where(np.isfinite(spread), spread, np.nan)
 
 
-def _seasonal_z(x: np.ndarray, window: int, period: int) -> np.ndarray:
+def _seasonal_z(x: np.ndarray, window: int, period: int, lags: tuple[int, ...],
+                min_lags: int) -> tuple[np.ndarray, np.ndarray]:
+    """z against the same phase `lags` points back (median of them), and its absolute error."""
     n, t = x.shape
-    lagged = np.full((n, t, SEASONAL_LAGS), np.nan)
-    for k in range(1, SEASONAL_LAGS + 1):
-        if k * period < t:
-            lagged[:, k * period:, k - 1] = x[:, : t - k * period]
+    lagged = np.full((n, t, len(lags)), np.nan)
+    for k, lag in enumerate(lags):
+        if lag < t:
+            lagged[:, lag:, k] = x[:, : t - lag]
     have = np.isfinite(lagged).sum(axis=-1)
     seasonal = _middle(np.sort(lagged, axis=-1), have)
     resid = x - seasonal
-    start = period  # residuals exist from one period on
+    start = lags[0]  # residuals exist from one lag on
     z = np.full((n, t), np.nan)
+    err = np.full((n, t), np.nan)
     if t - start > 2:
         center, spread = rolling_median_spread(resid[:, start:], window)
-        z[:, start:] = np.abs(resid[:, start:] - center) / spread
+        err[:, start:] = np.abs(resid[:, start:] - center)
+        z[:, start:] = err[:, start:] / spread
         z[:, start: start + MIN_HISTORY] = np.nan
-    z[have < 2] = np.nan
-    return z
+    z[have < min_lags] = np.nan
+    err[~np.isfinite(z)] = np.nan
+    return z, err
 
 
 def rolling_median_spread(x: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
