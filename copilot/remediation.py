@@ -201,3 +201,9 @@ def execute(rem: Remediation, audit: AuditLog, *, approved_by: str, runner: Runn
         if not ok:
             return False
     return True
+
+
+def proposal(diagnosis: dict[str, Any], session_id: str = "") -> dict[str, Any] | None:
+    """The `"remediation"` section of the JSON outputs: the proposed plan (never run), or None."""
+    plan = propose(diagnosis, session_id)
+    return plan.to_dict() if plan else None

@@ -176,3 +176,11 @@ def test_execute_requires_a_named_approver(tmp_path):
     with pytest.raises(PermissionError):
         execute(plan, AuditLog(tmp_path / "a.jsonl"), approved_by="", runner=lambda *a, **k: ran.append(a))
     assert ran == []
+
+
+def test_json_outputs_carry_the_proposal_and_nothing_runs(session_id, incident, kubectl, capsys):
+    _, truth = incident
+    assert main(["report", session_id, "--format", "json"]) == 0
+    section = json.loads(capsys.readouterr().out)["remediation"]
+    assert section["component"] == truth["component"] and section["steps"][0]["dry_run"][-1] == "--dry-run=server"
+    assert kubectl() == [] and actions() == []

@@ -69,6 +69,7 @@ def test_alert_posted_three_times_runs_once_saves_session_and_delivers_once(demo
     assert msg["root_causes"][0]["fault_type"] == truth["fault_kind"]
     assert "HighLatency" in msg["question"] and "2024-05-14 13:29 UTC" in msg["question"]
     assert msg["report"].startswith("# Incident report")
+    assert msg["remediation"]["component"] == truth["component"] and msg["remediation"]["risk"] == "write"
     assert metric(metrics, "copilot_serve_alerts_received_total", source="alertmanager") == 3
     assert metric(metrics, "copilot_serve_alerts_duplicate_total", source="alertmanager") == 2
     assert metric(metrics, "copilot_serve_investigations_total", outcome="answered") == 1

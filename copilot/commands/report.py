@@ -40,6 +40,10 @@ def _report(args) -> int:
     if saved.get("actions") and lang == saved.get("language"):
         report["actions"] = saved["actions"]  # keep the knowledge-base actions of the original run
     report["session_id"] = sid
+    if args.format == "json":
+        from copilot.remediation import proposal
+
+        report["remediation"] = proposal(data, sid)  # proposed only; `copilot remediate` runs it
     text = json.dumps(report, ensure_ascii=False, indent=2) if args.format == "json" else render_markdown(report)
     if args.output:
         Path(args.output).write_text(text + ("\n" if not text.endswith("\n") else ""), encoding="utf-8")

@@ -32,6 +32,7 @@ class Message:
     question: str = ""
     link: str = ""  # the full report on `copilot serve`, when serve_public_url is set
     alerts: list[dict[str, Any]] = field(default_factory=list)
+    remediation: dict[str, Any] | None = None  # the proposed plan; it runs only via `copilot remediate`
 
     @property
     def more(self) -> str:
@@ -71,6 +72,7 @@ def build_message(inv: Investigation, group: AlertGroup, public_url: str = "") -
         question=inv.question,
         link=link,
         alerts=[a.to_dict() for a in group.alerts],
+        remediation=inv.remediation,
     )
     return Message(**_redacted(message.__dict__))
 
@@ -201,6 +203,7 @@ def generic_payloads(m: Message) -> list[dict[str, Any]]:
     return [{
         "session_id": m.session_id, "verdict": m.verdict, "summary": m.summary, "root_causes": m.root_causes,
         "report": m.report, "question": m.question, "title": m.title, "link": m.link, "alerts": m.alerts,
+        "remediation": m.remediation,
     }]
 
 

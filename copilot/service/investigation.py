@@ -60,6 +60,7 @@ class Investigation:
     verdict: str = "unknown"
     root_causes: list[dict[str, Any]] = field(default_factory=list)
     report: str = ""  # Markdown
+    remediation: dict[str, Any] | None = None  # proposed, never run by the service
     error: str = ""  # why it failed; empty when it answered
     seconds: float = 0.0
 
@@ -72,6 +73,7 @@ def investigate(settings: Settings, group: AlertGroup) -> Investigation:
     """Run the investigation to its end (blocking: call it in a worker thread) and return it."""
     from ..approval import DenyAll
     from ..events import FinalAnswer, RunFailed
+    from ..remediation import proposal
     from ..session import Session
 
     question = alert_question(group)
@@ -86,6 +88,7 @@ def investigate(settings: Settings, group: AlertGroup) -> Investigation:
                 result.verdict = verdict_of(diagnosis)
                 result.root_causes = list(diagnosis.get("root_causes") or [])
                 result.report = event.answer
+                result.remediation = proposal(diagnosis, session.id)
             elif isinstance(event, RunFailed) and not result.report:
                 result.error = event.error
 
