@@ -29,7 +29,7 @@ from starlette.routing import Route
 
 from ..config import Settings, data_dir
 from .delivery import Message, build_message, deliver
-from .investigation import Investigation, investigate
+from .investigation import Investigation, alert_question, investigate
 from .metrics import ServiceMetrics
 from .payloads import AlertGroup, PayloadError, parse_alertmanager
 from .queue import AlertQueue
@@ -89,14 +89,37 @@ def create_app(
     ledger: Path | None = None,
     run: Callable[[Settings, AlertGroup], Investigation] = investigate,
     send: Callable[[Settings, Message], list] = deliver,
+    processes: bool = True,
 ) -> Any:
-    """`token=None` turns auth off (the CLI allows that only on loopback, and only when asked)."""
+    """`token=None` turns auth off (the CLI allows that only on loopback, and only when asked).
+
+    With `processes` (the default) investigations run in a pool of `serve_concurrency` worker
+    processes, so their CPU work never holds this process's GIL and the service stays
+    responsive; otherwise in threads (`run` must then be picklable only in process mode)."""
     queue_box: dict[str, AlertQueue] = {}
+    pool_box: dict[str, Any] = {}
     metrics = ServiceMetrics(lambda: queue_box["q"].depth if "q" in queue_box else 0)
+
+    async def call(group: AlertGroup) -> Investigation:
+        if not processes:
+            return await asyncio.to_thread(run, settings, group)
+        if "pool" not in pool_box:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
+            pool_box["pool"] = ProcessPoolExecutor(settings.serve_concurrency, multiprocessing.get_context("spawn"))
+        return await asyncio.get_running_loop().run_in_executor(pool_box["pool"], run, settings, group)
 
     async def handle(group: AlertGroup) -> None:
         started = time.monotonic()
-        inv = await asyncio.to_thread(run, settings, group)
+        try:
+            inv = await call(group)
+        except Exception as exc:  # noqa: BLE001 - a crashed worker is a failed investigation, reported as such
+            from concurrent.futures.process import BrokenProcessPool
+
+            if isinstance(exc, BrokenProcessPool):
+                pool_box.pop("pool", None)  # start a fresh pool for the next alert
+            inv = Investigation("", alert_question(group), error=f"{type(exc).__name__}: {exc}")
         metrics.duration.observe(time.monotonic() - started)
         metrics.investigations.labels("failed" if inv.failed else "answered").inc()
         if inv.failed:
@@ -168,6 +191,8 @@ def create_app(
         yield
         if not await queue().join(timeout=60):
             log.warning("stopping with investigations still running")
+        if "pool" in pool_box:
+            pool_box["pool"].shutdown(wait=True, cancel_futures=True)
 
     app = Starlette(
         routes=[

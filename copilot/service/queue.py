@@ -54,6 +54,7 @@ class AlertQueue:
         self._seen: OrderedDict[str, None] = OrderedDict()
         self._ledger = ledger
         self.running = 0
+        self.peak = 0  # the most investigations that ran at once
         if ledger is not None and ledger.exists():
             for line in ledger.read_text(encoding="utf-8", errors="replace").splitlines()[-SEEN_LIMIT:]:
                 self._seen[line] = None
@@ -101,6 +102,7 @@ class AlertQueue:
         async with self._semaphore:
             group = self._pending.pop(key)
             self.running += 1
+            self.peak = max(self.peak, self.running)
             try:
                 await self._handler(group)
             except Exception:  # the handler reports its own failures; never kill the queue
