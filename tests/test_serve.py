@@ -165,3 +165,21 @@ def test_serve_refuses_to_start_without_a_token(capsys):
     assert "COPILOT_SERVE_TOKEN" in err and "Traceback" not in err
     assert main(["serve", "--port", "0", "--no-auth", "--host", "0.0.0.0"]) == 1
     assert "loopback" in capsys.readouterr().err
+
+
+def test_failed_investigation_is_delivered_as_a_failure_and_counted(tmp_path):
+    gone = tmp_path / "unmounted-telemetry"
+    gone.mkdir()
+    with Receiver() as hook:
+        app = create_app(serve_settings(gone, hook.url), token=TOKEN, ledger=tmp_path / "seen.txt")
+        gone.rmdir()  # the data went away after the service started
+        with Served(app) as srv:
+            payload = alertmanager_payload(ensure_demo())
+            assert httpx.post(f"{srv.url}/alerts/alertmanager", json=payload, headers=AUTH).status_code == 202
+            wait_for(lambda: hook.messages and idle(srv.url), 120, "the failure report")
+            metrics = httpx.get(f"{srv.url}/metrics", headers=AUTH).text
+    (msg,) = hook.messages
+    assert msg["verdict"] == "unknown" and msg["root_causes"] == []
+    assert msg["summary"].startswith("The investigation failed") and "no such directory" in msg["summary"]
+    assert metric(metrics, "copilot_serve_investigation_failures_total") == 1
+    assert metric(metrics, "copilot_serve_investigations_total", outcome="failed") == 1
