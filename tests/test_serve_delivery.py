@@ -143,3 +143,12 @@ def test_payload_grouping_key_and_fingerprint_fallback():
     g = parse_alertmanager({"groupLabels": {"alertname": "X"},
                             "alerts": [{"labels": {"alertname": "X", "pod": "p1"}, "startsAt": "2024-05-14T14:05:00Z"}]})
     assert g.key == '{"alertname": "X"}' and len(g.alerts[0].fingerprint) == 16 and g.alerts[0].component == "p1"
+
+
+def test_grafana_legacy_payload_becomes_a_one_alert_group():
+    g = parse_alertmanager({"ruleName": "CPU high", "ruleId": 7, "state": "alerting", "message": "cpu > 90%",
+                            "tags": {"service": "cart"}, "evalMatches": [{"metric": "cpu", "value": 97}]}, "grafana")
+    assert g.key == "grafana:7" and g.status == "firing"
+    assert [(a.name, a.component, a.annotations["description"]) for a in g.firing] == [("CPU high", "cart", "cpu > 90%")]
+    ok = parse_alertmanager({"ruleName": "CPU high", "ruleId": 7, "state": "ok"}, "grafana")
+    assert ok.status == "resolved" and ok.firing == []
