@@ -169,10 +169,17 @@ def query_result(question: str, final: dict[str, Any] | None, session_id: str, m
         "findings": diagnosis.get("findings", []),
         "mitigation": diagnosis.get("mitigation", []),
         "report": diagnosis.get("report", {}),
+        "remediation": _remediation(diagnosis, session_id),
     }
     if diagnosis.get("workflow"):  # the question ran one of the team's workflows (chat-ops)
         result["workflow"] = diagnosis["workflow"]
     return result
+
+
+def _remediation(diagnosis: dict[str, Any], session_id: str) -> dict[str, Any] | None:
+    from .remediation import proposal
+
+    return proposal(diagnosis, session_id)
 
 
 def run_query(args: argparse.Namespace) -> int:

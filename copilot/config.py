@@ -75,6 +75,14 @@ class Settings:
     sources: dict[str, dict[str, Any]] = field(default_factory=dict)
     items_paths: list[str] = field(default_factory=list)  # more diagnosis-item folders/files beside <config dir>/items
     workflows_paths: list[str] = field(default_factory=list)  # more workflow folders/files beside <config dir>/workflows
+    # `copilot serve`: chat delivery through incoming webhooks, and the service's bounds.
+    notify_webhook_url: str = ""  # generic JSON webhook: session_id, verdict, root_causes, report
+    slack_webhook_url: str = ""
+    lark_webhook_url: str = ""  # Lark / Feishu custom bot
+    dingtalk_webhook_url: str = ""
+    wecom_webhook_url: str = ""  # WeCom (企业微信) group bot
+    serve_concurrency: int = 2  # investigations running at once
+    serve_public_url: str = ""  # where chat readers can reach `copilot serve` for the full report
 
     @property
     def use_llm(self) -> bool:
@@ -100,6 +108,10 @@ class Settings:
             for option in list(options):
                 if option in ("token", "password") and options[option]:
                     options[option] = mask(str(options[option]))
+        for hook in ("notify_webhook_url", "slack_webhook_url", "lark_webhook_url", "dingtalk_webhook_url",
+                     "wecom_webhook_url"):
+            if out.get(hook):
+                out[hook] = mask(out[hook])  # incoming-webhook URLs carry their secret
         return out
 
 

@@ -195,6 +195,12 @@ def build_report(
     }
 
 
+def _spark(report: dict[str, Any], finding_id: str) -> str:
+    """The finding's sparkline (copilot/charts.py), when the caller added `sparklines` to the report."""
+    line = (report.get("sparklines") or {}).get(finding_id)
+    return f" `{line}`" if line else ""
+
+
 def _cite(ids: list[str]) -> str:
     return " " + " ".join(f"[{i}]" for i in ids) if ids else ""
 
@@ -251,7 +257,7 @@ def render_markdown(report: dict[str, Any]) -> str:
             continue
         lines.append(f"- **{name}**{colon.rstrip()}")
         for item in group["items"]:
-            lines.append(f"  - {item['text']} [{item['evidence']}]")
+            lines.append(f"  - {item['text']} [{item['evidence']}]{_spark(report, item['evidence'])}")
         if group["more"]:
             lines.append(f"  - {t['more'].format(n=group['more'])}")
     lines.append("")

@@ -263,6 +263,7 @@ class Renderer:
         match event:
             case RunStarted(session_id=sid, model=model, max_steps=n, data=data):
                 self._answer = ""
+                self._data = event.data
                 self.line(run_started_text(sid, model, n, data), "dim")
             case MemoryRecalled(memory_id=mid, summary=summary, similarity=sim):
                 self.line(memory_text(mid, summary, sim), "magenta")
@@ -288,7 +289,7 @@ class Renderer:
                 if output.strip():
                     self.line(_indent(output), "dim")
             case FindingReported(finding=finding):
-                self.line("  " + finding_text(finding), "bold yellow")
+                self.line("  " + finding_text(finding) + self._spark(finding), "bold yellow")
             case AnswerDelta(text=text):
                 self._answer_delta(text)
             case FinalAnswer(answer=answer):
@@ -303,6 +304,15 @@ class Renderer:
                 self.line(failed_text(error), "bold red")
             case _:
                 pass
+
+    def _spark(self, finding: dict[str, Any]) -> str:
+        """A sparkline of the finding's series (ASCII when plain), when the run's data is a directory."""
+        if finding.get("source") != "metrics":
+            return ""
+        from copilot.charts import finding_sparklines, load_telemetry
+
+        line = finding_sparklines([finding], load_telemetry(getattr(self, "_data", "")), plain=not self.color)
+        return f"  {line[finding['id']]}" if finding.get("id") in line else ""
 
     def _answer_delta(self, text: str) -> None:
         first = not self._answer

@@ -10,7 +10,8 @@ from copilot.terminal_text import terminal_safe
 def register(sub) -> None:
     p = sub.add_parser("report", help="regenerate the incident report of a saved session")
     p.add_argument("session_id", help="session id (a unique prefix is enough; see `copilot sessions list`)")
-    p.add_argument("--format", choices=("markdown", "json"), default="markdown")
+    p.add_argument("--format", choices=("markdown", "json", "html"), default="markdown",
+                   help="markdown, json, or html: one self-contained file with charts (use -o FILE)")
     p.add_argument("--lang", choices=("en", "zh"), help="report language (default: the question's language)")
     p.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
     p.set_defaults(func=_report)
@@ -42,7 +43,21 @@ def _report(args) -> int:
     if saved.get("actions") and lang == saved.get("language"):
         report["actions"] = saved["actions"]  # keep the knowledge-base actions of the original run
     report["session_id"] = sid
+    if args.format in ("markdown", "html"):  # sparklines beside the metric findings (ASCII on dumb terminals)
+        from copilot.charts import finding_sparklines, load_telemetry, plain_terminal, session_data_dir
+
+        telemetry = load_telemetry(session_data_dir(store.events(sid)))
+        plain = plain_terminal() and args.format == "markdown"
+        report["sparklines"] = finding_sparklines(data.get("findings", []), telemetry, plain=plain)
+    if args.format == "json":
+        from copilot.remediation import proposal
+
+        report["remediation"] = proposal(data, sid)  # proposed only; `copilot remediate` runs it
     text = json.dumps(report, ensure_ascii=False, indent=2) if args.format == "json" else render_markdown(report)
+    if args.format == "html":
+        from copilot.html_report import render_html
+
+        text = render_html(report, data, telemetry, text, sid)
     if args.output:
         Path(args.output).write_text(text + ("\n" if not text.endswith("\n") else ""), encoding="utf-8")
     else:

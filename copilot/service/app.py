@@ -1,0 +1,215 @@
+"""The ASGI app of `copilot serve` (Starlette).
+
+    POST /alerts/alertmanager   Alertmanager webhook (payload version 4)
+    POST /alerts/grafana        Grafana alerting webhook
+    GET  /healthz               liveness and queue depth
+    GET  /metrics               Prometheus metrics of the service
+    GET  /sessions/{id}/report  the Markdown report of a finished investigation
+
+Every request needs `Authorization: Bearer <token>` (compared in constant time) unless the
+service was started with auth off; bodies over `max_body` bytes get 413. Investigations and
+deliveries run in worker threads so the event loop keeps answering while they work.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import json
+import logging
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from ..config import Settings, data_dir
+from .delivery import Message, build_message, deliver
+from .investigation import Investigation, alert_question, investigate
+from .metrics import ServiceMetrics
+from .payloads import AlertGroup, PayloadError, parse_alertmanager
+from .queue import AlertQueue
+
+log = logging.getLogger("copilot.serve")
+
+MAX_BODY = 1 << 20  # 1 MiB
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+class Guard:
+    """ASGI middleware: bearer token on every request, and a cap on the declared body size."""
+
+    def __init__(self, app: Any, token: str | None, max_body: int, metrics: ServiceMetrics) -> None:
+        self.app, self.token, self.max_body, self.metrics = app, token, max_body, metrics
+
+    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+        if self.token is not None:
+            given = headers.get("authorization", "")
+            scheme, _, credential = given.partition(" ")
+            if scheme.lower() != "bearer" or not hmac.compare_digest(credential.strip().encode(), self.token.encode()):
+                self.metrics.rejected.labels("unauthorized").inc()
+                response = JSONResponse({"error": "missing or wrong bearer token"}, status_code=401,
+                                        headers={"WWW-Authenticate": "Bearer"})
+                return await response(scope, receive, send)
+        length = headers.get("content-length", "")
+        if length.isdigit() and int(length) > self.max_body:
+            self.metrics.rejected.labels("too_large").inc()
+            response = JSONResponse({"error": f"request body over {self.max_body} bytes"}, status_code=413)
+            return await response(scope, receive, send)
+        return await self.app(scope, receive, send)
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The body, refusing more than `limit` bytes even when no Content-Length was sent."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge()
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def create_app(
+    settings: Settings,
+    *,
+    token: str | None,
+    max_body: int = MAX_BODY,
+    ledger: Path | None = None,
+    run: Callable[[Settings, AlertGroup], Investigation] = investigate,
+    send: Callable[[Settings, Message], list] = deliver,
+    processes: bool = True,
+) -> Any:
+    """`token=None` turns auth off (the CLI allows that only on loopback, and only when asked).
+
+    With `processes` (the default) investigations run in a pool of `serve_concurrency` worker
+    processes, so their CPU work never holds this process's GIL and the service stays
+    responsive; otherwise in threads (`run` must then be picklable only in process mode)."""
+    queue_box: dict[str, AlertQueue] = {}
+    pool_box: dict[str, Any] = {}
+    metrics = ServiceMetrics(lambda: queue_box["q"].depth if "q" in queue_box else 0)
+
+    async def call(group: AlertGroup) -> Investigation:
+        if not processes:
+            return await asyncio.to_thread(run, settings, group)
+        if "pool" not in pool_box:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
+            pool_box["pool"] = ProcessPoolExecutor(settings.serve_concurrency, multiprocessing.get_context("spawn"))
+        return await asyncio.get_running_loop().run_in_executor(pool_box["pool"], run, settings, group)
+
+    async def handle(group: AlertGroup) -> None:
+        started = time.monotonic()
+        try:
+            inv = await call(group)
+        except Exception as exc:  # noqa: BLE001 - a crashed worker is a failed investigation, reported as such
+            from concurrent.futures.process import BrokenProcessPool
+
+            if isinstance(exc, BrokenProcessPool):
+                pool_box.pop("pool", None)  # start a fresh pool for the next alert
+            inv = Investigation("", alert_question(group), error=f"{type(exc).__name__}: {exc}")
+        metrics.duration.observe(time.monotonic() - started)
+        metrics.investigations.labels("failed" if inv.failed else "answered").inc()
+        if inv.failed:
+            metrics.failures.inc()
+            log.warning("investigation %s failed: %s", inv.session_id, inv.error)
+        message = build_message(inv, group, settings.serve_public_url)
+        for result in await asyncio.to_thread(send, settings, message):
+            metrics.deliveries.labels(result.target, "ok" if result.ok else "failed").inc()
+            if not result.ok:
+                log.warning("delivery of %s to %s failed: %s", inv.session_id, result.target, result.error)
+
+    def queue() -> AlertQueue:
+        if "q" not in queue_box:
+            queue_box["q"] = AlertQueue(handle, settings.serve_concurrency, ledger)
+        return queue_box["q"]
+
+    async def receive_alerts(request: Request, source: str) -> Response:
+        try:
+            raw = await read_body(request, max_body)
+        except BodyTooLarge:
+            metrics.rejected.labels("too_large").inc()
+            return JSONResponse({"error": f"request body over {max_body} bytes"}, status_code=413)
+        try:
+            group = parse_alertmanager(json.loads(raw), source)
+        except json.JSONDecodeError as exc:
+            metrics.rejected.labels("bad_payload").inc()
+            return JSONResponse({"error": f"body is not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"},
+                                status_code=400)
+        except PayloadError as exc:
+            metrics.rejected.labels("bad_payload").inc()
+            return JSONResponse({"error": str(exc)}, status_code=400)
+        metrics.alerts_received.labels(source).inc(len(group.alerts))
+        submitted = queue().submit(group)
+        if submitted.duplicates:
+            metrics.alerts_duplicate.labels(source).inc(submitted.duplicates)
+        return JSONResponse({"group_key": group.key, **submitted.to_dict()}, status_code=202)
+
+    async def alertmanager(request: Request) -> Response:
+        return await receive_alerts(request, "alertmanager")
+
+    async def grafana(request: Request) -> Response:
+        return await receive_alerts(request, "grafana")
+
+    async def healthz(request: Request) -> Response:
+        return JSONResponse({"status": "ok", "queue_depth": queue().depth})
+
+    async def prometheus(request: Request) -> Response:
+        body, content_type = metrics.exposition()
+        return Response(body, media_type=content_type)
+
+    async def session_report(request: Request) -> Response:
+        from sessions.store import SessionStore
+
+        from ..errors import CopilotError
+
+        try:
+            store = SessionStore(settings.sessions_path())
+            sid = store.resolve(request.path_params["session_id"])
+            diagnosis = store.last_diagnosis(sid)
+        except CopilotError as exc:
+            return JSONResponse({"error": str(exc)}, status_code=404)
+        if not diagnosis:
+            return JSONResponse({"error": f"session {sid} has no finished diagnosis"}, status_code=404)
+        return PlainTextResponse(diagnosis.get("answer", ""), media_type="text/markdown; charset=utf-8")
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette):
+        queue()
+        yield
+        if not await queue().join(timeout=60):
+            log.warning("stopping with investigations still running")
+        if "pool" in pool_box:
+            pool_box["pool"].shutdown(wait=True, cancel_futures=True)
+
+    app = Starlette(
+        routes=[
+            Route("/alerts/alertmanager", alertmanager, methods=["POST"]),
+            Route("/alerts/grafana", grafana, methods=["POST"]),
+            Route("/healthz", healthz, methods=["GET"]),
+            Route("/metrics", prometheus, methods=["GET"]),
+            Route("/sessions/{session_id}/report", session_report, methods=["GET"]),
+        ],
+        lifespan=lifespan,
+    )
+    guarded = Guard(app, token, max_body, metrics)
+    guarded.state = app.state  # type: ignore[attr-defined]
+    app.state.metrics = metrics
+    app.state.queue = queue
+    return guarded
+
+
+def default_ledger() -> Path:
+    return data_dir() / "serve" / "seen-alerts.txt"
