@@ -67,9 +67,10 @@ def test_repl_prints_a_sparkline_beside_a_metric_finding(session):
     r.handle(FindingReported(1, finding))
     r.handle(FindingReported(1, {"id": "L1", "source": "logs", "summary": "a log finding"}))
     lines = stream.getvalue().splitlines()
-    spark = lines[1].rsplit("  ", 1)[-1]
-    assert finding["summary"] in lines[1] and len(spark) == 24 and set(spark) <= set(ASCII + " ")
-    assert lines[2].endswith("a log finding")
+    at = next(i for i, ln in enumerate(lines) if finding["summary"] in ln)
+    spark = lines[at].rsplit("  ", 1)[-1]
+    assert len(spark) == 24 and set(spark) <= set(ASCII + " ")
+    assert lines[at + 1].endswith("a log finding")
 
 
 class Tags(HTMLParser):

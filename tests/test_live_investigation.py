@@ -194,3 +194,33 @@ def test_sources_command_checks_each_configured_source(live_prom, tmp_path):
     assert check["name"] == "prometheus" and check["ok"] and "4 components" in check["detail"]
     bad = run_copilot(["sources"], clean_env(tmp_path, COPILOT_PROMETHEUS_URL=f"http://127.0.0.1:{free_port()}"), tmp_path)
     assert bad.returncode == 1 and "prometheus  FAIL" in bad.stdout and "prometheus_url" in bad.stdout
+
+
+@pytest.fixture(scope="module")
+def live_am(tmp_path_factory, shop):
+    from tests.test_live_alertmanager import BINARY, iso, start_alertmanager
+
+    if not BINARY:
+        pytest.skip("needs prometheus-alertmanager (Debian package; .ci/run installs it)")
+    workdir = tmp_path_factory.mktemp("live_am")
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    proc = start_alertmanager(workdir, port, [], lambda: httpx.get(f"{url}/-/ready", timeout=1).status_code == 200)
+    alert = {"labels": {"alertname": "OrdersP90Slow", "service": "orders", "severity": "page"},
+             "annotations": {"summary": "orders p90 latency above 400 ms"}, "startsAt": iso(shop.fault + 120)}
+    httpx.post(f"{url}/api/v2/alerts", json=[alert], timeout=5).raise_for_status()
+    yield url
+    stop(proc)
+
+
+@needs_prometheus
+def test_prometheus_and_alertmanager_together_cite_the_firing_alert(live_prom, live_am, tmp_path):
+    env = clean_env(tmp_path, COPILOT_PROMETHEUS_URL=live_prom, COPILOT_ALERTMANAGER_URL=live_am)
+    proc = run_copilot(["--query", "why is orders slow?", "--offline", "--format", "json", "--no-memory"], env, tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    out = json.loads(proc.stdout)
+    assert sorted(s["name"] for s in out["data"]["sources"]) == ["alertmanager", "prometheus"]
+    assert out["root_causes"][0]["component"] == "orders"
+    cited = {f["id"]: f for f in out["findings"] if f["source"] == "alerts"}
+    assert any("OrdersP90Slow" in f["summary"] for f in cited.values())
+    assert "OrdersP90Slow" in json.dumps(out["report"])

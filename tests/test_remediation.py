@@ -93,14 +93,15 @@ def test_run_without_approval_never_executes(session_id, kubectl, capsys):
     # --yes alone is not enough either: the tool must be allowlisted
     assert main(["remediate", session_id, "--run", "--yes"]) == 1
     assert "--allow kubectl" in capsys.readouterr().err
-    # nor does the auto-approve setting that --query's --yes sets
+    # nor can an environment variable approve: the setting is refused before anything runs
     os.environ["COPILOT_AUTO_APPROVE"] = "1"
     try:
         assert main(["remediate", session_id, "--run"]) == 1
     finally:
         del os.environ["COPILOT_AUTO_APPROVE"]
+    assert "auto_approve cannot be set here" in capsys.readouterr().err
     assert kubectl() == []
-    assert actions() == ["proposed", "denied", "proposed", "denied", "proposed", "denied"]
+    assert actions() == ["proposed", "denied", "proposed", "denied"]
     assert all(e["who"] and e["at"] for e in AuditLog().entries())
 
 
