@@ -87,7 +87,8 @@ class Agent:
 
     async def run(self, question: str, history: list[dict[str, str]] | None = None) -> AsyncIterator[Event]:
         question = question.strip()
-        yield RunStarted(self.session_id, question, self.brain.label, self.budget.max_steps, self.data_label)
+        yield RunStarted(self.session_id, question, self.brain.label, self.budget.max_steps, self.data_label,
+                         selection=dict(self.ctx.cache.get("data") or {}))
         if not question:
             yield RunFailed("the question is empty; ask what to investigate, e.g. 'why is checkout slow since 14:05?'")
             return

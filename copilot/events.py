@@ -32,6 +32,8 @@ class RunStarted(Event):
     model: str  # model name, or "offline"
     max_steps: int
     data: str = ""
+    # What the run reads, saved so `/resume` can restore it: DataSelection.to_dict().
+    selection: dict[str, Any] = field(default_factory=dict)
     at: float = field(default_factory=_now)
 
 

@@ -130,12 +130,43 @@ class Session:
     def model_label(self) -> str:
         return self.settings.model_label
 
-    def resume(self, session_id: str) -> None:
-        """Continue an earlier session: its turns become this conversation's history."""
+    def resume(self, session_id: str) -> str:
+        """Continue an earlier session: its turns become this conversation's history and the
+        data it read is read again. Returns one line saying what data is in use: restored, or
+        why it changed (a folder gone, other sources configured)."""
         sid = self.store.resolve(session_id)
+        saved = self.store.last_selection(sid)
         self.id = sid
         self.history = self.store.conversation(sid)
         self.last_diagnosis = self.store.last_diagnosis(sid)
+        return self._restore_data(saved)
+
+    def _restore_data(self, saved: dict[str, Any] | None) -> str:
+        before = self.select_data().label
+        if not saved:
+            return f"the session did not record its data; reading {before}"
+        label = str(saved.get("label", ""))
+        if saved.get("demo"):
+            self.settings.demo, self.settings.data = True, ""
+            self._selection = None
+            return f"data restored: {self.select_data().label}"
+        paths = [s.get("path") for s in saved.get("sources", []) if s.get("name") == "files" and s.get("path")]
+        if paths:
+            if not Path(paths[0]).is_dir():
+                return f"the data changed: the session read {label}, which no longer exists; reading {before}"
+            self.settings.demo, self.settings.data = False, str(paths[0])
+            self._selection = None
+            return f"data restored: {self.select_data().label}"
+        # Live sources: their settings come from the configuration, not the transcript.
+        self.settings.demo, self.settings.data = False, ""
+        self._selection = None
+        try:
+            now = self.select_data()
+        except CopilotError as exc:
+            return f"the data changed: the session read {label}; {exc}"
+        if now.label == label:
+            return f"data restored: {now.label}"
+        return f"the data changed: the session read {label}; now reading {now.label}"
 
     def select_data(self):
         """What this session reads (copilot/sources.py: --data, configured sources, or the demo)."""

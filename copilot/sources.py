@@ -206,7 +206,8 @@ class DataSelection:
 
     def to_dict(self) -> dict[str, Any]:
         return {"demo": self.demo, "label": self.label,
-                "sources": [{"name": s.name, "label": s.label, "live": bool(s.live), "kinds": sorted(s.kinds)}
+                "sources": [{"name": s.name, "label": s.label, "live": bool(s.live), "kinds": sorted(s.kinds),
+                             **({"path": str(s.path)} if getattr(s, "path", None) else {})}
                             for s in self.sources]}
 
 

@@ -119,6 +119,15 @@ class SessionStore:
                 turns.append({"role": "assistant", "content": ev.get("answer", "")})
         return turns
 
+    def last_selection(self, session_id: str) -> dict[str, Any] | None:
+        """What the session's last run read (DataSelection.to_dict()), or None when no run
+        recorded it (sessions saved before the selection was kept)."""
+        found = None
+        for ev in self.events(session_id):
+            if ev.get("kind") == "run_started" and ev.get("selection"):
+                found = ev["selection"]
+        return found
+
     def last_diagnosis(self, session_id: str) -> dict[str, Any] | None:
         found = None
         for ev in self.events(session_id):

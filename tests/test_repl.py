@@ -134,6 +134,68 @@ async def test_sessions_and_resume(tmp_path, monkeypatch, pipe):
     assert [t["role"] for t in second.history] == ["user", "assistant"]
 
 
+async def test_resume_restores_the_data_the_session_read(tmp_path, monkeypatch, pipe):
+    first = make_session(tmp_path, monkeypatch, investigation_script(), session_id="20250101-000000-aaaaaa")
+    read = first.settings.data
+    repl, _ = make_repl(first, pipe)
+    pipe.send_text("why is cart slow?\r/exit\r")
+    await asyncio.wait_for(repl.run(), 5)
+
+    with create_pipe_input() as second_pipe:
+        # The second REPL starts on other data; /resume goes back to what the session read.
+        second = make_session(tmp_path, monkeypatch, investigation_script(), session_id="20250102-000000-bbbbbb")
+        other = tmp_path / "other"
+        other.mkdir()
+        (other / "metrics.csv").write_text("timestamp,component,metric,value\n2024-05-14T13:05:00Z,db,cpu,0.5\n")
+        second.settings.data = str(other)
+        repl, out = make_repl(second, second_pipe)
+        second_pipe.send_text("/resume 20250101\r/exit\r")
+        await asyncio.wait_for(repl.run(), 5)
+    text = out.getvalue()
+    assert f"data: files in {other}" in text  # what it read before resuming
+    assert f"data restored: files in {read}" in text
+    assert second.settings.data == read and second.select_data().label == f"files in {read}"
+    assert repl.prompt().startswith("offline · files in ")
+    assert repl.renderer.status.data == f"files in {read}"
+
+
+async def test_resume_says_when_the_data_is_gone(tmp_path, monkeypatch, pipe):
+    first = make_session(tmp_path, monkeypatch, investigation_script(), session_id="20250101-000000-aaaaaa")
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    (gone / "metrics.csv").write_text("timestamp,component,metric,value\n2024-05-14T13:05:00Z,cart,cpu,0.5\n")
+    first.settings.data = str(gone)
+    repl, _ = make_repl(first, pipe)
+    pipe.send_text("why is cart slow?\r/exit\r")
+    await asyncio.wait_for(repl.run(), 5)
+    (gone / "metrics.csv").unlink()
+    gone.rmdir()
+
+    with create_pipe_input() as second_pipe:
+        second = make_session(tmp_path, monkeypatch, investigation_script(), session_id="20250102-000000-bbbbbb")
+        repl, out = make_repl(second, second_pipe)
+        second_pipe.send_text("/resume 20250101\r/exit\r")
+        await asyncio.wait_for(repl.run(), 5)
+    text = out.getvalue()
+    assert (f"the data changed: the session read files in {gone}, which no longer exists; "
+            f"reading files in {tmp_path / 'data'}") in text
+    assert second.settings.data == str(tmp_path / "data")
+
+
+def test_resume_of_a_live_session_compares_the_configured_sources(tmp_path, monkeypatch):
+    from copilot.events import RunStarted
+
+    session = make_session(tmp_path, monkeypatch, investigation_script())
+    saved = {"demo": False, "label": "Prometheus at http://prom:9090",
+             "sources": [{"name": "prometheus", "label": "Prometheus at http://prom:9090", "live": True}]}
+    session.store.append("20250103-000000-cccccc", RunStarted("20250103-000000-cccccc", "why?", "offline", 6,
+                                                              saved["label"], selection=saved))
+    line = session.resume("20250103")
+    # No Prometheus is configured now (the live settings come from the configuration): said, not hidden.
+    assert line.startswith("the data changed: the session read Prometheus at http://prom:9090; now reading ")
+    assert session.settings.data == ""
+
+
 @pytest.mark.parametrize("reply, ran", [("y", True), ("n", False), ("", False)])
 async def test_approval_prompt(tmp_path, monkeypatch, pipe, reply, ran):
     log: list[str] = []

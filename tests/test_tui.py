@@ -241,6 +241,30 @@ async def test_sessions_picker_resumes_a_session(tmp_path, monkeypatch):
         assert [str(q.render()) for q in app.query(QuestionLine)] == ["› why is cart slow?"]
 
 
+async def test_resume_restores_the_data_and_the_status_line_says_it(tmp_path, monkeypatch):
+    first = make_session(tmp_path, monkeypatch, investigation_script(), session_id="20250101-000000-aaaaaa")
+    read = first.settings.data
+    app = CopilotApp(first)
+    async with app.run_test(size=(110, 40)) as pilot:
+        await submit(pilot, "why is cart slow?")
+        await wait_idle(app, pilot)
+
+    second = make_session(tmp_path, monkeypatch, investigation_script(), session_id="20250102-000000-bbbbbb")
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "metrics.csv").write_text("timestamp,component,metric,value\n2024-05-14T13:05:00Z,db,cpu,0.5\n")
+    second.settings.data = str(other)
+    app = CopilotApp(second)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await wait_for(lambda: app.status.data == f"files in {other}", pilot)
+        await submit(pilot, "/resume 20250101")
+        await wait_for(lambda: any("data restored" in n for n in notices(app)), pilot)
+        assert any(f"data restored: files in {read}" in n for n in notices(app))
+        assert second.settings.data == read
+        assert app.status.data == f"files in {read}"
+        assert "files in" in str(app.query_one("#status").render())
+
+
 async def test_missing_data_dir_is_a_one_line_error(tmp_path, monkeypatch):
     session = make_session(tmp_path, monkeypatch, investigation_script())
     session.settings.data = str(tmp_path / "nowhere")

@@ -92,13 +92,14 @@ def _resume(session: Any, arg: str) -> Outcome:
     if not arg:
         return Outcome("/resume needs a session id; /sessions lists them", error=True)
     try:
-        session.resume(arg)
+        data = session.resume(arg)
     except CopilotError as exc:
         return Outcome(str(exc), error=True)
     questions = [t["content"] for t in session.history if t.get("role") == "user"]
     last = f"; last question: {questions[-1]}" if questions else ""
     return Outcome(
-        f"resumed session {session.id} ({len(questions)} earlier question{'' if len(questions) == 1 else 's'}{last})",
+        f"resumed session {session.id} ({len(questions)} earlier question{'' if len(questions) == 1 else 's'}{last})"
+        + (f"\n{data}" if data else ""),
         action="resumed",
     )
 
