@@ -85,10 +85,18 @@ class Agent:
         self.tokens_used = 0
         self.recalled: list[dict[str, Any]] = []  # the run's recalled diagnoses (RunState.recalled)
 
+    def _zone(self) -> str:
+        from .timezones import zone_label
+
+        try:
+            return zone_label(self.ctx.settings)
+        except CopilotError:
+            return "UTC"
+
     async def run(self, question: str, history: list[dict[str, str]] | None = None) -> AsyncIterator[Event]:
         question = question.strip()
         yield RunStarted(self.session_id, question, self.brain.label, self.budget.max_steps, self.data_label,
-                         selection=dict(self.ctx.cache.get("data") or {}))
+                         selection=dict(self.ctx.cache.get("data") or {}), timezone=self._zone())
         if not question:
             yield RunFailed("the question is empty; ask what to investigate, e.g. 'why is checkout slow since 14:05?'")
             return

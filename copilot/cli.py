@@ -154,8 +154,21 @@ def plain_text(markdown: str) -> str:
     return re.sub(r"^\*(.+)\*:", r"\1:", text, flags=re.M)
 
 
+def _zone(settings: Any) -> str:
+    from .timezones import zone_label
+
+    return zone_label(settings)
+
+
+def _iso_window(window: Any, settings: Any) -> list[str | None] | None:
+    """The window as ISO-8601 with the configured zone's offset (`window` stays epoch seconds)."""
+    from .timezones import iso_time
+
+    return [iso_time(float(t), settings) for t in window] if window else None
+
+
 def query_result(question: str, final: dict[str, Any] | None, session_id: str, model: str, steps: int,
-                 data: dict[str, Any] | None = None) -> dict[str, Any]:
+                 data: dict[str, Any] | None = None, settings: Any = None) -> dict[str, Any]:
     diagnosis = (final or {}).get("diagnosis") or {}
     result = {
         "data": data or {},
@@ -166,6 +179,8 @@ def query_result(question: str, final: dict[str, Any] | None, session_id: str, m
         "model": model,
         "session_id": session_id,
         "window": diagnosis.get("window"),
+        "window_iso": _iso_window(diagnosis.get("window"), settings),
+        "timezone": _zone(settings),
         "findings": diagnosis.get("findings", []),
         "mitigation": diagnosis.get("mitigation", []),
         "report": diagnosis.get("report", {}),
@@ -230,7 +245,7 @@ def run_query(args: argparse.Namespace) -> int:
     if not args.events:
         if args.format == "json":
             result = query_result(args.query, final, session.id, settings.model_label, steps,
-                                  session.select_data().to_dict())
+                                  session.select_data().to_dict(), settings)
             print(json.dumps(result, ensure_ascii=False, indent=2, default=str))
         elif final is not None:
             answer = final["answer"]

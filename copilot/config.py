@@ -57,7 +57,7 @@ class Settings:
     embed_model: str = ""  # default text-embedding-3-small when embed_url is set
     embed_api_key: str = ""  # falls back to api_key
     sessions_dir: str = ""  # empty: <data dir>/sessions
-    timezone: str = ""  # empty: the machine's local zone
+    timezone: str = "UTC"  # IANA name (COPILOT_TIMEZONE): the one zone times are read and printed in
     auto_approve: bool = False  # --yes (command line only; approves only the tools in approved_tools)
     approved_tools: list[str] = field(default_factory=list)  # --allow-tool NAME: writes `--query --yes` may run
     prometheus_url: str = ""  # Prometheus-compatible HTTP API (Prometheus, VictoriaMetrics, Thanos)
@@ -216,4 +216,7 @@ def load_settings(flags: dict[str, Any] | None = None, env: dict[str, str] | Non
         raise ConfigError(f"strategy must be one of {', '.join(STRATEGIES)}, got {settings.strategy!r}")
     if settings.max_steps < 1:
         raise ConfigError("max_steps must be at least 1")
+    from .timezones import local_zone
+
+    local_zone(settings)  # a misspelt zone is one line now, not a failure mid-run
     return settings

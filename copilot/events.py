@@ -34,6 +34,7 @@ class RunStarted(Event):
     data: str = ""
     # What the run reads, saved so `/resume` can restore it: DataSelection.to_dict().
     selection: dict[str, Any] = field(default_factory=dict)
+    timezone: str = ""  # the zone every time in the run's texts is printed in ("UTC", "Asia/Shanghai")
     at: float = field(default_factory=_now)
 
 

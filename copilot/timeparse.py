@@ -46,7 +46,10 @@ class Window:
         s = datetime.fromtimestamp(self.start, tz)
         e = datetime.fromtimestamp(self.end, tz)
         fmt_e = "%H:%M" if s.date() == e.date() else "%Y-%m-%d %H:%M"
-        return f"{s:%Y-%m-%d %H:%M}–{e.strftime(fmt_e)}"
+        from .timezones import zone_suffix
+
+        zone = zone_suffix(self.end, e.tzinfo) if e.tzinfo is not None else ""
+        return f"{s:%Y-%m-%d %H:%M}–{e.strftime(fmt_e)}{' ' + zone if zone else ''}"
 
 
 _NUM = r"(\d+|[零〇一二两三四五六七八九十]+)"

@@ -197,7 +197,7 @@ class CopilotApp(App[int]):
             self.action_knowledge()
             return
         if outcome.action == "sessions" and outcome.sessions:
-            self.push_screen(SessionsScreen(outcome.sessions), callback=self._picked)
+            self.push_screen(SessionsScreen(outcome.sessions, self.session.settings), callback=self._picked)
             return
         if outcome.text:
             await conversation.say(outcome.text, "error" if outcome.error else "info")

@@ -87,14 +87,15 @@ class SessionsScreen(ModalScreen[str | None]):
     AUTO_FOCUS = "#sessions"
     BINDINGS = [Binding("escape", "close", "Close")]
 
-    def __init__(self, rows: list[Any]) -> None:
+    def __init__(self, rows: list[Any], settings: Any = None) -> None:
         super().__init__()
         self.rows = rows
+        self.settings = settings
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
             yield Label("Resume a session (Enter picks, Escape closes)", id="sessions-title")
-            yield OptionList(*[Option(session_line(r), id=r.id) for r in self.rows], id="sessions")
+            yield OptionList(*[Option(session_line(r, self.settings), id=r.id) for r in self.rows], id="sessions")
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         self.dismiss(event.option.id)

@@ -8,7 +8,6 @@ quit, open the sessions picker or the knowledge screen), an action name.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -50,9 +49,11 @@ def is_command(line: str) -> bool:
     return line.strip().startswith("/")
 
 
-def session_line(row: Any) -> str:
-    """One saved session, worded like `copilot sessions list`."""
-    when = time.strftime("%Y-%m-%d %H:%M", time.localtime(row.started)) if row.started else "?"
+def session_line(row: Any, settings: Any = None) -> str:
+    """One saved session, worded like `copilot sessions list` (times in the configured zone)."""
+    from copilot.timezones import format_time
+
+    when = format_time(row.started, settings) if row.started else "?"
     cause = f" -> {row.root_cause}" if row.root_cause else ""
     return f"{row.id}  {when}  {row.model:<10} {row.outcome:<10} {row.question[:60]}{cause}"
 
@@ -85,7 +86,7 @@ def _sessions(session: Any) -> Outcome:
     rows = session.store.list()
     if not rows:
         return Outcome("no saved sessions yet", action="sessions")
-    return Outcome("\n".join(session_line(r) for r in rows), action="sessions", sessions=rows)
+    return Outcome("\n".join(session_line(r, session.settings) for r in rows), action="sessions", sessions=rows)
 
 
 def _resume(session: Any, arg: str) -> Outcome:

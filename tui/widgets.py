@@ -156,8 +156,8 @@ class Conversation(VerticalScroll):
 
     async def show(self, event: Event) -> None:
         match event:
-            case RunStarted(session_id=sid, model=model, max_steps=n, data=data):
-                await self.say(run_started_text(sid, model, n, data), "dim")
+            case RunStarted(session_id=sid, model=model, max_steps=n, data=data, timezone=zone):
+                await self.say(run_started_text(sid, model, n, data, zone), "dim")
             case MemoryRecalled(memory_id=mid, summary=summary, similarity=sim):
                 await self.say(memory_text(mid, summary, sim), "memory")
             case ThoughtDelta(step=step, text=text):
