@@ -43,6 +43,18 @@ class KnowledgeMemory:
 
         return cls(open_store(settings))
 
+    @classmethod
+    def reader(cls, settings: Any = None) -> "KnowledgeMemory":
+        """For `memory list` / `memory show`: reads a current snapshot when there is one
+        (kb/snapshot.py), so no LanceDB import; only `list` and `get` may be called."""
+        from copilot.config import Settings
+
+        from .snapshot import StoreView
+        from .store import open_store
+
+        settings = settings or Settings()
+        return cls(StoreView(settings, lambda: open_store(settings)))  # type: ignore[arg-type]
+
     @property
     def location(self) -> str:
         return self.store.location
