@@ -65,6 +65,11 @@ _RELATIVE = re.compile(
     r"(seconds?|secs?|minutes?|mins?|hours?|hrs?|days?|[smhd]\b|秒钟|秒|分钟|个小时|小时|钟头|天)",
     re.I,
 )
+# "30 minutes ago", "30m ago", "2 hours ago", "30分钟前", "两小时之前": from then until now
+_AGO = re.compile(
+    _NUM + r"\s*(seconds?|secs?|minutes?|mins?|hours?|hrs?|days?|[smhd]|秒钟|秒|分钟|个小时|小时|钟头|天)\s*(?:ago\b|之?前)",
+    re.I,
+)
 _ABS_DATETIME = re.compile(r"(\d{4}-\d{2}-\d{2})[ T](\d{1,2}):(\d{2})(?::(\d{2}))?")
 _CLOCK = re.compile(r"(?<![\d:])(\d{1,2}):(\d{2})(?::(\d{2}))?\s*(am|pm)?(?![\d])", re.I)
 _CN_CLOCK = re.compile(
@@ -138,6 +143,10 @@ def parse_window(text: str, reference: datetime, default_minutes: float = 60.0) 
         seconds = (amount or 1) * _UNIT_S[m.group(2).lower()]
         end = reference.timestamp()
         return Window(end - seconds, end, m.group(0))
+    m = _AGO.search(text)
+    if m and cn_number(m.group(1)):
+        end = reference.timestamp()
+        return Window(end - cn_number(m.group(1)) * _UNIT_S[m.group(2).lower()], end, m.group(0))
     points = _points(text, reference)
     if len(points) >= 2:
         (a0, a1, first), (b0, b1, second) = points[0], points[1]
