@@ -100,3 +100,18 @@ def test_plugins_and_config_show():
     r = copilot("config", "show", "--json", env={"OPENAI_API_KEY": "sk-supersecretvalue"})
     shown = json.loads(r.stdout)
     assert "supersecret" not in r.stdout and shown["effective_model"] == "offline"
+
+
+def test_model_unreachable_mid_run_keeps_the_rule_based_result(incident, tmp_path):
+    """The model answers the first call, then fails: the run finishes on rules, the report is
+    printed, the failure is said once in the trace, and nothing is reported as an error."""
+    with FakeOpenAI(models=["fake-model"]) as server:
+        server.reply(json.dumps({"thought": "ok", "enough": True, "calls": []}))  # then: 500 for every call
+        r = copilot("--query", "why is cart slow?", "--data", str(incident), "--base-url", server.base_url,
+                    "--model", "fake-model", "--no-memory",
+                    env={"COPILOT_RETRIES": "1", "OPENAI_API_KEY": "sk-test-123456789"})
+    assert r.returncode == 0, r.stderr
+    assert r.stderr.count("The model failed") == 1 and "the rest of the run follows the rules" in r.stderr
+    assert "copilot: error" not in r.stderr
+    truth = json.loads((incident / "incident.json").read_text())
+    assert r.stdout.startswith("Incident report") and f"- {truth['component']} (" in r.stdout

@@ -288,3 +288,28 @@ async def test_a_crashing_brain_is_one_line_and_the_repl_goes_on(tmp_path, monke
     text = out.getvalue()
     assert "Error: RuntimeError: the brain tripped" in text.splitlines()
     assert "model: offline" in text
+
+
+async def test_model_unreachable_mid_run_is_said_once_and_the_rules_answer(tmp_path, pipe):
+    """A real Session (built-in plugins, demo telemetry) and a model that answers once then fails."""
+    import json as _json
+
+    from copilot.config import Settings
+    from copilot.session import Session
+    from tests.fake_openai import FakeOpenAI
+
+    data = tmp_path / "incident"
+    done = subprocess.run([sys.executable, "-m", "copilot", "demo", "generate", "--fault", "memory_leak", "--service",
+                           "cart", "--seed", "3", "--out", str(data)], cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    with FakeOpenAI(models=["fake-model"]) as server:
+        server.reply(_json.dumps({"thought": "ok", "enough": True, "calls": []}))  # then: 500 for every call
+        settings = Settings(data=str(data), base_url=server.base_url, model="fake-model", api_key="sk-test-123456789",
+                            retries=1, memory=False, sessions_dir=str(tmp_path / "sessions"))
+        repl, out = make_repl(Session(settings, memory=False), pipe)
+        pipe.send_text("why is cart slow?\r/exit\r")
+        assert await asyncio.wait_for(repl.run(), 60) == 0
+    text = out.getvalue()
+    assert text.count("The model failed") == 1 and "the rest of the run follows the rules" in text
+    assert "Incident report" in text and "error" not in text.splitlines()[-1]
+    assert text.splitlines()[-1].endswith(" · answered")
