@@ -296,3 +296,17 @@ async def test_a_crashing_brain_is_reported_and_the_app_goes_on(tmp_path, monkey
         assert errors == ["Error: RuntimeError: the brain tripped"]
         assert "failed" in str(app.query_one("#status").render())
         assert app.is_running
+
+
+async def test_with_nothing_configured_the_status_line_says_bundled_demo(tmp_path):
+    from copilot.config import load_settings
+    from copilot.session import Session
+
+    settings = load_settings()  # no --data, no source configured (tests/conftest.py clears COPILOT_*)
+    settings.memory, settings.sessions_dir = False, str(tmp_path / "sessions")
+    app = CopilotApp(Session(settings, memory=False))
+    async with app.run_test(size=(140, 40)) as pilot:
+        await wait_for(lambda: app.status.data.startswith("bundled demo"), pilot, timeout=30)
+        app.refresh_status()
+        await pilot.pause()
+        assert "bundled demo" in str(app.query_one("#status").render())
