@@ -83,6 +83,15 @@ class Settings:
     wecom_webhook_url: str = ""  # WeCom (企业微信) group bot
     serve_concurrency: int = 2  # investigations running at once
     serve_public_url: str = ""  # where chat readers can reach `copilot serve` for the full report
+    # The chat bot of `copilot serve` (POST /chat/slack, /chat/lark): questions answered in their thread.
+    slack_bot_token: str = ""  # xoxb-...: posts the replies (chat.postMessage)
+    slack_signing_secret: str = ""  # verifies that a request comes from Slack
+    slack_api_url: str = "https://slack.com/api"
+    lark_app_id: str = ""
+    lark_app_secret: str = ""
+    lark_verification_token: str = ""  # checked on every Lark event
+    lark_encrypt_key: str = ""  # set when the Lark app encrypts events: signature checked, bodies decrypted
+    lark_api_url: str = "https://open.feishu.cn"  # https://open.larksuite.com for Lark outside China
 
     @property
     def use_llm(self) -> bool:
@@ -100,7 +109,8 @@ class Settings:
 
     def masked(self) -> dict[str, Any]:
         out = asdict(self)
-        for secret in ("api_key", "prometheus_token", "embed_api_key"):
+        for secret in ("api_key", "prometheus_token", "embed_api_key", "slack_bot_token", "slack_signing_secret",
+                       "lark_app_secret", "lark_verification_token", "lark_encrypt_key"):
             key = out.get(secret)
             if key:
                 out[secret] = mask(key)
