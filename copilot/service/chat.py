@@ -259,33 +259,43 @@ REPLY_PARTS = 3
 
 
 def answer_text(session_id: str, verdict: str, root_causes: list[dict[str, Any]], report: str, error: str,
-                public_url: str = "") -> list[str]:
-    """The answer as thread replies: verdict and root cause first, then the report, split."""
+                public_url: str = "", language: str = "en") -> list[str]:
+    """The answer as thread replies, in the asker's language: verdict and root cause first,
+    then the report, split."""
     from ..faults import fault_info
     from .delivery import fit
 
+    zh = language == "zh"
     link = (f"{public_url.rstrip('/')}/sessions/{session_id}/report" if public_url
             else f"`copilot report {session_id}`")
     if error:
-        return [f"The investigation failed: {error}"]
+        return [f"排查失败：{error}" if zh else f"The investigation failed: {error}"]
     if root_causes:
         top = root_causes[0]
-        head = (f"**[{verdict}] Most likely root cause: {top.get('component', '?')}, "
-                f"{fault_info(str(top.get('fault_type', 'unknown'))).name_en} "
-                f"(confidence {float(top.get('confidence', 0.0)):.2f})**")
+        kind = fault_info(str(top.get("fault_type", "unknown")))
+        confidence = float(top.get("confidence", 0.0))
+        head = (f"**[{verdict}] 最可能的根因：{top.get('component', '?')}，{kind.name_zh}（置信度 {confidence:.2f}）**" if zh
+                else f"**[{verdict}] Most likely root cause: {top.get('component', '?')}, {kind.name_en} "
+                     f"(confidence {confidence:.2f})**")
+    elif verdict and verdict != "unknown":
+        head = f"**[{verdict}]**"
     else:
-        head = f"**[{verdict}]**" if verdict and verdict != "unknown" else "**No root cause was found.**"
-    body = f"{head}\nsession {session_id} · full report: {link}\n\n{report}".strip()
-    return fit(body, REPLY_CHARS, REPLY_PARTS, f"(answer cut; full report: {link})")
+        head = "**未找到根因。**" if zh else "**No root cause was found.**"
+    where = f"会话 {session_id} · 完整报告：{link}" if zh else f"session {session_id} · full report: {link}"
+    body = f"{head}\n{where}\n\n{report}".strip()
+    note = f"（回答已截断；完整报告：{link}）" if zh else f"(answer cut; full report: {link})"
+    return fit(body, REPLY_CHARS, REPLY_PARTS, note)
 
 
-def first_reply(event: Any) -> str | None:
+def first_reply(event: Any, language: str = "en") -> str | None:
     """What to say before the run: the matched workflow's echo, or the data to be read."""
     from ..events import RunStarted, Thought
 
     if isinstance(event, Thought) and event.step == 0 and event.text.startswith(("I'll run", "我将运行")):
         return event.text
     if isinstance(event, RunStarted) and not event.data.startswith("workflow "):
+        if language == "zh":
+            return f"正在排查：{event.question}（数据：{event.data or '无'}）"
         return f"Looking into it: {event.question} (data: {event.data or 'none'})"
     return None
 
@@ -304,11 +314,14 @@ def answer_question(settings: Settings, q: ChatQuestion, reply: Callable[[str], 
     result: dict[str, Any] = {"session_id": session.id, "verdict": "unknown", "root_causes": [], "report": "",
                               "error": ""}
     said = False
+    from ..language import detect_language
+
+    language = settings.language if settings.language in ("en", "zh") else detect_language(q.text)
 
     async def consume() -> None:
         nonlocal said
         async for event in session.ask(q.text):
-            text = None if said else first_reply(event)
+            text = None if said else first_reply(event, language)
             if text:
                 said = True
                 await asyncio.to_thread(reply, text)
@@ -328,7 +341,7 @@ def answer_question(settings: Settings, q: ChatQuestion, reply: Callable[[str], 
     if not result["report"] and not result["error"]:
         result["error"] = "the investigation reached no conclusion (step limit)"
     for part in answer_text(result["session_id"], result["verdict"], result["root_causes"], result["report"],
-                            result["error"], settings.serve_public_url):
+                            result["error"], settings.serve_public_url, language):
         reply(part)
     return result
 
