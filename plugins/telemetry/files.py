@@ -12,10 +12,12 @@ import json
 import os
 import re
 import time as _time
+from array import array
 from collections import defaultdict
 from functools import lru_cache
+from itertools import islice
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable, Iterator
 
 import numpy as np
 
@@ -25,9 +27,9 @@ from copilot.redact import redact_telemetry
 from .model import Alert, ChangeEvent, LogRecord, MetricSeries, Span, Telemetry
 from .otlp import read_otlp
 from .tables import (
-    READ_ERRORS, read_problem,
-    float_cell, parse_time, pick, read_jsonl, read_table, service_of, stem_of, suffix_of, time_column,
-    unwrap_log_message,
+    CSV_SUFFIXES, READ_ERRORS, read_problem,
+    csv_stream, float_cell, parse_time, pick, read_jsonl, read_table, service_of, stem_of, suffix_of, time_cells,
+    time_column, unwrap_log_message,
 )
 from .textlogs import read_text_logs
 
@@ -99,14 +101,25 @@ def load_directory(root: str | Path) -> Telemetry:
     if hit and hit[0] == stamp:
         return hit[1]
     # each metrics table is read once; an edge list filed among them (caller and callee
-    # columns, no time) is a call graph
-    metric_tables = {path: _guarded(path, read_table, path) for path in found["metrics"]}
+    # columns, no time) is a call graph. CSV/TSV metrics stream: memory follows the series
+    # (two float arrays), not the file's text.
+    metric_tables: dict[Path, Any] = {}
+    streamed: dict[Path, list[MetricSeries]] = {}
+    for path in found["metrics"]:
+        if suffix_of(path) in CSV_SUFFIXES:
+            series = _guarded(path, stream_metrics, path)
+            if series is None:  # an edge list: small, read whole
+                metric_tables[path] = _guarded(path, read_table, path)
+            else:
+                streamed[path] = series
+        else:
+            metric_tables[path] = _guarded(path, read_table, path)
     edge_tables = [path for path, (header, _) in metric_tables.items() if is_edge_header(header)]
     found["metrics"] = [p for p in found["metrics"] if p not in edge_tables]
     found["topology"] += edge_tables
     tel = Telemetry(meta={"source": str(root), "files": {k: [str(p.relative_to(root)) for p in v] for k, v in found.items() if v}})
     for path in found["metrics"]:
-        tel.metrics.extend(_guarded(path, read_metrics, path, metric_tables[path]))
+        tel.metrics.extend(streamed[path] if path in streamed else _guarded(path, read_metrics, path, metric_tables[path]))
     for path in found["logs"]:
         tel.logs.extend(_guarded(path, read_logs, path))
     for path in found["traces"]:
@@ -146,15 +159,44 @@ def _guarded(path: Path, read: Any, *args: Any) -> Any:
 # ---- metrics ----------------------------------------------------------------------
 
 
+STREAM_HEAD = 50_000  # rows read before the time column is chosen (the rest stream)
+
+Timed = Iterable[tuple[int, list[Any], float]]  # (row number, row, unix seconds)
+
+
 def read_metrics(path: Path, table: tuple[list[str], list[list[Any]]] | None = None) -> list[MetricSeries]:
     header, rows = table or read_table(path)
     tcol, times = _plausible_times(path, header, rows)
+    return _metrics_from(path, header, tcol, ((n, r, t) for n, (r, t) in enumerate(zip(rows, times), start=2)))
+
+
+def stream_metrics(path: Path) -> list[MetricSeries] | None:
+    """A CSV/TSV metrics file read row by row (None when it is a call-graph edge list). The
+    time column is chosen on the first rows, as `read_metrics` chooses it on all of them."""
+    with csv_stream(path) as (header, numbered):
+        if is_edge_header(header):
+            return None
+        head = list(islice(numbered, STREAM_HEAD))
+        tcol, times = _plausible_times(path, header, [r for _, r in head])
+        cell_time = time_cells(path, header, tcol)
+
+        def timed() -> Iterator[tuple[int, list[Any], float]]:
+            for (n, r), t in zip(head, times):
+                yield n, r, t
+            head.clear()
+            for n, r in numbered:
+                yield n, r, cell_time(n, r[tcol])
+
+        return _metrics_from(path, header, tcol, timed())
+
+
+def _metrics_from(path: Path, header: list[str], tcol: int, rows: Timed) -> list[MetricSeries]:
     mcol = pick(header, "metric", "metric_name", "name", "kpi", "kpi_name", "__name__")
     vcol = pick(header, "value", "val", "metric_value")
     ccol = pick(header, *COMPONENT_COLS)
     if mcol is not None and vcol is not None:
-        return _long_metrics(path, header, rows, times, tcol, mcol, vcol, ccol)
-    return _wide_metrics(path, header, rows, times, tcol, ccol)
+        return _long_metrics(path, header, rows, tcol, mcol, vcol, ccol)
+    return _wide_metrics(path, header, rows, tcol, ccol)
 
 
 def _plausible_times(path: Path, header: list[str], rows: list[list[Any]]) -> tuple[int, list[float]]:
@@ -189,12 +231,16 @@ def _component(raw: str, header_name: str) -> tuple[str, str]:
     return raw, ""
 
 
-def _long_metrics(path, header, rows, times, tcol, mcol, vcol, ccol) -> list[MetricSeries]:
+def _arrays() -> tuple[array, array]:
+    return array("d"), array("d")
+
+
+def _long_metrics(path, header, rows: Timed, tcol, mcol, vcol, ccol) -> list[MetricSeries]:
     label_cols = [i for i in range(len(header)) if i not in (tcol, mcol, vcol, ccol)]
-    groups: dict[tuple, tuple[list[float], list[float]]] = defaultdict(lambda: ([], []))
-    for n, (r, t) in enumerate(zip(rows, times), start=2):
+    groups: dict[tuple, tuple[array, array]] = defaultdict(_arrays)
+    for n, r, t in rows:
         comp = str(r[ccol]) if ccol is not None else ""
-        labels = tuple((header[i], str(r[i])) for i in label_cols if r[i] not in (None, ""))
+        labels = tuple((header[i], str(r[i])) for i in label_cols if r[i] not in (None, "")) if label_cols else ()
         if not str(r[mcol]).strip():
             raise DataError(f"{path}: row {n} column {header[mcol]!r} is empty; expected a metric name")
         ts, vs = groups[(comp, str(r[mcol]), labels)]
@@ -210,7 +256,7 @@ def _long_metrics(path, header, rows, times, tcol, mcol, vcol, ccol) -> list[Met
     return out
 
 
-def _wide_metrics(path, header, rows, times, tcol, ccol) -> list[MetricSeries]:
+def _wide_metrics(path, header, rows: Timed, tcol, ccol) -> list[MetricSeries]:
     skip = {tcol} | ({ccol} if ccol is not None else set())
     skip |= {i for i, h in enumerate(header) if pick([h], *TIME_COLS) is not None}
     value_cols = [i for i in range(len(header)) if i not in skip]
@@ -219,8 +265,8 @@ def _wide_metrics(path, header, rows, times, tcol, ccol) -> list[MetricSeries]:
     stem = stem_of(path)
     per_file = re.sub(r"[_-]?(metrics?|kpis?)$", "", stem, flags=re.I) if not stem.lower().startswith(("metric", "kpi")) else ""
     if ccol is not None:  # one row per (time, component): the other columns are metrics
-        groups: dict[tuple[str, int], tuple[list[float], list[float]]] = defaultdict(lambda: ([], []))
-        for n, (r, t) in enumerate(zip(rows, times), start=2):
+        groups: dict[tuple[str, int], tuple[array, array]] = defaultdict(_arrays)
+        for n, r, t in rows:
             for i in value_cols:
                 ts, vs = groups[(str(r[ccol]), i)]
                 ts.append(t)
@@ -230,23 +276,28 @@ def _wide_metrics(path, header, rows, times, tcol, ccol) -> list[MetricSeries]:
             component, instance = _component(comp, header[ccol])
             out.append(_series(component, header[i], ts, vs, {"instance": instance} if instance and instance != component else {}))
         return out
-    out = []
+    names = []
     for i in value_cols:
         name = header[i]
         if per_file:
-            component, metric = per_file, name
+            names.append((per_file, name))
         elif "_" in name:
             component, metric = name.split("_", 1)
+            names.append((component, metric))
         else:
             raise DataError(f"{path}: column {name!r} is not <component>_<metric>; rename it or use the long shape")
-        vs = [float_cell(path, header, r, n, i) for n, r in enumerate(rows, start=2)]
-        out.append(_series(component, metric, list(times), vs, {}))
-    return out
+    times = array("d")
+    values = [array("d") for _ in value_cols]
+    for n, r, t in rows:
+        times.append(t)
+        for vs, i in zip(values, value_cols):
+            vs.append(float_cell(path, header, r, n, i))
+    return [_series(component, metric, times, vs, {}) for (component, metric), vs in zip(names, values)]
 
 
-def _series(component: str, metric: str, ts: list[float], vs: list[float], labels: dict[str, str]) -> MetricSeries:
-    t = np.asarray(ts, dtype=float)
-    v = np.asarray(vs, dtype=float)
+def _series(component: str, metric: str, ts: Any, vs: Any, labels: dict[str, str]) -> MetricSeries:
+    t = np.array(ts, dtype=float)  # a copy: one float array per series, shared with nothing
+    v = np.array(vs, dtype=float)
     if len(t) > 1 and np.any(np.diff(t) < 0):
         order = np.argsort(t, kind="stable")
         t, v = t[order], v[order]
