@@ -310,3 +310,34 @@ async def test_with_nothing_configured_the_status_line_says_bundled_demo(tmp_pat
         app.refresh_status()
         await pilot.pause()
         assert "bundled demo" in str(app.query_one("#status").render())
+
+
+async def test_model_unreachable_mid_run_is_shown_once_and_the_rules_answer(tmp_path):
+    """A real Session (built-in plugins, demo telemetry) and a model that answers once then fails."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from copilot.config import Settings
+    from copilot.session import Session
+    from tests.fake_openai import FakeOpenAI
+
+    root = Path(__file__).resolve().parent.parent
+    data = tmp_path / "incident"
+    done = subprocess.run([sys.executable, "-m", "copilot", "demo", "generate", "--fault", "memory_leak", "--service",
+                           "cart", "--seed", "3", "--out", str(data)], cwd=root, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    with FakeOpenAI(models=["fake-model"]) as server:
+        server.reply(json.dumps({"thought": "ok", "enough": True, "calls": []}))  # then: 500 for every call
+        settings = Settings(data=str(data), base_url=server.base_url, model="fake-model", api_key="sk-test-123456789",
+                            retries=1, memory=False, sessions_dir=str(tmp_path / "sessions"))
+        app = CopilotApp(Session(settings, memory=False))
+        async with app.run_test(size=(140, 50)) as pilot:
+            await submit(pilot, "why is cart slow?")
+            await wait_idle(app, pilot, timeout=60)
+            thoughts = [block.text for block in app.query(StepBlock)]
+            assert sum("The model failed" in t for t in thoughts) == 1
+            assert app.status.state == "answered"
+            assert app.conversation.answer is not None
+            assert not app.query(".notice.-error")
