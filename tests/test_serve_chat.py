@@ -213,6 +213,9 @@ def test_lark_encrypted_and_signed_events(demo, api, tmp_path):
         assert unsigned.status_code == 401 and "X-Lark-Signature" in unsigned.json()["error"]
         plain = httpx.post(f"{srv.url}/chat/lark", content=recorded("lark_message_receive.json"), headers=signed)
         assert plain.status_code == 401  # with an Encrypt Key set, a plain body is not from Lark
+        # Lark's URL check is encrypted too (and unsigned): decrypted, its token checked, answered
+        check = json.dumps({"encrypt": encrypt_for_lark(key, recorded("lark_url_verification.json"))}).encode()
+        assert httpx.post(f"{srv.url}/chat/lark", content=check).json() == {"challenge": "ajls384kdjx98XX"}
         ok = httpx.post(f"{srv.url}/chat/lark", content=body, headers=signed)
         assert ok.status_code == 200 and ok.json() == {"ok": True, "queued": True}
         wait_for(lambda: len(api.posts("/open-apis/im/")) >= 2, 120, "the answer in the Lark thread")
