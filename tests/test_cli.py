@@ -115,3 +115,19 @@ def test_model_unreachable_mid_run_keeps_the_rule_based_result(incident, tmp_pat
     assert "copilot: error" not in r.stderr
     truth = json.loads((incident / "incident.json").read_text())
     assert r.stdout.startswith("Incident report") and f"- {truth['component']} (" in r.stdout
+
+
+@pytest.mark.parametrize("question", ["what is wrong?", "what's going on?", "出什么问题了"])
+def test_vague_questions_investigate(incident, question):
+    r = copilot("--query", question, "--data", str(incident), "--offline", "--format", "json", "--no-memory")
+    assert r.returncode == 0, r.stderr
+    truth = json.loads((incident / "incident.json").read_text())
+    assert json.loads(r.stdout)["root_causes"][0]["component"] == truth["component"]
+
+
+def test_what_the_data_does_not_hold_is_said_not_substituted(incident):
+    r = copilot("--query", "why is orders slow?", "--data", str(incident), "--offline", "--no-memory")
+    assert "The data holds no component named orders (it holds: cache, cart, " in r.stderr
+    r = copilot("--query", "why was cart slow between 2023-01-01 10:00 and 11:00?", "--data", str(incident),
+                "--offline", "--no-memory")
+    assert "The time you gave (2023-01-01 10:00 and 11:00) is outside the data, which covers 2024-05-14 " in r.stderr
