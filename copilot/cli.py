@@ -197,6 +197,17 @@ def _remediation(diagnosis: dict[str, Any], session_id: str) -> dict[str, Any] |
     return proposal(diagnosis, session_id)
 
 
+# The team brain says so in a thought when the model fails mid-run and the rules finish the
+# run (copilot/brains/team.py `_ask`); --quiet and JSON output carry it as a warning.
+_MODEL_FAILED = re.compile(r"\[rules\] The model failed \((.+)\); the rest of the run follows the rules\.|"
+                           r"\[规则\] 模型调用失败（(.+)），其余步骤按规则完成。")
+
+
+def model_failure_warnings(thought: str) -> list[str]:
+    return [f"the model failed mid-run ({m.group(1) or m.group(2)}); the result below is the rule-based one"
+            for m in _MODEL_FAILED.finditer(thought)]
+
+
 def run_query(args: argparse.Namespace) -> int:
     from .approval import query_approver
     from .events import FinalAnswer, RunFailed, StepLimitReached, Thought, ActionProposed
@@ -217,10 +228,13 @@ def run_query(args: argparse.Namespace) -> int:
     failure: str | None = None
     limited = False
     steps = 0
+    warnings: list[str] = []
 
     async def consume() -> None:
         nonlocal final, failure, limited, steps
         async for event in session.ask(args.query):
+            if isinstance(event, Thought):
+                warnings.extend(model_failure_warnings(event.text))
             if args.events:
                 sys.stdout.write(json.dumps(event.to_dict(), ensure_ascii=False, default=str) + "\n")
                 sys.stdout.flush()
@@ -242,10 +256,13 @@ def run_query(args: argparse.Namespace) -> int:
     if failure is not None:
         print(f"copilot: error: {failure}", file=sys.stderr)
         return EXIT_ERROR
+    if warnings and not show_trace:  # the trace already said it; said once either way
+        print(f"copilot: warning: {warnings[0]}", file=sys.stderr)
     if not args.events:
         if args.format == "json":
             result = query_result(args.query, final, session.id, settings.model_label, steps,
                                   session.select_data().to_dict(), settings)
+            result["warnings"] = list(dict.fromkeys(warnings))
             print(json.dumps(result, ensure_ascii=False, indent=2, default=str))
         elif final is not None:
             answer = final["answer"]

@@ -115,6 +115,19 @@ def test_model_unreachable_mid_run_keeps_the_rule_based_result(incident, tmp_pat
     assert "copilot: error" not in r.stderr
     truth = json.loads((incident / "incident.json").read_text())
     assert r.stdout.startswith("Incident report") and f"- {truth['component']} (" in r.stdout
+    # without the trace (--quiet, JSON) the failure is one warning line, and in JSON `warnings`
+    with FakeOpenAI(models=["fake-model"]) as server:
+        server.reply(json.dumps({"thought": "ok", "enough": True, "calls": []}))
+        r = copilot("--query", "why is cart slow?", "--data", str(incident), "--base-url", server.base_url,
+                    "--model", "fake-model", "--no-memory", "--quiet", "--format", "json",
+                    env={"COPILOT_RETRIES": "1", "OPENAI_API_KEY": "sk-test-123456789"})
+    assert r.returncode == 0, r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("copilot: warning: the model failed mid-run (")
+    assert lines[0].endswith("; the result below is the rule-based one")
+    out = json.loads(r.stdout)
+    assert out["warnings"] == [lines[0].removeprefix("copilot: warning: ")]
+    assert out["root_causes"][0]["component"] == truth["component"]
 
 
 @pytest.mark.parametrize("question", ["what is wrong?", "what's going on?", "出什么问题了"])
