@@ -86,3 +86,22 @@ def test_memory_follows_the_series_not_the_file(tmp_path):
         tracemalloc.stop()
     assert sum(len(s.values) for s in tel.metrics) == 400_000
     assert peak < 40 * 2**20, f"peak {peak / 2**20:.0f} MB"
+
+
+def test_json_lines_metrics_stream_too(tmp_path, monkeypatch):
+    import json
+
+    monkeypatch.setattr(files, "STREAM_HEAD", 7)
+    path = tmp_path / "metrics.jsonl"
+    records = [{"timestamp": BASE + 15 * i, "service": f"svc{i % 3}", "metric": "latency", "value": i * 0.5}
+               for i in range(60)]
+    records[40]["region"] = "eu"  # a key first seen past the head becomes a label, as the whole reader does
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    streamed, whole = by_key(stream_metrics(path)), by_key(read_metrics(path, read_table(path)))
+    assert streamed.keys() == whole.keys() and ("svc1", "latency", (("region", "eu"),)) in streamed
+    for key, s in streamed.items():
+        assert np.array_equal(s.timestamps, whole[key].timestamps) and np.array_equal(s.values, whole[key].values)
+    records[50]["value"] = "n/a"
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    with pytest.raises(DataError, match=r"metrics\.jsonl: row 52 column 'value': 'n/a' is not a number"):
+        stream_metrics(path)

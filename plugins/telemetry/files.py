@@ -101,12 +101,12 @@ def load_directory(root: str | Path) -> Telemetry:
     if hit and hit[0] == stamp:
         return hit[1]
     # each metrics table is read once; an edge list filed among them (caller and callee
-    # columns, no time) is a call graph. CSV/TSV metrics stream: memory follows the series
+    # columns, no time) is a call graph. CSV/TSV/JSONL metrics stream: memory follows the series
     # (two float arrays), not the file's text.
     metric_tables: dict[Path, Any] = {}
     streamed: dict[Path, list[MetricSeries]] = {}
     for path in found["metrics"]:
-        if suffix_of(path) in CSV_SUFFIXES:
+        if suffix_of(path) in STREAMED_SUFFIXES:
             series = _guarded(path, stream_metrics, path)
             if series is None:  # an edge list: small, read whole
                 metric_tables[path] = _guarded(path, read_table, path)
@@ -170,24 +170,46 @@ def read_metrics(path: Path, table: tuple[list[str], list[list[Any]]] | None = N
     return _metrics_from(path, header, tcol, ((n, r, t) for n, (r, t) in enumerate(zip(rows, times), start=2)))
 
 
+JSONL_SUFFIXES = (".jsonl", ".jsonl.gz", ".ndjson", ".ndjson.gz")
+STREAMED_SUFFIXES = CSV_SUFFIXES + JSONL_SUFFIXES
+
+
 def stream_metrics(path: Path) -> list[MetricSeries] | None:
-    """A CSV/TSV metrics file read row by row (None when it is a call-graph edge list). The
-    time column is chosen on the first rows, as `read_metrics` chooses it on all of them."""
+    """A CSV/TSV or JSON-lines metrics file read row by row (None when it is a call-graph
+    edge list). The time column is chosen on the first rows, as `read_metrics` chooses it
+    on all of them. JSON lines are read twice: once for the keys (the header), once for
+    the values."""
+    if suffix_of(path) in JSONL_SUFFIXES:
+        header: list[str] = []
+        seen: set[str] = set()
+        for record in read_jsonl(path):
+            for key in record:
+                if key not in seen:
+                    seen.add(key)
+                    header.append(key)
+        if is_edge_header(header):
+            return None
+        return _stream_rows(path, header, ((n, [r.get(k) for k in header])
+                                           for n, r in enumerate(read_jsonl(path), start=2)))
     with csv_stream(path) as (header, numbered):
         if is_edge_header(header):
             return None
-        head = list(islice(numbered, STREAM_HEAD))
-        tcol, times = _plausible_times(path, header, [r for _, r in head])
-        cell_time = time_cells(path, header, tcol)
+        return _stream_rows(path, header, numbered)
 
-        def timed() -> Iterator[tuple[int, list[Any], float]]:
-            for (n, r), t in zip(head, times):
-                yield n, r, t
-            head.clear()
-            for n, r in numbered:
-                yield n, r, cell_time(n, r[tcol])
 
-        return _metrics_from(path, header, tcol, timed())
+def _stream_rows(path: Path, header: list[str], numbered: Iterator[tuple[int, list[Any]]]) -> list[MetricSeries]:
+    head = list(islice(numbered, STREAM_HEAD))
+    tcol, times = _plausible_times(path, header, [r for _, r in head])
+    cell_time = time_cells(path, header, tcol)
+
+    def timed() -> Iterator[tuple[int, list[Any], float]]:
+        for (n, r), t in zip(head, times):
+            yield n, r, t
+        head.clear()
+        for n, r in numbered:
+            yield n, r, cell_time(n, r[tcol])
+
+    return _metrics_from(path, header, tcol, timed())
 
 
 def _metrics_from(path: Path, header: list[str], tcol: int, rows: Timed) -> list[MetricSeries]:
