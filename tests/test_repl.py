@@ -23,6 +23,7 @@ from tests.test_tui_support import (
 )
 from tui.render import wants_color
 from tui.repl import Repl
+from tui.slash import run_command
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -114,6 +115,22 @@ async def test_slash_commands(tmp_path, monkeypatch, pipe):
     assert "no session 'nope'" in await command("/resume nope")
     pipe.send_text("/exit\r")
     assert await asyncio.wait_for(task, 5) == 0
+
+
+async def test_window_command_sets_the_window_of_the_next_questions(tmp_path, monkeypatch, pipe):
+    session = make_session(tmp_path, monkeypatch, investigation_script())
+    repl, out = make_repl(session, pipe)
+    pipe.send_text("/window\r/window 14:05..14:40\r/window 14:40..14:05\r/window 14:05..soon\r/window\r/exit\r")
+    assert await asyncio.wait_for(repl.run(), 5) == 0
+    text = out.getvalue()
+    assert "window: read from each question (else the last hour); times in UTC" in text
+    assert "window set: since 14:05 until 14:40 (UTC)" in text
+    assert "/window: the end must be after the start (got 14:40..14:05)" in text
+    assert "/window: 'soon' (after '..') is not a time" in text
+    assert (session.settings.since, session.settings.until) == ("14:05", "14:40")  # refused ones change nothing
+    assert "window: since 14:05 until 14:40 (UTC); /window off clears it" in text
+    assert run_command(session, "/window off").text == "window cleared: read from each question again"
+    assert (session.settings.since, session.settings.until) == ("", "")
 
 
 async def test_sessions_and_resume(tmp_path, monkeypatch, pipe):

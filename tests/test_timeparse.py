@@ -51,3 +51,11 @@ def test_n_units_ago_opens_a_window_until_now(text, minutes):
     w = parse_window(text, ref)
     assert (w.start, w.end) == (ref.timestamp() - minutes * 60, ref.timestamp())
     assert flag_window(text, "", ref) == (ref.timestamp() - minutes * 60, ref.timestamp())  # --since TEXT
+
+
+def test_until_alone_is_the_hour_before_it():
+    from copilot.intent import flag_window
+
+    ref = datetime(2024, 5, 14, 20, 0, tzinfo=timezone.utc)
+    end = datetime(2024, 5, 14, 14, 40, tzinfo=timezone.utc).timestamp()
+    assert flag_window("", "14:40", ref) == (end - 3600, end)  # was refused: "until must be after since"

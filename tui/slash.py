@@ -1,5 +1,5 @@
-"""Slash commands shared by the TUI and the REPL: /help, /model, /offline, /sessions,
-/resume, /kb, /clear, /exit.
+"""Slash commands shared by the TUI and the REPL: /help, /model, /offline, /window,
+/sessions, /resume, /kb, /clear, /exit.
 
 `run_command()` changes the session (model, offline, resumed history) and returns an
 `Outcome`: the text to show and, for what only a front end can do (clear the screen,
@@ -17,6 +17,8 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("/help", "show this help"),
     ("/model NAME", "ask NAME on the OpenAI-compatible endpoint (no name: show the current one)"),
     ("/offline [off]", "use the rule-based brain, no model (/offline off: back to the model)"),
+    ("/window [SINCE[..UNTIL]]", "the time window of the next questions, like --since/--until: "
+                                 "/window 14:05..14:40, /window 30 minutes ago; /window off: from each question"),
     ("/sessions", "list saved sessions"),
     ("/resume ID", "continue a saved session (a unique prefix of the id is enough)"),
     ("/kb", "the knowledge base: experiences and runbooks (a screen in the TUI, also F2)"),
@@ -82,6 +84,41 @@ def _offline(session: Any, arg: str) -> Outcome:
     return Outcome("offline: the rule-based brain investigates, no model is asked")
 
 
+def _window(session: Any, arg: str) -> Outcome:
+    from datetime import datetime
+
+    from copilot.intent import flag_window
+    from copilot.timezones import local_zone, zone_label
+
+    settings = session.settings
+    zone = zone_label(settings)
+    if not arg:
+        if not (settings.since or settings.until):
+            return Outcome(f"window: read from each question (else the last hour); times in {zone}")
+        return Outcome(f"window: since {settings.since or 'an hour before'}"
+                       f"{' until ' + settings.until if settings.until else ''} ({zone}); /window off clears it")
+    if arg.lower() in ("off", "none", "clear"):
+        settings.since = settings.until = ""
+        return Outcome("window cleared: read from each question again")
+    since, _, until = (part.strip() for part in arg.partition(".."))
+    if not (since or until):
+        return _window(session, "off")
+    now = datetime.now(local_zone(settings))
+    checks = [(since, "", f"/window: {since!r} is not a time; use HH:MM, 'YYYY-MM-DD HH:MM' or '30 minutes ago'"),
+              ("", until, f"/window: {until!r} (after '..') is not a time; use HH:MM or 'YYYY-MM-DD HH:MM'"),
+              (since, until, f"/window: the end must be after the start (got {since}..{until})")]
+    for start, end, problem in checks:
+        if not (start or end) or (start and end and not (since and until)):
+            continue
+        try:
+            flag_window(start, end, now)
+        except CopilotError:
+            return Outcome(problem, error=True)
+    settings.since, settings.until = since, until
+    return Outcome(f"window set: since {since or 'an hour before'}{' until ' + until if until else ''} ({zone}); "
+                   "the next questions read it")
+
+
 def _sessions(session: Any) -> Outcome:
     rows = session.store.list()
     if not rows:
@@ -114,6 +151,8 @@ def run_command(session: Any, line: str) -> Outcome:
         return _model(session, arg)
     if name == "/offline":
         return _offline(session, arg)
+    if name == "/window":
+        return _window(session, arg)
     if name == "/sessions":
         return _sessions(session)
     if name == "/resume":
