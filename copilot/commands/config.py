@@ -19,7 +19,12 @@ def _show(args) -> int:
     from copilot.config import config_file, load_settings
 
     settings = load_settings()
+    plugin_options = _plugin_options(settings)
     values = settings.masked()
+    for name, options in plugin_options.items():  # each plugin's section, checked, its secrets masked
+        from copilot.plugin_settings import masked
+
+        values["plugins"][name] = masked(options, settings.plugins.get(name, {}))
     values["effective_model"] = settings.model_label
     values["sessions_dir"] = str(settings.sessions_path())
     values["kb_uri"] = settings.kb_location()
@@ -33,6 +38,14 @@ def _show(args) -> int:
     for key, value in values.items():
         print(f"{key:<{width}} = {json.dumps(value, ensure_ascii=False)}")
     return 0
+
+
+def _plugin_options(settings) -> dict:
+    """{plugin: its declared options}; loading the plugins fills and checks settings.plugins."""
+    from copilot.plugins import load_plugins
+
+    loaded = load_plugins(disabled=set(settings.disabled_plugins), settings=settings)
+    return {p.name: p.settings for p in loaded.plugins if p.settings}
 
 
 def _path(args) -> int:
