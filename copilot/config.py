@@ -204,20 +204,14 @@ def load_settings(flags: dict[str, Any] | None = None, env: dict[str, str] | Non
             raise ConfigError(f"{path}: not valid TOML ({exc}); fix or remove the file") from None
         section = values.get("copilot", values)
         _apply(settings, {k: v for k, v in section.items() if not isinstance(v, dict)}, str(path))
-        tables = section.get("sources", {})
-        if not isinstance(tables, dict):
-            raise ConfigError(f"{path}: [sources] must be a table of [sources.<name>] tables")
-        for source, options in tables.items():
-            if not isinstance(options, dict):
-                raise ConfigError(f"{path}: sources.{source} must be a table, e.g. [sources.{source}] url = \"...\"")
-            settings.sources.setdefault(str(source), {}).update(options)
-        tables = section.get("plugins", {})
-        if not isinstance(tables, dict):
-            raise ConfigError(f"{path}: [plugins] must be a table of [plugins.<name>] tables")
-        for plugin, options in tables.items():
-            if not isinstance(options, dict):
-                raise ConfigError(f"{path}: plugins.{plugin} must be a table, e.g. [plugins.{plugin}] option = \"...\"")
-            settings.plugins.setdefault(str(plugin), {}).update(options)
+        for group, example in (("sources", 'url = "..."'), ("plugins", 'option = "..."')):
+            tables = section.get(group, {})
+            if not isinstance(tables, dict):
+                raise ConfigError(f"{path}: [{group}] must be a table of [{group}.<name>] tables")
+            for name, options in tables.items():
+                if not isinstance(options, dict):
+                    raise ConfigError(f"{path}: {group}.{name} must be a table, e.g. [{group}.{name}] {example}")
+                getattr(settings, group).setdefault(str(name), {}).update(options)
     fallbacks = {"base_url": "OPENAI_BASE_URL", "api_key": "OPENAI_API_KEY", "model": "OPENAI_MODEL"}
     _apply(settings, {k: env[v] for k, v in fallbacks.items() if env.get(v)}, "environment")
     ours = {

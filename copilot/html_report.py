@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import html
 import math
-from datetime import datetime, timezone
 from typing import Any
 
 from .charts import finding_series
+from .timefmt import hhmm as _hhmm, when
 
 MAX_CHARTS = 6
 W, H, PAD = 660, 170, 36
@@ -21,12 +21,8 @@ def _e(text: Any) -> str:
     return html.escape(str(text), quote=True)
 
 
-def _hhmm(ts: float) -> str:
-    return datetime.fromtimestamp(ts, timezone.utc).strftime("%H:%M")
-
-
 def _when(ts: float) -> str:
-    return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return when(ts, seconds=True)
 
 
 def _alert_times(findings: list[dict[str, Any]], telemetry: Any) -> list[float]:

@@ -68,18 +68,11 @@ def convert(opt: Option, value: Any, where: str) -> Any:
             out = False
         else:
             raise bad
-    elif opt.type == "int":
-        if isinstance(value, bool) or isinstance(value, float):
+    elif opt.type in ("int", "float"):
+        if isinstance(value, bool) or (opt.type == "int" and isinstance(value, float)):
             raise bad
         try:
-            out = int(str(value).strip())
-        except ValueError:
-            raise bad from None
-    elif opt.type == "float":
-        if isinstance(value, bool):
-            raise bad
-        try:
-            out = float(str(value).strip())
+            out = (int if opt.type == "int" else float)(str(value).strip())
         except ValueError:
             raise bad from None
     elif opt.type == "list":

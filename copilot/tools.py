@@ -60,11 +60,9 @@ class ToolContext:
     findings: list[Finding] = field(default_factory=list)  # every finding reported so far
 
     def next_finding_id(self, prefix: str) -> str:
-        n = sum(1 for f in self.findings if f.id.startswith(prefix)) + 1
-        taken = {f.id for f in self.findings}
-        while f"{prefix}{n}" in taken:
-            n += 1
-        return f"{prefix}{n}"
+        from .finding_ids import next_free
+
+        return next_free(prefix, {f.id for f in self.findings})
 
 
 @dataclass

@@ -20,7 +20,9 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Sequence
 
 from copilot.errors import CopilotError
+from copilot.finding_ids import allocator
 from copilot.plugins import Plugin
+from copilot.timefmt import hhmm, when
 from copilot.tools import ToolContext, ToolResult, tool
 
 NOT_CONFIGURED = "no Prometheus configured; set prometheus_url in config.toml or COPILOT_PROMETHEUS_URL"
@@ -114,11 +116,11 @@ def resolve_range(ctx: ToolContext, start: Any, end: Any, span: float, lookback:
 
 
 def _when(ts: float) -> str:
-    return datetime.fromtimestamp(ts, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return when(ts, seconds=True)
 
 
 def _hhmm(ts: float) -> str:
-    return datetime.fromtimestamp(ts, tz=timezone.utc).strftime("%H:%M:%S" if ts % 60 else "%H:%M")
+    return hhmm(ts, precise=True)
 
 
 def _fmt(v: float) -> str:
@@ -136,16 +138,7 @@ def _sigma(z: float) -> str:
 
 def _ids(ctx: ToolContext) -> Callable[[str], str]:
     """Finding ids unique in the run, also among those this call is still building."""
-    issued = {f.id for f in getattr(ctx, "findings", []) or []}
-
-    def next_id(prefix: str) -> str:
-        n = 1
-        while f"{prefix}{n}" in issued:
-            n += 1
-        issued.add(f"{prefix}{n}")
-        return f"{prefix}{n}"
-
-    return next_id
+    return allocator(f.id for f in getattr(ctx, "findings", []) or [])
 
 
 # -- a robust deviation check for summaries ---------------------------------------------------
