@@ -26,7 +26,7 @@ def add_settings_flags(p: argparse.ArgumentParser, *, nested: bool = False) -> N
     """Flags that override settings; shared by the TUI, the REPL and --query. On a subcommand
     (`nested`), a flag left out keeps what was given before the subcommand
     (`copilot --data DIR repl` and `copilot repl --data DIR` both work)."""
-    keep = {"default": argparse.SUPPRESS} if nested else {}
+    keep: dict[str, Any] = {"default": argparse.SUPPRESS} if nested else {}
     g = p.add_argument_group("model and data")
     g.add_argument("--data", metavar="PATH", help="telemetry directory (beats configured sources)", **keep)
     g.add_argument("--demo", action="store_true", default=argparse.SUPPRESS if nested else None,

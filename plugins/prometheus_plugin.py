@@ -56,16 +56,16 @@ def _guard(fn: Callable[..., ToolResult]) -> Callable[..., ToolResult]:
     return wrapper
 
 
-def _client(ctx: ToolContext):
+def _client(ctx: ToolContext | None):
     from plugins.telemetry.prometheus import PrometheusClient
 
-    return PrometheusClient.from_settings(ctx.settings)
+    return PrometheusClient.from_settings(getattr(ctx, "settings", None))
 
 
-def _component_labels(ctx: ToolContext) -> Sequence[str]:
+def _component_labels(ctx: ToolContext | None) -> Sequence[str]:
     from plugins.telemetry.prometheus import DEFAULT_COMPONENT_LABELS
 
-    value = getattr(ctx.settings, "prometheus_component_labels", None)
+    value = getattr(getattr(ctx, "settings", None), "prometheus_component_labels", None)
     if isinstance(value, str):
         value = [v.strip() for v in value.split(",")]
     names = [v for v in (value or []) if v]
@@ -100,7 +100,7 @@ def parse_time(value: str | float | int | None, now: float) -> float | None:
                            "now-1h, -30m or HH:MM (UTC)") from None
 
 
-def resolve_range(ctx: ToolContext, start: Any, end: Any, span: float, lookback: float = 0.0,
+def resolve_range(ctx: ToolContext | None, start: Any, end: Any, span: float, lookback: float = 0.0,
                   now: float | None = None) -> tuple[float, float]:
     """Explicit times win; then the run's window (widened back by `lookback`); then the last `span` seconds."""
     now = _time.time() if now is None else now
@@ -136,7 +136,7 @@ def _sigma(z: float) -> str:
     return "over 99 sigma" if z > 99 else f"{z:.0f} sigma"
 
 
-def _ids(ctx: ToolContext) -> Callable[[str], str]:
+def _ids(ctx: ToolContext | None) -> Callable[[str], str]:
     """Finding ids unique in the run, also among those this call is still building."""
     return allocator(f.id for f in getattr(ctx, "findings", []) or [])
 

@@ -52,15 +52,9 @@ def deploy_queue(component: str, ctx: ToolContext = None) -> ToolResult:
                          f"(showing at most {mine.get('max_items', 20)})")
 
 
-@tool
-def explode(ctx: ToolContext = None) -> ToolResult:
-    """A tool with a bug in it (for the tests of tool errors)."""
-    return {}["missing"]
-
-
 @hookimpl
 def copilot_tools(settings: Any) -> list:
-    return [deploy_queue, explode]
+    return [deploy_queue]
 
 
 class StatusPageSource:
