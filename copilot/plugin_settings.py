@@ -106,7 +106,7 @@ def resolve_options(plugin: str, options: list[Option], table: Mapping[str, Any]
         var = env_name(plugin, opt.name)
         if env.get(var) is not None:
             values[opt.name] = convert(opt, env[var], f"environment: {var}")
-        elif opt.name in table:
+        elif table.get(opt.name) is not None:  # None: unset (a section read before holds every option)
             values[opt.name] = convert(opt, table[opt.name], f"{config_path}: plugins.{plugin}.{opt.name}")
         elif opt.required:
             raise PluginSetupError(f"plugin {plugin!r} needs {opt.name}: set it under [plugins.{plugin}] in "

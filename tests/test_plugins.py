@@ -77,6 +77,9 @@ def test_the_example_package_adds_a_tool_a_source_settings_and_a_kind(site, tmp_
     assert settings.plugins["example"] == {"status_file": str(incidents), "max_items": 5, "team": "payments",
                                            "token": "sp-abcdef123456", "mode": "read"}
     assert loaded.kinds["incidents"] == "incidents declared on a status page" and "metrics" in loaded.kinds
+    before = dict(settings.plugins["example"])
+    load_plugins(settings=settings)  # reading a section twice (a session, then a workflow) changes nothing
+    assert settings.plugins["example"] == before
     # the tool, registered under the plugin's name, reading its options from the run's settings
     queue = loaded.registry.get("deploy_queue")
     assert queue is not None and queue.plugin == "example" and queue.parameters["required"] == ["component"]
@@ -88,6 +91,8 @@ async def test_the_example_tool_reads_its_settings_through_the_run(site, monkeyp
     loaded = load_plugins(settings=settings)
     result = await loaded.registry.invoke("deploy_queue", {"component": "checkout"}, ToolContext(settings=settings))
     assert result.status == "ok" and result.output == "sre: no deploys queued for checkout (showing at most 7)"
+    load_plugins(settings=settings)  # read again: unset options stay unset, not the text "None"
+    assert settings.plugins["example"]["status_file"] is None and settings.plugins["example"]["max_items"] == 7
 
 
 def test_the_example_source_is_read_when_configured(site, tmp_path):
