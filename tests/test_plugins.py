@@ -112,6 +112,26 @@ def test_the_example_source_is_read_when_configured(site, tmp_path):
     assert source.check().ok and source.check().detail == "2 incidents"
 
 
+def test_an_offline_investigation_reads_the_plugins_source(site, tmp_path, capsys, monkeypatch):
+    import time
+
+    now = time.time()
+    incidents = tmp_path / "incidents.json"
+    incidents.write_text(json.dumps([{"time": now - 1200, "component": "checkout", "title": "Checkout degraded"},
+                                     {"time": now - 300, "component": "checkout", "title": "Checkout errors"}]),
+                         encoding="utf-8")
+    monkeypatch.setenv("COPILOT_EXAMPLE_STATUS_FILE", str(incidents))
+    rc = main(["--query", "what is wrong with checkout?", "--offline", "--format", "json", "--no-memory", "--quiet"])
+    out = json.loads(capsys.readouterr().out)
+    assert rc in (0, 2)  # 2: alerts alone name no root cause
+    assert out["data"]["sources"] == [{"name": "status-page", "label": f"status page incidents in {incidents}",
+                                       "live": True, "kinds": ["alerts", "incidents"]}]
+    alerts = [f for f in out["findings"] if f["source"] == "alerts"]
+    assert [(f["component"], f["signal"]) for f in alerts] == [("checkout", "Checkout degraded"),
+                                                               ("checkout", "Checkout errors")]
+    assert "alert Checkout degraded (critical) fired on checkout" in out["answer"]
+
+
 def test_the_example_command_runs_from_the_cli_with_its_settings(site, capsys, monkeypatch):
     write_config('[plugins.example]\nmax_items = 3\nmode = "audit"\n')
     monkeypatch.setenv("COPILOT_EXAMPLE_TEAM", "payments")

@@ -62,7 +62,7 @@ class StatusPageSource:
 
     name = "status-page"
     kinds = frozenset({"alerts", "incidents"})
-    live = False
+    live = True  # the status page says what is happening now
 
     def __init__(self, path: str, max_items: int) -> None:
         self.path = path
