@@ -56,7 +56,7 @@ class PluginAdapter:
 
     @hookimpl
     def copilot_plugin_info(self) -> dict[str, str]:
-        return {"name": self.plugin.name, "description": self.plugin.description, "version": self.plugin.version}
+        return {"description": self.plugin.description, "version": self.plugin.version}
 
     @hookimpl
     def copilot_tools(self) -> list[Tool]:
@@ -177,7 +177,7 @@ def _record(pm: pluggy.PluginManager, target: Any, name: str, version: str, sett
     if not isinstance(kinds, dict) or not all(isinstance(k, str) and k for k in kinds):
         raise PluginSetupError(f"plugin {name!r}: copilot_kinds must return {{kind: description}}")
     return Plugin(
-        name=str(info.get("name") or name),
+        name=name,
         description=str(info.get("description") or (doc.splitlines()[0] if doc else "")),
         tools=tools, version=str(info.get("version") or version), sources=sources, commands=commands,
         settings=options, kinds={str(k): str(v) for k, v in kinds.items()},

@@ -240,6 +240,10 @@ def test_the_cli_keeps_working_beside_broken_plugins(broken, capsys):
     assert any("plugin 'clashy': a command failed to register" in w for w in warnings)
     assert any("'crashy'" in w for w in warnings) and "Traceback" not in out.err
     assert main(["config", "path"]) == 0  # the built-in command the plugin tried to take is intact
+    capsys.readouterr()
+    assert main(["config", "show", "--json"]) == 0
+    left_out = json.loads(capsys.readouterr().out)["plugin_errors"]
+    assert len(left_out) == 5 and any("'crashy'" in e for e in left_out)
 
 
 def test_a_crash_inside_a_plugin_command_is_one_line(site, capsys):
