@@ -20,6 +20,7 @@ import sys
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 from copilot.errors import DataError
 from copilot.terminal_text import terminal_safe
@@ -74,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
     )
     if regular.repairs:
         print(f"warning: {args.file}: {regular.warning()}", file=sys.stderr)
-    rows = [
+    rows: list[dict[str, Any]] = [
         {"timestamp": ts, "value": v, "anomaly_score": round(float(s), 4) if math.isfinite(s) else 0.0,
          "is_anomaly": bool(f)}
         for ts, v, s, f in zip(series.raw_timestamps, series.values, scores, flags)
@@ -146,8 +147,9 @@ def read_series(path: str | Path) -> Series:
     t_col, v_col = _columns(header, name)
     series = Series([], [], [], {})
     extra_cols = [i for i in range(len(header or [])) if i not in (t_col, v_col)]
+    names = list(header or [])
     for i in extra_cols:
-        series.extra[header[i]] = []
+        series.extra[names[i]] = []
     first_line = 2 if header else 1
     for n, row in enumerate(rows, start=first_line):
         if len(row) <= max(t_col, v_col):
@@ -166,7 +168,7 @@ def read_series(path: str | Path) -> Series:
         series.timestamps.append(ts)
         series.values.append(value)
         for i in extra_cols:
-            series.extra[header[i]].append(row[i].strip() if i < len(row) else "")
+            series.extra[names[i]].append(row[i].strip() if i < len(row) else "")
     if not series.values:
         raise DataError(f"{name}: a header but no data rows; add rows of timestamp,value")
     return series
