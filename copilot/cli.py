@@ -26,7 +26,7 @@ def add_settings_flags(p: argparse.ArgumentParser, *, nested: bool = False) -> N
     """Flags that override settings; shared by the TUI, the REPL and --query. On a subcommand
     (`nested`), a flag left out keeps what was given before the subcommand
     (`copilot --data DIR repl` and `copilot repl --data DIR` both work)."""
-    keep = {"default": argparse.SUPPRESS} if nested else {}
+    keep: dict[str, Any] = {"default": argparse.SUPPRESS} if nested else {}
     g = p.add_argument_group("model and data")
     g.add_argument("--data", metavar="PATH", help="telemetry directory (beats configured sources)", **keep)
     g.add_argument("--demo", action="store_true", default=argparse.SUPPRESS if nested else None,
@@ -68,14 +68,17 @@ def _version() -> str:
         return "unknown"
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(loaded: Any = None, settings: Any = None) -> argparse.ArgumentParser:
+    """The parser; with `loaded` plugins (copilot.plugins.LoadedPlugins), their commands too,
+    each given the Settings (its options in `args.copilot_settings.plugins[<plugin>]`)."""
     parser = argparse.ArgumentParser(
         prog="copilot",
         description="SRE Copilot: ask what is wrong, in English or Chinese; it investigates metrics, logs, "
         "traces and changes, ranks root causes and writes the incident report. With no model configured "
         "it runs a rule-based investigation offline.",
         epilog="examples:\n  copilot                     open the TUI\n  copilot repl                plain REPL "
-        "(dumb terminals, flaky SSH)\n  copilot --query \"why is checkout slow since 14:05?\" --format json",
+        "(dumb terminals, flaky SSH)\n  copilot --query \"why is checkout slow since 14:05?\" --format json\n\n"
+        "plugins may add commands of their own: `copilot plugins` lists them.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
@@ -95,18 +98,78 @@ def build_parser() -> argparse.ArgumentParser:
         register = getattr(module, "register", None)
         if register is not None:
             register(sub)
+    if loaded is not None:
+        _add_plugin_commands(sub, loaded, settings)
     return parser
+
+
+def _add_plugin_commands(sub: Any, loaded: Any, settings: Any) -> None:
+    """Each plugin's subcommands; one that fails to register is left out with one line."""
+    for plugin in loaded.plugins:
+        for register in plugin.commands:
+            before = set(sub.choices)
+            try:
+                register(sub)
+            except (Exception, SystemExit) as exc:
+                print(f"copilot: warning: plugin {plugin.name!r}: a command failed to register: "
+                      f"{type(exc).__name__}: {' '.join(str(exc).split())}", file=sys.stderr)
+                for name in set(sub.choices) - before:  # nothing half-registered stays
+                    del sub.choices[name]
+                continue
+            for name in set(sub.choices) - before:
+                sub.choices[name].set_defaults(_plugin=plugin.name, copilot_settings=settings)
+
+
+def _first_word(parser: argparse.ArgumentParser, argv: Sequence[str]) -> str | None:
+    """The subcommand word in argv (the first argument that is neither an option nor its value)."""
+    takes_value = {opt for action in parser._actions if action.nargs != 0 for opt in action.option_strings}
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg == "--":
+            return None
+        elif arg.startswith("-"):
+            skip = arg in takes_value  # "--data DIR"; "--data=DIR" carries its value
+        else:
+            return arg
+    return None
+
+
+def _with_plugin_commands(parser: argparse.ArgumentParser, argv: Sequence[str]) -> argparse.ArgumentParser:
+    """Plugins are loaded only for a word that is not a built-in command (or for shell
+    completion), so `copilot --help` and the built-in commands stay fast."""
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    word = _first_word(parser, argv)
+    if "_ARGCOMPLETE" not in os.environ and (word is None or word in sub.choices):
+        return parser
+    from .config import load_settings
+    from .plugins import load_plugins
+
+    settings = load_settings()
+    loaded = load_plugins(disabled=set(settings.disabled_plugins), settings=settings)
+    for err in loaded.errors:
+        print(f"copilot: warning: {err}", file=sys.stderr)
+    return build_parser(loaded, settings)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("LANCE_LOG", "error")
+    argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
+    try:
+        parser = _with_plugin_commands(parser, argv)
+    except CopilotError as exc:  # a wrong value in a plugin's settings section
+        print(f"copilot: error: {exc}", file=sys.stderr)
+        return exc.exit_code
     if "_ARGCOMPLETE" in os.environ:  # a shell asking for completions (copilot completion bash|zsh|fish)
         import argcomplete
 
         argcomplete.autocomplete(parser)
     args = parser.parse_args(argv)
     try:
+        if getattr(args, "_plugin", None) is not None and getattr(args, "func", None) is not None:
+            return _run_plugin_command(args)
         if getattr(args, "func", None) is not None:
             return int(args.func(args) or 0)
         if args.query is not None:
@@ -125,6 +188,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return EXIT_OK
+
+
+def _run_plugin_command(args: argparse.Namespace) -> int:
+    """A plugin's command: its crash is one line naming the plugin, not a traceback."""
+    try:
+        return int(args.func(args) or 0)
+    except (CopilotError, KeyboardInterrupt, BrokenPipeError):
+        raise
+    except Exception as exc:
+        print(f"copilot: error: plugin {args._plugin!r} command {args.command!r} failed: "
+              f"{type(exc).__name__}: {' '.join(str(exc).split())}", file=sys.stderr)
+        return EXIT_ERROR
 
 
 def _run_tui(args: argparse.Namespace) -> int:
@@ -224,6 +299,8 @@ def run_query(args: argparse.Namespace) -> int:
         load_directory(Path(settings.data).expanduser())
     session = Session(settings, approver=query_approver(bool(settings.auto_approve), settings.approved_tools))
     show_trace = not args.quiet and not args.events
+    for err in session.plugins.errors:  # a broken plugin is left out, and said so in one line
+        print(f"copilot: warning: {err}", file=sys.stderr)
     final: dict[str, Any] | None = None
     failure: str | None = None
     limited = False

@@ -73,6 +73,9 @@ class Settings:
     # Per-source settings: {"loki": {"url": ..., "token": ...}}, from `<name>_<option>` keys,
     # `[sources.<name>]` tables and COPILOT_<NAME>_<OPTION> (see copilot/sources.py).
     sources: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Plugins' own options: {"<plugin>": {"<option>": value}} from `[plugins.<name>]` tables; the
+    # plugin loader checks them against what each plugin declares (copilot/plugin_settings.py).
+    plugins: dict[str, dict[str, Any]] = field(default_factory=dict)
     items_paths: list[str] = field(default_factory=list)  # more diagnosis-item folders/files beside <config dir>/items
     workflows_paths: list[str] = field(default_factory=list)  # more workflow folders/files beside <config dir>/workflows
     # `copilot serve`: chat delivery through incoming webhooks, and the service's bounds.
@@ -118,11 +121,20 @@ class Settings:
             for option in list(options):
                 if option in ("token", "password") and options[option]:
                     options[option] = mask(str(options[option]))
+        for options in out.get("plugins", {}).values():
+            for option in list(options):
+                if _looks_secret(option) and options[option]:
+                    options[option] = mask(str(options[option]))
         for hook in ("notify_webhook_url", "slack_webhook_url", "lark_webhook_url", "dingtalk_webhook_url",
                      "wecom_webhook_url"):
             if out.get(hook):
                 out[hook] = mask(out[hook])  # incoming-webhook URLs carry their secret
         return out
+
+
+def _looks_secret(option: str) -> bool:
+    """A plugin option masked whatever the plugin declares (declared secrets are masked too)."""
+    return any(word in option.lower() for word in ("token", "password", "secret", "api_key", "apikey"))
 
 
 def mask(secret: str) -> str:
@@ -202,13 +214,14 @@ def load_settings(flags: dict[str, Any] | None = None, env: dict[str, str] | Non
             raise ConfigError(f"{path}: not valid TOML ({exc}); fix or remove the file") from None
         section = values.get("copilot", values)
         _apply(settings, {k: v for k, v in section.items() if not isinstance(v, dict)}, str(path))
-        tables = section.get("sources", {})
-        if not isinstance(tables, dict):
-            raise ConfigError(f"{path}: [sources] must be a table of [sources.<name>] tables")
-        for source, options in tables.items():
-            if not isinstance(options, dict):
-                raise ConfigError(f"{path}: sources.{source} must be a table, e.g. [sources.{source}] url = \"...\"")
-            settings.sources.setdefault(str(source), {}).update(options)
+        for group, example in (("sources", 'url = "..."'), ("plugins", 'option = "..."')):
+            tables = section.get(group, {})
+            if not isinstance(tables, dict):
+                raise ConfigError(f"{path}: [{group}] must be a table of [{group}.<name>] tables")
+            for name, options in tables.items():
+                if not isinstance(options, dict):
+                    raise ConfigError(f"{path}: {group}.{name} must be a table, e.g. [{group}.{name}] {example}")
+                getattr(settings, group).setdefault(str(name), {}).update(options)
     fallbacks = {"base_url": "OPENAI_BASE_URL", "api_key": "OPENAI_API_KEY", "model": "OPENAI_MODEL"}
     _apply(settings, {k: env[v] for k, v in fallbacks.items() if env.get(v)}, "environment")
     ours = {
@@ -216,7 +229,7 @@ def load_settings(flags: dict[str, Any] | None = None, env: dict[str, str] | Non
         for k, v in env.items()
         if k.startswith("COPILOT_") and k != "COPILOT_CONFIG"
         and (k[len("COPILOT_"):].lower() in _FIELDS or _source_key(k[len("COPILOT_"):].lower()) is not None)
-        and k[len("COPILOT_"):].lower() != "sources"
+        and k[len("COPILOT_"):].lower() not in ("sources", "plugins")
     }
     _apply(settings, ours, "environment")
     _apply(settings, {k: v for k, v in (flags or {}).items() if v is not None}, "command line")

@@ -112,7 +112,8 @@ class Session:
     def plugins(self) -> LoadedPlugins:
         if self._plugins is None:
             self._plugins = load_plugins(
-                disabled=set(self.settings.disabled_plugins), output_budget=self.settings.output_budget
+                disabled=set(self.settings.disabled_plugins), output_budget=self.settings.output_budget,
+                settings=self.settings,
             )
         return self._plugins
 

@@ -10,7 +10,9 @@ from __future__ import annotations
 from typing import Callable
 
 from copilot.errors import CopilotError
+from copilot.finding_ids import allocator
 from copilot.plugins import Plugin
+from copilot.timefmt import hhmm, when as _when
 from copilot.tools import ToolContext, ToolResult, tool
 
 MAX_LINES = 25
@@ -25,16 +27,7 @@ def _telemetry(ctx: ToolContext):
 
 def _ids(ctx: ToolContext) -> Callable[[str], str]:
     """Finding ids unique in the run, also across the findings this call is still building."""
-    issued: set[str] = {f.id for f in ctx.findings}
-
-    def next_id(prefix: str) -> str:
-        n = 1 + sum(1 for i in issued if i.startswith(prefix) and i[len(prefix):].isdigit())
-        while f"{prefix}{n}" in issued:
-            n += 1
-        issued.add(f"{prefix}{n}")
-        return f"{prefix}{n}"
-
-    return next_id
+    return allocator(f.id for f in ctx.findings)
 
 
 def _window(ctx: ToolContext, tel, start, end):
@@ -43,15 +36,7 @@ def _window(ctx: ToolContext, tel, start, end):
     return resolve_window(tel, ctx.window, start, end)
 
 
-def _when(ts: float) -> str:
-    from datetime import datetime, timezone
-
-    return datetime.fromtimestamp(ts, tz=timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-
-
 def _span(window) -> str:
-    from plugins.detectors.metrics import hhmm
-
     return f"{hhmm(window[0])}-{hhmm(window[1])} UTC"
 
 
@@ -237,8 +222,6 @@ def list_changes(ctx: ToolContext, start: str | None = None, end: str | None = N
         end: window end, same formats
     """
     from plugins.detectors.changes import detect_changes
-    from plugins.detectors.metrics import hhmm
-
     tel = _telemetry(ctx)
     if not tel.changes:
         return ToolResult.no_data("no change events in this telemetry")
@@ -289,7 +272,6 @@ def get_metric_series(ctx: ToolContext, component: str, metric: str, start: str 
     """
     import numpy as np
 
-    from plugins.detectors.metrics import hhmm
     from plugins.detectors.signals import family
     from plugins.telemetry.window import parse_when
 

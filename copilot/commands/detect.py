@@ -22,6 +22,7 @@ from typing import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 from copilot.errors import DataError
 from copilot.terminal_text import terminal_safe
@@ -157,8 +158,9 @@ def _parse_rows(name: str, stream) -> Series:
     t_col, v_col = _columns(header, name)
     series = Series([], [], [], {})
     extra_cols = [i for i in range(len(header or [])) if i not in (t_col, v_col)]
+    names = list(header or [])
     for i in extra_cols:
-        series.extra[header[i]] = []
+        series.extra[names[i]] = []
     data = rows if header else itertools.chain([first], rows)
     n = 1 if header else 0
     try:
@@ -180,7 +182,7 @@ def _parse_rows(name: str, stream) -> Series:
             series.timestamps.append(ts)
             series.values.append(value)
             for i in extra_cols:
-                series.extra[header[i]].append(row[i].strip() if i < len(row) else "")
+                series.extra[names[i]].append(row[i].strip() if i < len(row) else "")
     except csv.Error as exc:
         from plugins.telemetry.tables import read_problem
 

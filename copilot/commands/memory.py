@@ -8,7 +8,6 @@ import json
 import sys
 from typing import Any
 
-from copilot.errors import CopilotError
 from copilot.terminal_text import terminal_safe
 
 

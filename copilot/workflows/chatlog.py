@@ -139,8 +139,8 @@ def _from_json(data: Any, path: Path) -> list[Message]:
             who = profile.get("real_name") or m.get("user_name") or m.get("user", "")
             out.append(Message(str(who), str(m.get("text", "")), _ts(m.get("ts"))))
         else:
-            text = m.get("content", m.get("text", ""))
-            out.append(Message(str(m.get("sender", m.get("user", ""))), _feishu_text(text),
+            content = m.get("content", m.get("text", ""))
+            out.append(Message(str(m.get("sender", m.get("user", ""))), _feishu_text(content),
                                _ts(m.get("create_time", m.get("time")))))
     return [m for m in out if m.text.strip()]
 

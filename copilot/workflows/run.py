@@ -195,7 +195,7 @@ class _Engine:
         if self.registry is None:
             from ..plugins import load_plugins
 
-            self.registry = load_plugins().registry
+            self.registry = load_plugins(settings=self.settings).registry
         ctx = ToolContext(data_dir=self.data_dir, window=self.window, settings=self.settings,
                           session_id=self.session_id, findings=list(self.findings))
         result = await self.registry.invoke(name, args, ctx)

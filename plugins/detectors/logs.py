@@ -17,10 +17,10 @@ import math
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import Any, Callable
 
 from copilot.diagnosis import Finding
+from copilot.timefmt import hhmm as _hhmm
 from plugins.telemetry.model import LogRecord
 
 _ERROR_LEVELS = {"ERROR", "ERR", "FATAL", "CRITICAL", "CRIT", "SEVERE", "EMERG", "ALERT", "PANIC"}
@@ -169,12 +169,6 @@ def _period(where: dict[str, Any]) -> str:
     if minutes % 60 == 0:
         return f"the previous {minutes // 60} hours"
     return f"the previous {minutes} min"
-
-
-def _hhmm(ts: float | None) -> str:
-    if ts is None:
-        return "?"
-    return datetime.fromtimestamp(ts, tz=timezone.utc).strftime("%H:%M")
 
 
 def _short(template: str, limit: int = 100) -> str:

@@ -23,12 +23,12 @@ from __future__ import annotations
 import warnings
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import Callable
 
 import numpy as np
 
 from copilot.diagnosis import Finding
+from copilot.timefmt import hhmm
 
 from ..telemetry.model import MetricSeries
 from .signals import BAD_DIRECTION, family, is_utilisation, normalise, unit
@@ -42,10 +42,6 @@ FEW_REL_FLOOR = 0.1  # relative scale floor when the baseline has fewer points t
 MIN_REFERENCE_POINTS = 3
 SUCCESS_FLOOR_PP = 0.5  # scale floor of a success percentage, in percentage points
 MIN_TAIL = 3  # a level shift needs this many points after its onset (fewer: judged as a spike)
-
-
-def hhmm(ts: float | None) -> str:
-    return "?" if ts is None else datetime.fromtimestamp(ts, tz=timezone.utc).strftime("%H:%M")
 
 
 def robust_baseline(values: np.ndarray, rel_floor: float = REL_FLOOR) -> tuple[np.ndarray, np.ndarray]:
