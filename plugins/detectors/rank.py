@@ -40,7 +40,8 @@ INTRINSIC_WEIGHT = {
 SYMPTOM_WEIGHT = {"latency": 0.8, "errors": 0.8, "log_error": 0.4, "load_drop": 0.3, "other": 0.15}
 EXPLAINED = 0.2  # what is left of a symptom a callee explains
 LOAD_EXPLAINED = 0.3  # what is left of cpu that a load rise explains
-SURGE_EXPLAINED = 0.3  # what is left of a component's score below a traffic surge
+SURGE_EXPLAINED = 0.3  # what is left of load-driven evidence (LOAD_FOLLOWS) below a traffic surge
+LOAD_FOLLOWS = ("cpu", "latency", "self_latency", "net_latency", "other", "load_drop")  # what more traffic causes
 MIN_SIGMA = 4.0  # a family counts for the fault kind from this many sigmas...
 MIN_SHARE = 0.25  # ...and at least this share of the component's strongest evidence
 SURGE_RATIO = 1.3  # request rate at least 1.3x its baseline
@@ -231,11 +232,21 @@ def rank_root_causes(findings: list[Finding], call_graph: list[tuple[str, str]],
     # traffic surges: load up here but not in any caller. With a call graph, only where
     # traffic enters (nothing calls it): below the entry a request rate that moves is
     # carried there by the calls, a symptom of load or of a fault elsewhere, not a cause.
-    entries = {name for name in cands if not callers.get(name)} if call_graph else set(cands)
+    # An entry is a component the graph shows calling others and nothing calling it; one the
+    # graph does not mention is not known to be an entry. A rise there is more traffic only
+    # when it reaches what it calls as more traffic too: where a request rate falls below
+    # it, the mix of requests changed (requests that end early return sooner and come back
+    # sooner from a closed-loop client), the signature of a fault below, not of more users.
+    entries = {name for name in cands if callees.get(name) and not callers.get(name)} if call_graph else set(cands)
+
+    def load_falls_below(name: str) -> bool:
+        return any(d in cands and cands[d].sigma("load_drop") >= MIN_SIGMA for d in _descendants(name, callees))
+
     surges = set() if scope and not load_alert else {
         name for name, c in cands.items()
         if name in entries and c.sigma("load") >= MIN_SIGMA
         and not any(cands.get(p) and cands[p].sigma("load") >= MIN_SIGMA for p in callers.get(name, ()))
+        and not load_falls_below(name)
     }
     for name in list(surges):
         cands[name].evidence["surge"] = list(cands[name].evidence["load"])
@@ -251,7 +262,7 @@ def rank_root_causes(findings: list[Finding], call_graph: list[tuple[str, str]],
         return max((cands[d].sigma(cat) for cat in cats), default=0.0)
 
     for name, c in cands.items():
-        parts: list[float] = []
+        parts: list[tuple[str, float]] = []
         for cat in INTRINSIC:
             e = c.best(cat)
             if e is None:
@@ -263,7 +274,7 @@ def rank_root_causes(findings: list[Finding], call_graph: list[tuple[str, str]],
                 c.notes.append("its CPU rise follows its request rate, so load explains it")
             elif cat == "cpu" and cpu_pinned(c):
                 sigma = max(sigma, PINNED_EQUIVALENT)  # at its limit: strong whatever its noisy baseline says
-            parts.append(w * strength(sigma))
+            parts.append((cat, w * strength(sigma)))
         my_onset = anomalous.get(name)
         near = [d for d in callees.get(name, ())
                 if d in anomalous and (not scope or d in scope) and (my_onset is None or anomalous[d] is None or anomalous[d] <= my_onset + ONSET_TOLERANCE_S)]
@@ -276,20 +287,25 @@ def rank_root_causes(findings: list[Finding], call_graph: list[tuple[str, str]],
             by = [d for d in near if strength(peak(d, causes)) >= BLAME_SHARE * strength(e.score)]
             blamed.update(by)
             w = SYMPTOM_WEIGHT[cat] * (EXPLAINED if by else 1.0)
-            parts.append(w * strength(e.score))
+            parts.append((cat, w * strength(e.score)))
         blamed = sorted(blamed)
         if blamed:
             c.notes.append(f"its callee{'s' if len(blamed) > 1 else ''} {', '.join(blamed)} {'are' if len(blamed) > 1 else 'is'} "
                            "anomalous too, so part of what it shows is inherited")
         elif callees.get(name) and name in anomalous:
             c.notes.append(f"its callees ({', '.join(sorted(callees[name]))}) look healthy, so the problem starts here")
+        # below a surge, only what more traffic causes is explained by it (its load, and the
+        # latency and CPU that follow load), and not where its request rate fell
+        carried = name in below_surge and name not in surges and c.sigma("load_drop") < MIN_SIGMA
+        if carried:
+            parts = [v * (SURGE_EXPLAINED if cat in LOAD_FOLLOWS else 1.0) for cat, v in parts]
+            c.notes.append(f"it sits below the traffic surge at {below_surge[name]}, which explains its load")
+        else:
+            parts = [v for _, v in parts]
         score = _combine(parts)
         change = c.best("change")
         if change is not None and score > 0:
             score += 0.4 * strength(change.score)
-        if name in below_surge and name not in surges:
-            score *= SURGE_EXPLAINED
-            c.notes.append(f"it sits below the traffic surge at {below_surge[name]}, which explains its load")
         c.score, c.onset = score, my_onset
     if scope:
         alerted = {f.component for f in findings if f.source == "alerts" and f.component}

@@ -26,7 +26,7 @@ from copilot.diagnosis import Finding
 
 from ..telemetry.model import Span
 from .metrics import hhmm
-from .spanstats import flag_onset, op_key, ratio_score
+from .spanstats import flag_onset, is_client_span, op_key, ratio_score
 
 MIN_BASE = 10  # baseline spans of an operation below which it is not judged
 MIN_WINDOW = 3  # window spans of an operation below which it is not judged (the z score weighs the rest)
@@ -60,8 +60,16 @@ def detect_path_changes(
 ) -> list[Finding]:
     """Findings of kind `call_path_change`, one per (component, operation) whose requests
     now stop part-way. `period(span)` is 0 for the baseline, 1 for the window, -1 otherwise."""
+    def step(c: Span) -> Step:
+        # a client span is named by the call it makes (the server span it wraps): Java and
+        # HTTP clients name every outgoing call alike (`GET`), so their own names would hide
+        # which calls a request skipped
+        kids = children.get(c.span_id, ())
+        target = kids[0] if is_client_span(c, kids) else c
+        return (target.component, op_key(target.operation))
+
     def pattern(s: Span) -> frozenset[Step]:
-        return frozenset((c.component, op_key(c.operation)) for c in children.get(s.span_id, ()))
+        return frozenset(step(c) for c in children.get(s.span_id, ()))
 
     base: dict[Step, Counter] = defaultdict(Counter)
     win: dict[Step, list[tuple[Span, frozenset[Step]]]] = defaultdict(list)
