@@ -41,6 +41,7 @@ SYMPTOM_WEIGHT = {"latency": 0.8, "errors": 0.8, "log_error": 0.4, "load_drop": 
 EXPLAINED = 0.2  # what is left of a symptom a callee explains
 LOAD_EXPLAINED = 0.3  # what is left of cpu that a load rise explains
 SURGE_EXPLAINED = 0.3  # what is left of load-driven evidence (LOAD_FOLLOWS) below a traffic surge
+NOT_FROM_LOAD = ("path_change", "error_origin", "exception", "lost", "disk", "packet_loss")  # what more traffic does not cause
 LOAD_FOLLOWS = ("cpu", "latency", "self_latency", "net_latency", "other", "load_drop")  # what more traffic causes
 MIN_SIGMA = 4.0  # a family counts for the fault kind from this many sigmas...
 MIN_SHARE = 0.25  # ...and at least this share of the component's strongest evidence
@@ -240,7 +241,12 @@ def rank_root_causes(findings: list[Finding], call_graph: list[tuple[str, str]],
     entries = {name for name in cands if callees.get(name) and not callers.get(name)} if call_graph else set(cands)
 
     def load_falls_below(name: str) -> bool:
-        return any(d in cands and cands[d].sigma("load_drop") >= MIN_SIGMA for d in _descendants(name, callees))
+        """A request rate falls below it, or something below it shows what more traffic
+        does not cause (requests cut short, errors it raises, lost calls): a surge is the
+        diagnosis when traffic explains what is seen, not beside a fault it cannot explain."""
+        return any(d in cands and (cands[d].sigma("load_drop") >= MIN_SIGMA
+                                   or any(cands[d].sigma(cat) >= MIN_SIGMA for cat in NOT_FROM_LOAD))
+                   for d in _descendants(name, callees))
 
     surges = set() if scope and not load_alert else {
         name for name, c in cands.items()
