@@ -113,3 +113,33 @@ def test_trace_detector_reports_path_changes_once_with_ids():
     found = [f for f in detect_trace_anomalies(shop("checkout_return"), WINDOW, BASELINE, ids())
              if f.kind == "call_path_change"]
     assert [f.component for f in found] == ["checkout"] and found[0].id.startswith("T")
+
+
+def test_http_clients_that_name_every_call_alike_still_show_the_skipped_call():
+    # Java/HTTP instrumentation names every outgoing call `GET`: the steps are named by the
+    # server span each client span wraps, so a skipped call is still a missing step
+    spans: list[Span] = []
+    rng = np.random.default_rng(3)
+    for i, start in enumerate(np.arange(T0, T0 + 5400, 10.0)):
+        tr = Trace(f"t{i}", float(start), spans)
+        root = tr.span("", "orders", "GET /api/orders")
+        calls = ["users", "prices", "seats"]
+        if start >= ONSET and rng.random() < 0.6:
+            calls = calls[:-1]  # returns before asking for seats
+        for callee in calls:
+            cl = tr.span(root, "orders", "GET")
+            tr.span(cl, callee, f"GET /api/{callee}/{{id}}")
+    found = detect(spans)
+    assert [f.component for f in found] == ["orders"]
+    assert found[0].details["missing"] == ["seats:get /api/seats/{id}"]
+
+
+def test_thinned_traces_are_whole_traces_and_still_show_the_fault():
+    from plugins.detectors.spanstats import thin_traces
+
+    spans = shop("checkout_return")
+    kept = thin_traces(spans, budget=len(spans) // 3)
+    traces = {s.trace_id for s in kept}
+    assert len(kept) < len(spans) / 2
+    assert kept == [s for s in spans if s.trace_id in traces]  # every span of a kept trace
+    assert [f.component for f in detect(kept)] == ["checkout"]

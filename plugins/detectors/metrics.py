@@ -360,9 +360,14 @@ def detect_metric_anomalies(
     time, used as their baseline where present. `alerted`: the series an alert fired on
     (see `alerted_series`); each finding then records how closely its series moved with
     them over the baseline and the window (`moves_with_alert`, the largest |Pearson r|)."""
-    scored = score_series(series, window, baseline, min(min_score, 0.0) if _has_counted_ratios(series) else min_score, reference)
-    scored = [s for s in count_ratio_scores(scored, series, window, baseline, reference)
-              if s.score >= min_score and _relevant(s, min_relative_change)]
+    scored = score_series(series, window, baseline, min_score, reference)
+    ratios = _counted_ratios(series)
+    if ratios:  # judged by their counts, whatever their sigma says
+        ids = {id(m) for m in ratios}
+        scored = [s for s in scored if id(s.series) not in ids]
+        counted = count_ratio_scores(score_series(ratios, window, baseline, 0.0, reference), series, window, baseline, reference)
+        scored += [s for s in counted if s.score >= min_score]
+    scored = [s for s in scored if _relevant(s, min_relative_change)]
     scored.sort(key=lambda s: (-s.score, s.onset, s.series.key))
     shared = _common_mode(scored, series)
     span = (min(window[0], baseline[0]), max(window[1], baseline[1]))
@@ -493,9 +498,11 @@ def _failure_share(m: MetricSeries, values: np.ndarray) -> np.ndarray | None:
     return 1.0 - share if fam == "success_rate" else share
 
 
-def _has_counted_ratios(series: list[MetricSeries]) -> bool:
-    fams = {(m.component, family(m.metric)) for m in series}
-    return any((c, "request_rate") in fams for c, f in fams if f in ("success_rate", "error_rate"))
+def _counted_ratios(series: list[MetricSeries]) -> list[MetricSeries]:
+    """Success and error ratio series with a request series of their component on their time grid."""
+    grids = {(m.component, m.timestamps.tobytes()) for m in series if family(m.metric) == "request_rate" and len(m.timestamps)}
+    return [m for m in series if family(m.metric) in ("success_rate", "error_rate")
+            and (m.component, m.timestamps.tobytes()) in grids and _failure_share(m, m.values) is not None]
 
 
 def failure_z(fail_base: np.ndarray, req_base: np.ndarray, fail_win: np.ndarray, req_win: np.ndarray) -> tuple[float, float, float, float]:

@@ -19,6 +19,29 @@
    of their score. A load rise does not count as a surge when the alert is not about load.
 5. The fault kind comes from the top component's own signature (see `classify`).
 Only generic methods: no service names or fault times appear here.
+
+Constants (what each means; `bench/rank_sensitivity.py` varies each by ±50% and
+BENCHMARKS.md records what that does to AC@1 on every dataset):
+
+| constant | meaning |
+|---|---|
+| INTRINSIC_WEIGHT, SYMPTOM_WEIGHT | how much a category of evidence counts: a component's own signals (about 1) over symptoms that travel along calls (under 1) |
+| EXPLAINED | share of a symptom left when an anomalous callee explains it |
+| BLAME_SHARE | a callee explains a caller's symptom only with at least this share of its strength |
+| LOAD_EXPLAINED, LOAD_CPU_SLACK | CPU that rose no faster than LOAD_CPU_SLACK x the request rate is load; it keeps LOAD_EXPLAINED of its weight |
+| SURGE_RATIO | a request rate at this multiple of its baseline is a rise (below it, normal variation) |
+| SURGE_EXPLAINED | share of load-driven evidence (LOAD_FOLLOWS) left below a traffic surge |
+| MIN_SIGMA | sigmas from which evidence counts as an anomaly (onsets, fault kind, surges) |
+| MIN_SHARE | a signal decides the fault kind only with this share of the component's strongest evidence |
+| ONSET_TOLERANCE_S, EARLY_BONUS, LATE_AFTER_S, LATE_PENALTY | onset order: within the tolerance counts as the same time; earliest components gain, those LATE_AFTER_S later lose |
+| CHANGE_WEIGHT | how much a recent change adds to an anomalous component |
+| COMBINE_DECAY | each further piece of a component's evidence counts this much of the one before |
+| SPIKE_WEIGHT | a one-point metric spike counts this much of its sigma |
+| COMMON_MODE_WEIGHT | a resource shift shared by most components counts this much |
+| MEMORY_GROWTH, MEMORY_GROWTH_BYTES, MEMORY_LIMIT_PCT, MEMORY_LIMIT_RISE | what memory growth is a leak: 1.5x, or 64 MiB, or a rise to 90% of the limit |
+| CPU_PINNED_PCT, CPU_PINNED_RISE, PINNED_SIGMA, PINNED_EQUIVALENT | a CPU driven to 80% of its limit counts as saturated whatever its noisy baseline says |
+| CPU_STARVES_NETWORK | CPU at this multiple explains slower calls into the component |
+| OUT_OF_SCOPE, SCOPE_SIGMA, SYMPTOM_MATCH, CALLER_SUPPORT, MOVES_WITH_ALERT, MIN_MOVES_WEIGHT | alert-guided traversal (only with an alert and a call graph): what the alert cannot reach keeps OUT_OF_SCOPE; showing the alerted symptom multiplies by SYMPTOM_MATCH, more per caller it alone explains; a symptom that does not move with the alerted series is discounted |
 """
 
 from __future__ import annotations
@@ -47,6 +70,11 @@ MIN_SIGMA = 4.0  # a family counts for the fault kind from this many sigmas...
 MIN_SHARE = 0.25  # ...and at least this share of the component's strongest evidence
 SURGE_RATIO = 1.3  # request rate at least 1.3x its baseline
 ONSET_TOLERANCE_S = 120.0
+EARLY_BONUS = 1.15  # a component anomalous from the earliest onset (within half the tolerance)...
+LATE_PENALTY = 0.85  # ...and one anomalous only LATE_AFTER_S later
+LATE_AFTER_S = 300.0
+CHANGE_WEIGHT = 0.4  # a recent change adds this much of its strength to an anomalous component
+COMBINE_DECAY = 0.5  # each further piece of evidence counts this much of the one before
 SPIKE_WEIGHT = 0.5
 COMMON_MODE_WEIGHT = 0.2
 LOAD_CPU_SLACK = 1.5  # CPU may rise up to 1.5x as fast as the load and still be load
@@ -205,7 +233,7 @@ SYMPTOMS = tuple(SYMPTOM_WEIGHT)
 
 def _combine(values: list[float]) -> float:
     """Strongest first, each next one counting half as much as the previous."""
-    return sum(v * 0.5**i for i, v in enumerate(sorted(values, reverse=True)))
+    return sum(v * COMBINE_DECAY**i for i, v in enumerate(sorted(values, reverse=True)))
 
 
 def rank_root_causes(findings: list[Finding], call_graph: list[tuple[str, str]], top_k: int = 5) -> list[RootCause]:
@@ -311,7 +339,7 @@ def rank_root_causes(findings: list[Finding], call_graph: list[tuple[str, str]],
         score = _combine(parts)
         change = c.best("change")
         if change is not None and score > 0:
-            score += 0.4 * strength(change.score)
+            score += CHANGE_WEIGHT * strength(change.score)
         c.score, c.onset = score, my_onset
     if scope:
         alerted = {f.component for f in findings if f.source == "alerts" and f.component}
@@ -345,9 +373,9 @@ def rank_root_causes(findings: list[Finding], call_graph: list[tuple[str, str]],
             if c.onset is None:
                 continue
             if c.onset <= earliest + ONSET_TOLERANCE_S / 2:
-                c.score *= 1.15
-            elif c.onset > earliest + 5 * 60:
-                c.score *= 0.85
+                c.score *= EARLY_BONUS
+            elif c.onset > earliest + LATE_AFTER_S:
+                c.score *= LATE_PENALTY
     ranked = sorted((c for c in cands.values() if c.score > 0), key=lambda c: (-c.score, c.component))[: max(top_k, 1)]
     total = sum(c.score for c in ranked) or 1.0
     out = []
