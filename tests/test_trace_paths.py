@@ -143,3 +143,27 @@ def test_thinned_traces_are_whole_traces_and_still_show_the_fault():
     assert len(kept) < len(spans) / 2
     assert kept == [s for s in spans if s.trace_id in traces]  # every span of a kept trace
     assert [f.component for f in detect(kept)] == ["checkout"]
+
+
+def _orders(fault: str) -> list[Span]:
+    spans: list[Span] = []
+    rng = np.random.default_rng(5)
+    for i, start in enumerate(np.arange(T0, T0 + 5400, 10.0)):
+        tr = Trace(f"t{i}", float(start), spans)
+        root = tr.span("", "orders", "GET /api/orders")
+        on = start >= ONSET and rng.random() < 0.6
+        for callee in ("users", "prices", "seats"):
+            cl = tr.span(root, "orders", "GET")
+            fast = on and fault == "prices_throws" and callee == "prices"
+            tr.span(cl, callee, f"GET /api/{callee}", 0.2 if fast else 2.0 + rng.normal(0, 0.1))
+            if on and callee == "prices":
+                break  # orders gives up after prices: its own early return, or what prices returned
+    return spans
+
+
+def test_one_caller_that_stops_after_a_call_that_ended_early_blames_the_callee():
+    found = detect(_orders("prices_throws"))
+    assert [f.component for f in found] == ["prices"]
+    assert "right after calling prices" in found[0].summary
+    # the same truncation after a call that took its usual time: orders' own code stopped
+    assert [f.component for f in detect(_orders("orders_returns"))] == ["orders"]
