@@ -37,6 +37,7 @@ SCALARS = ("EXPLAINED", "LOAD_EXPLAINED", "SURGE_EXPLAINED", "MIN_SIGMA", "MIN_S
            "SCOPE_SIGMA", "SYMPTOM_MATCH", "CALLER_SUPPORT", "CPU_PINNED_PCT", "CPU_PINNED_RISE",
            "PINNED_EQUIVALENT", "PINNED_SIGMA", "MEMORY_LIMIT_PCT", "MEMORY_LIMIT_RISE")
 TABLES = ("INTRINSIC_WEIGHT", "SYMPTOM_WEIGHT")
+ABOUT_ONE = ("EARLY_BONUS", "LATE_PENALTY")  # multipliers around 1: their distance from 1 is what is varied
 
 
 def prepare(kind: str, path: str) -> list[tuple[list, list, object]]:
@@ -99,7 +100,12 @@ def main() -> int:
     for const in SCALARS + TABLES:
         original = getattr(R, const)
         for factor in args.factors:
-            value = {k: v * factor for k, v in original.items()} if isinstance(original, dict) else original * factor
+            if isinstance(original, dict):
+                value = {k: v * factor for k, v in original.items()}
+            elif const in ABOUT_ONE:
+                value = 1 + (original - 1) * factor
+            else:
+                value = original * factor
             setattr(R, const, value)
             try:
                 rows.append({"constant": const, "factor": factor, **{n: ac1(c) for n, c in data.items()}})
