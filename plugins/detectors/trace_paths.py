@@ -13,6 +13,11 @@ stopped first (a truncated span further down, in another component) is inherited
 finding goes to the component where truncation starts, the one whose own steps went
 missing while what it called completed. The missing steps are named, since they tell an
 engineer where in the code to look (Nezha's "event pattern" view of the same faults).
+A step that is a client span (a caller-side span around one server span) is named by the
+call it makes, since HTTP clients name every outgoing call alike (`GET`). When callers stop
+right after calling the same component, that component is blamed: if two or more callers
+do, or if the calls that ended the requests took at most GAVE_UP_EARLY of their usual time
+(the callee gave up part-way; a caller's own early return leaves its last call as usual).
 """
 
 from __future__ import annotations
