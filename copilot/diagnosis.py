@@ -76,6 +76,14 @@ class RootCause:
     confidence: float  # 0..1
     evidence: list[str] = field(default_factory=list)  # finding ids / tool call ids
     reasons: list[str] = field(default_factory=list)  # plain sentences
+    category: str = ""  # the fault kind's category (copilot/kinds.py); filled from the kind when empty
+    experience: str = ""  # the expert experience this diagnosis matched (a knowledge-base id), if any
+
+    def __post_init__(self) -> None:
+        if not self.category:
+            from .kinds import category_of
+
+            self.category = category_of(self.fault_type)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -28,6 +28,9 @@ class Plugin:
     sources: list[SourceFactory] = field(default_factory=list)
     # Subcommands: each is called with argparse's subparsers object, like copilot/commands/*.register.
     commands: list[Callable[[Any], None]] = field(default_factory=list)
+    # Fault kinds this plugin's detectors name -> their category (copilot/kinds.py CATEGORIES),
+    # e.g. {"rds_storage_full": "resource_exhaustion"}.
+    kinds: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -74,6 +77,10 @@ def load_plugins(
         seen[plugin.name] = ep.value
         plugins.append(plugin)
     plugins.extend(extra or [])
+    from .kinds import register_plugin_kinds
+
+    for plugin in plugins:
+        errors.extend(register_plugin_kinds(plugin.name, plugin.kinds))
     registry = ToolRegistry(output_budget=output_budget)
     for plugin in plugins:
         for t in plugin.tools:

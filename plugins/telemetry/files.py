@@ -90,14 +90,21 @@ def load_directory(root: str | Path) -> Telemetry:
         raise DataError(f"{root}: no such telemetry directory; pass --data DIR with metrics/logs/traces files")
     if not os.access(root, os.R_OK | os.X_OK):
         raise DataError(f"{root}: permission denied; make the folder readable (chmod u+rx)")
+    from plugins.platform.dump import LOG_SUFFIXES, load_platform, looks_like_kubernetes, walk
+
     found = discover(root)
+    # Kubernetes state (kubectl JSON, a cluster-info dump, pod logs) is read by its own reader
+    every = walk(root)
+    k8s_json = [p for p in every if p.name.lower().endswith(".json") and looks_like_kubernetes(p)]
     files = [p for paths in found.values() for p in paths]
-    if not files:
+    if not files and not k8s_json:  # noqa: SIM102
         raise DataError(f"{root}: no telemetry files found; expected e.g. metrics.csv, logs.jsonl, traces.csv")
-    stamp = tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in files)
+    stamp = tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in sorted(set(files) | set(k8s_json)))
     hit = _CACHE.get(str(root.resolve()))
     if hit and hit[0] == stamp:
         return hit[1]
+    platform, used = load_platform(root, k8s_json + [p for p in every if p.name.lower().endswith(LOG_SUFFIXES)]) if k8s_json else (None, set())
+    found = {k: [p for p in v if p not in used] for k, v in found.items()}
     # each metrics table is read once; an edge list filed among them (caller and callee
     # columns, no time) is a call graph
     metric_tables = {path: _guarded(path, read_table, path) for path in found["metrics"]}
@@ -115,6 +122,11 @@ def load_directory(root: str | Path) -> Telemetry:
         tel.changes.extend(_guarded(path, read_changes, path))
     for path in found["alerts"]:
         tel.alerts.extend(_guarded(path, read_alerts, path))
+    if platform is not None:
+        tel.platform = platform.platform
+        tel.logs.extend(platform.logs)
+        tel.changes.extend(platform.changes)
+        tel.meta["files"]["platform"] = platform.meta.get("platform_files", [])
     tel.logs.sort(key=lambda r: r.timestamp)
     tel.changes.sort(key=lambda c: c.timestamp)
     tel.alerts.sort(key=lambda a: a.timestamp)
@@ -124,7 +136,7 @@ def load_directory(root: str | Path) -> Telemetry:
                      else _guarded(path, read_topology, path))
     tel.call_graph = sorted(set(edges)) if edges else derive_call_graph(tel.spans)
     tel.meta["call_graph_from"] = "topology" if edges else ("spans" if tel.call_graph else "none")
-    if not (tel.metrics or tel.logs or tel.spans or tel.changes or tel.alerts):
+    if not (tel.metrics or tel.logs or tel.spans or tel.changes or tel.alerts or tel.platform):
         names = ", ".join(str(p.relative_to(root)) for p in files[:3])
         raise DataError(f"{root}: the telemetry files ({names}) hold no data rows; add rows below the header")
     redact_telemetry(tel)  # secrets end where data enters
