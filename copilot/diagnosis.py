@@ -107,9 +107,16 @@ class Diagnosis:
     steps: int = 0
     model: str = "offline"
     session_id: str = ""
+    verdict: str = ""  # fault | recovered | healthy (copilot/verdict.py); "" for knowledge answers
+    verdict_detail: dict[str, Any] = field(default_factory=dict)  # since, reasons, ruled_out
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        extra: dict[str, Any] = {}
+        if self.verdict:
+            extra = {"verdict": self.verdict, "verdict_since": self.verdict_detail.get("since"),
+                     "verdict_reasons": list(self.verdict_detail.get("reasons", [])),
+                     "ruled_out": list(self.verdict_detail.get("ruled_out", []))}
+        return {**extra,
             "question": self.question,
             "answer": self.answer,
             "root_causes": [rc.to_dict() for rc in self.root_causes],
@@ -136,4 +143,7 @@ class Diagnosis:
             steps=int(data.get("steps", 0)),
             model=data.get("model", "offline"),
             session_id=data.get("session_id", ""),
+            verdict=str(data.get("verdict") or ""),
+            verdict_detail={"since": data.get("verdict_since"), "reasons": list(data.get("verdict_reasons") or []),
+                            "ruled_out": list(data.get("ruled_out") or [])} if data.get("verdict") else {},
         )

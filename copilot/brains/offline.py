@@ -221,6 +221,9 @@ def write_report(state: RunState, causes: list[RootCause], notes: list[str]) -> 
         findings=findings,
         window=state.ctx.window,
     )
+    apply_verdict(diagnosis, state.ctx)
+    if diagnosis.verdict == "healthy":
+        diagnosis.root_causes = causes = []
     if causes:
         diagnosis.mitigation = [fault_info(causes[0].fault_type).mitigation(state.language)]
     report = build_report(
@@ -231,6 +234,17 @@ def write_report(state: RunState, causes: list[RootCause], notes: list[str]) -> 
     diagnosis.report = report
     diagnosis.answer = render_markdown(report)
     return diagnosis
+
+
+def apply_verdict(diagnosis: Diagnosis, ctx: Any) -> None:
+    """State the verdict (fault, recovered, healthy) and what was ruled out (copilot/verdict.py)."""
+    from ..verdict import decide, missing_series
+
+    tel = ctx.cache.get("telemetry") if ctx is not None else None
+    missing = missing_series(tel) if tel is not None else {}
+    v = decide(diagnosis.root_causes, diagnosis.findings, missing_metrics=missing)
+    diagnosis.verdict = v.state
+    diagnosis.verdict_detail = v.to_dict()
 
 
 def rule_ranking(state: RunState) -> list[RootCause]:
