@@ -131,8 +131,15 @@ def register_experiences(entries: Iterable[dict[str, Any]]) -> None:
                 _kb_kinds[found[0]] = found[1]
 
 
+_bundled_loaded = False
+
+
 def all_kinds() -> dict[str, str]:
     """Every known kind -> its category (built-ins, then plugins', then the knowledge base's)."""
+    global _bundled_loaded
+    if not _bundled_loaded:
+        _bundled_loaded = True
+        bundled_experience_kinds()
     with _lock:
         return {**_kb_kinds, **_plugin_kinds, **BUILTIN}
 

@@ -163,7 +163,7 @@ def build_report(
             "more": max(0, len(items) - len(strongest)),
         })
 
-    if not diagnosis.verdict:
+    if not diagnosis.verdict and not diagnosis.verdict_detail:  # a brain that stated none: decide here
         from .verdict import decide
 
         v = decide(diagnosis.root_causes, diagnosis.findings)

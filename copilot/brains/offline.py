@@ -192,6 +192,10 @@ class OfflineBrain:
         reviewed, notes = reflect(rule_ranking(state), list(state.ctx.findings))
         # A human label on a matching past incident outweighs the rules (copilot/learning.py).
         reviewed = apply_labels(reviewed, signature_recalls(state), list(state.ctx.findings))
+        # An expert experience whose symptoms match the evidence describes the cause (and is cited).
+        from ..experience_match import apply as apply_experience
+
+        reviewed = apply_experience(reviewed, list(state.ctx.findings), knowledge_entries(state), state.language)
         diagnosis = write_report(state, reviewed, notes)
         lang = state.language
         if reviewed:
@@ -221,7 +225,10 @@ def write_report(state: RunState, causes: list[RootCause], notes: list[str]) -> 
         findings=findings,
         window=state.ctx.window,
     )
-    apply_verdict(diagnosis, state.ctx)
+    if any(state.results_of(tool) for tool in DETECTORS):  # a verdict only on data the detectors looked at
+        apply_verdict(diagnosis, state.ctx)
+    else:
+        diagnosis.verdict_detail = {"state": ""}  # nothing examined: no verdict (the run says so)
     if diagnosis.verdict == "healthy":
         diagnosis.root_causes = causes = []
     if causes:
@@ -234,6 +241,9 @@ def write_report(state: RunState, causes: list[RootCause], notes: list[str]) -> 
     diagnosis.report = report
     diagnosis.answer = render_markdown(report)
     return diagnosis
+
+
+DETECTORS = ("detect_metric_anomalies", "detect_log_anomalies", "detect_trace_anomalies", "detect_platform_faults")
 
 
 def apply_verdict(diagnosis: Diagnosis, ctx: Any) -> None:
