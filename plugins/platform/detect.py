@@ -32,6 +32,8 @@ SOURCE = "platform"
 RECENT_S = 15 * 60  # a restart or event this close to the capture counts as still happening
 CERT_WARN_DAYS = 14
 ROLLOUT_SLOW_S = 10 * 60  # a new ReplicaSet not ready this long after it was created is stuck
+RULED_OUT_ROLLOUT_S = 2 * 3600  # finished rollouts this recent are named (and ruled out) as suspects
+MAX_RULED_OUT = 10  # the most recent this many red herrings are listed; the rest are counted
 
 
 def hhmm(ts: float | None) -> str:
@@ -337,7 +339,8 @@ def scan_workloads(scan: Scan) -> None:
                      f"{meta(new).get('name')} (revision {revision(new)}) created {hhmm(new_made)} has {new_ready}/{want} "
                      f"ready after {(scan.now - new_made) / 60:.0f} min; {unavailable} replicas unavailable", 7.0,
                      new_made, True, **base, new_replicaset=meta(new).get("name"))
-        elif new is not None and len(sets) > 1 and new_ready >= want and unavailable == 0 and not any(
+        elif new is not None and len(sets) > 1 and new_ready >= want and unavailable == 0 and new_made \
+                and scan.now - new_made <= RULED_OUT_ROLLOUT_S and not any(
                 d.component == name and d.kind != "ruled_out" and d.details.get("active") for d in scan.drafts):
             old_live = [rs for rs in sets[:-1] if int((rs.get("status") or {}).get("replicas") or 0) > 0]
             terminating = [pod for pod in p.pods if meta(pod).get("deletionTimestamp") and p.owners.get(key(pod)) == name]
@@ -518,6 +521,11 @@ def detect_platform(tel: Telemetry, next_id: Callable[[str], str], now: float | 
     scan_logs(scan)
     scan_certificates(scan)
     drafts = fold(scan.drafts)
+    ruled = sorted((d for d in drafts if d.kind == "ruled_out"), key=lambda d: -(d.onset or 0.0))
+    if len(ruled) > MAX_RULED_OUT:
+        keep = ruled[:MAX_RULED_OUT]
+        keep[-1].summary += f" (and {len(ruled) - MAX_RULED_OUT} more finished rollouts or recovered nodes, older)"
+        drafts = [d for d in drafts if d.kind != "ruled_out"] + keep
     drafts.sort(key=lambda d: (d.kind == "ruled_out", not d.details.get("active"), -d.score, d.component, d.signal))
     return [Finding(next_id("K"), SOURCE, d.component, d.signal, d.kind, d.summary, d.score, d.onset, d.details)
             for d in drafts]
