@@ -282,3 +282,31 @@ def test_unreachable_cluster_is_one_line(tmp_path):
     stop(server)  # nothing listens there now
     with pytest.raises(CopilotError, match="cannot reach the Kubernetes API"):
         live_source(tmp_path, url, timeout=2).collect(ALL)
+
+
+def test_alertmanager_webhook_and_grafana_payload_files_map_to_components(tmp_path):
+    cluster = K.crash_loop()
+    pod_name = cluster["pods"][1]["metadata"]["name"]
+    webhook = {"version": "4", "groupKey": "{}:{alertname=\"KubePodCrashLooping\"}", "status": "firing", "receiver": "copilot",
+               "groupLabels": {"alertname": "KubePodCrashLooping"}, "commonLabels": {}, "commonAnnotations": {},
+               "externalURL": "http://alertmanager:9093", "truncatedAlerts": 0,
+               "alerts": [
+                   {"status": "firing", "labels": {"alertname": "KubePodCrashLooping", "container": "checkout",
+                                                   "job": "kube-state-metrics", "namespace": "shop", "pod": pod_name,
+                                                   "severity": "warning"},
+                    "annotations": {"description": f"Pod shop/{pod_name} is in waiting state (reason: CrashLoopBackOff)."},
+                    "startsAt": "2024-06-03T10:25:00Z", "endsAt": "0001-01-01T00:00:00Z", "fingerprint": "a1"},
+                   {"status": "firing", "labels": {"alertname": "KubeNodeNotReady", "job": "kube-state-metrics",
+                                                   "node": "node-2", "severity": "warning"},
+                    "annotations": {"summary": "Node is not ready."}, "startsAt": "2024-06-03T10:31:00Z",
+                    "fingerprint": "b2"}]}
+    grafana_legacy = {"title": "[Alerting] cart latency", "ruleId": 7, "ruleName": "cart latency", "state": "alerting",
+                      "evalMatches": [{"value": 2.4, "metric": "p99", "tags": {"service": "cart"}}],
+                      "message": "p99 above 2s", "ruleUrl": "http://grafana/d/x"}
+    folder = saved(tmp_path, cluster, {"alerts/webhook.json": webhook, "alerts/grafana.json": grafana_legacy})
+    tel = load_directory(folder)
+    by_name = {a.name: a for a in tel.alerts}
+    # the crash-looping pod's alert belongs to its workload (not to kube-state-metrics, its `job`)
+    assert by_name["KubePodCrashLooping"].component == "checkout"
+    assert by_name["KubeNodeNotReady"].component == "node-2"
+    assert by_name["cart latency"].component == "cart"

@@ -123,6 +123,11 @@ def load_directory(root: str | Path) -> Telemetry:
     for path in found["alerts"]:
         tel.alerts.extend(_guarded(path, read_alerts, path))
     if platform is not None:
+        owners = platform.platform.owners
+        for a in tel.alerts:  # an alert on a pod belongs to the pod's workload
+            pod_key = f"{a.labels.get('namespace', '')}/{a.labels.get('pod', '')}"
+            if pod_key in owners:
+                a.component = owners[pod_key]
         tel.platform = platform.platform
         tel.logs.extend(platform.logs)
         tel.changes.extend(platform.changes)
@@ -421,7 +426,61 @@ def read_changes(path: Path) -> list[ChangeEvent]:
     return out
 
 
+WORKLOAD_LABELS = ("deployment", "statefulset", "daemonset", "job_name", "cronjob")
+NAME_LABELS = ("service", "app", "app_kubernetes_io_name", "component", "container", "job", "instance")
+
+
+def alert_component(labels: dict[str, str]) -> str:
+    """The component an alert is about, from its labels: the pod's workload, a workload
+    label, the node (node alerts), then service/app/.../job (kube-state-metrics' `job` names
+    the exporter, not the component, so Kubernetes labels come first)."""
+    if labels.get("pod"):
+        return service_of(labels["pod"])
+    for key in WORKLOAD_LABELS:
+        if labels.get(key):
+            return labels[key]
+    if labels.get("node") and not labels.get("service"):
+        return labels["node"]
+    return next((labels[k] for k in NAME_LABELS if labels.get(k)), "")
+
+
+def _webhook_alerts(path: Path) -> list[Alert] | None:
+    """An Alertmanager webhook or Grafana alert payload saved as a file; None if not one."""
+    if suffix_of(path) not in (".json", ".json.gz"):
+        return None
+    try:
+        body = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
+        return None
+    if not isinstance(body, dict) or not ({"alerts", "ruleName", "evalMatches"} & set(body)):
+        return None
+    from copilot.service.payloads import PayloadError, parse_alertmanager
+
+    legacy = "alerts" not in body
+    try:
+        group = parse_alertmanager(body, "grafana" if legacy else "file")
+    except PayloadError as exc:
+        raise DataError(f"{path}: not an Alertmanager or Grafana alert payload ({exc})") from None
+    if legacy:  # the series a legacy Grafana alert fired on carry the component's labels
+        for match in body.get("evalMatches") or []:
+            tags = match.get("tags") if isinstance(match, dict) else None
+            if isinstance(tags, dict):
+                group.alerts[0].labels = {**{str(k): str(v) for k, v in tags.items()}, **group.alerts[0].labels}
+                break
+    out = []
+    for item in group.alerts:
+        notes = item.annotations
+        out.append(Alert(item.starts_at or 0.0, alert_component(item.labels), item.name,
+                         item.labels.get("severity", "warning"),
+                         notes.get("description") or notes.get("summary") or notes.get("message") or "",
+                         {**item.labels, "status": item.status}))
+    return out
+
+
 def read_alerts(path: Path) -> list[Alert]:
+    webhook = _webhook_alerts(path)
+    if webhook is not None:
+        return webhook
     out = []
     for n, rec in enumerate(_records(path), start=1):
         labels = rec.get("labels") if isinstance(rec.get("labels"), dict) else {}
