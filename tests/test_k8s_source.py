@@ -310,3 +310,16 @@ def test_alertmanager_webhook_and_grafana_payload_files_map_to_components(tmp_pa
     assert by_name["KubePodCrashLooping"].component == "checkout"
     assert by_name["KubeNodeNotReady"].component == "node-2"
     assert by_name["cart latency"].component == "cart"
+
+
+def test_secrets_in_pod_env_and_events_are_redacted_where_data_enters(tmp_path):
+    cluster = K.healthy()
+    cluster["pods"][0]["spec"]["containers"][0]["env"] = [{"name": "DB_PASSWORD", "value": "hunter2-prod-secret"},
+                                                          {"name": "LOG_LEVEL", "value": "info"}]
+    cluster["events"] = [K.event("Pod", cluster["pods"][0]["metadata"]["name"], "Failed",
+                                 "exec failed: curl -H 'Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.abc' ...",
+                                 K.at(30))]
+    tel = load_directory(saved(tmp_path, cluster))
+    env = {e["name"]: e["value"] for e in tel.platform.pods[0]["spec"]["containers"][0]["env"]}
+    assert env == {"DB_PASSWORD": "[REDACTED]", "LOG_LEVEL": "info"}
+    assert "eyJhbGciOiJIUzI1NiJ9" not in tel.platform.events[0].message
