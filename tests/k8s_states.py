@@ -401,3 +401,14 @@ def _bare(obj: dict[str, Any]) -> dict[str, Any]:
     o.pop("apiVersion", None)
     o.pop("kind", None)
     return o
+
+
+def recovered_oom() -> dict[str, Any]:
+    """A checkout container OOMKilled at 09:05 and running and ready since: it happened, it is over."""
+    c = base_cluster()
+    term = {"terminated": {"exitCode": 137, "finishedAt": "2024-06-03T09:05:00Z", "reason": "OOMKilled",
+                           "startedAt": "2024-06-03T08:00:00Z"}}
+    c["pods"][0] = pod("checkout", 2, "x2x9q", restarts=1, last=term, started=at(21))
+    c["events"] = [event("Node", "node-1", "OOMKilling", "Memory cgroup out of memory: Killed process 4242 (java)",
+                         "2024-06-03T09:05:00Z", source="kernel-monitor")]
+    return c

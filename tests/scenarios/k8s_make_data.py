@@ -21,6 +21,7 @@ CASES = {
     "k8s-node-not-ready-zh": lambda: K.save(K.node_not_ready()),
     "k8s-evicted-en": lambda: K.save(K.evicted()),
     "k8s-dns-logs-cluster-dump-en": lambda: K.cluster_info_dump(*K.dns_logs()),
+    "k8s-oom-recovered-en": lambda: K.save(K.recovered_oom()),
     "k8s-finished-rollout-healthy-en": lambda: K.save(K.finished_rollout()),
     "k8s-node-flapped-healthy-zh": lambda: K.save(K.node_flapped()),
 }
