@@ -16,7 +16,8 @@ from .diagnosis import Finding, RootCause
 from .kinds import BUILTIN, register_experiences
 
 MIN_HITS = 2
-GENERIC_TAGS = {"kubernetes", "pod pending", "change", "config", "restart", "变更", "配置", "重启", "集群", "cluster"}
+GENERIC_TAGS = {"kubernetes", "pod pending", "change", "config", "restart", "unknown", "oncall", "tbd", "expected",
+                "变更", "配置", "重启", "集群", "cluster", "未知", "值班", "预期行为"}
 _QUOTED = re.compile(r"[\"“]([^\"”]{3,80})[\"”]")
 
 
@@ -27,6 +28,18 @@ def phrases(entry: dict[str, Any]) -> list[str]:
     quoted = [q.strip(" .") for q in _QUOTED.findall(text)]
     tags = [str(t) for t in entry.get("tags") or [] if ":" not in str(t) and str(t).lower() not in GENERIC_TAGS]
     return [p for p in dict.fromkeys(quoted + tags) if len(p) >= 3]
+
+
+def _words(text: str) -> set[str]:
+    return {w.rstrip("s") for w in re.findall(r"[a-z]{4,}", text.lower())}
+
+
+def same_fault(entry: dict[str, Any], cause: RootCause) -> bool:
+    """The experience is about the same fault as the cause (their names share a word: "Pod
+    pending" and "pods pending: cluster resources short"); then one specific symptom is enough."""
+    from .faults import fault_info
+
+    return bool(_words(str(entry.get("fault_name") or "")) & _words(fault_info(cause.fault_type).name_en))
 
 
 def evidence_text(cause: RootCause, findings: list[Finding]) -> str:
@@ -53,11 +66,11 @@ def match(cause: RootCause, findings: list[Finding], entries: list[dict[str, Any
             continue
         hits = sum(1 for p in phrases(e) if p.lower() in text)
         same = kind == cause.fault_type
-        if not same and (kind in BUILTIN or hits < MIN_HITS):
+        if not same and (kind in BUILTIN or hits < (1 if same_fault(e, cause) else MIN_HITS)):
             continue  # another built-in kind is the rules' call, not an experience's
         if same and hits == 0:
             continue
-        score = hits + (2 if same else 0) + (0.5 if e.get("language") == lang else 0)
+        score = 2 * hits + (1 if same else 0) + (0.5 if e.get("language") == lang else 0)
         if best is None or score > best[0]:
             best = (score, e, hits)
     return (best[1], best[2]) if best else None

@@ -278,6 +278,8 @@ def render_markdown(report: dict[str, Any]) -> str:
         lines += [f"> {report['question']}", ""]
     if report.get("data"):
         lines += [f"*{t['data']}*{colon}{report['data']}", ""]
+    if report.get("summary"):  # a short model-written summary (its citations are checked by the brain)
+        lines += [f"## {t['summary']}", "", str(report["summary"]).strip(), ""]
     verdict = report.get("verdict") or {}
     if verdict.get("state"):
         since = verdict.get("since")
@@ -287,8 +289,6 @@ def render_markdown(report: dict[str, Any]) -> str:
         reasons = verdict.get("reasons_zh") if lang == "zh" and verdict.get("reasons_zh") else verdict.get("reasons", [])
         lines += [f"- {reason}" for reason in reasons]
         lines.append("")
-    if report.get("summary"):  # a short model-written summary (its citations are checked by the brain)
-        lines += [f"## {t['summary']}", "", str(report["summary"]).strip(), ""]
 
     lines += [f"## {t['s1']}", ""]
     for o in report["alert_onsets"]:

@@ -412,3 +412,16 @@ def recovered_oom() -> dict[str, Any]:
     c["events"] = [event("Node", "node-1", "OOMKilling", "Memory cgroup out of memory: Killed process 4242 (java)",
                          "2024-06-03T09:05:00Z", source="kernel-monitor")]
     return c
+
+
+def pending_ipv6() -> dict[str, Any]:
+    """After checkout's change, its new pod is stuck creating its sandbox: the CNI has no IPv6 address for it."""
+    c = base_cluster()
+    p = pod("checkout", 2, "v6x1q", "node-2", ready=False, phase="Pending", started=at(22),
+            state={"waiting": {"reason": "ContainerCreating"}})
+    c["pods"].append(p)
+    c["events"] = [event("Pod", p["metadata"]["name"], "FailedCreatePodSandBox",
+                         'Failed to create pod sandbox: rpc error: code = Unknown desc = failed to setup network for sandbox: '
+                         'plugin type="calico" failed (add): failed to request IPv6 address: IPv6 is not enabled in the '
+                         "pool for this namespace", at(39), at(22), 30, host="node-2")]
+    return c

@@ -164,3 +164,24 @@ def test_cli_fault_json_and_healthy_exit_zero(tmp_path):
     r = run_cli(good, "--query", "checkout alert fired, is something wrong?")
     assert r.returncode == 0, r.stderr
     assert "healthy" in r.stdout and "Ruled out" in r.stdout and "old pods terminating" in r.stdout
+
+
+def test_the_teams_pod_pending_cause_from_an_experience_becomes_the_diagnosis(tmp_path):
+    """The seed's pod-pending row (IPv6 config inconsistent after a change) describes a pod
+    stuck creating its sandbox for want of an IPv6 address: its kind is the diagnosis, cited."""
+    import yaml
+
+    from copilot.experience_match import apply
+
+    found = findings_of(tmp_path, K.pending_ipv6())
+    f = only(found, "pod_pending")
+    assert "FailedCreatePodSandBox" in f.summary and "IPv6" in f.summary
+    bundled = yaml.safe_load((ROOT / "kb" / "bundled" / "experiences.yaml").read_text(encoding="utf-8"))["experiences"]
+    entries = [e for e in bundled if e["id"].startswith("exp-pod-pending")]
+    top = apply(combine(found, []), found, entries, "en")[0]
+    assert (top.fault_type, top.category, top.experience) == ("pod_pending_ipv6_config", "configuration_error",
+                                                              "exp-pod-pending-ipv6-en")
+    # an unrelated pending pod (short of memory) keeps the rules' kind and cites the resources row
+    found = findings_of(tmp_path / "2", K.pending(K.INSUFFICIENT))
+    top = apply(combine(found, []), found, entries, "en")[0]
+    assert (top.fault_type, top.experience) == ("pod_unschedulable_resources", "exp-pod-pending-resource-en")

@@ -184,6 +184,9 @@ class OfflineBrain:
                 query = fault_info(top.fault_type).name(state.language) if top else state.question
                 if top:
                     query = f"{query} {top.component}"
+                if top and any(e.startswith("K") for e in top.evidence[:1]):
+                    # a platform fault: the team's experiences of that fault differ by cause; read more of them
+                    return {"query": query, "k": 8}
                 return {"query": query, "k": 3}
             return {"query": state.question, "k": 3}
         return {}
@@ -192,10 +195,6 @@ class OfflineBrain:
         reviewed, notes = reflect(rule_ranking(state), list(state.ctx.findings))
         # A human label on a matching past incident outweighs the rules (copilot/learning.py).
         reviewed = apply_labels(reviewed, signature_recalls(state), list(state.ctx.findings))
-        # An expert experience whose symptoms match the evidence describes the cause (and is cited).
-        from ..experience_match import apply as apply_experience
-
-        reviewed = apply_experience(reviewed, list(state.ctx.findings), knowledge_entries(state), state.language)
         diagnosis = write_report(state, reviewed, notes)
         lang = state.language
         if reviewed:
@@ -218,6 +217,10 @@ class OfflineBrain:
 def write_report(state: RunState, causes: list[RootCause], notes: list[str]) -> Diagnosis:
     """The diagnosis with its five-section report, from reviewed causes and reflection notes."""
     findings: list[Finding] = list(state.ctx.findings)
+    # An expert experience whose symptoms match the evidence describes the cause (and is cited).
+    from ..experience_match import apply as apply_experience
+
+    causes = apply_experience(causes, findings, knowledge_entries(state), state.language)
     diagnosis = Diagnosis(
         question=state.question,
         answer="",

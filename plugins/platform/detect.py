@@ -118,6 +118,15 @@ def scan_pods(scan: Scan) -> None:
             continue
         if status.get("phase") == "Pending" and not node:
             pending(scan, pod, comp, base, events.get(("Pod", ns, name), []))
+        elif status.get("phase") == "Pending":
+            stuck = [e for e in events.get(("Pod", ns, name), []) if e.reason in ("FailedCreatePodSandBox", "FailedMount",
+                                                                                  "FailedAttachVolume")]
+            if stuck:
+                e = stuck[-1]
+                since = min(x.first or x.timestamp for x in stuck)
+                scan.add(comp, "pod_pending", f"pod/{name}", f"pod {name} is Pending on node {node} for "
+                         f"{(scan.now - since) / 60:.0f} min: {e.reason} ({sum(x.count for x in stuck)} times): {e.message}",
+                         8.0, since, True, **base, reason=e.reason, message=e.message)
         for cs in (status.get("initContainerStatuses") or []) + (status.get("containerStatuses") or []):
             container(scan, pod, cs, comp, base, limits.get(str(cs.get("name")), {}), events.get(("Pod", ns, name), []))
         probes(scan, comp, base, events.get(("Pod", ns, name), []))

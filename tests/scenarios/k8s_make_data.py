@@ -17,6 +17,7 @@ CASES = {
     "k8s-image-pull-zh": lambda: K.save(K.image_pull(), events_v1=True),
     "k8s-missing-config-en": lambda: K.save(K.missing_configmap()),
     "k8s-pending-resources-en": lambda: K.save(K.pending(K.INSUFFICIENT)),
+    "k8s-pending-ipv6-zh": lambda: K.save(K.pending_ipv6()),
     "k8s-pending-taints-zh": lambda: K.save(K.pending(K.TAINTS)),
     "k8s-node-not-ready-zh": lambda: K.save(K.node_not_ready()),
     "k8s-evicted-en": lambda: K.save(K.evicted()),
