@@ -186,7 +186,7 @@ class OfflineBrain:
                     query = f"{query} {top.component}"
                 if top and any(e.startswith("K") for e in top.evidence[:1]):
                     # a platform fault: the team's experiences of that fault differ by cause; read more of them
-                    return {"query": query, "k": 8}
+                    return {"query": query, "k": 8, "kind": "experience"}
                 return {"query": query, "k": 3}
             return {"query": state.question, "k": 3}
         return {}
