@@ -250,6 +250,14 @@ PLATFORM: tuple[FaultInfo, ...] = (
               "检查对端证书及其证书链，续期或修正 CA：`kubectl -n NS get certificate,secret`、"
               "`kubectl -n NS describe certificate NAME`。",
               "Automate renewal (cert-manager) and alert 14 days before expiry.", "自动续期（cert-manager），到期前14天告警。"),
+    _platform("service_selector_mismatch", "Service selects no pod", "Service 选择器匹配不到 Pod",
+              "a Service has no endpoints because its selector matches no pod's labels",
+              "Compare the selector with the pods' labels and fix one of them: `kubectl -n NS get svc NAME -o "
+              "jsonpath='{.spec.selector}'`, `kubectl -n NS get pods --show-labels`, `kubectl -n NS get endpoints NAME`.",
+              "对比 Service 的选择器与 Pod 标签并修正其一：`kubectl -n NS get svc NAME -o jsonpath='{.spec.selector}'`、"
+              "`kubectl -n NS get pods --show-labels`、`kubectl -n NS get endpoints NAME`。",
+              "Validate Service selectors against the workload's labels in CI; alert on Services without endpoints.",
+              "在CI中校验 Service 选择器与工作负载标签一致；对没有端点的 Service 告警。"),
     _platform("cert_expiring", "certificate expiring", "证书即将过期",
               "a certificate's notAfter is within days (or past)",
               "Renew it now: `kubectl -n NS describe certificate NAME`; with cert-manager, "

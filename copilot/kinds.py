@@ -62,6 +62,7 @@ BUILTIN: dict[str, str] = {
     "node_pressure": "resource_exhaustion",
     "rollout_stuck": "configuration_error",
     "replicas_unavailable": "infrastructure",
+    "service_selector_mismatch": "configuration_error",
     "job_failed": "code_defect",
     "hpa_at_max": "traffic",
     "dns_failure": "network",

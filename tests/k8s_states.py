@@ -425,3 +425,26 @@ def pending_ipv6() -> dict[str, Any]:
                          'plugin type="calico" failed (add): failed to request IPv6 address: IPv6 is not enabled in the '
                          "pool for this namespace", at(39), at(22), 30, host="node-2")]
     return c
+
+
+def service(name: str, selector: dict[str, str]) -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "Service",
+            "metadata": {"name": name, "namespace": "shop", "creationTimestamp": at(20), "uid": uid("svc" + name)},
+            "spec": {"clusterIP": "10.96.12.34", "ports": [{"port": 80, "protocol": "TCP", "targetPort": 8080}],
+                     "selector": selector, "type": "ClusterIP"}, "status": {"loadBalancer": {}}}
+
+
+def endpoints(name: str, ips: list[str]) -> dict[str, Any]:
+    subsets = [{"addresses": [{"ip": ip} for ip in ips], "ports": [{"port": 8080, "protocol": "TCP"}]}] if ips else []
+    out = {"apiVersion": "v1", "kind": "Endpoints", "metadata": {"name": name, "namespace": "shop", "uid": uid("ep" + name)}}
+    if subsets:
+        out["subsets"] = subsets
+    return out
+
+
+def selector_mismatch() -> dict[str, Any]:
+    """The payments Service selects app=payment, but the pods are labelled app=payments: no endpoints."""
+    c = base_cluster()
+    c["others"] = [service("cart", {"app": "cart"}), endpoints("cart", ["10.244.1.30", "10.244.2.31"]),
+                   service("checkout", {"app": "chekout"}), endpoints("checkout", [])]
+    return c

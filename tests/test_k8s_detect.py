@@ -185,3 +185,13 @@ def test_the_teams_pod_pending_cause_from_an_experience_becomes_the_diagnosis(tm
     found = findings_of(tmp_path / "2", K.pending(K.INSUFFICIENT))
     top = apply(combine(found, []), found, entries, "en")[0]
     assert (top.fault_type, top.experience) == ("pod_unschedulable_resources", "exp-pod-pending-resource-en")
+
+
+def test_service_whose_selector_matches_no_pod(tmp_path):
+    found = findings_of(tmp_path, K.selector_mismatch())
+    f = only(found, "service_selector_mismatch")
+    assert f.component == "checkout" and "app=chekout" in f.summary
+    top = combine(found, [])[0]
+    assert (top.fault_type, top.category) == ("service_selector_mismatch", "configuration_error")
+    assert not [x for x in found if x.component == "cart" and x.kind != "ruled_out"]  # cart has endpoints
+    assert not [x for x in found if x.component == "checkout" and x.kind == "ruled_out"]  # its rollout is no red herring

@@ -464,6 +464,39 @@ def scan_events(scan: Scan) -> None:
                     break
 
 
+# ---------------------------------------------------------------------------- services
+
+def scan_services(scan: Scan) -> None:
+    """A Service whose selector matches no pod at all is a configuration error (a typo, a
+    relabelled Deployment): its callers get connection refused. One whose pods exist but
+    none is ready is a symptom of those pods, named on their workload."""
+    p = scan.platform
+    endpoints = {key(e): e for e in p.endpoints if e.get("kind", "Endpoints") == "Endpoints"}
+    for svc in p.services:
+        spec = svc.get("spec") or {}
+        selector = spec.get("selector") or {}
+        if not selector or spec.get("type") == "ExternalName":
+            continue
+        m = meta(svc)
+        ns, name = str(m.get("namespace") or ""), str(m.get("name") or "")
+        ep = endpoints.get(f"{ns}/{name}")
+        ready = sum(len(sub.get("addresses") or []) for sub in (ep or {}).get("subsets") or [])
+        if ep is None or ready:
+            continue
+        matching = [pod for pod in p.pods if meta(pod).get("namespace") == ns
+                    and all((meta(pod).get("labels") or {}).get(k) == v for k, v in selector.items())]
+        shown = ",".join(f"{k}={v}" for k, v in sorted(selector.items()))
+        if not matching:
+            scan.add(name, "service_selector_mismatch", f"service/{name}", f"service {name} has no endpoints: its "
+                     f"selector {shown} matches no pod in namespace {ns}", 8.0, parse_time(m.get("creationTimestamp")),
+                     True, namespace=ns, service=name, selector=selector)
+        else:
+            owner = p.owners.get(key(matching[0]), name)
+            scan.add(owner, "replicas_unavailable", f"service/{name}", f"service {name} has no ready endpoints: "
+                     f"none of its {len(matching)} pods ({owner}) is ready", 5.0, None, True, namespace=ns,
+                     service=name, pods=[meta(x).get("name") for x in matching[:10]])
+
+
 # ---------------------------------------------------------------------------- logs and certificates
 
 DNS = re.compile(r"no such host|temporary failure in name resolution|could not resolve host|name or service not known|"
@@ -525,6 +558,7 @@ def detect_platform(tel: Telemetry, next_id: Callable[[str], str], now: float | 
     scan = Scan(tel, now or tel.platform.captured_at or time.time())
     scan_pods(scan)
     scan_nodes(scan)
+    scan_services(scan)
     scan_workloads(scan)
     scan_events(scan)
     scan_logs(scan)

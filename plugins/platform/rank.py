@@ -17,7 +17,7 @@ from copilot.diagnosis import Finding, RootCause
 SPECIFIC = (
     "node_not_ready", "node_pressure", "missing_config", "image_pull_error", "oom_killed", "quota_exceeded",
     "limit_range_refused", "pvc_unbound", "pod_unschedulable_resources", "pod_unschedulable_constraints", "pod_pending",
-    "cert_expiring", "tls_failure", "dns_failure", "probe_failure", "crash_loop", "pod_evicted", "job_failed",
+    "service_selector_mismatch", "cert_expiring", "tls_failure", "dns_failure", "probe_failure", "crash_loop", "pod_evicted", "job_failed",
     "hpa_at_max", "rollout_stuck", "replicas_unavailable", "container_restarts",
 )
 WHY = {
@@ -41,6 +41,7 @@ WHY = {
     "job_failed": "its job failed",
     "hpa_at_max": "its autoscaler is at its maximum replicas while load is above target",
     "rollout_stuck": "its rollout does not progress",
+    "service_selector_mismatch": "its Service selects no pod, so it has no endpoints and its callers cannot connect",
     "replicas_unavailable": "some of its replicas are not ready",
     "container_restarts": "its container restarted",
 }
