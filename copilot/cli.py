@@ -259,6 +259,8 @@ def query_result(question: str, final: dict[str, Any] | None, session_id: str, m
         "findings": diagnosis.get("findings", []),
         "mitigation": diagnosis.get("mitigation", []),
         "report": diagnosis.get("report", {}),
+        **({k: diagnosis.get(k) for k in ("verdict", "verdict_since", "verdict_reasons", "ruled_out")}
+           if diagnosis.get("verdict") else {}),
         "remediation": _remediation(diagnosis, session_id),
     }
     if diagnosis.get("workflow"):  # the question ran one of the team's workflows (chat-ops)
@@ -350,6 +352,8 @@ def run_query(args: argparse.Namespace) -> int:
         return EXIT_NO_CONCLUSION
     from .intent import classify
 
+    if (final.get("diagnosis") or {}).get("verdict") == "healthy":
+        return EXIT_OK  # nothing is wrong, and the report says why
     if classify(args.query) == "diagnose" and not (final.get("diagnosis") or {}).get("root_causes"):
         print("copilot: no root cause was found; raise --max-steps, widen the time window or check --data",
               file=sys.stderr)

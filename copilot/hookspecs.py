@@ -10,7 +10,8 @@ than the specification (pluggy passes the ones it names). See docs/plugins.md.
     copilot_sources      telemetry source factories: settings -> TelemetrySource or None
     copilot_commands     CLI subcommands: callables given argparse's subparsers object
     copilot_settings     its own options, read from [plugins.<name>] and COPILOT_<NAME>_<OPTION>
-    copilot_kinds        kinds of telemetry its sources answer beyond the built-in ones
+    copilot_data_kinds   kinds of telemetry its sources answer beyond the built-in ones
+    copilot_kinds        fault kinds its detectors name, with their categories (copilot/kinds.py)
 
 The built-in plugins still declare a `copilot.plugins.Plugin` record; the loader adapts a
 record to these hooks, so built-ins and third parties go through the same door.
@@ -66,7 +67,13 @@ class CopilotHooks:
         raise NotImplementedError
 
     @hookspec
-    def copilot_kinds(self) -> dict[str, str]:
+    def copilot_data_kinds(self) -> dict[str, str]:
         """Kinds of telemetry this plugin's sources answer beyond copilot.sources.KINDS:
         {"profiles": "CPU and heap profiles"}."""
+        raise NotImplementedError
+
+    @hookspec
+    def copilot_kinds(self) -> dict[str, str]:
+        """Fault kinds this plugin's detectors name -> their category (copilot/kinds.py
+        CATEGORIES): {"rds_storage_full": "resource_exhaustion"}."""
         raise NotImplementedError

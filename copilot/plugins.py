@@ -29,7 +29,7 @@ from .tools import InvalidToolError, Tool, ToolRegistry
 
 GROUP = "sre_copilot.plugins"
 HOOKS = ("copilot_plugin_info", "copilot_tools", "copilot_sources", "copilot_commands", "copilot_settings",
-         "copilot_kinds")
+         "copilot_data_kinds", "copilot_kinds")
 
 
 @dataclass
@@ -44,8 +44,11 @@ class Plugin:
     commands: list[Callable[[Any], None]] = field(default_factory=list)
     # Its own options, under [plugins.<name>] and COPILOT_<NAME>_<OPTION> (copilot/plugin_settings.py).
     settings: list[Option] = field(default_factory=list)
-    # Kinds of telemetry its sources answer beyond copilot.sources.KINDS: {kind: what it is}.
+    # Fault kinds its detectors name -> their category (copilot/kinds.py CATEGORIES),
+    # e.g. {"rds_storage_full": "resource_exhaustion"}.
     kinds: dict[str, str] = field(default_factory=dict)
+    # Kinds of telemetry its sources answer beyond copilot.sources.KINDS: {kind: what it is}.
+    data_kinds: dict[str, str] = field(default_factory=dict)
 
 
 class PluginAdapter:
@@ -78,6 +81,10 @@ class PluginAdapter:
     def copilot_kinds(self) -> dict[str, str]:
         return dict(self.plugin.kinds)
 
+    @hookimpl
+    def copilot_data_kinds(self) -> dict[str, str]:
+        return dict(self.plugin.data_kinds)
+
 
 @dataclass
 class LoadedPlugins:
@@ -91,11 +98,11 @@ class LoadedPlugins:
         return [factory for plugin in self.plugins for factory in plugin.sources]
 
     @property
-    def kinds(self) -> dict[str, str]:
+    def data_kinds(self) -> dict[str, str]:
         """Every kind of telemetry a source may answer: the built-in ones and the plugins'."""
         out = {k: "built in" for k in KINDS}
         for plugin in self.plugins:
-            for kind, what in plugin.kinds.items():
+            for kind, what in plugin.data_kinds.items():
                 out.setdefault(kind, what)
         return out
 
@@ -173,14 +180,18 @@ def _record(pm: pluggy.PluginManager, target: Any, name: str, version: str, sett
     for thing, hook in [(s, "copilot_sources") for s in sources] + [(c, "copilot_commands") for c in commands]:
         if not callable(thing):
             raise PluginSetupError(f"plugin {name!r}: {hook} returned {type(thing).__name__}, not a callable")
+    data_kinds = _call(pm, target, "copilot_data_kinds") or {}
+    if not isinstance(data_kinds, dict) or not all(isinstance(k, str) and k for k in data_kinds):
+        raise PluginSetupError(f"plugin {name!r}: copilot_data_kinds must return {{kind: description}}")
     kinds = _call(pm, target, "copilot_kinds") or {}
     if not isinstance(kinds, dict) or not all(isinstance(k, str) and k for k in kinds):
-        raise PluginSetupError(f"plugin {name!r}: copilot_kinds must return {{kind: description}}")
+        raise PluginSetupError(f"plugin {name!r}: copilot_kinds must return {{fault kind: category}}")
     return Plugin(
         name=name,
         description=str(info.get("description") or (doc.splitlines()[0] if doc else "")),
         tools=tools, version=str(info.get("version") or version), sources=sources, commands=commands,
         settings=options, kinds={str(k): str(v) for k, v in kinds.items()},
+        data_kinds={str(k): str(v) for k, v in data_kinds.items()},
     )
 
 
@@ -261,6 +272,10 @@ def load_plugins(
             errors.append(f"{config_file()}: [plugins.{section}] names no installed plugin "
                           f"(installed: {', '.join(sorted(p.name for p in plugins))}); its options are ignored")
 
+    from .kinds import register_plugin_kinds
+
+    for plugin in plugins:
+        errors.extend(register_plugin_kinds(plugin.name, plugin.kinds))
     registry = ToolRegistry(output_budget=output_budget)
     for plugin in plugins:
         for t in plugin.tools:

@@ -76,7 +76,7 @@ def test_the_example_package_adds_a_tool_a_source_settings_and_a_kind(site, tmp_
     # settings: the file, then the environment, typed; defaults for the rest
     assert settings.plugins["example"] == {"status_file": str(incidents), "max_items": 5, "team": "payments",
                                            "token": "sp-abcdef123456", "mode": "read"}
-    assert loaded.kinds["incidents"] == "incidents declared on a status page" and "metrics" in loaded.kinds
+    assert loaded.data_kinds["incidents"] == "incidents declared on a status page" and "metrics" in loaded.data_kinds
     before = dict(settings.plugins["example"])
     load_plugins(settings=settings)  # reading a section twice (a session, then a workflow) changes nothing
     assert settings.plugins["example"] == before
@@ -273,7 +273,7 @@ def test_a_plugin_record_brings_tools_commands_and_settings(capsys):
 
     record = Plugin("pinger", "pings hosts", tools=[ping], commands=[register],
                     settings=[Option("count", type="int", default=3), Option("hosts", type="list")],
-                    kinds={"pings": "ping round trips"})
+                    data_kinds={"pings": "ping round trips"})
     settings = load_settings()
     loaded = load_plugins(extra=[record], settings=settings,
                           env={"COPILOT_PINGER_COUNT": "9", "COPILOT_PINGER_HOSTS": "a, b"})
@@ -281,7 +281,7 @@ def test_a_plugin_record_brings_tools_commands_and_settings(capsys):
     assert got is not None and got.tools == [ping] and got.commands == [register]
     assert loaded.registry.get("ping").plugin == "pinger"
     assert settings.plugins["pinger"] == {"count": 9, "hosts": ["a", "b"]}
-    assert loaded.kinds["pings"] == "ping round trips"
+    assert loaded.data_kinds["pings"] == "ping round trips"
     assert loaded.manager is not None and loaded.manager.has_plugin("pinger")
 
 

@@ -48,8 +48,12 @@ async def test_scenario_offline(sc: S.Scenario, memory_dir):
     prep, outcome = await run_scenario(sc, memory_dir)
     result = S.score(sc, prep, outcome)
     failed = [f"{c['name']} (saw {c['detail']})" for c in result["checks"] if not c["ok"]]
-    if sc.kind == "diagnose":
+    if sc.kind == "diagnose" and prep.truth.get("verdict") == "healthy":
+        assert result["top"] is None, result["top"]  # nothing is wrong: no cause is named
+    elif sc.kind == "diagnose":
         assert result["top"] == [prep.truth["component"], prep.truth["fault_kind"]], result["top"]
+    if sc.kind == "diagnose":
+        assert result["verdict"] == prep.truth["verdict"] and result["category_right"], (result["verdict"], result["top"])
     assert not failed, "; ".join(failed)
     assert result["passed"] and result["accuracy"] == 1.0
     assert result["tokens"] == 0  # offline: no model, no tokens
@@ -70,7 +74,11 @@ def test_suite_covers_what_issue_5_asks():
     assert any(sc.expect["answer"].get("cites_any") for sc in knowledge)
     assert any(sc.expect["answer"].get("no_citations") and not sc.known_issue for sc in knowledge)
     committed = [sc for sc in SUITE if sc.data is not None]
-    assert any(sc.expect["fault_kind"] == "unknown" for sc in committed)
+    assert any(sc.expect.get("fault_kind") == "unknown" for sc in committed)
+    # Kubernetes (issue 12): every verdict, English and Chinese, saved kubectl state and a cluster-info dump
+    k8s = [sc for sc in committed if sc.name.startswith("k8s-")]
+    assert {sc.expect.get("verdict", "fault") for sc in k8s} >= {"fault", "healthy"}
+    assert {sc.name.rsplit("-", 1)[-1] for sc in k8s} == {"en", "zh"}
     assert any(p.suffix == ".log" for sc in committed for p in sc.data.iterdir())  # raw text logs
 
 

@@ -22,6 +22,7 @@ from typing import Any, AsyncIterator
 
 from ..config import Settings
 from ..diagnosis import FAULT_KINDS, Diagnosis, RootCause
+from ..kinds import is_kind
 from ..errors import ModelError
 from ..events import AnswerDelta, Event, ThoughtDelta, Usage
 from ..prompts import load_prompt
@@ -75,7 +76,7 @@ def diagnosis_from_answer(answer: str, question: str) -> Diagnosis | None:
             causes.append(
                 RootCause(
                     component=str(item["component"]).strip(),
-                    fault_type=kind if kind in FAULT_KINDS else "unknown",
+                    fault_type=kind if kind in FAULT_KINDS or is_kind(kind) else "unknown",
                     confidence=confidence,
                     evidence=[str(e) for e in evidence] if isinstance(evidence, list) else [str(evidence)],
                 )

@@ -32,6 +32,7 @@ class PlanStep:
     agent: str
     why_en: str
     why_zh: str
+    needs: str = ""  # a kind of data describe_telemetry must report ("platform"), else the step is skipped
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,8 @@ PLAN: tuple[Phase, ...] = (
                  "检查调用链各边的延迟、错误和丢点"),
         PlanStep("list_changes", "changes", "list deploys and config changes near the onset",
                  "列出异常开始前后的发布与配置变更"),
+        PlanStep("detect_platform_faults", "platform", "check the Kubernetes state: pods, nodes, rollouts and events",
+                 "检查 Kubernetes 状态：Pod、节点、发布与事件", needs="platform"),
     )),
     Phase("rca", (
         PlanStep("rank_root_causes", "rca", "combine the findings with the call graph and rank root causes",
@@ -90,8 +93,8 @@ class OfflineBrain:
             yield self._answer_from_knowledge(state)
             return
         done = {c.name for s in state.steps for c in s.calls}
-        phases = [p for p in self.plan if any(st.tool in state.tools for st in p.steps)]
-        pending = [p for p in phases if any(st.tool in state.tools and st.tool not in done for st in p.steps)]
+        phases = [p for p in self.plan if any(self.usable(st, state) for st in p.steps)]
+        pending = [p for p in phases if any(self.usable(st, state) and st.tool not in done for st in p.steps)]
         # Always keep one step for the answer.
         if pending and state.max_steps - len(state.steps) > 1:
             yield self.phase_decision(state, pending[0], len(phases) - len(pending) + 1, len(phases))
@@ -103,7 +106,7 @@ class OfflineBrain:
         them; the first phase after describe_telemetry also echoes the window and services."""
         lang = state.language
         done = {c.name for s in state.steps for c in s.calls}
-        todo = [st for st in phase.steps if st.tool in state.tools and st.tool not in done]
+        todo = [st for st in phase.steps if self.usable(st, state) and st.tool not in done]
         thought = self._thought(lang, n, total, todo)
         if done == {"describe_telemetry"}:
             echo = self._understand(state)
@@ -112,6 +115,17 @@ class OfflineBrain:
                 thought = f"{prefix}{echo} {thought[len(prefix):]}"
         calls = [ToolCall("", st.tool, self._arguments(st.tool, state), st.agent) for st in todo]
         return Decision(thought=thought, calls=calls, agent=phase.agent)
+
+    @staticmethod
+    def usable(step: PlanStep, state: RunState) -> bool:
+        """The step's tool is loaded and the data holds what it needs."""
+        if step.tool not in state.tools:
+            return False
+        if not step.needs:
+            return True
+        described = state.results_of("describe_telemetry")
+        data = described[-1].data if described and isinstance(described[-1].data, dict) else {}
+        return bool(data.get(step.needs))
 
     def knowledge_search(self, state: RunState) -> Decision:
         """The host's first step for a knowledge question: search the local knowledge base."""
@@ -170,6 +184,9 @@ class OfflineBrain:
                 query = fault_info(top.fault_type).name(state.language) if top else state.question
                 if top:
                     query = f"{query} {top.component}"
+                if top and any(e.startswith("K") for e in top.evidence[:1]):
+                    # a platform fault: the team's experiences of that fault differ by cause; read more of them
+                    return {"query": query, "k": 8, "kind": "experience"}
                 return {"query": query, "k": 3}
             return {"query": state.question, "k": 3}
         return {}
@@ -200,6 +217,10 @@ class OfflineBrain:
 def write_report(state: RunState, causes: list[RootCause], notes: list[str]) -> Diagnosis:
     """The diagnosis with its five-section report, from reviewed causes and reflection notes."""
     findings: list[Finding] = list(state.ctx.findings)
+    # An expert experience whose symptoms match the evidence describes the cause (and is cited).
+    from ..experience_match import apply as apply_experience
+
+    causes = apply_experience(causes, findings, knowledge_entries(state), state.language)
     diagnosis = Diagnosis(
         question=state.question,
         answer="",
@@ -207,6 +228,12 @@ def write_report(state: RunState, causes: list[RootCause], notes: list[str]) -> 
         findings=findings,
         window=state.ctx.window,
     )
+    if any(state.results_of(tool) for tool in DETECTORS):  # a verdict only on data the detectors looked at
+        apply_verdict(diagnosis, state.ctx)
+    else:
+        diagnosis.verdict_detail = {"state": ""}  # nothing examined: no verdict (the run says so)
+    if diagnosis.verdict == "healthy":
+        diagnosis.root_causes = causes = []
     if causes:
         diagnosis.mitigation = [fault_info(causes[0].fault_type).mitigation(state.language)]
     report = build_report(
@@ -217,6 +244,20 @@ def write_report(state: RunState, causes: list[RootCause], notes: list[str]) -> 
     diagnosis.report = report
     diagnosis.answer = render_markdown(report)
     return diagnosis
+
+
+DETECTORS = ("detect_metric_anomalies", "detect_log_anomalies", "detect_trace_anomalies", "detect_platform_faults")
+
+
+def apply_verdict(diagnosis: Diagnosis, ctx: Any) -> None:
+    """State the verdict (fault, recovered, healthy) and what was ruled out (copilot/verdict.py)."""
+    from ..verdict import decide, missing_series
+
+    tel = ctx.cache.get("telemetry") if ctx is not None else None
+    missing = missing_series(tel) if tel is not None else {}
+    v = decide(diagnosis.root_causes, diagnosis.findings, missing_metrics=missing)
+    diagnosis.verdict = v.state
+    diagnosis.verdict_detail = v.to_dict()
 
 
 def rule_ranking(state: RunState) -> list[RootCause]:

@@ -185,7 +185,7 @@ class TeamBrain:
         remaining = state.max_steps - len(state.steps)
         done = {c.name for s in state.steps for c in s.calls}
         for n, phase in enumerate(PLAN[:2], 1):  # host, then the data-source agents
-            if remaining > 1 and any(st.tool in state.tools and st.tool not in done for st in phase.steps):
+            if remaining > 1 and any(OfflineBrain.usable(st, state) and st.tool not in done for st in phase.steps):
                 yield self.plan.phase_decision(state, phase, n, len(PLAN))
                 return
         if run.round_open:

@@ -13,6 +13,7 @@ from dataclasses import replace
 from typing import Any
 
 from ..diagnosis import FAULT_KINDS, Finding, RootCause
+from ..kinds import is_kind
 from ..reflection import SIGNATURES
 from ..tools import Tool
 
@@ -50,7 +51,7 @@ def match_component(text: Any, components: list[str]) -> str | None:
 
 def canonical_kind(text: Any) -> str:
     kind = re.sub(r"[\s-]+", "_", str(text or "").strip().lower())
-    if kind in FAULT_KINDS:
+    if kind in FAULT_KINDS or is_kind(kind):  # the built-ins, plugins' and the knowledge base's kinds
         return kind
     for canonical, pattern in _ALIASES:
         if re.search(pattern, kind):

@@ -42,7 +42,7 @@ def _list(args) -> int:
                 "sources": [getattr(s, "__name__", type(s).__name__) for s in p.sources],
                 "commands": _commands(p),
                 "settings": masked(p.settings, settings.plugins.get(p.name, {})),
-                "kinds": p.kinds,
+                "data_kinds": p.data_kinds, "fault_kinds": p.kinds,
             }
             for p in loaded.plugins
         ]
@@ -61,8 +61,10 @@ def _list(args) -> int:
             print(f"  setting: [plugins.{p.name}] {opt.name} / {env_name(p.name, opt.name)} = "
                   f"{json.dumps(values.get(opt.name), ensure_ascii=False, default=str)}"
                   + (f"  ({opt.help})" if opt.help else ""))
-        for kind, what in p.kinds.items():
+        for kind, what in p.data_kinds.items():
             print(f"  kind of telemetry: {kind} ({what})")
+        for kind, category in p.kinds.items():
+            print(f"  fault kind: {kind} ({category})")
     for err in loaded.errors:
         print(f"warning: {err}")
     return 0

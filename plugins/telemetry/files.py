@@ -92,14 +92,21 @@ def load_directory(root: str | Path) -> Telemetry:
         raise DataError(f"{root}: no such telemetry directory; pass --data DIR with metrics/logs/traces files")
     if not os.access(root, os.R_OK | os.X_OK):
         raise DataError(f"{root}: permission denied; make the folder readable (chmod u+rx)")
+    from plugins.platform.dump import LOG_SUFFIXES, load_platform, looks_like_kubernetes, walk
+
     found = discover(root)
+    # Kubernetes state (kubectl JSON, a cluster-info dump, pod logs) is read by its own reader
+    every = walk(root)
+    k8s_json = [p for p in every if p.name.lower().endswith(".json") and looks_like_kubernetes(p)]
     files = [p for paths in found.values() for p in paths]
-    if not files:
+    if not files and not k8s_json:  # noqa: SIM102
         raise DataError(f"{root}: no telemetry files found; expected e.g. metrics.csv, logs.jsonl, traces.csv")
-    stamp = tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in files)
+    stamp = tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in sorted(set(files) | set(k8s_json)))
     hit = _CACHE.get(str(root.resolve()))
     if hit and hit[0] == stamp:
         return hit[1]
+    platform, used = load_platform(root, k8s_json + [p for p in every if p.name.lower().endswith(LOG_SUFFIXES)]) if k8s_json else (None, set())
+    found = {k: [p for p in v if p not in used] for k, v in found.items()}
     # each metrics table is read once; an edge list filed among them (caller and callee
     # columns, no time) is a call graph. CSV/TSV/JSONL metrics stream: memory follows the series
     # (two float arrays), not the file's text.
@@ -128,6 +135,16 @@ def load_directory(root: str | Path) -> Telemetry:
         tel.changes.extend(_guarded(path, read_changes, path))
     for path in found["alerts"]:
         tel.alerts.extend(_guarded(path, read_alerts, path))
+    if platform is not None:
+        owners = platform.platform.owners
+        for a in tel.alerts:  # an alert on a pod belongs to the pod's workload
+            pod_key = f"{a.labels.get('namespace', '')}/{a.labels.get('pod', '')}"
+            if pod_key in owners:
+                a.component = owners[pod_key]
+        tel.platform = platform.platform
+        tel.logs.extend(platform.logs)
+        tel.changes.extend(platform.changes)
+        tel.meta["files"]["platform"] = platform.meta.get("platform_files", [])
     tel.logs.sort(key=lambda r: r.timestamp)
     tel.changes.sort(key=lambda c: c.timestamp)
     tel.alerts.sort(key=lambda a: a.timestamp)
@@ -137,7 +154,7 @@ def load_directory(root: str | Path) -> Telemetry:
                      else _guarded(path, read_topology, path))
     tel.call_graph = sorted(set(edges)) if edges else derive_call_graph(tel.spans)
     tel.meta["call_graph_from"] = "topology" if edges else ("spans" if tel.call_graph else "none")
-    if not (tel.metrics or tel.logs or tel.spans or tel.changes or tel.alerts):
+    if not (tel.metrics or tel.logs or tel.spans or tel.changes or tel.alerts or tel.platform):
         names = ", ".join(str(p.relative_to(root)) for p in files[:3])
         raise DataError(f"{root}: the telemetry files ({names}) hold no data rows; add rows below the header")
     redact_telemetry(tel)  # secrets end where data enters
@@ -482,7 +499,61 @@ def read_changes(path: Path) -> list[ChangeEvent]:
     return out
 
 
+WORKLOAD_LABELS = ("deployment", "statefulset", "daemonset", "job_name", "cronjob")
+NAME_LABELS = ("service", "app", "app_kubernetes_io_name", "component", "container", "job", "instance")
+
+
+def alert_component(labels: dict[str, str]) -> str:
+    """The component an alert is about, from its labels: the pod's workload, a workload
+    label, the node (node alerts), then service/app/.../job (kube-state-metrics' `job` names
+    the exporter, not the component, so Kubernetes labels come first)."""
+    if labels.get("pod"):
+        return service_of(labels["pod"])
+    for key in WORKLOAD_LABELS:
+        if labels.get(key):
+            return labels[key]
+    if labels.get("node") and not labels.get("service"):
+        return labels["node"]
+    return next((labels[k] for k in NAME_LABELS if labels.get(k)), "")
+
+
+def _webhook_alerts(path: Path) -> list[Alert] | None:
+    """An Alertmanager webhook or Grafana alert payload saved as a file; None if not one."""
+    if suffix_of(path) not in (".json", ".json.gz"):
+        return None
+    try:
+        body = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
+        return None
+    if not isinstance(body, dict) or not ({"alerts", "ruleName", "evalMatches"} & set(body)):
+        return None
+    from copilot.service.payloads import PayloadError, parse_alertmanager
+
+    legacy = "alerts" not in body
+    try:
+        group = parse_alertmanager(body, "grafana" if legacy else "file")
+    except PayloadError as exc:
+        raise DataError(f"{path}: not an Alertmanager or Grafana alert payload ({exc})") from None
+    if legacy:  # the series a legacy Grafana alert fired on carry the component's labels
+        for match in body.get("evalMatches") or []:
+            tags = match.get("tags") if isinstance(match, dict) else None
+            if isinstance(tags, dict):
+                group.alerts[0].labels = {**{str(k): str(v) for k, v in tags.items()}, **group.alerts[0].labels}
+                break
+    out = []
+    for item in group.alerts:
+        notes = item.annotations
+        out.append(Alert(item.starts_at or 0.0, alert_component(item.labels), item.name,
+                         item.labels.get("severity", "warning"),
+                         notes.get("description") or notes.get("summary") or notes.get("message") or "",
+                         {**item.labels, "status": item.status}))
+    return out
+
+
 def read_alerts(path: Path) -> list[Alert]:
+    webhook = _webhook_alerts(path)
+    if webhook is not None:
+        return webhook
     out = []
     for n, rec in enumerate(_records(path), start=1):
         labels = rec.get("labels") if isinstance(rec.get("labels"), dict) else {}

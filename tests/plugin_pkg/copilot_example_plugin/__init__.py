@@ -107,7 +107,7 @@ def copilot_sources() -> list:
 
 
 @hookimpl
-def copilot_kinds() -> dict[str, str]:
+def copilot_data_kinds() -> dict[str, str]:
     return {"incidents": "incidents declared on a status page"}
 
 
