@@ -32,6 +32,7 @@ class PlanStep:
     agent: str
     why_en: str
     why_zh: str
+    needs: str = ""  # run only when the collected telemetry's meta holds this key (e.g. "database")
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,9 @@ PLAN: tuple[Phase, ...] = (
                  "检查调用链各边的延迟、错误和丢点"),
         PlanStep("list_changes", "changes", "list deploys and config changes near the onset",
                  "列出异常开始前后的发布与配置变更"),
+        PlanStep("detect_database_faults", "database", "check the managed databases: storage, connections, replica lag, "
+                 "failovers, CPU by query or maintenance, lock waits", "检查托管数据库：存储、连接数、复制延迟、故障切换、"
+                 "SQL或维护任务导致的CPU升高、锁等待", needs="database"),
     )),
     Phase("rca", (
         PlanStep("rank_root_causes", "rca", "combine the findings with the call graph and rank root causes",
@@ -90,8 +94,8 @@ class OfflineBrain:
             yield self._answer_from_knowledge(state)
             return
         done = {c.name for s in state.steps for c in s.calls}
-        phases = [p for p in self.plan if any(st.tool in state.tools for st in p.steps)]
-        pending = [p for p in phases if any(st.tool in state.tools and st.tool not in done for st in p.steps)]
+        phases = [p for p in self.plan if any(_applies(st, state) for st in p.steps)]
+        pending = [p for p in phases if any(_applies(st, state) and st.tool not in done for st in p.steps)]
         # Always keep one step for the answer.
         if pending and state.max_steps - len(state.steps) > 1:
             yield self.phase_decision(state, pending[0], len(phases) - len(pending) + 1, len(phases))
@@ -103,7 +107,7 @@ class OfflineBrain:
         them; the first phase after describe_telemetry also echoes the window and services."""
         lang = state.language
         done = {c.name for s in state.steps for c in s.calls}
-        todo = [st for st in phase.steps if st.tool in state.tools and st.tool not in done]
+        todo = [st for st in phase.steps if _applies(st, state) and st.tool not in done]
         thought = self._thought(lang, n, total, todo)
         if done == {"describe_telemetry"}:
             echo = self._understand(state)
@@ -195,6 +199,17 @@ class OfflineBrain:
                 else f"{_PREFIX['en']}The detectors found too little to name a root cause; writing what was seen."
             )
         return Decision(thought=thought, answer=diagnosis.answer, diagnosis=diagnosis, agent="report")
+
+
+def _applies(step: PlanStep, state: RunState) -> bool:
+    """A step runs when its tool is registered and, for a step that `needs` a kind of data,
+    when the run's collected telemetry holds it (its meta key, e.g. "database")."""
+    if step.tool not in state.tools:
+        return False
+    if not step.needs:
+        return True
+    telemetry = state.ctx.cache.get("telemetry")
+    return telemetry is not None and bool(getattr(telemetry, "meta", {}).get(step.needs))
 
 
 def write_report(state: RunState, causes: list[RootCause], notes: list[str]) -> Diagnosis:
