@@ -16,7 +16,7 @@ from typing import Any, AsyncIterator
 
 from ..diagnosis import Diagnosis, Finding, RootCause
 from ..events import Event
-from ..faults import fault_info
+from ..faults import CATALOGUE, fault_info
 from ..intent import Intent, classify, flag_window, understand, unknown_services
 from ..knowledge_answer import knowledge_answer
 from ..learning import apply_labels
@@ -171,7 +171,10 @@ class OfflineBrain:
         if tool in ("kb_search", "similar_incidents"):
             top = _top_cause(state)
             if tool == "kb_search":
-                query = fault_info(top.fault_type).name(state.language) if top else state.question
+                query = state.question
+                if top:  # a kind the catalogue does not know (a plugin's, e.g. db_storage_full) is searched by its words
+                    query = fault_info(top.fault_type).name(state.language) if top.fault_type in CATALOGUE \
+                        else top.fault_type.replace("_", " ")
                 if top:
                     query = f"{query} {top.component}"
                 return {"query": query, "k": 3}

@@ -40,6 +40,17 @@ from .kinds import KINDS
 
 GIB = 2.0**30
 BUILTIN_KINDS = {"cpu_saturation": "resource_exhaustion"}  # a built-in kind this module also names
+WHY = {  # the ranking's one-line reason when the kind decides
+    "db_storage_full": "its free storage ran out, so writes fail",
+    "db_connections_exhausted": "its connections reached the limit, so new ones are refused",
+    "db_replication_lag": "the replica fell behind its primary",
+    "db_failover": "the instance failed over to its standby",
+    "db_reboot": "the instance restarted",
+    "db_cpu_query": "one SQL statement saturates its CPU",
+    "db_cpu_maintenance": "maintenance (vacuum, checkpoints) saturates its CPU",
+    "db_lock_contention": "sessions wait on locks held by other transactions",
+    "cpu_saturation": "its CPU is saturated",
+}
 # metric name (normalised) -> preferred statistics, most telling first
 RDS_METRICS = {
     "freestoragespace": ("Minimum", "Average"),
@@ -52,6 +63,7 @@ RDS_METRICS = {
 }
 STORAGE_NEAR_ZERO = 0.05  # free storage at or below 5% of the most seen...
 STORAGE_FLOOR_B = 1 * GIB  # ...or below 1 GiB after falling by half
+STORAGE_DROP = 0.03  # the fall began when free storage left its usual level by 3%
 CONNECTIONS_AT_MAX = 0.95
 CONNECTIONS_HEADROOM = 0.8  # below 80% of max_connections with nothing refused: room to spare
 CEILING_POINTS = 3  # points at the same top value: a connection ceiling
@@ -125,7 +137,7 @@ class Ctx:
     def finding(self, resource: str, signal: str, kind: str, summary: str, score: float, onset: float | None,
                 **details: Any) -> Finding:
         if kind in KINDS or kind in BUILTIN_KINDS:
-            details = {"fault_kind": kind, "category": {**BUILTIN_KINDS, **KINDS}[kind], **details}
+            details = {"fault_kind": kind, "category": {**BUILTIN_KINDS, **KINDS}[kind], "why": WHY.get(kind, ""), **details}
         return Finding(self.next_id("D"), "database", resource, signal, kind, summary, round(float(score), 2), onset, details)
 
 
@@ -187,8 +199,8 @@ def storage(ctx: Ctx, res: str) -> list[Finding]:
             level = _median(base) or most
             near = low <= STORAGE_NEAR_ZERO * most or (low <= STORAGE_FLOOR_B and low <= 0.5 * level)
             if near or events:
-                below = [i for i in range(len(vs)) if vs[i] <= 0.5 * level] or [low_i]
-                onset = min([float(ts[below[0]])] + [a.timestamp for a in events])
+                falling = [i for i in range(low_i + 1) if vs[i] < (1 - STORAGE_DROP) * level] or [low_i]
+                onset = min([float(ts[falling[0]])] + [a.timestamp for a in events])
                 active, recovered = _recovery(ts, vs, lambda v: v <= max(STORAGE_NEAR_ZERO * most, 2 * low))
                 score = 14.0 if low <= 0.01 * most or events else 9.0
                 summary = (f"{res}: free storage fell from {gib(level)} to {gib(low)} at {hhmm(float(ts[low_i]))} "
