@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -112,11 +113,23 @@ def _list(where: str, doc: dict[str, Any], key: str) -> list[Any]:
     return value
 
 
-def _time(where: str, field_name: str, value: Any) -> float:
+@lru_cache(maxsize=65536)
+def _text_time(value: str) -> float:
+    """Unix seconds of a timestamp as text (cached: every metric of a query shares its timestamps)."""
     try:
-        t = parse_time(value)
+        return parse_time(value)
     except (ValueError, TypeError, OverflowError):
-        t = math.nan
+        return math.nan
+
+
+def _time(where: str, field_name: str, value: Any) -> float:
+    if isinstance(value, str):
+        t = _text_time(value)
+    else:
+        try:
+            t = parse_time(value)
+        except (ValueError, TypeError, OverflowError):
+            t = math.nan
     if value in (None, "") or not math.isfinite(t):
         raise DataError(f"{where}: {field_name} {str(value)[:40]!r} is not a time; expected ISO-8601 or unix seconds")
     return t
