@@ -94,8 +94,8 @@ class OfflineBrain:
             yield self._answer_from_knowledge(state)
             return
         done = {c.name for s in state.steps for c in s.calls}
-        phases = [p for p in self.plan if any(_applies(st, state) for st in p.steps)]
-        pending = [p for p in phases if any(_applies(st, state) and st.tool not in done for st in p.steps)]
+        phases = [p for p in self.plan if any(step_applies(st, state) for st in p.steps)]
+        pending = [p for p in phases if any(step_applies(st, state) and st.tool not in done for st in p.steps)]
         # Always keep one step for the answer.
         if pending and state.max_steps - len(state.steps) > 1:
             yield self.phase_decision(state, pending[0], len(phases) - len(pending) + 1, len(phases))
@@ -107,7 +107,7 @@ class OfflineBrain:
         them; the first phase after describe_telemetry also echoes the window and services."""
         lang = state.language
         done = {c.name for s in state.steps for c in s.calls}
-        todo = [st for st in phase.steps if _applies(st, state) and st.tool not in done]
+        todo = [st for st in phase.steps if step_applies(st, state) and st.tool not in done]
         thought = self._thought(lang, n, total, todo)
         if done == {"describe_telemetry"}:
             echo = self._understand(state)
@@ -204,7 +204,7 @@ class OfflineBrain:
         return Decision(thought=thought, answer=diagnosis.answer, diagnosis=diagnosis, agent="report")
 
 
-def _applies(step: PlanStep, state: RunState) -> bool:
+def step_applies(step: PlanStep, state: RunState) -> bool:
     """A step runs when its tool is registered and, for a step that `needs` a kind of data,
     when the run's collected telemetry holds it (its meta key, e.g. "database")."""
     if step.tool not in state.tools:
