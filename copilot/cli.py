@@ -294,12 +294,14 @@ def run_query(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     from pathlib import Path
 
+    session = Session(settings, approver=query_approver(bool(settings.auto_approve), settings.approved_tools))
     if settings.data and Path(settings.data).expanduser().exists():
         # malformed telemetry: one line naming the file, exit 1, before any investigation
-        from plugins.telemetry.files import load_directory
+        # (every source reading part of the directory: the files, saved AWS CLI output, ...)
+        from .sources import SourceQuery
 
-        load_directory(Path(settings.data).expanduser())
-    session = Session(settings, approver=query_approver(bool(settings.auto_approve), settings.approved_tools))
+        for source in session.select_data().sources:
+            source.collect(SourceQuery(0.0, float("inf")))
     show_trace = not args.quiet and not args.events
     for err in session.plugins.errors:  # a broken plugin is left out, and said so in one line
         print(f"copilot: warning: {err}", file=sys.stderr)

@@ -16,7 +16,7 @@ from typing import Any, AsyncIterator
 
 from ..diagnosis import Diagnosis, Finding, RootCause
 from ..events import Event
-from ..faults import fault_info
+from ..faults import CATALOGUE, fault_info
 from ..intent import Intent, classify, flag_window, understand, unknown_services
 from ..knowledge_answer import knowledge_answer
 from ..learning import apply_labels
@@ -32,7 +32,7 @@ class PlanStep:
     agent: str
     why_en: str
     why_zh: str
-    needs: str = ""  # a kind of data describe_telemetry must report ("platform"), else the step is skipped
+    needs: str = ""  # a kind of data the run must hold ("platform", "database"), else the step is skipped
 
 
 @dataclass(frozen=True)
@@ -59,6 +59,9 @@ PLAN: tuple[Phase, ...] = (
                  "列出异常开始前后的发布与配置变更"),
         PlanStep("detect_platform_faults", "platform", "check the Kubernetes state: pods, nodes, rollouts and events",
                  "检查 Kubernetes 状态：Pod、节点、发布与事件", needs="platform"),
+        PlanStep("detect_database_faults", "database", "check the managed databases: storage, connections, replica lag, "
+                 "failovers, CPU by query or maintenance, lock waits", "检查托管数据库：存储、连接数、复制延迟、故障切换、"
+                 "SQL或维护任务导致的CPU升高、锁等待", needs="database"),
     )),
     Phase("rca", (
         PlanStep("rank_root_causes", "rca", "combine the findings with the call graph and rank root causes",
@@ -93,8 +96,8 @@ class OfflineBrain:
             yield self._answer_from_knowledge(state)
             return
         done = {c.name for s in state.steps for c in s.calls}
-        phases = [p for p in self.plan if any(self.usable(st, state) for st in p.steps)]
-        pending = [p for p in phases if any(self.usable(st, state) and st.tool not in done for st in p.steps)]
+        phases = [p for p in self.plan if any(step_applies(st, state) for st in p.steps)]
+        pending = [p for p in phases if any(step_applies(st, state) and st.tool not in done for st in p.steps)]
         # Always keep one step for the answer.
         if pending and state.max_steps - len(state.steps) > 1:
             yield self.phase_decision(state, pending[0], len(phases) - len(pending) + 1, len(phases))
@@ -106,7 +109,7 @@ class OfflineBrain:
         them; the first phase after describe_telemetry also echoes the window and services."""
         lang = state.language
         done = {c.name for s in state.steps for c in s.calls}
-        todo = [st for st in phase.steps if self.usable(st, state) and st.tool not in done]
+        todo = [st for st in phase.steps if step_applies(st, state) and st.tool not in done]
         thought = self._thought(lang, n, total, todo)
         if done == {"describe_telemetry"}:
             echo = self._understand(state)
@@ -115,17 +118,6 @@ class OfflineBrain:
                 thought = f"{prefix}{echo} {thought[len(prefix):]}"
         calls = [ToolCall("", st.tool, self._arguments(st.tool, state), st.agent) for st in todo]
         return Decision(thought=thought, calls=calls, agent=phase.agent)
-
-    @staticmethod
-    def usable(step: PlanStep, state: RunState) -> bool:
-        """The step's tool is loaded and the data holds what it needs."""
-        if step.tool not in state.tools:
-            return False
-        if not step.needs:
-            return True
-        described = state.results_of("describe_telemetry")
-        data = described[-1].data if described and isinstance(described[-1].data, dict) else {}
-        return bool(data.get(step.needs))
 
     def knowledge_search(self, state: RunState) -> Decision:
         """The host's first step for a knowledge question: search the local knowledge base."""
@@ -181,7 +173,10 @@ class OfflineBrain:
         if tool in ("kb_search", "similar_incidents"):
             top = _top_cause(state)
             if tool == "kb_search":
-                query = fault_info(top.fault_type).name(state.language) if top else state.question
+                query = state.question
+                if top:  # a kind the catalogue does not know (a plugin's, e.g. db_storage_full) is searched by its words
+                    query = fault_info(top.fault_type).name(state.language) if top.fault_type in CATALOGUE \
+                        else top.fault_type.replace("_", " ")
                 if top:
                     query = f"{query} {top.component}"
                 if top and any(e.startswith("K") for e in top.evidence[:1]):
@@ -212,6 +207,22 @@ class OfflineBrain:
                 else f"{_PREFIX['en']}The detectors found too little to name a root cause; writing what was seen."
             )
         return Decision(thought=thought, answer=diagnosis.answer, diagnosis=diagnosis, agent="report")
+
+
+def step_applies(step: PlanStep, state: RunState) -> bool:
+    """A step runs when its tool is registered and, for a step that `needs` a kind of data,
+    when the run holds it: describe_telemetry reported it ("platform") or the collected
+    telemetry's meta has it ("database")."""
+    if step.tool not in state.tools:
+        return False
+    if not step.needs:
+        return True
+    described = state.results_of("describe_telemetry")  # what describe_telemetry reported (e.g. "platform")
+    data = described[-1].data if described and isinstance(described[-1].data, dict) else {}
+    if data.get(step.needs):
+        return True
+    telemetry = state.ctx.cache.get("telemetry")  # or the collected telemetry's meta (e.g. "database")
+    return telemetry is not None and bool(getattr(telemetry, "meta", {}).get(step.needs))
 
 
 def write_report(state: RunState, causes: list[RootCause], notes: list[str]) -> Diagnosis:

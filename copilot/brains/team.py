@@ -40,7 +40,7 @@ from . import text_protocol as tp
 from .base import Decision, RunState, ToolCall
 from .llm import fill
 from .llm_client import ChatClient
-from .offline import PLAN, OfflineBrain, PlanStep, rule_ranking, write_report
+from .offline import PLAN, OfflineBrain, PlanStep, rule_ranking, step_applies, write_report
 from .team_model import Reply, RoleModel
 
 MAX_ROUNDS = 3  # drill-down rounds at most
@@ -185,7 +185,7 @@ class TeamBrain:
         remaining = state.max_steps - len(state.steps)
         done = {c.name for s in state.steps for c in s.calls}
         for n, phase in enumerate(PLAN[:2], 1):  # host, then the data-source agents
-            if remaining > 1 and any(OfflineBrain.usable(st, state) and st.tool not in done for st in phase.steps):
+            if remaining > 1 and any(step_applies(st, state) and st.tool not in done for st in phase.steps):
                 yield self.plan.phase_decision(state, phase, n, len(PLAN))
                 return
         if run.round_open:

@@ -58,7 +58,7 @@ from .signals import BAD_DIRECTION, family, is_utilisation
 INTRINSIC_WEIGHT = {
     "cpu": 1.0, "memory": 1.0, "disk": 1.2, "gc": 1.2, "packet_loss": 1.1, "net_latency": 1.0,
     "self_latency": 1.2, "error_origin": 1.2, "lost": 1.2, "exception": 1.2, "surge": 1.5,
-    "path_change": 1.2,
+    "path_change": 1.2, "declared": 1.5,
 }
 SYMPTOM_WEIGHT = {"latency": 0.8, "errors": 0.8, "log_error": 0.4, "load_drop": 0.3, "other": 0.15}
 EXPLAINED = 0.2  # what is left of a symptom a callee explains
@@ -160,6 +160,9 @@ def _log_category(f: Finding) -> str:
 
 def categorise(f: Finding) -> str | None:
     """The evidence category of a finding (None: not evidence about a component)."""
+    declared = declared_category(f)
+    if declared is not False:
+        return declared
     if f.source == "metrics":
         fam = f.details.get("family") or family(f.signal)
         up = f.details.get("direction", "up") == "up"
@@ -239,7 +242,10 @@ def _combine(values: list[float]) -> float:
 def rank_root_causes(findings: list[Finding], call_graph: list[tuple[str, str]], top_k: int = 5) -> list[RootCause]:
     """Rank components as root causes with a fault kind each. Pure: same input, same output."""
     cands: dict[str, Candidate] = {}
+    explained = explained_signals(findings)
     for f in _dedupe(findings):
+        if (f.component, f.signal) in explained:
+            continue  # a confounder (maintenance that recovered) explains it: a symptom, not a cause
         cat = categorise(f)
         if cat is None or not f.component:
             continue
@@ -536,6 +542,10 @@ def classify(c: Candidate, is_surge: bool) -> tuple[str, str]:
     errors after a change mean a code exception, errors or missing calls mean packet
     loss, and latency that starts here means network delay."""
     top = max((strength(e.score) for items in c.evidence.values() for e in items), default=0.0)
+    declared = c.best("declared")
+    if declared is not None and declared.score >= MIN_SIGMA and strength(declared.score) >= MIN_SHARE * top:
+        kind = str(declared.finding.details["fault_kind"])
+        return kind, str(declared.finding.details.get("why") or declared.finding.summary)
     own: dict[str, float] = {}
     for cat in OWN_KINDS:
         sigma = c.sigma(cat)
@@ -593,7 +603,7 @@ DECIDING = {
 
 def _ordered(c: Candidate, kind: str, skip: tuple[str, ...] = ()) -> list[Evidence]:
     """The component's evidence, strongest first, with what shows its fault kind ahead."""
-    first = DECIDING.get(kind, ())
+    first = DECIDING.get(kind, ("declared",))
     items = [e for cat, v in c.evidence.items() if cat not in skip for e in v]
     return sorted(items, key=lambda e: (e.category not in first, -e.score))
 
@@ -640,3 +650,34 @@ def _symptom_flow(shows, own, callees: dict[str, set[str]], callers: dict[str, s
     for source in sorted(n for n in nodes if shows(n) and not any(shows(p) for p in callers.get(n, ()))):
         push(source, 1.0, frozenset({source}))
     return dict(held)
+
+
+# ---- findings that name their own fault kind ----------------------------------------------
+# Platform detectors (the database ones in plugins/cloud/detect.py) recognise a fault's
+# signature themselves: such a finding carries `details["fault_kind"]` and is evidence of that
+# kind on its component ("declared"). A confounder (`details["confounder"]`, e.g. CPU high
+# during a checkpoint that recovered) is never a cause, and the metric signals it names in
+# `details["explains"]` are dropped from the ranking (any finding may name signals it accounts for).
+
+
+def declared_category(f: Finding) -> str | None | bool:
+    """"declared" for a finding naming its fault kind, None for a confounder, False otherwise."""
+    if f.details.get("confounder"):
+        return None
+    if f.details.get("fault_kind"):
+        return "declared"
+    return False
+
+
+def explained_signals(findings: list[Finding]) -> set[tuple[str, str]]:
+    """(component, signal) pairs a finding accounts for (`details["explains"]`: a signal of its
+    own component, or [component, signal]), so they are not ranked again on their own: what a
+    confounder explains, or the write load behind a replica's lag."""
+    out: set[tuple[str, str]] = set()
+    for f in findings:
+        for item in f.details.get("explains") or ():
+            if isinstance(item, (list, tuple)) and len(item) == 2:
+                out.add((str(item[0]), str(item[1])))
+            else:
+                out.add((f.component, str(item)))
+    return out

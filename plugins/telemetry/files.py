@@ -70,10 +70,12 @@ def kind_of(path: Path, root: Path) -> str | None:
     return None
 
 
-def discover(root: Path) -> dict[str, list[Path]]:
+def discover(root: Path, skip: frozenset[str] = frozenset()) -> dict[str, list[Path]]:
+    """Telemetry files by kind; top-level folders named in `skip` belong to another source."""
     found: dict[str, list[Path]] = {k: [] for k in KINDS}
     for path in sorted(root.rglob("*")):
-        if path.is_file() and len(path.relative_to(root).parts) <= 3:
+        rel = path.relative_to(root).parts
+        if path.is_file() and len(rel) <= 3 and not (len(rel) > 1 and rel[0].lower() in skip):
             kind = kind_of(path, root)
             if kind:
                 found[kind].append(path)
@@ -83,8 +85,9 @@ def discover(root: Path) -> dict[str, list[Path]]:
 _CACHE: dict[str, tuple[tuple, Telemetry]] = {}
 
 
-def load_directory(root: str | Path) -> Telemetry:
-    """Read every telemetry file under `root` (cached while no file changes)."""
+def load_directory(root: str | Path, skip: frozenset[str] = frozenset()) -> Telemetry:
+    """Read every telemetry file under `root` (cached while no file changes), except under
+    the top-level folders in `skip` (another source of the run reads those)."""
     root = Path(root).expanduser()
     if root.exists() and not root.is_dir():
         raise DataError(f"{root}: not a directory; pass --data DIR, a folder with metrics/logs/traces files")
@@ -94,14 +97,14 @@ def load_directory(root: str | Path) -> Telemetry:
         raise DataError(f"{root}: permission denied; make the folder readable (chmod u+rx)")
     from plugins.platform.dump import LOG_SUFFIXES, load_platform, looks_like_kubernetes, walk
 
-    found = discover(root)
+    found = discover(root, skip)
     # Kubernetes state (kubectl JSON, a cluster-info dump, pod logs) is read by its own reader
-    every = walk(root)
+    every = [p for p in walk(root) if p.relative_to(root).parts[0] not in skip]
     k8s_json = [p for p in every if p.name.lower().endswith(".json") and looks_like_kubernetes(p)]
     files = [p for paths in found.values() for p in paths]
     if not files and not k8s_json:  # noqa: SIM102
         raise DataError(f"{root}: no telemetry files found; expected e.g. metrics.csv, logs.jsonl, traces.csv")
-    stamp = tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in sorted(set(files) | set(k8s_json)))
+    stamp = tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in sorted(set(files) | set(k8s_json))) + tuple(sorted(skip))
     hit = _CACHE.get(str(root.resolve()))
     if hit and hit[0] == stamp:
         return hit[1]
