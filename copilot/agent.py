@@ -87,7 +87,17 @@ class Agent:
 
     async def run(self, question: str, history: list[dict[str, str]] | None = None) -> AsyncIterator[Event]:
         question = question.strip()
+        ready = getattr(self.brain, "ready", None)  # a model brain names the model it found
+        problem = ""
+        if ready is not None and question:
+            try:
+                await ready()
+            except CopilotError as exc:
+                problem = str(exc)
         yield RunStarted(self.session_id, question, self.brain.label, self.budget.max_steps, self.data_label)
+        if problem:
+            yield RunFailed(problem)
+            return
         if not question:
             yield RunFailed("the question is empty; ask what to investigate, e.g. 'why is checkout slow since 14:05?'")
             return
