@@ -192,6 +192,10 @@ class TeamBrain:
         thinking = _Thinking(state.step_index)
         if not state.steps:
             state.ctx.cache["intent_kind"] = classify(state.question)
+            if state.context is not None and state.ctx.cache["intent_kind"] != "knowledge":
+                async for item in self._followup(state, run, thinking):
+                    yield item
+                return
             if state.ctx.cache["intent_kind"] == "knowledge" and "kb_search" in state.tools:
                 yield self.plan.knowledge_search(state)
                 return
@@ -631,6 +635,67 @@ class TeamBrain:
                             else f" (dropped citations no finding backs: {', '.join(removed)})")
         async for item in self._finish(thinking, Decision(thought=thought, answer=diagnosis.answer,
                                                           diagnosis=diagnosis, agent="report")):
+            yield item
+
+    # -- follow-up questions --------------------------------------------------------------
+    async def _followup(self, state: RunState, run: _Run, thinking: _Thinking) -> AsyncIterator[Event | Decision]:
+        """A follow-up about the current investigation: the model answers from its findings,
+        ranking and the rules' reading, citing finding ids; the rules answer when it cites none."""
+        from ..diagnosis import Finding
+        from ..followup import answer_followup
+        from ..timezones import local_zone
+
+        zh = self._lang(state) == "zh"
+        context = state.context or {}
+        tz = local_zone(state.ctx.settings)
+        rules_answer = answer_followup(state.question, context, self._lang(state), tz)
+        findings = [Finding.from_dict(f) for f in context.get("findings", []) if isinstance(f, dict)]
+        causes = [RootCause.from_dict(c) for c in context.get("root_causes", []) if isinstance(c, dict)]
+        valid = {f.id for f in findings}
+        summary = str((context.get("report") or {}).get("summary") or "")
+        lines = [f"{f.id} ({f.source}, {f.component}, {inputs.hhmm(f.onset) if f.onset else 'no onset'}): {f.summary}"
+                 for f in inputs.shown_findings(findings, causes, 20)]
+        user = "\n\n".join([
+            f"Investigated question: {context.get('question', '')}",
+            "Findings:\n" + (inputs.redact("\n".join(lines)) or "(none)"),
+            "Root-cause ranking:\n" + inputs.ranking_text(causes),
+            *([f"Report summary: {summary}"] if summary else []),
+            "The rules' reading of the follow-up:\n" + rules_answer,
+            f"Follow-up question: {state.question}",
+        ])
+        messages = [{"role": "system", "content": self._system("followup", state)}]
+        messages += [{"role": t["role"], "content": t["content"][:1500]} for t in state.history[-4:]
+                     if t.get("role") in ("user", "assistant") and t.get("content")]
+        messages.append({"role": "user", "content": user})
+        reply: Reply | None = None
+        failed = ""
+        try:
+            async for item in self._ask(run, thinking, "qa", messages, stream_as="thought"):
+                if isinstance(item, Reply):
+                    reply = item
+                elif item is not None:
+                    yield item
+        except ModelError as exc:  # the findings are here: the rules can still answer
+            failed = str(exc)
+        text, removed = roles.filter_citations(reply.text if reply else "", valid)
+        if failed:
+            answer = rules_answer
+            note = (f"[规则] 模型不可用（{failed}），根据已有发现作答。" if zh
+                    else f"[rules] The model is unavailable ({failed}); the rules answer from the findings.")
+        elif text and roles.cited(text, valid):
+            answer = text.rstrip() + "\n"
+            note = ("根据当前排查的发现作答（未重新排查）。" if zh
+                    else "Answered from the current investigation's findings (not investigated again).")
+            if removed:
+                note += f" (dropped citations no finding backs: {', '.join(removed)})"
+        else:
+            answer = rules_answer
+            note = ("[规则] 模型的回答没有引用任何发现，改用规则的回答。" if zh and reply is not None else
+                    "[rules] The model's answer cited no finding, so the rules answer." if reply is not None else
+                    "[规则] 根据已有发现作答。" if zh else "[rules] Answering from the findings.")
+        async for item in self._finish(thinking, Decision(thought=note, answer=answer,
+                                                          diagnosis=Diagnosis(question=state.question, answer=answer),
+                                                          agent="host")):
             yield item
 
     # -- knowledge questions -------------------------------------------------------------
