@@ -303,7 +303,8 @@ async def test_a_tight_step_budget_skips_the_optional_model_roles(server):
 async def test_novel_fault_when_the_knowledge_base_has_nothing(server):
     server.reply("Enough.")
     reply_json(server, rca(kind="unknown", novel=True,
-                           mechanism="a runaway batch job on the catalogue host starves request threads"))
+                           mechanism="a runaway batch job on the catalogue host starves request threads",
+                           confirm="a batch process at the top of the host's CPU table from 13:26"))
     reply_json(server, KEEP)
     server.reply("A novel fault in catalogue [M3].")
     events, _ = await run(settings_for(server), registry())  # no knowledge tools: nothing can fit
@@ -313,6 +314,8 @@ async def test_novel_fault_when_the_knowledge_base_has_nothing(server):
     assert top["fault_type"] == "cpu_saturation"  # the model could not classify it; the rules could
     assert "novel fault" in top["reasons"][0] and "runaway batch job" in top["reasons"][0]
     assert "runaway batch job" in answer.answer
+    assert "Hypothesis (unconfirmed) of its mechanism: a runaway batch job" in top["reasons"][0]
+    assert "What would confirm it: a batch process at the top" in answer.answer
 
 
 async def test_json_schema_response_format_when_enabled(server, kb_settings):
