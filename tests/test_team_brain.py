@@ -285,6 +285,16 @@ async def test_the_run_header_names_the_model_the_server_offered(server):
     assert all(r["model"] == "team-test" for r in server.chat_requests)
 
 
+async def test_a_model_down_from_its_first_call_still_leaves_the_rule_result(server):
+    server.error(503, "loading model")
+    events, _ = await run(settings_for(server), registry())
+    answer = final(events)
+    assert not [e for e in events if isinstance(e, RunFailed)]
+    assert answer.diagnosis["root_causes"][0]["component"] == "catalogue"
+    warning = [line for line in answer.answer.splitlines() if "became unavailable" in line]
+    assert len(warning) == 1 and "HTTP 503" in warning[0] and answer.answer.startswith(warning[0])
+
+
 async def test_an_unreachable_model_fails_the_run_with_one_line(server):
     server.error(401, "bad key")
     events, _ = await run(settings_for(server), registry())

@@ -32,7 +32,7 @@ from typing import Any, AsyncIterator
 
 from ..config import Settings
 from ..diagnosis import FAULT_KINDS, Diagnosis, RootCause, significant
-from ..errors import ModelError
+from ..errors import ModelError, ModelUnreachable
 from ..events import AnswerDelta, Event, ThoughtDelta
 from ..intent import classify
 from ..knowledge_answer import knowledge_answer
@@ -146,8 +146,8 @@ class TeamBrain:
                     yield item
             run.model_ok = True
         except ModelError as exc:
-            if not run.model_ok:
-                raise
+            if not run.model_ok and not (isinstance(exc, ModelUnreachable) and state_has_rules(run.state)):
+                raise  # a wrong setting (key, model name): one line to fix it
             run.model_error = str(exc)
             note = thinking.say(
                 f"[规则] 模型调用失败（{exc}），其余步骤按规则完成。" if self._lang(run.state) == "zh"
@@ -331,8 +331,8 @@ class TeamBrain:
             run.model_ok = True
         except ModelError as exc:
             loop.closed = True
-            if not run.model_ok:
-                raise
+            if not run.model_ok and not (isinstance(exc, ModelUnreachable) and state_has_rules(run.state)):
+                raise  # a wrong setting (key, model name): one line to fix it
             run.model_error = str(exc)
             note = thinking.say(
                 f"[规则] 模型调用失败（{exc}），其余步骤按规则完成。" if self._lang(run.state) == "zh"
@@ -726,6 +726,11 @@ class TeamBrain:
 
 
 # -- small pure helpers ----------------------------------------------------------------
+def state_has_rules(state: RunState) -> bool:
+    """The rules have something to report: the detectors ran."""
+    return any(c.name == "rank_root_causes" or c.name.startswith("detect_") for s in state.steps for c in s.calls)
+
+
 def novel_note(zh: bool, mechanism: str, confirm: str) -> str:
     """A novel fault's mechanism, marked as a hypothesis with what would confirm it."""
     text = "知识库中没有匹配的经验，疑似新型故障。" if zh else "Nothing in the knowledge base fits: a novel fault."
