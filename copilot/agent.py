@@ -93,14 +93,26 @@ class Agent:
         except CopilotError:
             return "UTC"
 
-    async def run(self, question: str, history: list[dict[str, str]] | None = None) -> AsyncIterator[Event]:
+    async def run(self, question: str, history: list[dict[str, str]] | None = None,
+                  context: dict[str, Any] | None = None) -> AsyncIterator[Event]:
+        """`context`: the diagnosis of the investigation a follow-up question is about."""
         question = question.strip()
+        ready = getattr(self.brain, "ready", None)  # a model brain names the model it found
+        problem = ""
+        if ready is not None and question:
+            try:
+                await ready()
+            except CopilotError as exc:
+                problem = str(exc)
         yield RunStarted(self.session_id, question, self.brain.label, self.budget.max_steps, self.data_label,
                          selection=dict(self.ctx.cache.get("data") or {}), timezone=self._zone())
+        if problem:
+            yield RunFailed(problem)
+            return
         if not question:
             yield RunFailed("the question is empty; ask what to investigate, e.g. 'why is checkout slow since 14:05?'")
             return
-        if self.prepare is not None:
+        if self.prepare is not None and context is None:
             try:
                 await asyncio.to_thread(self.prepare)
             except CopilotError as exc:
@@ -113,6 +125,7 @@ class Agent:
             max_steps=self.budget.max_steps,
             language=detect_language(question),
             history=list(history or []),
+            context=context,
         )
         self.recalled = state.recalled
         recall_task = asyncio.create_task(asyncio.to_thread(self._recall, question))

@@ -17,6 +17,7 @@ from .brains.base import Brain
 from .config import Settings
 from .errors import CopilotError
 from .events import Event, FinalAnswer
+from .followup import investigation_of
 from .memory import Memory
 from .plugins import LoadedPlugins, load_plugins
 from .tools import ToolContext
@@ -107,6 +108,14 @@ class Session:
         self.history: list[dict[str, str]] = []
         self._selection: Any = None
         self.last_diagnosis: dict[str, Any] | None = None
+        self.investigation: dict[str, Any] | None = None  # what follow-up questions are about
+
+    def start_over(self) -> None:
+        """`/new`: forget the conversation and the investigation; the next question starts afresh."""
+        self.id = new_session_id()
+        self.history = []
+        self.last_diagnosis = None
+        self.investigation = None
 
     @property
     def plugins(self) -> LoadedPlugins:
@@ -140,6 +149,7 @@ class Session:
         self.id = sid
         self.history = self.store.conversation(sid)
         self.last_diagnosis = self.store.last_diagnosis(sid)
+        self.investigation = investigation_of(self.last_diagnosis)
         return self._restore_data(saved)
 
     def _restore_data(self, saved: dict[str, Any] | None) -> str:
@@ -204,10 +214,14 @@ class Session:
             if isinstance(event, FinalAnswer):
                 ran_workflow = True
                 self.last_diagnosis = event.diagnosis
+                self.investigation = investigation_of(event.diagnosis) or self.investigation
                 self.history += [{"role": "user", "content": question}, {"role": "assistant", "content": event.answer}]
             yield event
         if ran_workflow:
             return
+        from .intent import classify
+
+        context = self.investigation if classify(question) != "knowledge" else None
         selection = self.select_data()
         files = [s for s in selection.sources if s.name == "files"]
         ctx = ToolContext(data_dir=files[0].path if len(files) == 1 else None, settings=self.settings,
@@ -226,10 +240,12 @@ class Session:
             data_label=selection.label,
             prepare=self._collector(question, ctx),
         )
-        async for event in agent.run(question, history=self.history):
+        async for event in agent.run(question, history=self.history, context=context):
             self.store.append(self.id, event)
             if isinstance(event, FinalAnswer):
-                self.last_diagnosis = event.diagnosis
+                if context is None:  # a follow-up's answer leaves the investigation it was about in place
+                    self.last_diagnosis = event.diagnosis
+                    self.investigation = investigation_of(event.diagnosis) or self.investigation
                 self.history += [{"role": "user", "content": question}, {"role": "assistant", "content": event.answer}]
             yield event
 

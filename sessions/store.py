@@ -129,8 +129,12 @@ class SessionStore:
         return found
 
     def last_diagnosis(self, session_id: str) -> dict[str, Any] | None:
+        """The session's latest investigation: a follow-up's answer (no findings, no causes)
+        does not replace the diagnosis it was about."""
         found = None
         for ev in self.events(session_id):
             if ev.get("kind") == "final_answer":
-                found = ev.get("diagnosis")
+                diagnosis = ev.get("diagnosis")
+                if found is None or not isinstance(diagnosis, dict) or diagnosis.get("findings") or diagnosis.get("root_causes"):
+                    found = diagnosis
         return found

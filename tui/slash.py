@@ -1,5 +1,5 @@
 """Slash commands shared by the TUI and the REPL: /help, /model, /offline, /window,
-/sessions, /resume, /kb, /clear, /exit.
+/sessions, /resume, /kb, /new, /clear, /exit.
 
 `run_command()` changes the session (model, offline, resumed history) and returns an
 `Outcome`: the text to show and, for what only a front end can do (clear the screen,
@@ -22,6 +22,7 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("/sessions", "list saved sessions"),
     ("/resume ID", "continue a saved session (a unique prefix of the id is enough)"),
     ("/kb", "the knowledge base: experiences and runbooks (a screen in the TUI, also F2)"),
+    ("/new", "start over: the next question opens a new investigation (follow-ups are about the current one)"),
     ("/clear", "clear the screen"),
     ("/exit", "quit (also Ctrl+D in the REPL, Ctrl+Q in the TUI)"),
 )
@@ -42,7 +43,7 @@ def help_text() -> str:
 @dataclass
 class Outcome:
     text: str = ""
-    action: str = ""  # "" | clear | exit | sessions | resumed | knowledge
+    action: str = ""  # "" | clear | exit | sessions | resumed | knowledge | new
     error: bool = False
     sessions: list[Any] = field(default_factory=list)  # SessionSummary rows for /sessions
 
@@ -159,6 +160,9 @@ def run_command(session: Any, line: str) -> Outcome:
         return _resume(session, arg)
     if name == "/kb":
         return Outcome(KB_HINT, action="knowledge")
+    if name == "/new":
+        session.start_over()
+        return Outcome(f"new session {session.id}: the next question starts a new investigation", action="new")
     if name == "/clear":
         return Outcome(action="clear")
     if name in ("/exit", "/quit"):

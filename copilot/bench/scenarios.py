@@ -458,6 +458,7 @@ def score(sc: Scenario, prep: Prepared, outcome: Outcome) -> dict[str, Any]:
         "component_right": None, "kind_right": None,
         "model": diag.get("model", ""), "tokens": outcome.tokens, "seconds": round(outcome.seconds, 2),
         "failure": outcome.failure,
+        "tool_calls": sum(isinstance(e, ActionProposed) for e in outcome.events),
         "recalled": [e.memory_id for e in outcome.events if isinstance(e, MemoryRecalled)],
     }
     checks: list[Check] = []
@@ -584,8 +585,51 @@ def format_text(summary: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def side_by_side(offline: dict[str, Any], model: dict[str, Any]) -> dict[str, Any]:
+    """Per scenario, the offline run beside the model run, and where the model fell below."""
+    by_name = {r["scenario"]: r for r in offline["per_case"]}
+    rows, below = [], []
+    for m in model["per_case"]:
+        o = by_name.get(m["scenario"])
+        if o is None:
+            continue
+        worse = [what for what, a, b in (("component", o["component_right"], m["component_right"]),
+                                         ("kind", o["kind_right"], m["kind_right"]),
+                                         ("facts", o["facts_passed"], m["facts_passed"])) if bool(a) and (b or 0) < a]
+        if worse:
+            below.append({"scenario": m["scenario"], "worse": worse})
+        rows.append({"scenario": m["scenario"], "offline": o, "model": m})
+    return {"benchmark": "scenarios", "offline": {k: v for k, v in offline.items() if k != "per_case"},
+            "model": {k: v for k, v in model.items() if k != "per_case"}, "per_case": rows, "model_below_offline": below}
+
+
+def format_side_by_side(both: dict[str, Any]) -> str:
+    mark = lambda v: "-" if v is None else ("ok" if v else "NO")  # noqa: E731
+
+    def cells(r: dict[str, Any]) -> str:
+        top = " / ".join(str(x) for x in r["top"]) if r["top"] else ("(answer)" if r["kind"] == "knowledge" else "(none)")
+        return (f"{top[:30]:30} {mark(r['component_right']):>4} {mark(r['kind_right']):>4} "
+                f"{r['facts_passed']:>3}/{r['facts_total']:<2} {r['tool_calls']:>5} {r['tokens']:>7} {r['seconds']:>6.1f}")
+
+    head = f"{'top (component / fault kind)':30} {'comp':>4} {'kind':>4} {'facts':>6} {'calls':>5} {'tokens':>7} {'sec':>6}"
+    lines = [f"scenarios: {len(both['per_case'])} cases, offline beside model {both['model']['model']}",
+             f"{'scenario':30} | offline: {head} | model: {head}"]
+    for row in both["per_case"]:
+        lines.append(f"{row['scenario'][:30]:30} | {'':9}{cells(row['offline'])} | {'':7}{cells(row['model'])}")
+    pct = lambda v: "n/a" if v is None else f"{v:.0%}"  # noqa: E731
+    for label, s in (("offline", both["offline"]), ("model", both["model"])):
+        lines.append(f"{label}: component {pct(s['component_accuracy'])}, fault kind {pct(s['fault_kind_accuracy'])}, "
+                     f"facts {pct(s['facts_satisfied'])}, passed {s['scenarios_passed']}/{s['cases']}, "
+                     f"tokens {s['tokens']}, {s['seconds']} s")
+    below = both["model_below_offline"]
+    lines.append("model below offline: " + ("none" if not below else
+                 "; ".join(f"{b['scenario']} ({', '.join(b['worse'])})" for b in below)))
+    return "\n".join(lines)
+
+
 def run(args: argparse.Namespace) -> int:
-    """The registry's entry point (`copilot bench scenarios [SUITE]`)."""
+    """The registry's entry point (`copilot bench scenarios [SUITE]`); with a model, the
+    suite runs offline too and the two are printed side by side."""
     cases = getattr(args, "case", None) or None
     scenarios = load_suite(getattr(args, "path", None), cases)
     if getattr(args, "limit", None):
@@ -599,8 +643,14 @@ def run(args: argparse.Namespace) -> int:
             state = "pass" if r["passed"] else "FAIL"
             print(f"  {state} {r['scenario']} ({r['seconds']:.1f} s)", file=sys.stderr, flush=True)
 
-    summary = run_suite(scenarios, settings, shared_memory=bool(getattr(args, "shared_memory", False)), progress=progress)
-    print(json.dumps(summary, ensure_ascii=False, indent=2) if as_json else format_text(summary))
+    shared = bool(getattr(args, "shared_memory", False))
+    summary = run_suite(scenarios, settings, shared_memory=shared, progress=progress)
+    if settings.offline:
+        print(json.dumps(summary, ensure_ascii=False, indent=2) if as_json else format_text(summary))
+        return 0
+    offline = run_suite(scenarios, replace(settings, offline=True), shared_memory=shared, progress=progress)
+    both = side_by_side(offline, summary)
+    print(json.dumps(both, ensure_ascii=False, indent=2) if as_json else format_side_by_side(both))
     return 0
 
 

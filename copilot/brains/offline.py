@@ -89,6 +89,9 @@ class OfflineBrain:
         if not state.steps:
             kind = classify(state.question)
             state.ctx.cache["intent_kind"] = kind
+            if state.context is not None and kind != "knowledge":
+                yield self.followup(state)
+                return
             if kind == "knowledge" and "kb_search" in state.tools:
                 yield self.knowledge_search(state)
                 return
@@ -118,6 +121,18 @@ class OfflineBrain:
                 thought = f"{prefix}{echo} {thought[len(prefix):]}"
         calls = [ToolCall("", st.tool, self._arguments(st.tool, state), st.agent) for st in todo]
         return Decision(thought=thought, calls=calls, agent=phase.agent)
+
+    def followup(self, state: RunState) -> Decision:
+        """A follow-up question, answered from the current investigation's findings."""
+        from ..followup import answer_followup
+
+        answer = answer_followup(state.question, state.context or {}, state.language, local_zone(state.ctx.settings))
+        thought = (f"{_PREFIX['zh']}这是对当前排查的追问：根据已有的发现和根因排序作答，不重新排查。"
+                   if state.language == "zh" else
+                   f"{_PREFIX['en']}A follow-up on the current investigation: answering from its findings and ranking "
+                   "instead of investigating again.")
+        return Decision(thought=thought, answer=answer, diagnosis=Diagnosis(question=state.question, answer=answer),
+                        agent="host")
 
     def knowledge_search(self, state: RunState) -> Decision:
         """The host's first step for a knowledge question: search the local knowledge base."""
