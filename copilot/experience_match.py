@@ -22,7 +22,8 @@ _QUOTED = re.compile(r"[\"“]([^\"”]{3,80})[\"”]")
 
 
 def phrases(entry: dict[str, Any]) -> list[str]:
-    nested = entry.get("symptoms") if isinstance(entry.get("symptoms"), dict) else {}
+    given = entry.get("symptoms")
+    nested: dict[str, Any] = given if isinstance(given, dict) else {}
     text = " ".join([str(entry.get(k) or "") for k in ("symptoms_logs", "symptoms_metrics")]
                     + [str(nested.get(k) or "") for k in ("logs", "metrics")])
     quoted = [q.strip(" .") for q in _QUOTED.findall(text)]

@@ -144,9 +144,10 @@ def parse_window(text: str, reference: datetime, default_minutes: float = 60.0) 
         end = reference.timestamp()
         return Window(end - seconds, end, m.group(0))
     m = _AGO.search(text)
-    if m and cn_number(m.group(1)):
+    count = cn_number(m.group(1)) if m else None
+    if m and count:
         end = reference.timestamp()
-        return Window(end - cn_number(m.group(1)) * _UNIT_S[m.group(2).lower()], end, m.group(0))
+        return Window(end - count * _UNIT_S[m.group(2).lower()], end, m.group(0))
     points = _points(text, reference)
     if len(points) >= 2:
         (a0, a1, first), (b0, b1, second) = points[0], points[1]

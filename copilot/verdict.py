@@ -110,7 +110,7 @@ def decide(causes: list[RootCause], findings: list[Finding], alerts: list[Any] |
         return Verdict("fault", ruled_out=ruled).say(
             f"{rc.component}: {rc.fault_type} is active now", f"{rc.component}：{rc.fault_type} 当前仍在发生").say(
             f"{top.component}: {top.fault_type} happened and is over", f"{top.component}：{top.fault_type} 发生过，现已结束")
-    ended = [f.details.get("ended") for f in evidence if isinstance(f.details.get("ended"), (int, float))]
+    ended = [float(f.details["ended"]) for f in evidence if isinstance(f.details.get("ended"), (int, float))]
     since = max(ended) if ended else None
     ids = ", ".join(f.id for f in evidence[:3])
     v = Verdict("recovered", since=since, ruled_out=ruled).say(

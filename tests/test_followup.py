@@ -6,10 +6,8 @@ bundled demo (cpu_saturation injected into catalogue; a frontend config change a
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import io
 
-import pytest
 from prompt_toolkit.input import create_pipe_input
 from prompt_toolkit.output import DummyOutput
 from textual.widgets import Markdown
@@ -19,7 +17,7 @@ from copilot.brains.offline import OfflineBrain
 from copilot.brains.team import TeamBrain
 from copilot.config import Settings
 from copilot.demo import ensure_demo
-from copilot.events import ActionProposed, FinalAnswer, RunStarted, Thought
+from copilot.events import ActionProposed, FinalAnswer
 from copilot.followup import answer_followup
 from copilot.session import Session
 from copilot.tools import ToolContext, ToolRegistry

@@ -5,7 +5,6 @@ from a local HTTP server with a kubeconfig pointing at it."""
 from __future__ import annotations
 
 import http.server
-import json
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 

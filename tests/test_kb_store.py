@@ -9,7 +9,6 @@ import textwrap
 from pathlib import Path
 
 import pytest
-import yaml
 
 from copilot.diagnosis import FAULT_KINDS
 from copilot.errors import CopilotError

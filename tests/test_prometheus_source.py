@@ -480,7 +480,6 @@ def test_range_queries_run_concurrently_and_bounded():
     holds each range query until FETCH_WORKERS are in flight: the source must reach that many
     at once (concurrent) and never more (bounded). A sequential source would stall the first
     query until the guard gives up, and the test would fail on `most == 1`."""
-    import json
     import urllib.parse
 
     from copilot.sources import SourceQuery

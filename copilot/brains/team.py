@@ -41,7 +41,6 @@ from ..reflection import reflect
 from ..report import render_markdown, summary_head
 from . import team_inputs as inputs
 from . import team_roles as roles
-from . import text_protocol as tp
 from .base import Decision, RunState, ToolCall
 from .llm import fill
 from .llm_client import ChatClient

@@ -18,11 +18,10 @@ import itertools
 import json
 import math
 import sys
-from typing import Iterator
+from typing import Any, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
 
 from copilot.errors import DataError
 from copilot.terminal_text import terminal_safe
@@ -77,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
     )
     if regular.repairs:
         print(f"warning: {args.file}: {regular.warning()}", file=sys.stderr)
-    rows = (  # written as they are made: the output is never held whole
+    rows: Iterable[dict[str, Any]] = (  # written as they are made: the output is never held whole
         {"timestamp": ts, "value": v, "anomaly_score": round(float(s), 4) if math.isfinite(s) else 0.0,
          "is_anomaly": bool(f)}
         for ts, v, s, f in zip(series.raw_timestamps, series.values, scores, flags)

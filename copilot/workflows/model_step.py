@@ -114,7 +114,8 @@ def causes_from_reply(data: dict[str, Any] | None, findings: list[Finding]) -> l
         evidence = [e for e in raw.get("evidence", []) if e in ids]
         if not evidence or raw.get("component") not in comps:
             continue
-        kind = raw.get("fault_type") if raw.get("fault_type") in FAULT_KINDS or is_kind(str(raw.get("fault_type") or "")) else "unknown"
+        named = str(raw.get("fault_type") or "")
+        kind = named if named in FAULT_KINDS or is_kind(named) else "unknown"
         try:
             conf = max(0.0, min(1.0, float(raw.get("confidence", 0.5))))
         except (TypeError, ValueError):
