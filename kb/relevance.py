@@ -47,6 +47,7 @@ _EN_STOP = frozenset(ENGLISH) | frozenset(
     "should could would may might must shall can what's how's there's it's i'm we're they're let's".split())
 _ZH_STOP = frozenset(CHINESE) | frozenset("怎么办 该 一直 出现 发生 问题 情况 时".split())
 _SUFFIXES = ("ational", "ations", "ation", "ings", "ing", "edly", "ed", "ies", "es", "s", "ly")
+_LOCKED_OUT = re.compile(r"\block(?:ed|s)? out\b")
 MAX_GRAM = 4
 SAMPLE_ROWS = 5000  # term statistics of bigger tables come from an even sample of their rows
 
@@ -72,7 +73,8 @@ def latin_terms(text: str) -> list[str]:
     """Stemmed English words, stop words and bare numbers dropped. Dotted names split
     into their words (inf.dayu: inf, dayu) unless they hold digits (x509, v1.2)."""
     out = []
-    for raw in _LATIN.findall(text.lower()):
+    text = _LOCKED_OUT.sub("lockout", text.lower())  # shut out of an account, not a database lock
+    for raw in _LATIN.findall(text):
         for word in re.split(r"[._]", raw) if not any(c.isdigit() for c in raw) else [raw]:
             if len(word) < 2 or word in _EN_STOP or word.isdigit():
                 continue

@@ -70,8 +70,11 @@ def test_exit_codes_and_one_line_errors(tmp_path, incident):
     assert r.returncode == 1 and "max_steps" in r.stderr and "Traceback" not in r.stderr
     r = copilot("--query", "why is cart slow?", "--data", str(incident), "--base-url", "http://127.0.0.1:9/v1",
                 "--model", "m", "--quiet", env={"COPILOT_RETRIES": "1"})
-    assert r.returncode == 1 and "127.0.0.1:9" in r.stderr and "--offline" in r.stderr
-    assert "Traceback" not in r.stderr
+    # a model that cannot be reached keeps the rule-based result, with one line saying how to fix it
+    assert r.returncode == 0 and "Traceback" not in r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and "127.0.0.1:9" in lines[0] and "--offline" in lines[0], r.stderr
+    assert "Incident report" in r.stdout
 
 
 def test_query_through_an_openai_compatible_server(incident):
@@ -114,7 +117,9 @@ def test_model_unreachable_mid_run_keeps_the_rule_based_result(incident, tmp_pat
     assert r.stderr.count("The model failed") == 1 and "the rest of the run follows the rules" in r.stderr
     assert "copilot: error" not in r.stderr
     truth = json.loads((incident / "incident.json").read_text())
-    assert r.stdout.startswith("Incident report") and f"- {truth['component']} (" in r.stdout
+    # the report itself says its model became unavailable, above the rule-based result
+    head, _, report = r.stdout.partition("Incident report")
+    assert "became unavailable mid-run" in head and report and f"- {truth['component']} (" in r.stdout
     # without the trace (--quiet, JSON) the failure is one warning line, and in JSON `warnings`
     with FakeOpenAI(models=["fake-model"]) as server:
         server.reply(json.dumps({"thought": "ok", "enough": True, "calls": []}))

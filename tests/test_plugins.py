@@ -125,7 +125,7 @@ def test_an_offline_investigation_reads_the_plugins_source(site, tmp_path, capsy
     out = json.loads(capsys.readouterr().out)
     assert rc in (0, 2)  # 2: alerts alone name no root cause
     assert out["data"]["sources"] == [{"name": "status-page", "label": f"status page incidents in {incidents}",
-                                       "live": True, "kinds": ["alerts", "incidents"]}]
+                                       "live": True, "kinds": ["alerts", "incidents"], "path": str(incidents)}]
     alerts = [f for f in out["findings"] if f["source"] == "alerts"]
     assert [(f["component"], f["signal"]) for f in alerts] == [("checkout", "Checkout degraded"),
                                                                ("checkout", "Checkout errors")]

@@ -57,6 +57,9 @@ def _metric_zh(f: Finding) -> str | None:
     who = f"{f.component} 的 {f.signal}" + (f"（{instance}）" if instance else " ")
     up = d.get("direction", "up") == "up"
     side = "高于" if up else "低于"
+    if d.get("test") == "beta-binomial" and _number(d.get("failing_after")) and _number(d.get("requests")):
+        return (f"{who}自 {hhmm(f.onset)} 起 {int(d['requests'])} 个请求中失败 {d['failing_after']:.2%}"
+                f"（基线 {d['failing_before']:.2%}），按每请求失败数的贝塔二项检验为 {sigma(f)} sigma")
     if f.kind == "trend":
         slope = d.get("slope_per_min") or 0.0
         move, to = ("持续上升", "升到") if slope >= 0 else ("持续下降", "降到")
