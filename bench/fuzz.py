@@ -149,6 +149,9 @@ def kills(base: Path, kb_env: dict[str, str], n: int) -> tuple[int, int, int]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--kills", type=int, default=3, help="kb imports to SIGKILL mid-way (default 3)")
+    parser.add_argument("--large-rows", type=int, default=0, metavar="N",
+                        help="also run bench/large_input.py on an N-row metrics file (e.g. 5000000) and print "
+                             "its wall time and peak memory")
     args = parser.parse_args()
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="copilot-fuzz-") as tmp:
@@ -179,6 +182,13 @@ def main() -> int:
     print(f"\nRedaction on tests/data/secrets_corpus.yaml: recall {recall:.3f} ({len(data['secrets'])} shapes), "
           f"clean texts untouched {precision:.3f} ({len(data['clean'])})")
     print(f"kb import SIGKILLed mid-import: {killed} of {kill_runs} runs killed, partial writes after: {partial}")
+    if args.large_rows:
+        import subprocess
+        import sys
+
+        large = subprocess.run([sys.executable, str(Path(__file__).with_name("large_input.py")), "--rows",
+                                str(args.large_rows)], capture_output=True, text=True)
+        print(f"Large input ({args.large_rows:,} metric rows, goal < 60 s and < 2 GB): {large.stdout.strip() or large.stderr.strip()}")
     print(f"elapsed: {time.perf_counter() - started:.0f} s")
     return 0
 

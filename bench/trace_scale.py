@@ -1,6 +1,6 @@
 """How trace detection time and memory grow with trace volume.
 
-    .venv/bin/python bench/trace_scale.py [--spans 50000 100000 200000 400000]
+    .venv/bin/python bench/trace_scale.py [--spans 50000 100000 200000 400000] [--system shop|deep]
 
 Builds a synthetic shop (frontend -> checkout -> cart/catalog/payment/email, frontend ->
 catalog/recommend, client and server spans as OpenTelemetry instruments them, ~12 spans a
@@ -59,13 +59,56 @@ def shop(n_spans: int, seed: int = 0) -> tuple[list[Span], tuple[float, float], 
     return spans, (T0 + 1800, T0 + 3600), (T0, T0 + 1800)
 
 
+def deep(n_spans: int, seed: int = 0, services: int = 45) -> tuple[list[Span], tuple[float, float], tuple[float, float]]:
+    """A larger Java-style system: `services` services in a random call tree up to 7 calls
+    deep, server spans `GET /api/v1/<svc>/<op>`, client spans named only `GET` (as HTTP
+    clients name them), a database call in every leaf; three request types enter at the
+    root. In the second half one mid-tree service returns early (skips its last call) on
+    30% of its requests."""
+    rng = np.random.default_rng(seed)
+    names = [f"ts-s{i}-service" for i in range(services)]
+    parent = {i: int(rng.integers(max(0, i - 6), i)) for i in range(1, services)}  # deep and wide
+    kids: dict[int, list[int]] = {i: [] for i in range(services)}
+    for i, p in parent.items():
+        kids[p].append(i)
+    faulty = next(i for i in range(services // 3, services) if kids[i]) if any(kids[i] for i in range(services // 3, services)) else 1
+    per_request = services  # every request visits about every service once, plus clients and db calls
+    requests = max(n_spans // (2 * per_request), 10)
+    step = 3600.0 / requests
+    spans: list[Span] = []
+    for r in range(requests):
+        t = T0 + r * step
+        late = t >= T0 + 1800
+        tid, n = f"t{r}", itertools.count(1)
+
+        def span(parent_id: str, comp: str, op: str, ms: float) -> str:
+            sid = f"{tid}-{next(n)}"
+            spans.append(Span(tid, sid, parent_id, comp, op, t + len(spans) % 7 * 1e-4, ms))
+            return sid
+
+        def serve(i: int, parent_id: str) -> None:
+            sid = span(parent_id, names[i], f"GET /api/v1/{names[i]}/op", 5 * rng.lognormal(0, 0.2))
+            calls = list(kids[i])
+            if i == faulty and late and rng.random() < 0.3:
+                calls = calls[:-1]
+            for k in calls:
+                serve(k, span(sid, names[i], "GET", 1.0))
+            if not kids[i]:
+                span(sid, names[i], "mongo.find", 1.0)
+
+        serve(0, "")
+    return spans, (T0 + 1800, T0 + 3600), (T0, T0 + 1800)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--spans", type=int, nargs="+", default=[50_000, 100_000, 200_000, 400_000])
+    ap.add_argument("--system", choices=("shop", "deep"), default="shop",
+                    help="shop: 6 services, 12 spans a request; deep: 45 services up to 7 calls deep, Java-style span names")
     args = ap.parse_args()
     print(f"{'spans':>9} {'seconds':>8} {'peak MB':>8} findings")
     for n in args.spans:
-        spans, window, baseline = shop(n)
+        spans, window, baseline = (shop if args.system == "shop" else deep)(n)
         counter = itertools.count(1)
         t0 = time.perf_counter()
         found = detect_trace_anomalies(spans, window, baseline, lambda p: f"{p}{next(counter)}")

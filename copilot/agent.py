@@ -85,13 +85,34 @@ class Agent:
         self.tokens_used = 0
         self.recalled: list[dict[str, Any]] = []  # the run's recalled diagnoses (RunState.recalled)
 
-    async def run(self, question: str, history: list[dict[str, str]] | None = None) -> AsyncIterator[Event]:
+    def _zone(self) -> str:
+        from .timezones import zone_label
+
+        try:
+            return zone_label(self.ctx.settings)
+        except CopilotError:
+            return "UTC"
+
+    async def run(self, question: str, history: list[dict[str, str]] | None = None,
+                  context: dict[str, Any] | None = None) -> AsyncIterator[Event]:
+        """`context`: the diagnosis of the investigation a follow-up question is about."""
         question = question.strip()
-        yield RunStarted(self.session_id, question, self.brain.label, self.budget.max_steps, self.data_label)
+        ready = getattr(self.brain, "ready", None)  # a model brain names the model it found
+        problem = ""
+        if ready is not None and question:
+            try:
+                await ready()
+            except CopilotError as exc:
+                problem = str(exc)
+        yield RunStarted(self.session_id, question, self.brain.label, self.budget.max_steps, self.data_label,
+                         selection=dict(self.ctx.cache.get("data") or {}), timezone=self._zone())
+        if problem:
+            yield RunFailed(problem)
+            return
         if not question:
             yield RunFailed("the question is empty; ask what to investigate, e.g. 'why is checkout slow since 14:05?'")
             return
-        if self.prepare is not None:
+        if self.prepare is not None and context is None:
             try:
                 await asyncio.to_thread(self.prepare)
             except CopilotError as exc:
@@ -104,6 +125,7 @@ class Agent:
             max_steps=self.budget.max_steps,
             language=detect_language(question),
             history=list(history or []),
+            context=context,
         )
         self.recalled = state.recalled
         recall_task = asyncio.create_task(asyncio.to_thread(self._recall, question))

@@ -26,7 +26,7 @@ def add_settings_flags(p: argparse.ArgumentParser, *, nested: bool = False) -> N
     """Flags that override settings; shared by the TUI, the REPL and --query. On a subcommand
     (`nested`), a flag left out keeps what was given before the subcommand
     (`copilot --data DIR repl` and `copilot repl --data DIR` both work)."""
-    keep = {"default": argparse.SUPPRESS} if nested else {}
+    keep: dict[str, Any] = {"default": argparse.SUPPRESS} if nested else {}
     g = p.add_argument_group("model and data")
     g.add_argument("--data", metavar="PATH", help="telemetry directory (beats configured sources)", **keep)
     g.add_argument("--demo", action="store_true", default=argparse.SUPPRESS if nested else None,
@@ -68,14 +68,17 @@ def _version() -> str:
         return "unknown"
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(loaded: Any = None, settings: Any = None) -> argparse.ArgumentParser:
+    """The parser; with `loaded` plugins (copilot.plugins.LoadedPlugins), their commands too,
+    each given the Settings (its options in `args.copilot_settings.plugins[<plugin>]`)."""
     parser = argparse.ArgumentParser(
         prog="copilot",
         description="SRE Copilot: ask what is wrong, in English or Chinese; it investigates metrics, logs, "
         "traces and changes, ranks root causes and writes the incident report. With no model configured "
         "it runs a rule-based investigation offline.",
         epilog="examples:\n  copilot                     open the TUI\n  copilot repl                plain REPL "
-        "(dumb terminals, flaky SSH)\n  copilot --query \"why is checkout slow since 14:05?\" --format json",
+        "(dumb terminals, flaky SSH)\n  copilot --query \"why is checkout slow since 14:05?\" --format json\n\n"
+        "plugins may add commands of their own: `copilot plugins` lists them.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
@@ -95,18 +98,78 @@ def build_parser() -> argparse.ArgumentParser:
         register = getattr(module, "register", None)
         if register is not None:
             register(sub)
+    if loaded is not None:
+        _add_plugin_commands(sub, loaded, settings)
     return parser
+
+
+def _add_plugin_commands(sub: Any, loaded: Any, settings: Any) -> None:
+    """Each plugin's subcommands; one that fails to register is left out with one line."""
+    for plugin in loaded.plugins:
+        for register in plugin.commands:
+            before = set(sub.choices)
+            try:
+                register(sub)
+            except (Exception, SystemExit) as exc:
+                print(f"copilot: warning: plugin {plugin.name!r}: a command failed to register: "
+                      f"{type(exc).__name__}: {' '.join(str(exc).split())}", file=sys.stderr)
+                for name in set(sub.choices) - before:  # nothing half-registered stays
+                    del sub.choices[name]
+                continue
+            for name in set(sub.choices) - before:
+                sub.choices[name].set_defaults(_plugin=plugin.name, copilot_settings=settings)
+
+
+def _first_word(parser: argparse.ArgumentParser, argv: Sequence[str]) -> str | None:
+    """The subcommand word in argv (the first argument that is neither an option nor its value)."""
+    takes_value = {opt for action in parser._actions if action.nargs != 0 for opt in action.option_strings}
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg == "--":
+            return None
+        elif arg.startswith("-"):
+            skip = arg in takes_value  # "--data DIR"; "--data=DIR" carries its value
+        else:
+            return arg
+    return None
+
+
+def _with_plugin_commands(parser: argparse.ArgumentParser, argv: Sequence[str]) -> argparse.ArgumentParser:
+    """Plugins are loaded only for a word that is not a built-in command (or for shell
+    completion), so `copilot --help` and the built-in commands stay fast."""
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    word = _first_word(parser, argv)
+    if "_ARGCOMPLETE" not in os.environ and (word is None or word in sub.choices):
+        return parser
+    from .config import load_settings
+    from .plugins import load_plugins
+
+    settings = load_settings()
+    loaded = load_plugins(disabled=set(settings.disabled_plugins), settings=settings)
+    for err in loaded.errors:
+        print(f"copilot: warning: {err}", file=sys.stderr)
+    return build_parser(loaded, settings)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("LANCE_LOG", "error")
+    argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
+    try:
+        parser = _with_plugin_commands(parser, argv)
+    except CopilotError as exc:  # a wrong value in a plugin's settings section
+        print(f"copilot: error: {exc}", file=sys.stderr)
+        return exc.exit_code
     if "_ARGCOMPLETE" in os.environ:  # a shell asking for completions (copilot completion bash|zsh|fish)
         import argcomplete
 
         argcomplete.autocomplete(parser)
     args = parser.parse_args(argv)
     try:
+        if getattr(args, "_plugin", None) is not None and getattr(args, "func", None) is not None:
+            return _run_plugin_command(args)
         if getattr(args, "func", None) is not None:
             return int(args.func(args) or 0)
         if args.query is not None:
@@ -125,6 +188,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return EXIT_OK
+
+
+def _run_plugin_command(args: argparse.Namespace) -> int:
+    """A plugin's command: its crash is one line naming the plugin, not a traceback."""
+    try:
+        return int(args.func(args) or 0)
+    except (CopilotError, KeyboardInterrupt, BrokenPipeError):
+        raise
+    except Exception as exc:
+        print(f"copilot: error: plugin {args._plugin!r} command {args.command!r} failed: "
+              f"{type(exc).__name__}: {' '.join(str(exc).split())}", file=sys.stderr)
+        return EXIT_ERROR
 
 
 def _run_tui(args: argparse.Namespace) -> int:
@@ -154,8 +229,21 @@ def plain_text(markdown: str) -> str:
     return re.sub(r"^\*(.+)\*:", r"\1:", text, flags=re.M)
 
 
+def _zone(settings: Any) -> str:
+    from .timezones import zone_label
+
+    return zone_label(settings)
+
+
+def _iso_window(window: Any, settings: Any) -> list[str | None] | None:
+    """The window as ISO-8601 with the configured zone's offset (`window` stays epoch seconds)."""
+    from .timezones import iso_time
+
+    return [iso_time(float(t), settings) for t in window] if window else None
+
+
 def query_result(question: str, final: dict[str, Any] | None, session_id: str, model: str, steps: int,
-                 data: dict[str, Any] | None = None) -> dict[str, Any]:
+                 data: dict[str, Any] | None = None, settings: Any = None) -> dict[str, Any]:
     diagnosis = (final or {}).get("diagnosis") or {}
     result = {
         "data": data or {},
@@ -166,9 +254,13 @@ def query_result(question: str, final: dict[str, Any] | None, session_id: str, m
         "model": model,
         "session_id": session_id,
         "window": diagnosis.get("window"),
+        "window_iso": _iso_window(diagnosis.get("window"), settings),
+        "timezone": _zone(settings),
         "findings": diagnosis.get("findings", []),
         "mitigation": diagnosis.get("mitigation", []),
         "report": diagnosis.get("report", {}),
+        **({k: diagnosis.get(k) for k in ("verdict", "verdict_since", "verdict_reasons", "ruled_out")}
+           if diagnosis.get("verdict") else {}),
         "remediation": _remediation(diagnosis, session_id),
     }
     if diagnosis.get("workflow"):  # the question ran one of the team's workflows (chat-ops)
@@ -182,6 +274,17 @@ def _remediation(diagnosis: dict[str, Any], session_id: str) -> dict[str, Any] |
     return proposal(diagnosis, session_id)
 
 
+# The team brain says so in a thought when the model fails mid-run and the rules finish the
+# run (copilot/brains/team.py `_ask`); --quiet and JSON output carry it as a warning.
+_MODEL_FAILED = re.compile(r"\[rules\] The model failed \((.+)\); the rest of the run follows the rules\.|"
+                           r"\[规则\] 模型调用失败（(.+)），其余步骤按规则完成。")
+
+
+def model_failure_warnings(thought: str) -> list[str]:
+    return [f"the model failed mid-run ({m.group(1) or m.group(2)}); the result below is the rule-based one"
+            for m in _MODEL_FAILED.finditer(thought)]
+
+
 def run_query(args: argparse.Namespace) -> int:
     from .approval import query_approver
     from .events import FinalAnswer, RunFailed, StepLimitReached, Thought, ActionProposed
@@ -191,21 +294,28 @@ def run_query(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     from pathlib import Path
 
+    session = Session(settings, approver=query_approver(bool(settings.auto_approve), settings.approved_tools))
     if settings.data and Path(settings.data).expanduser().exists():
         # malformed telemetry: one line naming the file, exit 1, before any investigation
-        from plugins.telemetry.files import load_directory
+        # (every source reading part of the directory: the files, saved AWS CLI output, ...)
+        from .sources import SourceQuery
 
-        load_directory(Path(settings.data).expanduser())
-    session = Session(settings, approver=query_approver(bool(settings.auto_approve), settings.approved_tools))
+        for source in session.select_data().sources:
+            source.collect(SourceQuery(0.0, float("inf")))
     show_trace = not args.quiet and not args.events
+    for err in session.plugins.errors:  # a broken plugin is left out, and said so in one line
+        print(f"copilot: warning: {err}", file=sys.stderr)
     final: dict[str, Any] | None = None
     failure: str | None = None
     limited = False
     steps = 0
+    warnings: list[str] = []
 
     async def consume() -> None:
         nonlocal final, failure, limited, steps
         async for event in session.ask(args.query):
+            if isinstance(event, Thought):
+                warnings.extend(model_failure_warnings(event.text))
             if args.events:
                 sys.stdout.write(json.dumps(event.to_dict(), ensure_ascii=False, default=str) + "\n")
                 sys.stdout.flush()
@@ -227,10 +337,13 @@ def run_query(args: argparse.Namespace) -> int:
     if failure is not None:
         print(f"copilot: error: {failure}", file=sys.stderr)
         return EXIT_ERROR
+    if warnings and not show_trace:  # the trace already said it; said once either way
+        print(f"copilot: warning: {warnings[0]}", file=sys.stderr)
     if not args.events:
         if args.format == "json":
             result = query_result(args.query, final, session.id, settings.model_label, steps,
-                                  session.select_data().to_dict())
+                                  session.select_data().to_dict(), settings)
+            result["warnings"] = list(dict.fromkeys(warnings))
             print(json.dumps(result, ensure_ascii=False, indent=2, default=str))
         elif final is not None:
             answer = final["answer"]
@@ -241,6 +354,8 @@ def run_query(args: argparse.Namespace) -> int:
         return EXIT_NO_CONCLUSION
     from .intent import classify
 
+    if (final.get("diagnosis") or {}).get("verdict") == "healthy":
+        return EXIT_OK  # nothing is wrong, and the report says why
     if classify(args.query) == "diagnose" and not (final.get("diagnosis") or {}).get("root_causes"):
         print("copilot: no root cause was found; raise --max-steps, widen the time window or check --data",
               file=sys.stderr)

@@ -57,7 +57,7 @@ class Settings:
     embed_model: str = ""  # default text-embedding-3-small when embed_url is set
     embed_api_key: str = ""  # falls back to api_key
     sessions_dir: str = ""  # empty: <data dir>/sessions
-    timezone: str = ""  # empty: the machine's local zone
+    timezone: str = "UTC"  # IANA name (COPILOT_TIMEZONE): the one zone times are read and printed in
     auto_approve: bool = False  # --yes (command line only; approves only the tools in approved_tools)
     approved_tools: list[str] = field(default_factory=list)  # --allow-tool NAME: writes `--query --yes` may run
     prometheus_url: str = ""  # Prometheus-compatible HTTP API (Prometheus, VictoriaMetrics, Thanos)
@@ -73,6 +73,9 @@ class Settings:
     # Per-source settings: {"loki": {"url": ..., "token": ...}}, from `<name>_<option>` keys,
     # `[sources.<name>]` tables and COPILOT_<NAME>_<OPTION> (see copilot/sources.py).
     sources: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Plugins' own options: {"<plugin>": {"<option>": value}} from `[plugins.<name>]` tables; the
+    # plugin loader checks them against what each plugin declares (copilot/plugin_settings.py).
+    plugins: dict[str, dict[str, Any]] = field(default_factory=dict)
     items_paths: list[str] = field(default_factory=list)  # more diagnosis-item folders/files beside <config dir>/items
     workflows_paths: list[str] = field(default_factory=list)  # more workflow folders/files beside <config dir>/workflows
     # `copilot serve`: chat delivery through incoming webhooks, and the service's bounds.
@@ -83,6 +86,15 @@ class Settings:
     wecom_webhook_url: str = ""  # WeCom (企业微信) group bot
     serve_concurrency: int = 2  # investigations running at once
     serve_public_url: str = ""  # where chat readers can reach `copilot serve` for the full report
+    # The chat bot of `copilot serve` (POST /chat/slack, /chat/lark): questions answered in their thread.
+    slack_bot_token: str = ""  # xoxb-...: posts the replies (chat.postMessage)
+    slack_signing_secret: str = ""  # verifies that a request comes from Slack
+    slack_api_url: str = "https://slack.com/api"
+    lark_app_id: str = ""
+    lark_app_secret: str = ""
+    lark_verification_token: str = ""  # checked on every Lark event
+    lark_encrypt_key: str = ""  # set when the Lark app encrypts events: signature checked, bodies decrypted
+    lark_api_url: str = "https://open.feishu.cn"  # https://open.larksuite.com for Lark outside China
 
     @property
     def use_llm(self) -> bool:
@@ -100,7 +112,8 @@ class Settings:
 
     def masked(self) -> dict[str, Any]:
         out = asdict(self)
-        for secret in ("api_key", "prometheus_token", "embed_api_key"):
+        for secret in ("api_key", "prometheus_token", "embed_api_key", "slack_bot_token", "slack_signing_secret",
+                       "lark_app_secret", "lark_verification_token", "lark_encrypt_key"):
             key = out.get(secret)
             if key:
                 out[secret] = mask(key)
@@ -108,11 +121,20 @@ class Settings:
             for option in list(options):
                 if option in ("token", "password") and options[option]:
                     options[option] = mask(str(options[option]))
+        for options in out.get("plugins", {}).values():
+            for option in list(options):
+                if _looks_secret(option) and options[option]:
+                    options[option] = mask(str(options[option]))
         for hook in ("notify_webhook_url", "slack_webhook_url", "lark_webhook_url", "dingtalk_webhook_url",
                      "wecom_webhook_url"):
             if out.get(hook):
                 out[hook] = mask(out[hook])  # incoming-webhook URLs carry their secret
         return out
+
+
+def _looks_secret(option: str) -> bool:
+    """A plugin option masked whatever the plugin declares (declared secrets are masked too)."""
+    return any(word in option.lower() for word in ("token", "password", "secret", "api_key", "apikey"))
 
 
 def mask(secret: str) -> str:
@@ -192,13 +214,14 @@ def load_settings(flags: dict[str, Any] | None = None, env: dict[str, str] | Non
             raise ConfigError(f"{path}: not valid TOML ({exc}); fix or remove the file") from None
         section = values.get("copilot", values)
         _apply(settings, {k: v for k, v in section.items() if not isinstance(v, dict)}, str(path))
-        tables = section.get("sources", {})
-        if not isinstance(tables, dict):
-            raise ConfigError(f"{path}: [sources] must be a table of [sources.<name>] tables")
-        for source, options in tables.items():
-            if not isinstance(options, dict):
-                raise ConfigError(f"{path}: sources.{source} must be a table, e.g. [sources.{source}] url = \"...\"")
-            settings.sources.setdefault(str(source), {}).update(options)
+        for group, example in (("sources", 'url = "..."'), ("plugins", 'option = "..."')):
+            tables = section.get(group, {})
+            if not isinstance(tables, dict):
+                raise ConfigError(f"{path}: [{group}] must be a table of [{group}.<name>] tables")
+            for name, options in tables.items():
+                if not isinstance(options, dict):
+                    raise ConfigError(f"{path}: {group}.{name} must be a table, e.g. [{group}.{name}] {example}")
+                getattr(settings, group).setdefault(str(name), {}).update(options)
     fallbacks = {"base_url": "OPENAI_BASE_URL", "api_key": "OPENAI_API_KEY", "model": "OPENAI_MODEL"}
     _apply(settings, {k: env[v] for k, v in fallbacks.items() if env.get(v)}, "environment")
     ours = {
@@ -206,7 +229,7 @@ def load_settings(flags: dict[str, Any] | None = None, env: dict[str, str] | Non
         for k, v in env.items()
         if k.startswith("COPILOT_") and k != "COPILOT_CONFIG"
         and (k[len("COPILOT_"):].lower() in _FIELDS or _source_key(k[len("COPILOT_"):].lower()) is not None)
-        and k[len("COPILOT_"):].lower() != "sources"
+        and k[len("COPILOT_"):].lower() not in ("sources", "plugins")
     }
     _apply(settings, ours, "environment")
     _apply(settings, {k: v for k, v in (flags or {}).items() if v is not None}, "command line")
@@ -216,4 +239,7 @@ def load_settings(flags: dict[str, Any] | None = None, env: dict[str, str] | Non
         raise ConfigError(f"strategy must be one of {', '.join(STRATEGIES)}, got {settings.strategy!r}")
     if settings.max_steps < 1:
         raise ConfigError("max_steps must be at least 1")
+    from .timezones import local_zone
+
+    local_zone(settings)  # a misspelt zone is one line now, not a failure mid-run
     return settings

@@ -24,6 +24,7 @@ import numpy as np
 
 from .diagnosis import FAULT_KINDS
 from .errors import CopilotError
+from .timefmt import hhmm
 
 GENERATOR_VERSION = "1"
 BASE_TIME = datetime(2024, 5, 14, 12, 0, tzinfo=timezone.utc).timestamp()
@@ -113,10 +114,6 @@ def iso(ts: float, ms: bool = False) -> str:
     if ms:
         text += f".{int(round(ts * 1000)) % 1000:03d}"
     return text + "Z"
-
-
-def hhmm(ts: float) -> str:
-    return datetime.fromtimestamp(ts, tz=timezone.utc).strftime("%H:%M")
 
 
 @dataclass

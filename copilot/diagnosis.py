@@ -76,6 +76,14 @@ class RootCause:
     confidence: float  # 0..1
     evidence: list[str] = field(default_factory=list)  # finding ids / tool call ids
     reasons: list[str] = field(default_factory=list)  # plain sentences
+    category: str = ""  # the fault kind's category (copilot/kinds.py); filled from the kind when empty
+    experience: str = ""  # the expert experience this diagnosis matched (a knowledge-base id), if any
+
+    def __post_init__(self) -> None:
+        if not self.category:
+            from .kinds import category_of
+
+            self.category = category_of(self.fault_type)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -99,9 +107,16 @@ class Diagnosis:
     steps: int = 0
     model: str = "offline"
     session_id: str = ""
+    verdict: str = ""  # fault | recovered | healthy (copilot/verdict.py); "" for knowledge answers
+    verdict_detail: dict[str, Any] = field(default_factory=dict)  # since, reasons, ruled_out
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        extra: dict[str, Any] = {}
+        if self.verdict:
+            extra = {"verdict": self.verdict, "verdict_since": self.verdict_detail.get("since"),
+                     "verdict_reasons": list(self.verdict_detail.get("reasons", [])),
+                     "ruled_out": list(self.verdict_detail.get("ruled_out", []))}
+        return {**extra,
             "question": self.question,
             "answer": self.answer,
             "root_causes": [rc.to_dict() for rc in self.root_causes],
@@ -128,4 +143,7 @@ class Diagnosis:
             steps=int(data.get("steps", 0)),
             model=data.get("model", "offline"),
             session_id=data.get("session_id", ""),
+            verdict=str(data.get("verdict") or ""),
+            verdict_detail={"since": data.get("verdict_since"), "reasons": list(data.get("verdict_reasons") or []),
+                            "ruled_out": list(data.get("ruled_out") or [])} if data.get("verdict") else {},
         )

@@ -30,3 +30,8 @@ class DataError(CopilotError):
 
 class ModelError(CopilotError):
     """The model endpoint failed in a way retries could not fix."""
+
+
+class ModelUnreachable(ModelError):
+    """The model endpoint could not be reached, timed out, failed (5xx) or broke off: the
+    settings may be right, the server is down. Rules can finish a run without it."""

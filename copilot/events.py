@@ -32,6 +32,9 @@ class RunStarted(Event):
     model: str  # model name, or "offline"
     max_steps: int
     data: str = ""
+    # What the run reads, saved so `/resume` can restore it: DataSelection.to_dict().
+    selection: dict[str, Any] = field(default_factory=dict)
+    timezone: str = ""  # the zone every time in the run's texts is printed in ("UTC", "Asia/Shanghai")
     at: float = field(default_factory=_now)
 
 

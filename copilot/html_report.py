@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import html
 import math
-from datetime import datetime, timezone
 from typing import Any
 
 from .charts import finding_series
+from .timefmt import hhmm as _hhmm, when
 
 MAX_CHARTS = 6
 W, H, PAD = 660, 170, 36
@@ -21,12 +21,8 @@ def _e(text: Any) -> str:
     return html.escape(str(text), quote=True)
 
 
-def _hhmm(ts: float) -> str:
-    return datetime.fromtimestamp(ts, timezone.utc).strftime("%H:%M")
-
-
 def _when(ts: float) -> str:
-    return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return when(ts, seconds=True)
 
 
 def _alert_times(findings: list[dict[str, Any]], telemetry: Any) -> list[float]:
@@ -59,7 +55,7 @@ def chart_svg(finding: dict[str, Any], series: Any, alerts: list[float]) -> str:
     parts = [f'<svg class="chart" viewBox="0 0 {W} {H}" width="{W}" height="{H}" role="img" '
              f'aria-label="{_e(finding.get("summary", ""))}">',
              f'<rect x="0" y="0" width="{W}" height="{H}" fill="#fff"/>',
-             f'<polyline fill="none" stroke="#2563eb" stroke-width="1.6" points="'
+             '<polyline fill="none" stroke="#2563eb" stroke-width="1.6" points="'
              + " ".join(f"{x(t):.1f},{y(v):.1f}" for t, v in points) + '"/>']
     if isinstance(base, (int, float)):
         parts.append(f'<line class="baseline" x1="{LEFT}" x2="{W - PAD}" y1="{y(base):.1f}" y2="{y(base):.1f}" '

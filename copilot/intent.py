@@ -125,17 +125,17 @@ def flag_window(since: str, until: str, reference: datetime) -> tuple[float, flo
     if not since and not until:
         return None
     end = reference.timestamp()
-    start = end - 3600
-    if since:
-        w = parse_window(since if re.search(r"ago|last|past|最近|过去", since) else f"since {since}", reference)
-        if w is None:
-            raise CopilotError(f"--since {since!r} is not a time; use HH:MM, 'YYYY-MM-DD HH:MM', or '30 minutes ago'")
-        start = w.start
     if until:
         w = parse_window(f"at {until}", reference)
         if w is None:
             raise CopilotError(f"--until {until!r} is not a time; use HH:MM or 'YYYY-MM-DD HH:MM'")
         end = w.start
+    start = end - 3600  # --until alone: the hour before it
+    if since:
+        w = parse_window(since if re.search(r"ago|last|past|最近|过去", since) else f"since {since}", reference)
+        if w is None:
+            raise CopilotError(f"--since {since!r} is not a time; use HH:MM, 'YYYY-MM-DD HH:MM', or '30 minutes ago'")
+        start = w.start
     if end <= start:
         raise CopilotError(f"--until must be after --since (got {since!r} .. {until!r})")
     return (start, end)

@@ -7,7 +7,13 @@ the answer."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
+
+PASSAGE_LINES = 4  # lines of a runbook section quoted in an answer
+_WORD_RE = re.compile(r"[a-z0-9_]{3,}")
+_CJK_RE = re.compile(r"[\u4e00-\u9fff]+")
+_COMMON = {"the", "and", "for", "how", "what", "when", "why", "with", "does", "should", "can", "are", "this", "that"}
 
 
 def _field(entry: dict[str, Any], *names: str) -> str:
@@ -16,6 +22,27 @@ def _field(entry: dict[str, Any], *names: str) -> str:
         if value:
             return str(value).strip()
     return ""
+
+
+def _words(text: str) -> set[str]:
+    low = text.lower()
+    words = set(_WORD_RE.findall(low)) - _COMMON
+    words |= {w[:-1] for w in words if w.endswith("s") and len(w) > 4}  # logs ~ log
+    for run in _CJK_RE.findall(low):
+        words |= {run[i : i + 2] for i in range(len(run) - 1)}
+    return words
+
+
+def passage(body: str, question: str, limit: int = PASSAGE_LINES) -> list[str]:
+    """The lines of a runbook section that answer the question best (in their order);
+    the section's first lines when none shares a word with it."""
+    lines = [re.sub(r"^[-*•]\s*", "", line.strip()) for line in body.splitlines() if line.strip()]
+    asked = _words(question)
+    overlap = [len((_words(line) | {w[:-1] for w in _words(line) if w.endswith("s")}) & asked) for line in lines]
+    if any(overlap):
+        best = sorted(range(len(lines)), key=lambda i: -overlap[i])[:limit]
+        return [lines[i] for i in sorted(best)]
+    return lines[:limit]
 
 
 def knowledge_answer(question: str, entries: list[dict[str, Any]], lang: str) -> str:
@@ -35,6 +62,13 @@ def knowledge_answer(question: str, entries: list[dict[str, Any]], lang: str) ->
         cause = _field(e, "root_cause")
         mitigation = _field(e, "mitigation")
         body = _field(e, "text", "content", "symptoms", "summary")
+        text_body = _field(e, "body")
+        if text_body and not (_field(e, "root_cause") or _field(e, "mitigation")):  # a runbook section: quote it
+            section = _field(e, "section")
+            head = f"**{title}{' — ' + section if section else ''}**" if title or section else ""
+            lines.append(f"- {head} [{ident}]" if ident else f"- {head}")
+            lines += [f"  - {line}" for line in passage(text_body, question)]
+            continue
         parts = [f"**{title}**" if title else ""]
         if cause:
             parts.append(("根因：" if lang == "zh" else "root cause: ") + cause)

@@ -16,6 +16,7 @@ from dataclasses import replace
 from typing import Any, Iterable
 
 from .diagnosis import FAULT_KINDS, Finding, RootCause
+from .kinds import is_kind
 
 # How close (0..1, the recall's signature-weighted similarity) a labelled incident must be
 # to count as "the same incident again". Measured (bench/label_learning.py, which prints
@@ -46,7 +47,7 @@ def matching_label(recalled: Iterable[dict[str, Any]], findings: list[Finding],
             continue
         if float(hit.get("similarity", 0.0)) < min_similarity:
             continue
-        if hit.get("root_cause") not in present or hit.get("fault_kind") not in FAULT_KINDS:
+        if hit.get("root_cause") not in present or not (hit.get("fault_kind") in FAULT_KINDS or is_kind(str(hit.get("fault_kind") or ""))):
             continue
         if best is None or float(hit["similarity"]) > float(best["similarity"]):
             best = hit

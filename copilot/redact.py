@@ -126,4 +126,27 @@ def redact_telemetry(tel: Any) -> Any:
     for series in tel.metrics:
         if series.labels:
             series.labels = {k: _label(k, v) for k, v in series.labels.items()}
+    platform = getattr(tel, "platform", None)
+    if platform:  # Kubernetes: event messages, and every container's env values and messages
+        for event in platform.events:
+            event.message = redact(event.message)
+        for name in ("pods", "deployments", "replicasets", "statefulsets", "daemonsets", "jobs"):
+            for obj in getattr(platform, name):
+                _redact_pod_spec(obj)
     return tel
+
+
+def _redact_pod_spec(obj: Any) -> None:
+    """Env values in a pod (or a workload's pod template) and container messages, redacted."""
+    spec = obj.get("spec") or {}
+    for pod_spec in (spec, (spec.get("template") or {}).get("spec") or {},
+                     ((spec.get("jobTemplate") or {}).get("spec") or {}).get("template", {}).get("spec") or {}):
+        for c in (pod_spec.get("containers") or []) + (pod_spec.get("initContainers") or []):
+            for env in c.get("env") or []:
+                if isinstance(env, dict) and isinstance(env.get("value"), str):
+                    env["value"] = redact(f"{env.get('name', '')}={env['value']}").split("=", 1)[-1]
+    for cs in ((obj.get("status") or {}).get("containerStatuses") or []):
+        for state in (cs.get("state") or {}, cs.get("lastState") or {}):
+            for detail in state.values():
+                if isinstance(detail, dict) and isinstance(detail.get("message"), str):
+                    detail["message"] = redact(detail["message"])

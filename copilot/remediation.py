@@ -104,7 +104,7 @@ def propose(diagnosis: dict[str, Any], session_id: str = "", namespace: str = "d
     info = fault_info(kind)
     deploy = f"deployment/{component}"
     evidence = [str(e) for e in top.get("evidence", [])][:8] + [redact(str(r)) for r in top.get("reasons", [])][:3]
-    base = dict(session_id=session_id or str(diagnosis.get("session_id", "")), component=component, fault_type=kind,
+    base: dict[str, Any] = dict(session_id=session_id or str(diagnosis.get("session_id", "")), component=component, fault_type=kind,
                 mitigation=info.mitigation("en"), evidence=evidence, namespace=namespace)
     status = [_kubectl(namespace, "rollout", "status", deploy, "--timeout=180s"),
               _kubectl(namespace, "get", "pods", "-l", f"app={component}", "-o", "wide")]

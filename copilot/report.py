@@ -42,7 +42,16 @@ _L = {
         "alternatives": "Other candidates",
         "reflection": "Reflection",
         "recalled": "Similar past incidents",
-        "sources": {"metrics": "Metrics", "logs": "Logs", "traces": "Traces", "changes": "Changes", "alerts": "Alerts"},
+        "sources": {"metrics": "Metrics", "logs": "Logs", "traces": "Traces", "changes": "Changes", "alerts": "Alerts",
+                    "platform": "Platform (Kubernetes)"},
+        "verdict": "Verdict",
+        "states": {"fault": "fault — something is wrong now", "recovered": "recovered — it happened and is over",
+                   "healthy": "healthy — nothing is wrong"},
+        "since": {"fault": "since", "recovered": "over since"},
+        "ruled_out": "Ruled out (not causes)",
+        "healthy_cause": "Nothing is wrong: no root cause.",
+        "category": "category",
+        "experience": "Matches expert experience",
         "kb": "Knowledge base",
         "summary": "Summary",
         "more": "(+{n})",
@@ -69,7 +78,15 @@ _L = {
         "alternatives": "其他候选",
         "reflection": "反思",
         "recalled": "相似历史故障",
-        "sources": {"metrics": "性能指标", "logs": "日志", "traces": "调用链", "changes": "变更事件", "alerts": "告警"},
+        "sources": {"metrics": "性能指标", "logs": "日志", "traces": "调用链", "changes": "变更事件", "alerts": "告警",
+                    "platform": "平台（Kubernetes）"},
+        "verdict": "结论",
+        "states": {"fault": "故障中（当前仍有问题）", "recovered": "已恢复（发生过，现已结束）", "healthy": "正常（没有问题）"},
+        "since": {"fault": "开始于", "recovered": "恢复于"},
+        "ruled_out": "已排除（非根因）",
+        "healthy_cause": "系统正常：没有根因。",
+        "category": "类别",
+        "experience": "匹配专家经验",
         "kb": "知识库",
         "summary": "摘要",
         "more": "（另有 {n} 条）",
@@ -105,8 +122,9 @@ def build_report(
     data: str = "",
 ) -> dict[str, Any]:
     lang = lang if lang in _L else "en"
-    groups = _by_source(diagnosis.findings)
-    strong = _by_source(significant(diagnosis.findings))
+    shown = [f for f in diagnosis.findings if f.kind != "ruled_out"]  # red herrings go in "ruled out" only
+    groups = _by_source(shown)
+    strong = _by_source(significant(shown))
     onsets = []
     for source, items in groups.items():
         timed = [f for f in strong.get(source, []) if f.onset is not None]
@@ -121,7 +139,7 @@ def build_report(
 
     rank_order = {rc.component: i for i, rc in enumerate(diagnosis.root_causes)}
     components: dict[str, dict[str, Any]] = {}
-    for f in diagnosis.findings:
+    for f in shown:
         if f.source == "changes" and f.component not in rank_order:
             continue  # a change alone does not make a component faulty
         entry = components.setdefault(f.component, {"component": f.component, "sources": set(), "evidence": [], "score": 0.0})
@@ -145,6 +163,12 @@ def build_report(
             "more": max(0, len(items) - len(strongest)),
         })
 
+    if not diagnosis.verdict and not diagnosis.verdict_detail:  # a brain that stated none: decide here
+        from .verdict import decide
+
+        v = decide(diagnosis.root_causes, diagnosis.findings)
+        diagnosis.verdict, diagnosis.verdict_detail = v.state, v.to_dict()
+    verdict = {"state": diagnosis.verdict, **diagnosis.verdict_detail}
     root = None
     if diagnosis.root_causes:
         top = diagnosis.root_causes[0]
@@ -152,6 +176,8 @@ def build_report(
         root = {
             "component": top.component,
             "fault_type": top.fault_type,
+            "category": top.category,
+            "experience": top.experience,
             "fault_name": info.name(lang),
             "confidence": top.confidence,
             "reasons": cause_reasons(top, diagnosis.findings, lang),
@@ -172,15 +198,17 @@ def build_report(
         matching.sort(key=lambda e: e.get("language", lang) != lang)
         if matching:
             for entry in matching[:1]:
-                now.append({"text": str(entry["mitigation"]).strip(), "evidence": root["evidence"][:3],
+                now.append({"text": fill_commands(str(entry["mitigation"]).strip(), diagnosis, root), "evidence": root["evidence"][:3],
                             "source": entry.get("id", "")})
         else:
-            now.append({"text": info.mitigation(lang), "evidence": root["evidence"][:3]})
+            now.append({"text": fill_commands(info.mitigation(lang), diagnosis, root), "evidence": root["evidence"][:3]})
         later.append({"text": info.improvement(lang), "evidence": []})
     return {
         "language": lang,
         "question": diagnosis.question,
         "data": data,
+        "verdict": verdict,
+        "ruled_out": list(verdict.get("ruled_out", [])),
         "alert_onsets": onsets,
         "faulty_components": faulty_out,
         "symptoms": symptoms,
@@ -193,6 +221,25 @@ def build_report(
             for r in (recalled or [])
         ],
     }
+
+
+def fill_commands(text: str, diagnosis: Diagnosis, root: dict[str, Any]) -> str:
+    """Proposed kubectl commands with the cause's own namespace, workload, pod and node."""
+    if "kubectl" not in text:
+        return text
+    by_id = {f.id: f for f in diagnosis.findings}
+    lead = next((by_id[e] for e in root["evidence"] if e in by_id and by_id[e].source == "platform"), None)
+    if lead is None:
+        return text
+    d = lead.details
+    names = {"NS": d.get("namespace"), "POD": d.get("pod"), "NODE": d.get("node") or (root["component"] if root["fault_type"].startswith("node_") else None),
+             "NEW_RS": d.get("new_replicaset"), "NAME": d.get("deployment") or root["component"]}
+    import re as _re
+
+    for key, value in names.items():
+        if value:
+            text = _re.sub(rf"\b{key}\b", str(value), text)
+    return text
 
 
 def _spark(report: dict[str, Any], finding_id: str) -> str:
@@ -233,6 +280,15 @@ def render_markdown(report: dict[str, Any]) -> str:
         lines += [f"*{t['data']}*{colon}{report['data']}", ""]
     if report.get("summary"):  # a short model-written summary (its citations are checked by the brain)
         lines += [f"## {t['summary']}", "", str(report["summary"]).strip(), ""]
+    verdict = report.get("verdict") or {}
+    if verdict.get("state"):
+        since = verdict.get("since")
+        when = (f"{paren(t['since'][verdict['state']] + ' ' + fmt_time(since))}"
+                if since and verdict["state"] in t["since"] else "")
+        lines += [f"**{t['verdict']}**{colon}**{t['states'].get(verdict['state'], verdict['state'])}**{when}"]
+        reasons = verdict.get("reasons_zh") if lang == "zh" and verdict.get("reasons_zh") else verdict.get("reasons", [])
+        lines += [f"- {reason}" for reason in reasons]
+        lines.append("")
 
     lines += [f"## {t['s1']}", ""]
     for o in report["alert_onsets"]:
@@ -265,22 +321,30 @@ def render_markdown(report: dict[str, Any]) -> str:
     lines += [f"## {t['s4']}", ""]
     root = report.get("root_cause")
     if root and root["fault_type"] != "unknown":
+        category = f"{t['comma_clause']}{t['category']} `{root['category']}`" if root.get("category") else ""
         lines.append(
-            f"**`{root['component']}` — {root['fault_name']}{paren('`' + root['fault_type'] + '`')}**{t['comma_clause']}"
+            f"**`{root['component']}` — {root['fault_name']}{paren('`' + root['fault_type'] + '`')}**{category}{t['comma_clause']}"
             f"{t['confidence']} {root['confidence']:.2f}{_cite(root['evidence'][:4])}"
         )
+        if root.get("experience"):
+            lines.append(f"- {t['experience']}{colon}{root['experience']}")
         for reason in root["reasons"]:
             lines.append(f"- {reason}")
     elif root:
         lines.append(f"{t['novel']} `{root['component']}`{_cite(report.get('strongest_evidence', []))}")
         for reason in root["reasons"]:
             lines.append(f"- {reason}")
+    elif verdict.get("state") == "healthy":
+        lines.append(t["healthy_cause"])
     else:
         lines.append(t["no_cause"])
     if root and root["alternatives"]:
         alts = t["semicolon"].join(f"`{a['component']}` / `{a['fault_type']}`{paren(format(a['confidence'], '.2f'))}"
                                    for a in root["alternatives"])
         lines.append(f"\n{t['alternatives']}{colon}{alts}")
+    if report.get("ruled_out"):
+        lines += ["", f"*{t['ruled_out']}*{colon.rstrip()}"]
+        lines += [f"- `{r['component']}`{colon}{r['text']}{_cite(r.get('evidence', [])[:3])}" for r in report["ruled_out"]]
     if report.get("reflection"):
         lines += ["", f"*{t['reflection']}*{colon.rstrip()}"]
         lines += [f"- {note}" for note in report["reflection"]]

@@ -17,6 +17,7 @@ from .brains.base import Brain
 from .config import Settings
 from .errors import CopilotError
 from .events import Event, FinalAnswer
+from .followup import investigation_of
 from .memory import Memory
 from .plugins import LoadedPlugins, load_plugins
 from .tools import ToolContext
@@ -107,12 +108,21 @@ class Session:
         self.history: list[dict[str, str]] = []
         self._selection: Any = None
         self.last_diagnosis: dict[str, Any] | None = None
+        self.investigation: dict[str, Any] | None = None  # what follow-up questions are about
+
+    def start_over(self) -> None:
+        """`/new`: forget the conversation and the investigation; the next question starts afresh."""
+        self.id = new_session_id()
+        self.history = []
+        self.last_diagnosis = None
+        self.investigation = None
 
     @property
     def plugins(self) -> LoadedPlugins:
         if self._plugins is None:
             self._plugins = load_plugins(
-                disabled=set(self.settings.disabled_plugins), output_budget=self.settings.output_budget
+                disabled=set(self.settings.disabled_plugins), output_budget=self.settings.output_budget,
+                settings=self.settings,
             )
         return self._plugins
 
@@ -130,12 +140,44 @@ class Session:
     def model_label(self) -> str:
         return self.settings.model_label
 
-    def resume(self, session_id: str) -> None:
-        """Continue an earlier session: its turns become this conversation's history."""
+    def resume(self, session_id: str) -> str:
+        """Continue an earlier session: its turns become this conversation's history and the
+        data it read is read again. Returns one line saying what data is in use: restored, or
+        why it changed (a folder gone, other sources configured)."""
         sid = self.store.resolve(session_id)
+        saved = self.store.last_selection(sid)
         self.id = sid
         self.history = self.store.conversation(sid)
         self.last_diagnosis = self.store.last_diagnosis(sid)
+        self.investigation = investigation_of(self.last_diagnosis)
+        return self._restore_data(saved)
+
+    def _restore_data(self, saved: dict[str, Any] | None) -> str:
+        before = self.select_data().label
+        if not saved:
+            return f"the session did not record its data; reading {before}"
+        label = str(saved.get("label", ""))
+        if saved.get("demo"):
+            self.settings.demo, self.settings.data = True, ""
+            self._selection = None
+            return f"data restored: {self.select_data().label}"
+        paths = [s.get("path") for s in saved.get("sources", []) if s.get("name") == "files" and s.get("path")]
+        if paths:
+            if not Path(paths[0]).is_dir():
+                return f"the data changed: the session read {label}, which no longer exists; reading {before}"
+            self.settings.demo, self.settings.data = False, str(paths[0])
+            self._selection = None
+            return f"data restored: {self.select_data().label}"
+        # Live sources: their settings come from the configuration, not the transcript.
+        self.settings.demo, self.settings.data = False, ""
+        self._selection = None
+        try:
+            now = self.select_data()
+        except CopilotError as exc:
+            return f"the data changed: the session read {label}; {exc}"
+        if now.label == label:
+            return f"data restored: {now.label}"
+        return f"the data changed: the session read {label}; now reading {now.label}"
 
     def select_data(self):
         """What this session reads (copilot/sources.py: --data, configured sources, or the demo)."""
@@ -172,10 +214,14 @@ class Session:
             if isinstance(event, FinalAnswer):
                 ran_workflow = True
                 self.last_diagnosis = event.diagnosis
+                self.investigation = investigation_of(event.diagnosis) or self.investigation
                 self.history += [{"role": "user", "content": question}, {"role": "assistant", "content": event.answer}]
             yield event
         if ran_workflow:
             return
+        from .intent import classify
+
+        context = self.investigation if classify(question) != "knowledge" else None
         selection = self.select_data()
         files = [s for s in selection.sources if s.name == "files"]
         ctx = ToolContext(data_dir=files[0].path if len(files) == 1 else None, settings=self.settings,
@@ -194,10 +240,12 @@ class Session:
             data_label=selection.label,
             prepare=self._collector(question, ctx),
         )
-        async for event in agent.run(question, history=self.history):
+        async for event in agent.run(question, history=self.history, context=context):
             self.store.append(self.id, event)
             if isinstance(event, FinalAnswer):
-                self.last_diagnosis = event.diagnosis
+                if context is None:  # a follow-up's answer leaves the investigation it was about in place
+                    self.last_diagnosis = event.diagnosis
+                    self.investigation = investigation_of(event.diagnosis) or self.investigation
                 self.history += [{"role": "user", "content": question}, {"role": "assistant", "content": event.answer}]
             yield event
 

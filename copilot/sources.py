@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Protocol, runtime_checkable
 
-from .errors import ConfigError
+from .errors import ConfigError, CopilotError
 
 if TYPE_CHECKING:  # numpy-heavy; imported where telemetry is built
     from plugins.telemetry.model import Telemetry
@@ -206,7 +206,8 @@ class DataSelection:
 
     def to_dict(self) -> dict[str, Any]:
         return {"demo": self.demo, "label": self.label,
-                "sources": [{"name": s.name, "label": s.label, "live": bool(s.live), "kinds": sorted(s.kinds)}
+                "sources": [{"name": s.name, "label": s.label, "live": bool(s.live), "kinds": sorted(s.kinds),
+                             **({"path": str(s.path)} if getattr(s, "path", None) else {})}
                             for s in self.sources]}
 
 
@@ -231,10 +232,28 @@ def select_sources(settings: Any, factories: list[SourceFactory]) -> DataSelecti
         return DataSelection([FilesSource(ensure_demo(), label=f"files in {ensure_demo()}")], demo=True)
     files = files_source(settings)
     if files is not None:
-        return DataSelection([files])
+        return data_dir_selection(settings, factories, files)
     live = configured_sources(settings, factories)
     if live:
         return DataSelection(live)
     from .demo import ensure_demo
 
     return DataSelection([FilesSource(ensure_demo())], demo=True)
+
+
+def data_dir_selection(settings: Any, factories: list[SourceFactory], files: Any) -> DataSelection:
+    """`--data DIR`: the files source, plus every plugin source that reads its own part of the
+    directory (`reads_data_dir`, e.g. saved AWS CLI output), whose folders (`claims`) the files
+    source then leaves alone; the files source is dropped when nothing else is left for it."""
+    own = []
+    for factory in factories:
+        try:
+            source = factory(settings)
+        except CopilotError:
+            continue  # a live source's settings do not matter when --data is given
+        if source is not None and getattr(source, "reads_data_dir", False):
+            own.append(source)
+    if not own:
+        return DataSelection([files])
+    files.skip = frozenset(c.lower() for s in own for c in getattr(s, "claims", ()))
+    return DataSelection(([files] if files.has_files() else []) + own)

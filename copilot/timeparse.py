@@ -46,7 +46,10 @@ class Window:
         s = datetime.fromtimestamp(self.start, tz)
         e = datetime.fromtimestamp(self.end, tz)
         fmt_e = "%H:%M" if s.date() == e.date() else "%Y-%m-%d %H:%M"
-        return f"{s:%Y-%m-%d %H:%M}–{e.strftime(fmt_e)}"
+        from .timezones import zone_suffix
+
+        zone = zone_suffix(self.end, e.tzinfo) if e.tzinfo is not None else ""
+        return f"{s:%Y-%m-%d %H:%M}–{e.strftime(fmt_e)}{' ' + zone if zone else ''}"
 
 
 _NUM = r"(\d+|[零〇一二两三四五六七八九十]+)"
@@ -60,6 +63,11 @@ _UNIT_S = {
 _RELATIVE = re.compile(
     r"(?:last|past|previous|recent|最近|过去|近|前)\s*" + _NUM + r"?\s*"
     r"(seconds?|secs?|minutes?|mins?|hours?|hrs?|days?|[smhd]\b|秒钟|秒|分钟|个小时|小时|钟头|天)",
+    re.I,
+)
+# "30 minutes ago", "30m ago", "2 hours ago", "30分钟前", "两小时之前": from then until now
+_AGO = re.compile(
+    _NUM + r"\s*(seconds?|secs?|minutes?|mins?|hours?|hrs?|days?|[smhd]|秒钟|秒|分钟|个小时|小时|钟头|天)\s*(?:ago\b|之?前)",
     re.I,
 )
 _ABS_DATETIME = re.compile(r"(\d{4}-\d{2}-\d{2})[ T](\d{1,2}):(\d{2})(?::(\d{2}))?")
@@ -135,6 +143,11 @@ def parse_window(text: str, reference: datetime, default_minutes: float = 60.0) 
         seconds = (amount or 1) * _UNIT_S[m.group(2).lower()]
         end = reference.timestamp()
         return Window(end - seconds, end, m.group(0))
+    m = _AGO.search(text)
+    count = cn_number(m.group(1)) if m else None
+    if m and count:
+        end = reference.timestamp()
+        return Window(end - count * _UNIT_S[m.group(2).lower()], end, m.group(0))
     points = _points(text, reference)
     if len(points) >= 2:
         (a0, a1, first), (b0, b1, second) = points[0], points[1]

@@ -60,11 +60,9 @@ class ToolContext:
     findings: list[Finding] = field(default_factory=list)  # every finding reported so far
 
     def next_finding_id(self, prefix: str) -> str:
-        n = sum(1 for f in self.findings if f.id.startswith(prefix)) + 1
-        taken = {f.id for f in self.findings}
-        while f"{prefix}{n}" in taken:
-            n += 1
-        return f"{prefix}{n}"
+        from .finding_ids import next_free
+
+        return next_free(prefix, {f.id for f in self.findings})
 
 
 @dataclass
@@ -203,6 +201,8 @@ def _coerce(value: Any, schema: dict[str, Any]) -> Any:
             return float(value)
         if kind == "boolean" and isinstance(value, str):
             return value.strip().lower() in ("1", "true", "yes", "y")
+        if kind == "string" and isinstance(value, (int, float)) and not isinstance(value, bool):
+            return str(value)  # 1715691600 for a time given as text
         if kind == "array" and isinstance(value, str):
             return [v.strip() for v in value.split(",") if v.strip()]
     except ValueError:
@@ -213,6 +213,7 @@ def _coerce(value: Any, schema: dict[str, Any]) -> Any:
 class ToolRegistry:
     def __init__(self, output_budget: int = 6000) -> None:
         self._tools: dict[str, Tool] = {}
+        self._validators: dict[str, tuple[dict[str, Any], Any]] = {}  # tool name -> (its schema, validator)
         self.output_budget = output_budget
 
     def add(self, t: Tool) -> None:
@@ -241,15 +242,34 @@ class ToolRegistry:
         return list(self._tools)
 
     def validate(self, t: Tool, arguments: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
+        """The arguments as the tool will get them, or the line saying what is wrong with them.
+
+        Small models are forgiven what is harmless: unknown arguments are dropped, "5" is read
+        as 5, and null for an optional argument means "not given". The rest is checked
+        against the tool's JSON schema (types, enums, required) before the tool runs, so a
+        TypeError raised inside a tool is never mistaken for bad arguments.
+        """
         props = t.parameters.get("properties", {})
-        unknown = [k for k in arguments if k not in props]
-        args = {k: _coerce(v, props[k]) for k, v in arguments.items() if k in props}
+        required = set(t.parameters.get("required", []))
+        args = {k: _coerce(v, props[k]) for k, v in arguments.items()
+                if k in props and not (v is None and k not in required)}
         missing = [k for k in t.parameters.get("required", []) if k not in args]
         if missing:
             return args, f"missing required argument(s) {', '.join(missing)} for {t.name}; expected {t.signature_line()}"
-        if unknown and not props:
-            return args, None
+        problems = [f"{'.'.join(map(str, e.absolute_path)) or 'arguments'}: {e.message}"
+                    for e in self._validator(t).iter_errors(args)]
+        if problems:
+            return args, f"bad arguments for {t.name}: {'; '.join(sorted(problems))}; expected {t.signature_line()}"
         return args, None
+
+    def _validator(self, t: Tool) -> Any:
+        from jsonschema import Draft202012Validator
+
+        cached = self._validators.get(t.name)
+        if cached is None or cached[0] is not t.parameters:
+            cached = (t.parameters, Draft202012Validator(t.parameters))
+            self._validators[t.name] = cached
+        return cached[1]
 
     def truncate(self, text: str) -> tuple[str, bool]:
         if len(text) <= self.output_budget:
@@ -266,21 +286,28 @@ class ToolRegistry:
         args, problem = self.validate(t, arguments if isinstance(arguments, dict) else {})
         if problem:
             return ToolResult.error(problem)
-        try:
+        try:  # arguments the schema allows but the function does not take: the tool is declared wrongly
             inspect.signature(t.fn).bind(**(dict(args, ctx=ctx) if self._wants_ctx(t) else args))
         except TypeError as exc:
-            return ToolResult.error(f"bad arguments for {name}: {exc}; expected {t.signature_line()}")
+            return self._tool_error(t, exc, f"{name} is declared wrongly (its schema and its function disagree: "
+                                            f"{exc}); tell its author (plugin {t.plugin or '?'})")
         try:
             result = await asyncio.wait_for(self._call(t, args, ctx), timeout=t.timeout_s)
         except asyncio.TimeoutError:
             return ToolResult.error(f"{name} timed out after {t.timeout_s:.0f}s; narrow the time window or the component")
-        except Exception as exc:  # a tool's failure becomes something the model can read
-            return ToolResult.error(f"{name} failed: {type(exc).__name__}: {exc}")
+        except Exception as exc:  # a crash inside the tool (arguments were valid): a tool error with its type
+            return self._tool_error(t, exc, f"{name} failed: {type(exc).__name__}: {exc}")
         if not isinstance(result, ToolResult):
             text = result if isinstance(result, str) else json.dumps(result, ensure_ascii=False, default=str)
             result = ToolResult.ok(text, data=None if isinstance(result, str) else result)
         result.output, cut = self.truncate(redact(result.output))
         result.truncated = result.truncated or cut
+        return result
+
+    @staticmethod
+    def _tool_error(t: Tool, exc: BaseException, message: str) -> ToolResult:
+        result = ToolResult.error(redact(" ".join(message.split())))
+        result.data = {"error": "tool", "exception": type(exc).__name__, "plugin": t.plugin}
         return result
 
     @staticmethod

@@ -43,8 +43,9 @@ def trace_line(event: Event) -> str | None:
 
 def _trace_line(event: Event) -> str | None:
     match event:
-        case RunStarted(session_id=sid, question=q, model=model, max_steps=n, data=data):
-            head = f"» data: {data}\n" if data else ""
+        case RunStarted(session_id=sid, question=q, model=model, max_steps=n, data=data, timezone=zone):
+            head = f"» data: {data}" if data else ""
+            head += (f"{' · ' if head else '» '}times in {zone}\n" if zone else ("\n" if head else ""))
             return f"{head}» session {sid} · model {model} · up to {n} steps\n» question: {q}"
         case MemoryRecalled(memory_id=mid, summary=summary, similarity=sim):
             return f"Memory: recalled {mid} (similarity {sim:.2f}): {summary}"

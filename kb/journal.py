@@ -17,11 +17,18 @@ import os
 from pathlib import Path
 from typing import Any
 
-from .store import KnowledgeStore
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the store imports LanceDB lazily; read-only snapshots need only the path
+    from .store import KnowledgeStore
 
 
 def journal_path(store: KnowledgeStore) -> Path:
-    uri = store.location
+    return journal_path_for(store.location)
+
+
+def journal_path_for(uri: str) -> Path:
+    """Where the journal of the store at `uri` is staged."""
     if "://" not in uri or uri.startswith("file://"):
         local = Path(uri.removeprefix("file://"))
         return local.parent / f".{local.name}.journal.json"

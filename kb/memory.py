@@ -16,6 +16,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from copilot.diagnosis import FAULT_KINDS, Diagnosis, Finding
+from copilot.kinds import is_kind
 from copilot.errors import CopilotError
 from copilot.faults import fault_info
 from copilot.language import detect_language
@@ -42,6 +43,18 @@ class KnowledgeMemory:
         from .store import open_store
 
         return cls(open_store(settings))
+
+    @classmethod
+    def reader(cls, settings: Any = None) -> "KnowledgeMemory":
+        """For `memory list` / `memory show`: reads a current snapshot when there is one
+        (kb/snapshot.py), so no LanceDB import; only `list` and `get` may be called."""
+        from copilot.config import Settings
+
+        from .snapshot import StoreView
+        from .store import open_store
+
+        settings = settings or Settings()
+        return cls(StoreView(settings, lambda: open_store(settings)))  # type: ignore[arg-type]
 
     @property
     def location(self) -> str:
@@ -168,7 +181,7 @@ class KnowledgeMemory:
             raise CopilotError("give either --correct or --root-cause X --fault-kind Y")
         if not correct and not (root_cause and fault_kind):
             raise CopilotError("a correction needs both --root-cause and --fault-kind")
-        if fault_kind and fault_kind not in FAULT_KINDS:
+        if fault_kind and fault_kind not in FAULT_KINDS and not is_kind(fault_kind):
             raise CopilotError(f"unknown fault kind {fault_kind!r}; use one of: {', '.join(FAULT_KINDS)}")
         self.get(incident_id)
         row = dict(self.store.get_row(incident_id) or {})
@@ -201,7 +214,7 @@ class KnowledgeMemory:
             "id": f"exp-learned-{incident_id.removeprefix('inc-')}",
             "kind": "experience",
             "fault_name": f"{info.name(lang)} ({component})" if component else info.name(lang),
-            "fault_kind": kind if kind in FAULT_KINDS else "",
+            "fault_kind": kind if kind in FAULT_KINDS or is_kind(kind) else "",
             "root_cause": cause,
             "symptoms": by_source,
             # A corrected fault kind makes the diagnosed mitigation moot: use the catalogue's.

@@ -29,6 +29,31 @@ from .embed import Embedder
 META_TABLE = "kb_meta"
 FTS_COLUMN = "text"
 VECTOR_INDEX_MIN_ROWS = 50_000  # brute force below this is fast enough
+# Characters of an entry's search text that are embedded (the full text is still
+# full-text indexed). The embedder averages 512-token windows, so a 1 MB entry took ~5 min
+# and its vector was the blur of everything; a bounded text keeps every field's head.
+EMBED_CHARS = 6000
+
+
+def embedding_text(text: str, limit: int = EMBED_CHARS) -> str:
+    """`text` bounded to about `limit` characters for its vector: each line (one field of the
+    search text) keeps its head, short lines whole, the long ones sharing what is left."""
+    if len(text) <= limit:
+        return text
+    lines = text.split("\n")
+    budget, open_lines = limit, sorted(range(len(lines)), key=lambda i: len(lines[i]))
+    share: dict[int, int] = {}
+    for k, i in enumerate(open_lines):
+        fair = budget // (len(open_lines) - k)
+        share[i] = min(len(lines[i]), fair)
+        budget -= share[i]
+    out = []
+    for i, line in enumerate(lines):
+        cut = line[: share[i]]
+        if share[i] < len(line) and " " in cut[len(cut) // 2:]:
+            cut = cut[: cut.rindex(" ")]  # end on a word
+        out.append(cut)
+    return "\n".join(out)
 
 
 def sql_str(value: str) -> str:
@@ -193,7 +218,7 @@ class KnowledgeStore:
         return out
 
     def _embed(self, rows: list[dict[str, Any]]) -> None:
-        vecs = self.embedder.passages([r["text"] for r in rows])
+        vecs = self.embedder.passages([embedding_text(r["text"]) for r in rows])
         for row, vec in zip(rows, vecs):
             row["vector"] = [float(x) for x in vec]
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from copilot.diagnosis import FAULT_KINDS
+from copilot.kinds import CATEGORIES, KindError, all_kinds, category_tag, check_kind, is_kind
 from copilot.language import detect_language
 
 from . import schema as S
@@ -91,8 +92,17 @@ def normalize(kind: str, raw: dict[str, Any]) -> tuple[dict[str, Any], list[Prob
         if not out.get(name):
             problems.append((name, "is required and empty"))
     kind_value = out.get("fault_kind", "")
-    if kind_value and kind_value not in FAULT_KINDS:
-        problems.append(("fault_kind", f"{kind_value!r} is not a fault kind; use one of {', '.join(FAULT_KINDS)} or leave it empty"))
+    if kind_value and kind_value not in FAULT_KINDS and not is_kind(kind_value):
+        category = category_tag(out.get("tags") or [])
+        if kind == "experience" and category:  # an experience may define a new kind: tags [category:<name>]
+            try:
+                check_kind(kind_value, category, "fault_kind")
+            except KindError as exc:
+                problems.append(("fault_kind", str(exc).split(": ", 1)[1]))
+        else:
+            problems.append(("fault_kind", f"{kind_value!r} is not a fault kind; use one of {', '.join(sorted(all_kinds()))}, "
+                             "leave it empty, or define it in an experience with a tag category:<"
+                             + "|".join(CATEGORIES) + ">"))
     lang = out.get("language", "")
     if lang and lang not in LANGUAGES:
         problems.append(("language", f"{lang!r}: use en or zh"))

@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from copilot.finding_ids import allocator
 from copilot.plugins import Plugin
 from copilot.tools import Tool, ToolContext, ToolResult
 
@@ -36,14 +37,9 @@ def item_tool(item: Any, catalog: Any, settings: Any) -> Tool:
         ctx = ctx or ToolContext()
         window = ctx.window or (time.time() - DEFAULT_WINDOW_S, time.time())
         result = await run_item(item, kwargs, window, settings=ctx.settings or settings, catalog=catalog)
-        taken = {f.id for f in ctx.findings}
+        next_id = allocator(f.id for f in ctx.findings)
         for f in result.findings:
-            prefix = PREFIX.get(f.source, "F")
-            n = sum(1 for t in taken if t.startswith(prefix)) + 1
-            while f"{prefix}{n}" in taken:
-                n += 1
-            f.id = f"{prefix}{n}"
-            taken.add(f.id)
+            f.id = next_id(PREFIX.get(f.source, "F"))
         if not result.findings:
             return ToolResult.ok(f"{item.name}: no problem found", data=result.to_dict())
         text = "\n".join(f"[{f.id}] {f.component}: {f.summary}" for f in result.findings)

@@ -20,7 +20,9 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Sequence
 
 from copilot.errors import CopilotError
+from copilot.finding_ids import allocator
 from copilot.plugins import Plugin
+from copilot.timefmt import hhmm, when
 from copilot.tools import ToolContext, ToolResult, tool
 
 NOT_CONFIGURED = "no Prometheus configured; set prometheus_url in config.toml or COPILOT_PROMETHEUS_URL"
@@ -54,16 +56,16 @@ def _guard(fn: Callable[..., ToolResult]) -> Callable[..., ToolResult]:
     return wrapper
 
 
-def _client(ctx: ToolContext):
+def _client(ctx: ToolContext | None):
     from plugins.telemetry.prometheus import PrometheusClient
 
-    return PrometheusClient.from_settings(ctx.settings)
+    return PrometheusClient.from_settings(getattr(ctx, "settings", None))
 
 
-def _component_labels(ctx: ToolContext) -> Sequence[str]:
+def _component_labels(ctx: ToolContext | None) -> Sequence[str]:
     from plugins.telemetry.prometheus import DEFAULT_COMPONENT_LABELS
 
-    value = getattr(ctx.settings, "prometheus_component_labels", None)
+    value = getattr(getattr(ctx, "settings", None), "prometheus_component_labels", None)
     if isinstance(value, str):
         value = [v.strip() for v in value.split(",")]
     names = [v for v in (value or []) if v]
@@ -98,7 +100,7 @@ def parse_time(value: str | float | int | None, now: float) -> float | None:
                            "now-1h, -30m or HH:MM (UTC)") from None
 
 
-def resolve_range(ctx: ToolContext, start: Any, end: Any, span: float, lookback: float = 0.0,
+def resolve_range(ctx: ToolContext | None, start: Any, end: Any, span: float, lookback: float = 0.0,
                   now: float | None = None) -> tuple[float, float]:
     """Explicit times win; then the run's window (widened back by `lookback`); then the last `span` seconds."""
     now = _time.time() if now is None else now
@@ -114,11 +116,11 @@ def resolve_range(ctx: ToolContext, start: Any, end: Any, span: float, lookback:
 
 
 def _when(ts: float) -> str:
-    return datetime.fromtimestamp(ts, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return when(ts, seconds=True)
 
 
 def _hhmm(ts: float) -> str:
-    return datetime.fromtimestamp(ts, tz=timezone.utc).strftime("%H:%M:%S" if ts % 60 else "%H:%M")
+    return hhmm(ts, precise=True)
 
 
 def _fmt(v: float) -> str:
@@ -134,18 +136,9 @@ def _sigma(z: float) -> str:
     return "over 99 sigma" if z > 99 else f"{z:.0f} sigma"
 
 
-def _ids(ctx: ToolContext) -> Callable[[str], str]:
+def _ids(ctx: ToolContext | None) -> Callable[[str], str]:
     """Finding ids unique in the run, also among those this call is still building."""
-    issued = {f.id for f in getattr(ctx, "findings", []) or []}
-
-    def next_id(prefix: str) -> str:
-        n = 1
-        while f"{prefix}{n}" in issued:
-            n += 1
-        issued.add(f"{prefix}{n}")
-        return f"{prefix}{n}"
-
-    return next_id
+    return allocator(f.id for f in getattr(ctx, "findings", []) or [])
 
 
 # -- a robust deviation check for summaries ---------------------------------------------------

@@ -10,7 +10,9 @@ from __future__ import annotations
 from typing import Callable
 
 from copilot.errors import CopilotError
+from copilot.finding_ids import allocator
 from copilot.plugins import Plugin
+from copilot.timefmt import hhmm, when as _when
 from copilot.tools import ToolContext, ToolResult, tool
 
 MAX_LINES = 25
@@ -25,16 +27,7 @@ def _telemetry(ctx: ToolContext):
 
 def _ids(ctx: ToolContext) -> Callable[[str], str]:
     """Finding ids unique in the run, also across the findings this call is still building."""
-    issued: set[str] = {f.id for f in ctx.findings}
-
-    def next_id(prefix: str) -> str:
-        n = 1 + sum(1 for i in issued if i.startswith(prefix) and i[len(prefix):].isdigit())
-        while f"{prefix}{n}" in issued:
-            n += 1
-        issued.add(f"{prefix}{n}")
-        return f"{prefix}{n}"
-
-    return next_id
+    return allocator(f.id for f in ctx.findings)
 
 
 def _window(ctx: ToolContext, tel, start, end):
@@ -43,15 +36,7 @@ def _window(ctx: ToolContext, tel, start, end):
     return resolve_window(tel, ctx.window, start, end)
 
 
-def _when(ts: float) -> str:
-    from datetime import datetime, timezone
-
-    return datetime.fromtimestamp(ts, tz=timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-
-
 def _span(window) -> str:
-    from plugins.detectors.metrics import hhmm
-
     return f"{hhmm(window[0])}-{hhmm(window[1])} UTC"
 
 
@@ -113,6 +98,9 @@ def describe_telemetry(ctx: ToolContext) -> ToolResult:
              f"logs: {len(tel.logs)} records" + (f" from {len({r.component for r in tel.logs})} components" if tel.logs else ""),
              f"traces: {len(tel.spans)} spans in {len({s.trace_id for s in tel.spans})} traces" if tel.spans else "traces: none",
              f"changes: {len(tel.changes)}", ]
+    if tel.platform:
+        lines.append("kubernetes: " + ", ".join(f"{n} {k}" for k, n in tel.platform.counts().items())
+                     + (f"; captured {_when(tel.platform.captured_at)}" if tel.platform.captured_at else ""))
     edges = ", ".join(f"{a}->{b}" for a, b in tel.call_graph[:40])
     lines.append(f"call graph ({tel.meta.get('call_graph_from', 'none')}): {edges or 'unknown'}")
     findings = []
@@ -135,7 +123,8 @@ def describe_telemetry(ctx: ToolContext) -> ToolResult:
         lines.append(f"warning: {problem}")
     data = {"time_range": list(rng), "components": tel.components(), "metric_families": {k: sorted(v) for k, v in fams.items()},
             "logs": len(tel.logs), "spans": len(tel.spans), "changes": len(tel.changes), "alerts": len(tel.alerts),
-            "call_graph": [list(e) for e in tel.call_graph], "window": list(window)}
+            "call_graph": [list(e) for e in tel.call_graph], "window": list(window),
+            "platform": tel.platform.counts(), "captured_at": tel.platform.captured_at}
     return ToolResult.ok("\n".join(lines), data=data, findings=findings)
 
 
@@ -237,8 +226,6 @@ def list_changes(ctx: ToolContext, start: str | None = None, end: str | None = N
         end: window end, same formats
     """
     from plugins.detectors.changes import detect_changes
-    from plugins.detectors.metrics import hhmm
-
     tel = _telemetry(ctx)
     if not tel.changes:
         return ToolResult.no_data("no change events in this telemetry")
@@ -263,13 +250,19 @@ def rank_root_causes(ctx: ToolContext, top_k: int = 5) -> ToolResult:
     if not ctx.findings:
         return ToolResult.no_data("no findings yet; run the detectors (metrics, logs, traces, changes) first")
     graph = _telemetry(ctx).call_graph if (ctx.sources or ctx.data_dir is not None) else []
-    causes = rank(list(ctx.findings), graph, top_k=max(1, int(top_k)))
+    platform = [f for f in ctx.findings if f.source == "platform"]
+    others = [f for f in ctx.findings if f.source != "platform"]
+    causes = rank(others, graph, top_k=max(1, int(top_k))) if others else []
+    if platform:  # Kubernetes faults (plugins/platform/rank.py): active ones lead, ruled-out ones never rank
+        from plugins.platform.rank import combine
+
+        causes = combine(platform, causes, top_k=max(1, int(top_k)))
     if not causes:
         return ToolResult.no_data("the findings point at no component")
     mitigation = [fault_info(causes[0].fault_type).mitigation_en]
     lines = []
     for i, rc in enumerate(causes, start=1):
-        lines.append(f"{i}. {rc.component}: {rc.fault_type} (confidence {rc.confidence:.2f}; evidence {', '.join(rc.evidence[:6])})")
+        lines.append(f"{i}. {rc.component}: {rc.fault_type}" + (f" [{rc.category}]" if rc.category else "") + f" (confidence {rc.confidence:.2f}; evidence {', '.join(rc.evidence[:6])})")
         lines += [f"   - {r}" for r in rc.reasons[:5]]
     lines.append(f"mitigation for {causes[0].fault_type}: {mitigation[0]}")
     return ToolResult.ok("\n".join(lines), data={"root_causes": [rc.to_dict() for rc in causes], "mitigation": mitigation})
@@ -289,7 +282,6 @@ def get_metric_series(ctx: ToolContext, component: str, metric: str, start: str 
     """
     import numpy as np
 
-    from plugins.detectors.metrics import hhmm
     from plugins.detectors.signals import family
     from plugins.telemetry.window import parse_when
 

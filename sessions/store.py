@@ -119,9 +119,22 @@ class SessionStore:
                 turns.append({"role": "assistant", "content": ev.get("answer", "")})
         return turns
 
+    def last_selection(self, session_id: str) -> dict[str, Any] | None:
+        """What the session's last run read (DataSelection.to_dict()), or None when no run
+        recorded it (sessions saved before the selection was kept)."""
+        found = None
+        for ev in self.events(session_id):
+            if ev.get("kind") == "run_started" and ev.get("selection"):
+                found = ev["selection"]
+        return found
+
     def last_diagnosis(self, session_id: str) -> dict[str, Any] | None:
+        """The session's latest investigation: a follow-up's answer (no findings, no causes)
+        does not replace the diagnosis it was about."""
         found = None
         for ev in self.events(session_id):
             if ev.get("kind") == "final_answer":
-                found = ev.get("diagnosis")
+                diagnosis = ev.get("diagnosis")
+                if found is None or not isinstance(diagnosis, dict) or diagnosis.get("findings") or diagnosis.get("root_causes"):
+                    found = diagnosis
         return found

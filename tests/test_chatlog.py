@@ -76,7 +76,7 @@ def test_plain_text_chat_runs_the_matching_workflow_over_the_chats_window(confdi
     data = json.loads(out)
     assert data["facts"]["clusters"] == ["c1"] and data["facts"]["ruled_out"] == ["不是网络问题，网络监控正常"]
     assert data["workflow"]["name"] == "cluster-health" and data["workflow"]["params"] == {"cluster": "c1"}
-    start = datetime.fromisoformat("2024-03-29 14:20").astimezone().timestamp()
+    start = datetime.fromisoformat("2024-03-29 14:20").replace(tzinfo=timezone.utc).timestamp()  # UTC: the default zone
     assert data["window"][0] == start - 900
     assert api.requests[-1]["query"]["cluster"] == "c1"
     assert "我将运行工作流 cluster-health" in err

@@ -100,3 +100,47 @@ def test_plugins_and_config_show():
     r = copilot("config", "show", "--json", env={"OPENAI_API_KEY": "sk-supersecretvalue"})
     shown = json.loads(r.stdout)
     assert "supersecret" not in r.stdout and shown["effective_model"] == "offline"
+
+
+def test_model_unreachable_mid_run_keeps_the_rule_based_result(incident, tmp_path):
+    """The model answers the first call, then fails: the run finishes on rules, the report is
+    printed, the failure is said once in the trace, and nothing is reported as an error."""
+    with FakeOpenAI(models=["fake-model"]) as server:
+        server.reply(json.dumps({"thought": "ok", "enough": True, "calls": []}))  # then: 500 for every call
+        r = copilot("--query", "why is cart slow?", "--data", str(incident), "--base-url", server.base_url,
+                    "--model", "fake-model", "--no-memory",
+                    env={"COPILOT_RETRIES": "1", "OPENAI_API_KEY": "sk-test-123456789"})
+    assert r.returncode == 0, r.stderr
+    assert r.stderr.count("The model failed") == 1 and "the rest of the run follows the rules" in r.stderr
+    assert "copilot: error" not in r.stderr
+    truth = json.loads((incident / "incident.json").read_text())
+    assert r.stdout.startswith("Incident report") and f"- {truth['component']} (" in r.stdout
+    # without the trace (--quiet, JSON) the failure is one warning line, and in JSON `warnings`
+    with FakeOpenAI(models=["fake-model"]) as server:
+        server.reply(json.dumps({"thought": "ok", "enough": True, "calls": []}))
+        r = copilot("--query", "why is cart slow?", "--data", str(incident), "--base-url", server.base_url,
+                    "--model", "fake-model", "--no-memory", "--quiet", "--format", "json",
+                    env={"COPILOT_RETRIES": "1", "OPENAI_API_KEY": "sk-test-123456789"})
+    assert r.returncode == 0, r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("copilot: warning: the model failed mid-run (")
+    assert lines[0].endswith("; the result below is the rule-based one")
+    out = json.loads(r.stdout)
+    assert out["warnings"] == [lines[0].removeprefix("copilot: warning: ")]
+    assert out["root_causes"][0]["component"] == truth["component"]
+
+
+@pytest.mark.parametrize("question", ["what is wrong?", "what's going on?", "出什么问题了"])
+def test_vague_questions_investigate(incident, question):
+    r = copilot("--query", question, "--data", str(incident), "--offline", "--format", "json", "--no-memory")
+    assert r.returncode == 0, r.stderr
+    truth = json.loads((incident / "incident.json").read_text())
+    assert json.loads(r.stdout)["root_causes"][0]["component"] == truth["component"]
+
+
+def test_what_the_data_does_not_hold_is_said_not_substituted(incident):
+    r = copilot("--query", "why is orders slow?", "--data", str(incident), "--offline", "--no-memory")
+    assert "The data holds no component named orders (it holds: cache, cart, " in r.stderr
+    r = copilot("--query", "why was cart slow between 2023-01-01 10:00 and 11:00?", "--data", str(incident),
+                "--offline", "--no-memory")
+    assert "The time you gave (2023-01-01 10:00 and 11:00) is outside the data, which covers 2024-05-14 " in r.stderr

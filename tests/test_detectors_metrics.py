@@ -247,3 +247,36 @@ def test_a_seasonal_finding_reads_the_same_in_chinese():
     v[(ts >= window[0] + 1800) & (ts <= window[1])] *= 0.6
     (f,) = detect_metric_anomalies([MetricSeries("checkout", "http_requests_rate", ts, v)], window, baseline, ids())
     assert "低于前一天同一时段" in finding_sentence(f, "zh")
+
+
+def _availability(comp: str, requests: float, failing_after: float, seed: int) -> list[MetricSeries]:
+    rng = np.random.default_rng(seed)
+    n = rng.poisson(requests, N).astype(float)
+    share = np.where(np.arange(N) >= 85, failing_after, 0.001)
+    failed = rng.binomial(n.astype(int), share)
+    ok = np.where(n > 0, 100.0 * (1 - failed / np.maximum(n, 1)), 100.0)
+    return [MetricSeries(comp, "availability_average", TS.copy(), ok, {"unit": "%"}),
+            MetricSeries(comp, "requests_sum", TS.copy(), n, {"unit": "req"})]
+
+
+def test_availability_with_request_counts_is_a_beta_binomial_test_of_failures_per_request():
+    # busy fails 3% of ~5000 requests a period; quiet fails about one of its 3 calls now and then
+    found = detect_metric_anomalies(_availability("busy", 5000, 0.03, 1) + _availability("quiet", 3, 0.2, 2),
+                                    WINDOW, BASELINE, ids())
+    by = {f.component: f for f in found if f.details["family"] == "success_rate"}
+    assert "busy" in by and by["busy"].details["test"] == "beta-binomial"
+    assert by["busy"].details["requests"] > 50_000 and by["busy"].details["failing_after"] > 0.02
+    assert "failed" in by["busy"].summary and "requests" in by["busy"].summary
+    assert "quiet" not in by or by["quiet"].score < by["busy"].score / 3
+
+
+def test_failures_per_request_allow_for_the_baselines_own_spread():
+    from plugins.detectors.metrics import failure_z
+
+    req = np.full(40, 1000.0)
+    steady = np.full(40, 0.01)
+    wobbly = np.where(np.arange(40) % 2 == 0, 0.0, 0.02)  # same mean share, far more spread than binomial
+    window = (np.full(5, 0.02), np.full(5, 1000.0))
+    z_steady = failure_z(steady, req, *window)[0]
+    z_wobbly = failure_z(wobbly, req, *window)[0]
+    assert z_steady > 4 and z_wobbly < z_steady / 2

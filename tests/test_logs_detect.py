@@ -93,3 +93,16 @@ def test_quiet_window_gives_no_findings():
 def test_poisson_sigma_grows_with_surprise():
     assert abs(poisson_sigma(10, 10.0)) < 0.01
     assert poisson_sigma(40, 10.0) > poisson_sigma(20, 10.0) > 2.0
+
+
+def test_more_lines_than_the_budget_are_thinned_alike_keeping_every_error():
+    from plugins.detectors.logs import thin
+
+    records = _incident()
+    errors = [r for r in records if r.level == "ERROR"]
+    kept = thin(records, budget=100)
+    assert all(r in kept for r in errors)
+    assert len(kept) < 0.5 * len(records)
+    assert thin(records, budget=100) == kept  # the same input thins the same way
+    found = detect_log_anomalies(records, WINDOW, BASELINE, _ids(), budget=100)
+    assert any(f.component == "checkout" and f.kind == "error_surge" for f in found)

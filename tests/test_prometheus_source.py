@@ -473,3 +473,62 @@ def test_tool_times_accept_relative_clock_and_iso_forms():
     assert parse_time("2023-11-14T22:00:00Z", now) == parse_time(1_699_999_200, now) == now - 800
     with pytest.raises(CopilotError, match="not a time"):
         parse_time("yesterday-ish", now)
+
+
+def test_range_queries_run_concurrently_and_bounded():
+    """A stand-in of the Prometheus HTTP API (series discovery, count, range queries) that
+    holds each range query until FETCH_WORKERS are in flight: the source must reach that many
+    at once (concurrent) and never more (bounded). A sequential source would stall the first
+    query until the guard gives up, and the test would fail on `most == 1`."""
+    import urllib.parse
+
+    from copilot.sources import SourceQuery
+    from plugins.telemetry.prometheus import PrometheusClient
+    from plugins.telemetry.prometheus_source import FETCH_WORKERS, PrometheusSource
+    from tests.jsonserver import reply_json, serve, stop as stop_server
+
+    metrics = [f"app_metric_{i}" for i in range(10)]
+    state = {"inflight": 0, "most": 0, "released": False, "ranges": 0}
+    cond = threading.Condition()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802
+            form = urllib.parse.parse_qs(self.rfile.read(int(self.headers.get("Content-Length", "0"))).decode())
+            path = self.path.split("?")[0]
+            if path == "/api/v1/series":
+                data = [{"__name__": m, "service": s} for m in metrics for s in ("cart", "orders")]
+            elif path == "/api/v1/query":
+                data = {"resultType": "vector", "result": [{"metric": {}, "value": [0, "20"]}]}
+            elif path == "/api/v1/query_range":
+                with cond:
+                    state["inflight"] += 1
+                    state["ranges"] += 1
+                    state["most"] = max(state["most"], state["inflight"])
+                    if state["inflight"] >= FETCH_WORKERS:
+                        state["released"] = True
+                    cond.notify_all()
+                    cond.wait_for(lambda: state["released"], timeout=10)  # a guard, not a timing
+                    state["inflight"] -= 1
+                start = float(form["start"][0])
+                data = {"resultType": "matrix", "result": [] if "ALERTS" in form["query"][0] else [
+                    {"metric": {"service": "cart"}, "values": [[start + 60 * i, "1"] for i in range(5)]}]}
+            else:
+                reply_json(self, 404, {"status": "error", "error": "not found"})
+                return
+            reply_json(self, 200, {"status": "success", "data": data})
+
+        do_GET = do_POST
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server, url = serve(Handler)
+    try:
+        source = PrometheusSource(PrometheusClient(url=url))
+        now = time.time()
+        tel = source.collect(SourceQuery(now - 3600, now))
+    finally:
+        stop_server(server)
+    assert tel.meta["queries"] == len(metrics) and state["ranges"] == len(metrics) + 1  # + the ALERTS query
+    assert state["most"] == FETCH_WORKERS
+    assert len(tel.metrics) == len(metrics)

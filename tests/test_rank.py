@@ -219,3 +219,35 @@ def test_a_request_rate_rise_below_the_entry_is_load_carried_by_calls_not_a_surg
     assert best[0] == "store"
     entry = [metric("M1", "web", "request_rate", 30, baseline=50, after=150), metric("M3", "web", "latency_p99", 10)]
     assert top(entry)[0] == ("web", "traffic_surge")
+
+
+def test_more_requests_at_the_entry_with_fewer_below_is_a_fault_below_not_a_surge():
+    # a closed-loop client: requests that fail early come back sooner, so the entry's rate
+    # rises while the calls the failing step no longer makes fall
+    findings = [
+        metric("M1", "web", "request_rate", 30, baseline=100, after=180),
+        metric("M2", "store", "request_rate", 25, direction="down", baseline=50, after=10),
+        trace("T1", "api", "call_path_change", 12),
+    ]
+    (best, ranked) = top(findings)
+    assert best == ("api", "code_exception")
+    assert all(rc.fault_type != "traffic_surge" for rc in ranked)
+
+
+def test_a_surge_explains_load_driven_evidence_below_it_but_not_code_faults():
+    base = [
+        metric("M1", "web", "request_rate", 30, baseline=100, after=300),
+        metric("M2", "api", "request_rate", 30, baseline=50, after=150),
+        metric("M3", "api", "latency_p99", 12),
+    ]
+    (best, ranked) = top(base)
+    assert best == ("web", "traffic_surge")
+    # the same surge, and requests that stop part-way in api: more users do not cut requests short
+    (best, ranked) = top(base + [trace("T1", "api", "call_path_change", 20)])
+    assert best == ("api", "code_exception")
+
+
+def test_a_component_the_call_graph_does_not_show_is_not_an_entry():
+    findings = [metric("M1", "batch", "request_rate", 30, baseline=50, after=150), metric("M2", "api", "latency_p99", 10)]
+    ranked = rank_root_causes(findings, GRAPH)
+    assert all(rc.fault_type != "traffic_surge" for rc in ranked)

@@ -23,6 +23,7 @@ from tests.test_tui_support import (
 )
 from tui.render import wants_color
 from tui.repl import Repl
+from tui.slash import run_command
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -116,6 +117,22 @@ async def test_slash_commands(tmp_path, monkeypatch, pipe):
     assert await asyncio.wait_for(task, 5) == 0
 
 
+async def test_window_command_sets_the_window_of_the_next_questions(tmp_path, monkeypatch, pipe):
+    session = make_session(tmp_path, monkeypatch, investigation_script())
+    repl, out = make_repl(session, pipe)
+    pipe.send_text("/window\r/window 14:05..14:40\r/window 14:40..14:05\r/window 14:05..soon\r/window\r/exit\r")
+    assert await asyncio.wait_for(repl.run(), 5) == 0
+    text = out.getvalue()
+    assert "window: read from each question (else the last hour); times in UTC" in text
+    assert "window set: since 14:05 until 14:40 (UTC)" in text
+    assert "/window: the end must be after the start (got 14:40..14:05)" in text
+    assert "/window: 'soon' (after '..') is not a time" in text
+    assert (session.settings.since, session.settings.until) == ("14:05", "14:40")  # refused ones change nothing
+    assert "window: since 14:05 until 14:40 (UTC); /window off clears it" in text
+    assert run_command(session, "/window off").text == "window cleared: read from each question again"
+    assert (session.settings.since, session.settings.until) == ("", "")
+
+
 async def test_sessions_and_resume(tmp_path, monkeypatch, pipe):
     first = make_session(tmp_path, monkeypatch, investigation_script(), session_id="20250101-000000-aaaaaa")
     repl, _ = make_repl(first, pipe)
@@ -132,6 +149,68 @@ async def test_sessions_and_resume(tmp_path, monkeypatch, pipe):
     assert "resumed session 20250101-000000-aaaaaa (1 earlier question; last question: why is cart slow?)" in text
     assert second.id == "20250101-000000-aaaaaa"
     assert [t["role"] for t in second.history] == ["user", "assistant"]
+
+
+async def test_resume_restores_the_data_the_session_read(tmp_path, monkeypatch, pipe):
+    first = make_session(tmp_path, monkeypatch, investigation_script(), session_id="20250101-000000-aaaaaa")
+    read = first.settings.data
+    repl, _ = make_repl(first, pipe)
+    pipe.send_text("why is cart slow?\r/exit\r")
+    await asyncio.wait_for(repl.run(), 5)
+
+    with create_pipe_input() as second_pipe:
+        # The second REPL starts on other data; /resume goes back to what the session read.
+        second = make_session(tmp_path, monkeypatch, investigation_script(), session_id="20250102-000000-bbbbbb")
+        other = tmp_path / "other"
+        other.mkdir()
+        (other / "metrics.csv").write_text("timestamp,component,metric,value\n2024-05-14T13:05:00Z,db,cpu,0.5\n")
+        second.settings.data = str(other)
+        repl, out = make_repl(second, second_pipe)
+        second_pipe.send_text("/resume 20250101\r/exit\r")
+        await asyncio.wait_for(repl.run(), 5)
+    text = out.getvalue()
+    assert f"data: files in {other}" in text  # what it read before resuming
+    assert f"data restored: files in {read}" in text
+    assert second.settings.data == read and second.select_data().label == f"files in {read}"
+    assert repl.prompt().startswith("offline · files in ")
+    assert repl.renderer.status.data == f"files in {read}"
+
+
+async def test_resume_says_when_the_data_is_gone(tmp_path, monkeypatch, pipe):
+    first = make_session(tmp_path, monkeypatch, investigation_script(), session_id="20250101-000000-aaaaaa")
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    (gone / "metrics.csv").write_text("timestamp,component,metric,value\n2024-05-14T13:05:00Z,cart,cpu,0.5\n")
+    first.settings.data = str(gone)
+    repl, _ = make_repl(first, pipe)
+    pipe.send_text("why is cart slow?\r/exit\r")
+    await asyncio.wait_for(repl.run(), 5)
+    (gone / "metrics.csv").unlink()
+    gone.rmdir()
+
+    with create_pipe_input() as second_pipe:
+        second = make_session(tmp_path, monkeypatch, investigation_script(), session_id="20250102-000000-bbbbbb")
+        repl, out = make_repl(second, second_pipe)
+        second_pipe.send_text("/resume 20250101\r/exit\r")
+        await asyncio.wait_for(repl.run(), 5)
+    text = out.getvalue()
+    assert (f"the data changed: the session read files in {gone}, which no longer exists; "
+            f"reading files in {tmp_path / 'data'}") in text
+    assert second.settings.data == str(tmp_path / "data")
+
+
+def test_resume_of_a_live_session_compares_the_configured_sources(tmp_path, monkeypatch):
+    from copilot.events import RunStarted
+
+    session = make_session(tmp_path, monkeypatch, investigation_script())
+    saved = {"demo": False, "label": "Prometheus at http://prom:9090",
+             "sources": [{"name": "prometheus", "label": "Prometheus at http://prom:9090", "live": True}]}
+    session.store.append("20250103-000000-cccccc", RunStarted("20250103-000000-cccccc", "why?", "offline", 6,
+                                                              saved["label"], selection=saved))
+    line = session.resume("20250103")
+    # No Prometheus is configured now (the live settings come from the configuration): said, not hidden.
+    assert line.startswith("the data changed: the session read Prometheus at http://prom:9090; now reading ")
+    assert session.settings.data == ""
 
 
 @pytest.mark.parametrize("reply, ran", [("y", True), ("n", False), ("", False)])
@@ -226,3 +305,28 @@ async def test_a_crashing_brain_is_one_line_and_the_repl_goes_on(tmp_path, monke
     text = out.getvalue()
     assert "Error: RuntimeError: the brain tripped" in text.splitlines()
     assert "model: offline" in text
+
+
+async def test_model_unreachable_mid_run_is_said_once_and_the_rules_answer(tmp_path, pipe):
+    """A real Session (built-in plugins, demo telemetry) and a model that answers once then fails."""
+    import json as _json
+
+    from copilot.config import Settings
+    from copilot.session import Session
+    from tests.fake_openai import FakeOpenAI
+
+    data = tmp_path / "incident"
+    done = subprocess.run([sys.executable, "-m", "copilot", "demo", "generate", "--fault", "memory_leak", "--service",
+                           "cart", "--seed", "3", "--out", str(data)], cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    with FakeOpenAI(models=["fake-model"]) as server:
+        server.reply(_json.dumps({"thought": "ok", "enough": True, "calls": []}))  # then: 500 for every call
+        settings = Settings(data=str(data), base_url=server.base_url, model="fake-model", api_key="sk-test-123456789",
+                            retries=1, memory=False, sessions_dir=str(tmp_path / "sessions"))
+        repl, out = make_repl(Session(settings, memory=False), pipe)
+        pipe.send_text("why is cart slow?\r/exit\r")
+        assert await asyncio.wait_for(repl.run(), 60) == 0
+    text = out.getvalue()
+    assert text.count("The model failed") == 1 and "the rest of the run follows the rules" in text
+    assert "Incident report" in text and "error" not in text.splitlines()[-1]
+    assert text.splitlines()[-1].endswith(" · answered")

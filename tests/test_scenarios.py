@@ -48,8 +48,12 @@ async def test_scenario_offline(sc: S.Scenario, memory_dir):
     prep, outcome = await run_scenario(sc, memory_dir)
     result = S.score(sc, prep, outcome)
     failed = [f"{c['name']} (saw {c['detail']})" for c in result["checks"] if not c["ok"]]
-    if sc.kind == "diagnose":
+    if sc.kind == "diagnose" and prep.truth.get("verdict") == "healthy":
+        assert result["top"] is None, result["top"]  # nothing is wrong: no cause is named
+    elif sc.kind == "diagnose":
         assert result["top"] == [prep.truth["component"], prep.truth["fault_kind"]], result["top"]
+    if sc.kind == "diagnose":
+        assert result["verdict"] == prep.truth["verdict"] and result["category_right"], (result["verdict"], result["top"])
     assert not failed, "; ".join(failed)
     assert result["passed"] and result["accuracy"] == 1.0
     assert result["tokens"] == 0  # offline: no model, no tokens
@@ -70,7 +74,11 @@ def test_suite_covers_what_issue_5_asks():
     assert any(sc.expect["answer"].get("cites_any") for sc in knowledge)
     assert any(sc.expect["answer"].get("no_citations") and not sc.known_issue for sc in knowledge)
     committed = [sc for sc in SUITE if sc.data is not None]
-    assert any(sc.expect["fault_kind"] == "unknown" for sc in committed)
+    assert any(sc.expect.get("fault_kind") == "unknown" for sc in committed)
+    # Kubernetes (issue 12): every verdict, English and Chinese, saved kubectl state and a cluster-info dump
+    k8s = [sc for sc in committed if sc.name.startswith("k8s-")]
+    assert {sc.expect.get("verdict", "fault") for sc in k8s} >= {"fault", "healthy"}
+    assert {sc.name.rsplit("-", 1)[-1] for sc in k8s} == {"en", "zh"}
     assert any(p.suffix == ".log" for sc in committed for p in sc.data.iterdir())  # raw text logs
 
 
@@ -219,3 +227,33 @@ def test_bench_command_json_and_text(tmp_path, capsys):
     text = capsys.readouterr().out
     assert "knowledge-unanswerable-zh" in text and "novel-fd-leak" not in text
     assert "scenarios passed 1/1" in text
+
+
+def test_bench_side_by_side_with_a_model_that_proposes_wrong_causes(tmp_path, capsys):
+    """A scripted model that answers every request with a confident wrong cause (and a
+    reflection verdict to match, and a summary that cites nothing) is overruled by the
+    evidence: the model run is never below the offline run."""
+    from tests.fake_openai import FakeOpenAI, Scripted
+
+    wrong = {"thought": "It is the database disk.", "verdict": "revise", "component": "db", "fault_type": "disk_full",
+             "root_causes": [{"component": "db", "fault_type": "disk_full", "confidence": 1.0, "evidence": ["Q7"]}]}
+
+    class WrongModel(FakeOpenAI):
+        def _next(self) -> Scripted:
+            return Scripted(content=json.dumps(wrong))
+
+    suite = tmp_path / "suite"
+    for name in ("cpu_saturation-payment", "novel-fd-leak"):
+        shutil.copytree(S.DEFAULT_SUITE / name, suite / name)
+    with WrongModel(models=["wrong-model"]) as server:
+        assert main(["bench", "scenarios", str(suite), "--json", "--model", "wrong-model",
+                     "--base-url", server.base_url]) == 0
+        asked = len(server.chat_requests)
+    out = json.loads(capsys.readouterr().out)
+    assert out["model"]["model"] == "wrong-model" and out["offline"]["model"] == "offline"
+    assert asked >= 6 and out["model"]["tokens"] > 0 and out["offline"]["tokens"] == 0
+    assert out["model_below_offline"] == []
+    for row in out["per_case"]:
+        assert row["model"]["top"] == row["offline"]["top"] and row["model"]["top"][0] != "db"
+        assert row["model"]["facts_passed"] >= row["offline"]["facts_passed"]
+    assert S.format_side_by_side(out).splitlines()[-1] == "model below offline: none"

@@ -76,12 +76,14 @@ KEEP = {"thought": "Its CPU signature is there and it began first.", "verdict": 
 
 
 # -- the whole team, in order ----------------------------------------------------------
-async def test_roles_run_as_phases_with_checked_model_output(server, kb_settings):
-    reply_json(server, {"thought": "Look closer at catalogue's CPU.", "enough": False, "calls": [
-        {"tool": "get_metric_series", "arguments": {"component": "Catalogue", "metric": "cpu"}},
-        {"tool": "detect_metric_anomalies", "arguments": {}},  # the detectors phase already ran this
-        {"tool": "detect_log_anomalies", "arguments": {"component": "catalogue service"}},
-    ]})
+async def test_roles_act_through_native_tool_calls_and_see_their_results(server, kb_settings):
+    server.reply("Catalogue's CPU looks hot; I check its series and logs.", arg_chunk=3, tool_calls=[
+        {"id": "call_a", "name": "get_metric_series", "arguments": {"component": "Catalogue", "metric": "cpu"}},
+        {"id": "call_b", "name": "detect_metric_anomalies", "arguments": {}},  # the detectors phase already ran this
+        {"id": "call_c", "name": "detect_log_anomalies", "arguments": {"component": "catalogue service"}},
+    ])
+    server.reply("", arg_chunk=4, tool_calls=[{"id": "call_kb", "name": "kb_search",
+                                               "arguments": {"query": "catalogue cpu saturation", "k": 2}}])
     reply_json(server, rca(evidence=("M3", "M1", "Z99")), usage={"prompt_tokens": 900, "completion_tokens": 80})
     reply_json(server, KEEP)
     server.reply("Catalogue's CPU saturated at 13:26 [M3] and slowed the shop [M1] [Q42]. Restart catalogue.")
@@ -89,19 +91,37 @@ async def test_roles_run_as_phases_with_checked_model_output(server, kb_settings
     events, ctx = await run(s, registry(knowledge=True))
 
     agents = [t.agent for t in thoughts(events)]
-    assert agents == ["host", "data-sources", "rca", "data-sources", "rca", "rca", "reflection", "report"]
-    assert len(server.chat_requests) == 4  # drill-down, rca, reflection, summary: one call each
+    assert agents == ["host", "data-sources", "rca", "data-sources", "rca", "rca", "rca", "reflection", "report"]
+    drill_req, rca_req1, rca_req2, reflect_req, summary_req = server.chat_requests
+
+    # every request of a role's loop offers that role's own tools
+    offered = {t["function"]["name"] for t in drill_req["tools"]}
+    assert "get_metric_series" in offered and "kb_search" not in offered and "rank_root_causes" not in offered
+    assert {t["function"]["name"] for t in rca_req1["tools"]} == {"kb_search", "get_runbook", "similar_incidents"}
+    assert "tools" not in reflect_req and "tools" not in summary_req
 
     drill = thoughts(events)[3]
     actions = [e for e in events if getattr(e, "step", None) == drill.step and type(e).__name__ == "ActionProposed"]
     assert [(a.tool, a.arguments) for a in actions] == [
         ("get_metric_series", {"component": "catalogue", "metric": "cpu"}),
         ("detect_log_anomalies", {"component": "catalogue"}),
-    ]  # the repeated scan was dropped, component names fixed
+    ]  # arguments streamed in fragments were put together; the repeated scan dropped, names fixed
     assert "already done" in drill.text
     keys = [roles.finding_key(f) for f in ctx.findings]
     assert len(keys) == len(set(keys))  # re-detected findings under new ids were dropped
     assert "no new finding" in thoughts(events)[4].text  # so the drill-down stopped after one round
+
+    # the RCA agent's tool call ran, and its result went back to the model in its next request
+    kb_results = [e for e in events if type(e).__name__ == "Observation" and e.tool == "kb_search"]
+    assert len(kb_results) == 2  # the knowledge phase's search, then the RCA agent's own
+    messages = rca_req2["messages"]
+    call_msg = [m for m in messages if m["role"] == "assistant" and m.get("tool_calls")]
+    assert call_msg and call_msg[-1]["tool_calls"][0]["id"] == "call_kb"
+    assert json.loads(call_msg[-1]["tool_calls"][0]["function"]["arguments"]) == {"query": "catalogue cpu saturation", "k": 2}
+    tool_msg = messages[-1]
+    assert tool_msg["role"] == "tool" and tool_msg["tool_call_id"] == "call_kb"
+    assert tool_msg["content"].startswith("[ok]") and kb_results[-1].output[:80] in tool_msg["content"]
+    assert "role" in rca_req1["messages"][1] and "Rule ranking:" in rca_req1["messages"][1]["content"]
 
     answer = final(events)
     top = answer.diagnosis["root_causes"][0]
@@ -117,16 +137,68 @@ async def test_roles_run_as_phases_with_checked_model_output(server, kb_settings
     for heading in ("## Summary", "1. When", "2. Faulty", "3. How", "4. Most likely", "5. Recommended"):
         assert heading in answer.answer
 
-    rca_thought = thoughts(events)[5]
+    rca_thought = thoughts(events)[6]
     deltas = "".join(e.text for e in events if isinstance(e, ThoughtDelta) and e.step == rca_thought.step)
     assert deltas == rca_thought.text and "The CPU of catalogue saturated first." in deltas
     usage = [e for e in events if isinstance(e, Usage)]
-    assert len(usage) == 4 and any(u.total_tokens == 980 for u in usage)
-
-    rca_prompt = server.chat_requests[1]["messages"][1]["content"]
-    assert "Rule ranking:" in rca_prompt and "M3 (metrics, catalogue)" in rca_prompt
-    assert "[exp-cpu-saturation-en]" in rca_prompt and len(rca_prompt) < 6000  # compact for small models
+    assert len(usage) == 5 and any(u.total_tokens == 980 for u in usage)
     assert all(r["model"] == "team-test" and "response_format" not in r for r in server.chat_requests)
+
+
+async def test_roles_act_through_the_text_protocol_when_the_model_writes_calls_as_text(server, kb_settings):
+    server.reply('Thought: catalogue CPU first.\nAction: get_metric_series\nAction Input: {"component": "catalogue", "metric": "cpu"}')
+    server.reply('Thought: is there a runbook?\nAction: kb_search\nAction Input: {"query": "cpu saturation", "k": 2}')
+    server.reply("Thought: the runbook fits.\nFinal Answer: " + json.dumps(rca()))
+    reply_json(server, KEEP)
+    server.reply("Catalogue's CPU saturated [M3].")
+    s = settings_for(server, kb_settings)
+    events, _ = await run(s, registry(knowledge=True))
+    drill_req, rca_req1, rca_req2, _, _ = server.chat_requests
+    assert "tools" in drill_req  # native first ...
+    assert "tools" not in rca_req1 and "Action Input" in rca_req1["messages"][0]["content"]  # ... then text, remembered
+    assert "kb_search" in rca_req1["messages"][0]["content"] and rca_req1["stop"]
+    last = rca_req2["messages"][-1]
+    kb = [e for e in events if type(e).__name__ == "Observation" and e.tool == "kb_search"][-1]
+    assert last["role"] == "user" and last["content"].startswith("Observation: [ok]") and kb.output[:60] in last["content"]
+    assert rca_req2["messages"][-2]["content"].startswith("Thought: is there a runbook?\nAction: kb_search")
+    series = [e for e in events if type(e).__name__ == "ActionProposed" and e.tool == "get_metric_series"]
+    assert series and series[0].arguments == {"component": "catalogue", "metric": "cpu"}
+    top = final(events).diagnosis["root_causes"][0]
+    assert (top["component"], top["fault_type"]) == ("catalogue", "cpu_saturation")
+
+
+async def test_a_wrong_cause_from_the_model_is_overruled_by_the_evidence(server):
+    server.reply("The findings are clear enough.")
+    wrong = rca(component="payment", kind="disk_full", evidence=("X1",))
+    wrong["root_causes"][0]["confidence"] = 1.0
+    reply_json(server, wrong)
+    reply_json(server, {"thought": "payment it is", "verdict": "revise", "component": "payment", "fault_type": "disk_full"})
+    server.reply("I think the database is overloaded. Restart it.")  # cites nothing
+    events, _ = await run(settings_for(server), registry())
+    answer = final(events)
+    top = answer.diagnosis["root_causes"][0]
+    assert (top["component"], top["fault_type"]) == ("catalogue", "cpu_saturation")  # the offline answer stands
+    assert any("rules floor" in n or "kept catalogue" in n for n in answer.diagnosis["report"]["reflection"]) or \
+        any("kept catalogue" in t.text for t in thoughts(events))
+    assert "summary" not in answer.diagnosis["report"] and "database is overloaded" not in answer.answer
+    assert "cited no evidence id" in thoughts(events)[-1].text
+
+
+async def test_a_model_may_reorder_with_resolving_evidence():
+    findings = [Finding("M1", "metrics", "cart", "cpu_usage", "spike", "cart cpu_usage rose 3x", 9.0, 100.0),
+                Finding("M2", "metrics", "db", "disk_used", "trend", "db disk usage 99%", 5.0, 90.0)]
+    rules = [RootCause("cart", "cpu_saturation", 0.7, ["M1"]), RootCause("db", "disk_full", 0.5, ["M2"])]
+    model = [RootCause("db", "disk_full", 0.9, ["M2"]), RootCause("cart", "cpu_saturation", 0.3, ["M1"])]
+    merged = roles.merge_rankings(model, rules)
+    moved, why = roles.floor(merged, rules, findings, {"db": ["M2"]})
+    assert moved[0].component == "db" and why == ""
+    held, why = roles.floor(merged, rules, findings, {"db": []})
+    assert held[0].component == "cart" and "no evidence id" in why
+    wrong_kind = [RootCause("db", "memory_leak", 0.9, ["M2"])] + rules
+    held, why = roles.floor(wrong_kind, rules, findings, {"db": ["M2"]})
+    assert held[0].component == "cart" and "memory_leak signature is missing" in why
+    stranger = [RootCause("web", "cpu_saturation", 0.9, ["M1"])] + rules
+    assert roles.floor(stranger, rules, findings, {"web": ["M1"]})[0][0].component == "cart"
 
 
 async def test_drill_down_rounds_are_capped_and_repeats_skipped(server):
@@ -145,8 +217,8 @@ async def test_drill_down_rounds_are_capped_and_repeats_skipped(server):
         return ToolResult.ok(f"P{n} {f.summary}", findings=[f])
 
     for comp in ("cart", "payment", "db", "cache"):
-        reply_json(server, {"thought": "more", "enough": False, "calls": [
-            {"tool": "probe", "arguments": {"component": comp}}, {"tool": "probe", "arguments": {"component": comp}}]})
+        server.reply("more", tool_calls=[{"name": "probe", "arguments": {"component": comp}},
+                                         {"name": "probe", "arguments": {"component": comp}}])
     reply_json(server, rca())
     reply_json(server, KEEP)
     server.reply("Catalogue CPU [M3].")
@@ -157,11 +229,13 @@ async def test_drill_down_rounds_are_capped_and_repeats_skipped(server):
     assert len(drills) == 3
     assert any("ranking the root causes again" in t.text for t in thoughts(events))
     assert len(server.chat_requests) == 6
+    third = server.chat_requests[2]["messages"]
+    assert [m["content"] for m in third if m["role"] == "tool"] == ["[ok] P1 cart probe 1 spiked", "[ok] P2 payment probe 2 spiked"]
     assert final(events).diagnosis["root_causes"][0]["component"] == "catalogue"
 
 
 async def test_model_with_enough_skips_the_drill_down(server):
-    reply_json(server, {"thought": "Clear enough.", "enough": True, "calls": []})
+    server.reply("Clear enough: catalogue's CPU [M3].")
     reply_json(server, rca())
     reply_json(server, KEEP)
     server.reply("Catalogue CPU [M3].")
@@ -177,7 +251,7 @@ async def test_model_with_enough_skips_the_drill_down(server):
     '{"thought": "x", "root_causes": [',  # cut off
 ])
 async def test_unusable_rca_output_falls_back_to_the_rule_ranking(server, reply):
-    reply_json(server, {"thought": "ok", "enough": True, "calls": []})
+    server.reply("Enough.")
     server.reply(reply)
     reply_json(server, KEEP)
     server.reply("Catalogue CPU [M3].")
@@ -189,13 +263,36 @@ async def test_unusable_rca_output_falls_back_to_the_rule_ranking(server, reply)
 
 
 async def test_a_model_failing_mid_run_leaves_the_rules_to_finish(server):
-    reply_json(server, {"thought": "ok", "enough": True, "calls": []})
+    server.reply("Enough.")
     server.error(500, "model crashed")
     events, _ = await run(settings_for(server), registry())
     assert "The model failed" in " ".join(t.text for t in thoughts(events))
     answer = final(events)
     assert answer.diagnosis["root_causes"][0]["component"] == "catalogue"
     assert "summary" not in answer.diagnosis["report"]
+    warning = [line for line in answer.answer.splitlines() if "became unavailable mid-run" in line]
+    assert len(warning) == 1 and "rules' result" in warning[0] and answer.answer.startswith(warning[0])
+
+
+async def test_the_run_header_names_the_model_the_server_offered(server):
+    server.reply("Enough.")
+    reply_json(server, rca())
+    reply_json(server, KEEP)
+    server.reply("Catalogue CPU [M3].")
+    events, _ = await run(settings_for(server, model=""), registry())
+    started = events[0]
+    assert type(started).__name__ == "RunStarted" and started.model == "team-test"
+    assert all(r["model"] == "team-test" for r in server.chat_requests)
+
+
+async def test_a_model_down_from_its_first_call_still_leaves_the_rule_result(server):
+    server.error(503, "loading model")
+    events, _ = await run(settings_for(server), registry())
+    answer = final(events)
+    assert not [e for e in events if isinstance(e, RunFailed)]
+    assert answer.diagnosis["root_causes"][0]["component"] == "catalogue"
+    warning = [line for line in answer.answer.splitlines() if "became unavailable" in line]
+    assert len(warning) == 1 and "HTTP 503" in warning[0] and answer.answer.startswith(warning[0])
 
 
 async def test_an_unreachable_model_fails_the_run_with_one_line(server):
@@ -214,9 +311,10 @@ async def test_a_tight_step_budget_skips_the_optional_model_roles(server):
 
 # -- unknown faults, JSON schema, Chinese -------------------------------------------------
 async def test_novel_fault_when_the_knowledge_base_has_nothing(server):
-    reply_json(server, {"thought": "ok", "enough": True, "calls": []})
+    server.reply("Enough.")
     reply_json(server, rca(kind="unknown", novel=True,
-                           mechanism="a runaway batch job on the catalogue host starves request threads"))
+                           mechanism="a runaway batch job on the catalogue host starves request threads",
+                           confirm="a batch process at the top of the host's CPU table from 13:26"))
     reply_json(server, KEEP)
     server.reply("A novel fault in catalogue [M3].")
     events, _ = await run(settings_for(server), registry())  # no knowledge tools: nothing can fit
@@ -226,20 +324,37 @@ async def test_novel_fault_when_the_knowledge_base_has_nothing(server):
     assert top["fault_type"] == "cpu_saturation"  # the model could not classify it; the rules could
     assert "novel fault" in top["reasons"][0] and "runaway batch job" in top["reasons"][0]
     assert "runaway batch job" in answer.answer
+    assert "Hypothesis (unconfirmed) of its mechanism: a runaway batch job" in top["reasons"][0]
+    assert "What would confirm it: a batch process at the top" in answer.answer
 
 
-async def test_json_schema_response_format_when_enabled(server):
-    reply_json(server, {"thought": "ok", "enough": True, "calls": []})
+async def test_json_schema_response_format_when_enabled(server, kb_settings):
+    server.reply("Enough.")
     reply_json(server, rca())
     reply_json(server, KEEP)
     server.reply("Catalogue CPU [M3].")
-    events, _ = await run(settings_for(server, response_format=True), registry())
+    events, _ = await run(settings_for(server, kb_settings, response_format=True), registry(knowledge=True))
     final(events)
     drill, rca_req, reflect_req, summary_req = server.chat_requests
-    schema = rca_req["response_format"]["json_schema"]["schema"]
-    assert "catalogue" in schema["properties"]["root_causes"]["items"]["properties"]["component"]["enum"]
+    # the acting roles call tools natively; the single-shot roles get the JSON schema
+    assert "tools" in drill and "tools" in rca_req and "response_format" not in rca_req
     assert reflect_req["response_format"]["type"] == "json_schema" and "response_format" not in summary_req
-    assert drill["response_format"]["json_schema"]["schema"]["properties"]["calls"]["maxItems"] == 2
+    verdict = reflect_req["response_format"]["json_schema"]["schema"]["properties"]["verdict"]
+    assert verdict["enum"] == ["keep", "revise", "demote"]
+
+
+async def test_text_protocol_with_json_schema_when_the_model_cannot_call_tools(server, kb_settings):
+    server.reply('{"name": "get_metric_series", "arguments": {"component": "catalogue", "metric": "cpu"}}')
+    reply_json(server, {"thought": "clear", "final_answer": json.dumps(rca())})
+    reply_json(server, KEEP)
+    server.reply("Catalogue CPU [M3].")
+    events, _ = await run(settings_for(server, kb_settings, response_format=True), registry(knowledge=True))
+    drill, rca_req, _, _ = server.chat_requests
+    assert "tools" in drill and "tools" not in rca_req  # the JSON call in the text switched the protocol
+    schema = rca_req["response_format"]["json_schema"]["schema"]
+    assert set(schema["anyOf"][0]["properties"]["action"]["enum"]) == {"kb_search", "get_runbook", "similar_incidents"}
+    top = final(events).diagnosis["root_causes"][0]
+    assert (top["component"], top["fault_type"]) == ("catalogue", "cpu_saturation")
 
 
 async def test_chinese_investigation_writes_chinese(server):

@@ -40,3 +40,22 @@ def test_no_time_means_none():
 
 def test_chinese_numerals():
     assert [cn_number(x) for x in ("三", "十", "十五", "二十三", "两", "12")] == [3, 10, 15, 23, 2, 12]
+
+
+@pytest.mark.parametrize("text, minutes", [("60 minutes ago", 60), ("30m ago", 30), ("2 hours ago", 120),
+                                           ("30分钟前", 30), ("两小时之前", 120)])
+def test_n_units_ago_opens_a_window_until_now(text, minutes):
+    from copilot.intent import flag_window
+
+    ref = datetime(2024, 5, 14, 12, 0, tzinfo=timezone.utc)
+    w = parse_window(text, ref)
+    assert (w.start, w.end) == (ref.timestamp() - minutes * 60, ref.timestamp())
+    assert flag_window(text, "", ref) == (ref.timestamp() - minutes * 60, ref.timestamp())  # --since TEXT
+
+
+def test_until_alone_is_the_hour_before_it():
+    from copilot.intent import flag_window
+
+    ref = datetime(2024, 5, 14, 20, 0, tzinfo=timezone.utc)
+    end = datetime(2024, 5, 14, 14, 40, tzinfo=timezone.utc).timestamp()
+    assert flag_window("", "14:40", ref) == (end - 3600, end)  # was refused: "until must be after since"

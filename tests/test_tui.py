@@ -241,6 +241,30 @@ async def test_sessions_picker_resumes_a_session(tmp_path, monkeypatch):
         assert [str(q.render()) for q in app.query(QuestionLine)] == ["› why is cart slow?"]
 
 
+async def test_resume_restores_the_data_and_the_status_line_says_it(tmp_path, monkeypatch):
+    first = make_session(tmp_path, monkeypatch, investigation_script(), session_id="20250101-000000-aaaaaa")
+    read = first.settings.data
+    app = CopilotApp(first)
+    async with app.run_test(size=(110, 40)) as pilot:
+        await submit(pilot, "why is cart slow?")
+        await wait_idle(app, pilot)
+
+    second = make_session(tmp_path, monkeypatch, investigation_script(), session_id="20250102-000000-bbbbbb")
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "metrics.csv").write_text("timestamp,component,metric,value\n2024-05-14T13:05:00Z,db,cpu,0.5\n")
+    second.settings.data = str(other)
+    app = CopilotApp(second)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await wait_for(lambda: app.status.data == f"files in {other}", pilot)
+        await submit(pilot, "/resume 20250101")
+        await wait_for(lambda: any("data restored" in n for n in notices(app)), pilot)
+        assert any(f"data restored: files in {read}" in n for n in notices(app))
+        assert second.settings.data == read
+        assert app.status.data == f"files in {read}"
+        assert "files in" in str(app.query_one("#status").render())
+
+
 async def test_missing_data_dir_is_a_one_line_error(tmp_path, monkeypatch):
     session = make_session(tmp_path, monkeypatch, investigation_script())
     session.settings.data = str(tmp_path / "nowhere")
@@ -272,3 +296,48 @@ async def test_a_crashing_brain_is_reported_and_the_app_goes_on(tmp_path, monkey
         assert errors == ["Error: RuntimeError: the brain tripped"]
         assert "failed" in str(app.query_one("#status").render())
         assert app.is_running
+
+
+async def test_with_nothing_configured_the_status_line_says_bundled_demo(tmp_path):
+    from copilot.config import load_settings
+    from copilot.session import Session
+
+    settings = load_settings()  # no --data, no source configured (tests/conftest.py clears COPILOT_*)
+    settings.memory, settings.sessions_dir = False, str(tmp_path / "sessions")
+    app = CopilotApp(Session(settings, memory=False))
+    async with app.run_test(size=(140, 40)) as pilot:
+        await wait_for(lambda: app.status.data.startswith("bundled demo"), pilot, timeout=30)
+        app.refresh_status()
+        await pilot.pause()
+        assert "bundled demo" in str(app.query_one("#status").render())
+
+
+async def test_model_unreachable_mid_run_is_shown_once_and_the_rules_answer(tmp_path):
+    """A real Session (built-in plugins, demo telemetry) and a model that answers once then fails."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from copilot.config import Settings
+    from copilot.session import Session
+    from tests.fake_openai import FakeOpenAI
+
+    root = Path(__file__).resolve().parent.parent
+    data = tmp_path / "incident"
+    done = subprocess.run([sys.executable, "-m", "copilot", "demo", "generate", "--fault", "memory_leak", "--service",
+                           "cart", "--seed", "3", "--out", str(data)], cwd=root, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    with FakeOpenAI(models=["fake-model"]) as server:
+        server.reply(json.dumps({"thought": "ok", "enough": True, "calls": []}))  # then: 500 for every call
+        settings = Settings(data=str(data), base_url=server.base_url, model="fake-model", api_key="sk-test-123456789",
+                            retries=1, memory=False, sessions_dir=str(tmp_path / "sessions"))
+        app = CopilotApp(Session(settings, memory=False))
+        async with app.run_test(size=(140, 50)) as pilot:
+            await submit(pilot, "why is cart slow?")
+            await wait_idle(app, pilot, timeout=60)
+            thoughts = [block.text for block in app.query(StepBlock)]
+            assert sum("The model failed" in t for t in thoughts) == 1
+            assert app.status.state == "answered"
+            assert app.conversation.answer is not None
+            assert not app.query(".notice.-error")

@@ -102,7 +102,9 @@ async def test_lists_bundled_experiences_previews_runbooks_and_esc_returns(tmp_p
         assert labels == ["Fault", "Kind", "Root cause", "Mitigation", "Lang", "Source"]
         row = [str(cell) for cell in screen.table.get_row("exp-disk-full-zh")]
         assert row[0] == "磁盘空间不足" and row[1] == "disk_full" and row[4] == "zh"
-        assert "experiences · 3 runbooks" in status(screen)
+        from kb.seed import bundled_plan
+
+        assert f"{len(bundled)} experiences · {len(bundled_plan()[0].documents)} runbooks" in status(screen)
         await select_row(screen, pilot, "exp-disk-full-en")  # the highlighted entry in full below
         detail = str(screen.query_one("#experience-detail", Static).render())
         assert "[exp-disk-full-en, bundled]" in detail and "In logs: \"No space left on device\"" in detail
@@ -118,6 +120,8 @@ async def test_lists_bundled_experiences_previews_runbooks_and_esc_returns(tmp_p
         assert app.focused is options
         ids = [options.get_option_at_index(i).id for i in range(options.option_count)]
         assert {"sop-disk-full", "sop-disk-full#1", "sop-high-latency", "sop-pod-pending"} <= set(ids)
+        options.highlighted = ids.index("sop-disk-full#1")  # scrolled into view below the other runbooks
+        await pilot.pause()
         option_lines = [options.render_line(y).text for y in range(options.size.height)]
         assert any("Disk full SOP  [sop-disk-full]" in line for line in option_lines)
         assert "  1. Confirm and find the volume" in [line.rstrip() for line in option_lines]  # indented

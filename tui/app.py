@@ -197,14 +197,19 @@ class CopilotApp(App[int]):
             self.action_knowledge()
             return
         if outcome.action == "sessions" and outcome.sessions:
-            self.push_screen(SessionsScreen(outcome.sessions), callback=self._picked)
+            self.push_screen(SessionsScreen(outcome.sessions, self.session.settings), callback=self._picked)
             return
         if outcome.text:
             await conversation.say(outcome.text, "error" if outcome.error else "info")
         if outcome.action == "resumed":
             await self._show_history()
         if not self.running:
+            data = self.status.data
             self.status = RunStatus(self.session.model_label, self.session.settings.max_steps)
+            self.status.data = data
+            if outcome.action == "resumed":  # the resumed session's data: the status line says it
+                with contextlib.suppress(CopilotError):
+                    self.status.data = self.session.select_data().label
         self.refresh_status()
 
     async def _picked(self, session_id: str | None) -> None:

@@ -38,6 +38,9 @@ from textual.widgets.option_list import Option
 from textual.worker import Worker, WorkerState
 
 from copilot.errors import CopilotError
+from copilot.terminal_text import sanitize_terminal
+
+from .safe import safe_markdown, safe_text
 
 COLUMNS: tuple[tuple[str, str, int], ...] = (  # key, label, width (0: shares what is left)
     ("fault_name", "Fault", 22),
@@ -126,7 +129,7 @@ def column_widths(total: int) -> list[int]:
 def one_line(value: Any, width: int) -> Text:
     """Plain text (never markup) on one line, cut with an ellipsis to `width` terminal
     cells (a CJK character takes two)."""
-    text = Text(" ".join(str(value or "").split()))
+    text = Text(" ".join(sanitize_terminal(str(value or "")).split()))
     text.truncate(width, overflow="ellipsis")
     return text
 
@@ -311,12 +314,12 @@ class ExperienceForm(ModalScreen["dict[str, Any] | None"]):
         for field, message in problems:
             matches = self.query("#" + _dom_id(field) + "-error")
             if matches:
-                matches.first().update(f"{field}: {message}")
+                matches.first().update(safe_text(f"{field}: {message}"))
                 matches.first().add_class("-shown")
                 first = first or field
         summary = "; ".join(f"{f}: {m}" for f, m in problems)
         self.query_one("#form-problems", Static).update(
-            f"Not saved. {summary}" if problems else "")
+            safe_text(f"Not saved. {summary}" if problems else ""))
         if first:
             self.query_one("#" + _dom_id(first)).focus()
 
@@ -442,7 +445,7 @@ class KnowledgeScreen(Screen[None]):
 
     def status(self, text: str, error: bool = False) -> None:
         widget = self.query_one("#kb-status", Static)
-        widget.update(text)
+        widget.update(safe_text(text))
         widget.set_class(error, "-error")
 
     def on_mount(self) -> None:
@@ -465,7 +468,7 @@ class KnowledgeScreen(Screen[None]):
             self.table.loading = False
             self.query_one("#runbooks", OptionList).loading = False
             self.status(f"{event.worker.name} failed: {text}", error=True)
-            self.notify(text, title=f"Knowledge base: {event.worker.name} failed", severity="error",
+            self.notify(sanitize_terminal(text), title=f"Knowledge base: {event.worker.name} failed", severity="error",
                         markup=False)
             self.refresh_bindings()
 
@@ -484,7 +487,7 @@ class KnowledgeScreen(Screen[None]):
     async def _load(self) -> None:
         entries, chunks, location = await asyncio.to_thread(
             lambda: (self.kb.experiences(), self.kb.runbook_chunks(), self.kb.location))
-        self.query_one("#kb-title", Static).update(f"Knowledge base · {location}")
+        self.query_one("#kb-title", Static).update(safe_text(f"Knowledge base · {location}"))
         self.loaded = True
         self.show_runbooks(chunks)
         if self.query_text:
@@ -521,7 +524,7 @@ class KnowledgeScreen(Screen[None]):
 
     def show_detail(self) -> None:
         entry = self.selected()
-        self.query_one("#experience-detail", Static).update(experience_detail(entry) if entry else "")
+        self.query_one("#experience-detail", Static).update(safe_text(experience_detail(entry) if entry else ""))
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         self.show_detail()
@@ -536,7 +539,7 @@ class KnowledgeScreen(Screen[None]):
         options = self.query_one("#runbooks", OptionList)
         options.clear_options()
         for doc_id, book in self.books.items():
-            options.add_option(Option(Text(f"{book[0]['title']}  [{doc_id}]"), id=doc_id))
+            options.add_option(Option(Text(sanitize_terminal(f"{book[0]['title']}  [{doc_id}]")), id=doc_id))
             for chunk in book[1:]:
                 _, title = _heading(chunk)
                 options.add_option(Option(Text("  ") + one_line(title, 34), id=chunk["id"]))
@@ -560,7 +563,7 @@ class KnowledgeScreen(Screen[None]):
             text = runbook_markdown(book)
         else:
             text = chunk_markdown(next(c for c in book if c["id"] == option_id))
-        self.query_one("#runbook-preview", Markdown).update(text)
+        self.query_one("#runbook-preview", Markdown).update(safe_markdown(text))
         self.query_one("#runbook-scroll", VerticalScroll).scroll_home(animate=False)
 
     # -- search --------------------------------------------------------------------------
@@ -648,4 +651,4 @@ class KnowledgeScreen(Screen[None]):
         else:
             self.show_experiences(await asyncio.to_thread(self.kb.experiences), focus=entry_id)
         self.status(f"{verb} {entry_id} · {self.summary()}")
-        self.notify(f"{verb} {entry_id}", markup=False)
+        self.notify(sanitize_terminal(f"{verb} {entry_id}"), markup=False)

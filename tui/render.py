@@ -93,9 +93,10 @@ def failed_text(error: str) -> str:
 CANCELLED_TEXT = "Investigation cancelled."
 
 
-def run_started_text(session_id: str, model: str, max_steps: int, data: str = "") -> str:
+def run_started_text(session_id: str, model: str, max_steps: int, data: str = "", zone: str = "") -> str:
     text = f"session {session_id} · {model} · up to {max_steps} steps"
-    return text + (f"\ndata: {data}" if data else "")
+    text += f"\ndata: {data}" if data else ""
+    return text + (f"{' · ' if data else chr(10)}times in {zone}" if zone else "")
 
 
 def format_tokens(n: int) -> str:
@@ -261,10 +262,10 @@ class Renderer:
     def handle(self, event: Event) -> None:
         self.status.apply(event, self.clock())
         match event:
-            case RunStarted(session_id=sid, model=model, max_steps=n, data=data):
+            case RunStarted(session_id=sid, model=model, max_steps=n, data=data, timezone=zone):
                 self._answer = ""
                 self._data = event.data
-                self.line(run_started_text(sid, model, n, data), "dim")
+                self.line(run_started_text(sid, model, n, data, zone), "dim")
             case MemoryRecalled(memory_id=mid, summary=summary, similarity=sim):
                 self.line(memory_text(mid, summary, sim), "magenta")
             case ThoughtDelta(step=step, text=text):

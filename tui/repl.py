@@ -206,6 +206,9 @@ class Repl:
             self.reader.clear()
         if outcome.text:
             self.renderer.line(outcome.text, "red" if outcome.error else "")
+        if outcome.action == "resumed":  # the resumed session's data: the prompt says it
+            with contextlib.suppress(CopilotError):
+                self.renderer.status.data = self.session.select_data().label
         return True
 
     async def investigate(self, question: str) -> None:

@@ -14,9 +14,10 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Label, OptionList, Static
+from textual.widgets import Button, Label, OptionList
 from textual.widgets.option_list import Option
 
+from .safe import PlainText, safe_text
 from .slash import session_line
 
 
@@ -39,11 +40,10 @@ class ApprovalScreen(ModalScreen[bool]):
     def compose(self) -> ComposeResult:
         first = self.description.strip().splitlines()[0] if self.description.strip() else ""
         with Vertical(id="dialog"):
-            yield Label(f"Approve a change? {self.tool} changes systems.", id="approval-title")
+            yield Label(safe_text(f"Approve a change? {self.tool} changes systems."), id="approval-title")
             if first:
-                yield Static(first, markup=False, classes="description")
-            yield Static(json.dumps(self.arguments, ensure_ascii=False, indent=2, default=str),
-                         markup=False, classes="arguments")
+                yield PlainText(first, classes="description")
+            yield PlainText(json.dumps(self.arguments, ensure_ascii=False, indent=2, default=str), classes="arguments")
             with Horizontal(id="buttons"):
                 yield Button("Approve (y)", id="approve", variant="warning")
                 yield Button("Deny (n)", id="deny", variant="primary")
@@ -87,14 +87,15 @@ class SessionsScreen(ModalScreen[str | None]):
     AUTO_FOCUS = "#sessions"
     BINDINGS = [Binding("escape", "close", "Close")]
 
-    def __init__(self, rows: list[Any]) -> None:
+    def __init__(self, rows: list[Any], settings: Any = None) -> None:
         super().__init__()
         self.rows = rows
+        self.settings = settings
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
             yield Label("Resume a session (Enter picks, Escape closes)", id="sessions-title")
-            yield OptionList(*[Option(session_line(r), id=r.id) for r in self.rows], id="sessions")
+            yield OptionList(*[Option(safe_text(session_line(r, self.settings)), id=r.id) for r in self.rows], id="sessions")
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         self.dismiss(event.option.id)

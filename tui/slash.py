@@ -1,5 +1,5 @@
-"""Slash commands shared by the TUI and the REPL: /help, /model, /offline, /sessions,
-/resume, /kb, /clear, /exit.
+"""Slash commands shared by the TUI and the REPL: /help, /model, /offline, /window,
+/sessions, /resume, /kb, /new, /clear, /exit.
 
 `run_command()` changes the session (model, offline, resumed history) and returns an
 `Outcome`: the text to show and, for what only a front end can do (clear the screen,
@@ -8,7 +8,6 @@ quit, open the sessions picker or the knowledge screen), an action name.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,9 +17,12 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("/help", "show this help"),
     ("/model NAME", "ask NAME on the OpenAI-compatible endpoint (no name: show the current one)"),
     ("/offline [off]", "use the rule-based brain, no model (/offline off: back to the model)"),
+    ("/window [SINCE[..UNTIL]]", "the time window of the next questions, like --since/--until: "
+                                 "/window 14:05..14:40, /window 30 minutes ago; /window off: from each question"),
     ("/sessions", "list saved sessions"),
     ("/resume ID", "continue a saved session (a unique prefix of the id is enough)"),
     ("/kb", "the knowledge base: experiences and runbooks (a screen in the TUI, also F2)"),
+    ("/new", "start over: the next question opens a new investigation (follow-ups are about the current one)"),
     ("/clear", "clear the screen"),
     ("/exit", "quit (also Ctrl+D in the REPL, Ctrl+Q in the TUI)"),
 )
@@ -41,7 +43,7 @@ def help_text() -> str:
 @dataclass
 class Outcome:
     text: str = ""
-    action: str = ""  # "" | clear | exit | sessions | resumed | knowledge
+    action: str = ""  # "" | clear | exit | sessions | resumed | knowledge | new
     error: bool = False
     sessions: list[Any] = field(default_factory=list)  # SessionSummary rows for /sessions
 
@@ -50,9 +52,11 @@ def is_command(line: str) -> bool:
     return line.strip().startswith("/")
 
 
-def session_line(row: Any) -> str:
-    """One saved session, worded like `copilot sessions list`."""
-    when = time.strftime("%Y-%m-%d %H:%M", time.localtime(row.started)) if row.started else "?"
+def session_line(row: Any, settings: Any = None) -> str:
+    """One saved session, worded like `copilot sessions list` (times in the configured zone)."""
+    from copilot.timezones import format_time
+
+    when = format_time(row.started, settings) if row.started else "?"
     cause = f" -> {row.root_cause}" if row.root_cause else ""
     return f"{row.id}  {when}  {row.model:<10} {row.outcome:<10} {row.question[:60]}{cause}"
 
@@ -81,24 +85,60 @@ def _offline(session: Any, arg: str) -> Outcome:
     return Outcome("offline: the rule-based brain investigates, no model is asked")
 
 
+def _window(session: Any, arg: str) -> Outcome:
+    from datetime import datetime
+
+    from copilot.intent import flag_window
+    from copilot.timezones import local_zone, zone_label
+
+    settings = session.settings
+    zone = zone_label(settings)
+    if not arg:
+        if not (settings.since or settings.until):
+            return Outcome(f"window: read from each question (else the last hour); times in {zone}")
+        return Outcome(f"window: since {settings.since or 'an hour before'}"
+                       f"{' until ' + settings.until if settings.until else ''} ({zone}); /window off clears it")
+    if arg.lower() in ("off", "none", "clear"):
+        settings.since = settings.until = ""
+        return Outcome("window cleared: read from each question again")
+    since, _, until = (part.strip() for part in arg.partition(".."))
+    if not (since or until):
+        return _window(session, "off")
+    now = datetime.now(local_zone(settings))
+    checks = [(since, "", f"/window: {since!r} is not a time; use HH:MM, 'YYYY-MM-DD HH:MM' or '30 minutes ago'"),
+              ("", until, f"/window: {until!r} (after '..') is not a time; use HH:MM or 'YYYY-MM-DD HH:MM'"),
+              (since, until, f"/window: the end must be after the start (got {since}..{until})")]
+    for start, end, problem in checks:
+        if not (start or end) or (start and end and not (since and until)):
+            continue
+        try:
+            flag_window(start, end, now)
+        except CopilotError:
+            return Outcome(problem, error=True)
+    settings.since, settings.until = since, until
+    return Outcome(f"window set: since {since or 'an hour before'}{' until ' + until if until else ''} ({zone}); "
+                   "the next questions read it")
+
+
 def _sessions(session: Any) -> Outcome:
     rows = session.store.list()
     if not rows:
         return Outcome("no saved sessions yet", action="sessions")
-    return Outcome("\n".join(session_line(r) for r in rows), action="sessions", sessions=rows)
+    return Outcome("\n".join(session_line(r, session.settings) for r in rows), action="sessions", sessions=rows)
 
 
 def _resume(session: Any, arg: str) -> Outcome:
     if not arg:
         return Outcome("/resume needs a session id; /sessions lists them", error=True)
     try:
-        session.resume(arg)
+        data = session.resume(arg)
     except CopilotError as exc:
         return Outcome(str(exc), error=True)
     questions = [t["content"] for t in session.history if t.get("role") == "user"]
     last = f"; last question: {questions[-1]}" if questions else ""
     return Outcome(
-        f"resumed session {session.id} ({len(questions)} earlier question{'' if len(questions) == 1 else 's'}{last})",
+        f"resumed session {session.id} ({len(questions)} earlier question{'' if len(questions) == 1 else 's'}{last})"
+        + (f"\n{data}" if data else ""),
         action="resumed",
     )
 
@@ -112,12 +152,17 @@ def run_command(session: Any, line: str) -> Outcome:
         return _model(session, arg)
     if name == "/offline":
         return _offline(session, arg)
+    if name == "/window":
+        return _window(session, arg)
     if name == "/sessions":
         return _sessions(session)
     if name == "/resume":
         return _resume(session, arg)
     if name == "/kb":
         return Outcome(KB_HINT, action="knowledge")
+    if name == "/new":
+        session.start_over()
+        return Outcome(f"new session {session.id}: the next question starts a new investigation", action="new")
     if name == "/clear":
         return Outcome(action="clear")
     if name in ("/exit", "/quit"):

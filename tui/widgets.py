@@ -13,7 +13,7 @@ from typing import Any
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widget import Widget
-from textual.widgets import Collapsible, Input, Markdown, Static
+from textual.widgets import Collapsible, Input, Markdown
 
 from copilot.events import (
     ActionProposed,
@@ -45,28 +45,29 @@ from .render import (
     saved_text,
     step_title,
 )
+from .safe import PlainText, safe_markdown, safe_title
 
 
-class QuestionLine(Static):
+class QuestionLine(PlainText):
     def __init__(self, question: str) -> None:
-        super().__init__(f"› {question}", markup=False, classes="question")
+        super().__init__(f"› {question}", classes="question")
 
 
-class Notice(Static):
+class Notice(PlainText):
     """A line outside the steps: session start, memory, errors, command output."""
 
     def __init__(self, text: str, kind: str = "info") -> None:
-        super().__init__(text, markup=False, classes=f"notice -{kind}")
+        super().__init__(text, classes=f"notice -{kind}")
 
 
-class ActionLine(Static):
+class ActionLine(PlainText):
     def __init__(self, tool: str, arguments: dict[str, Any]) -> None:
-        super().__init__(action_text(tool, arguments), markup=False, classes="action")
+        super().__init__(action_text(tool, arguments), classes="action")
 
 
-class FindingLine(Static):
+class FindingLine(PlainText):
     def __init__(self, finding: dict[str, Any]) -> None:
-        super().__init__(finding_text(finding), markup=False, classes="finding")
+        super().__init__(finding_text(finding), classes="finding")
 
 
 class ObservationBlock(Collapsible):
@@ -74,8 +75,8 @@ class ObservationBlock(Collapsible):
 
     def __init__(self, event: Observation) -> None:
         summary = observation_summary(event.tool, event.status, event.elapsed_ms, event.output, event.truncated)
-        body = Static(event.output or "(no output)", markup=False, classes="output")
-        super().__init__(body, title=summary, collapsed=True, classes=f"observation -{event.status}")
+        body = PlainText(event.output or "(no output)", classes="output")
+        super().__init__(body, title=safe_title(summary), collapsed=True, classes=f"observation -{event.status}")
         self.call_id = event.call_id
         self.status = event.status
 
@@ -84,8 +85,8 @@ class StepBlock(Collapsible):
     """One step of the investigation; its thought streams in while it is open."""
 
     def __init__(self, step: int, agent: str = "") -> None:
-        self.thought = Static("", markup=False, classes="thought")
-        super().__init__(self.thought, title=step_title(step, agent), collapsed=False, classes="step")
+        self.thought = PlainText("", classes="thought")
+        super().__init__(self.thought, title=safe_title(step_title(step, agent)), collapsed=False, classes="step")
         self.step = step
         self.text = ""
 
@@ -96,7 +97,7 @@ class StepBlock(Collapsible):
     def set_thought(self, text: str, agent: str) -> None:
         self.text = text
         self.thought.update(text)
-        self.title = step_title(self.step, agent)
+        self.title = safe_title(step_title(self.step, agent))
 
     async def add(self, widget: Widget) -> None:
         await self.query_one(Collapsible.Contents).mount(widget)
@@ -127,7 +128,7 @@ class Conversation(VerticalScroll):
         await self.remove_children()
 
     async def show_markdown(self, text: str) -> None:
-        await self.mount(Markdown(text, classes="answer"))
+        await self.mount(Markdown(safe_markdown(text), classes="answer"))
 
     async def _step(self, step: int, agent: str = "") -> StepBlock:
         block = self.steps.get(step)
@@ -156,8 +157,8 @@ class Conversation(VerticalScroll):
 
     async def show(self, event: Event) -> None:
         match event:
-            case RunStarted(session_id=sid, model=model, max_steps=n, data=data):
-                await self.say(run_started_text(sid, model, n, data), "dim")
+            case RunStarted(session_id=sid, model=model, max_steps=n, data=data, timezone=zone):
+                await self.say(run_started_text(sid, model, n, data, zone), "dim")
             case MemoryRecalled(memory_id=mid, summary=summary, similarity=sim):
                 await self.say(memory_text(mid, summary, sim), "memory")
             case ThoughtDelta(step=step, text=text):
@@ -168,8 +169,8 @@ class Conversation(VerticalScroll):
                 await (await self._step(step)).add(ActionLine(tool, args))
             case ApprovalRequested(step=step, tool=tool, approved=ok):
                 block = await self._step(step)
-                await block.add(Static(approval_text(tool, ok), markup=False,
-                                       classes=f"approval -{'granted' if ok else 'denied'}"))
+                await block.add(PlainText(approval_text(tool, ok),
+                                          classes=f"approval -{'granted' if ok else 'denied'}"))
             case Observation(step=step):
                 await (await self._step(step)).add(ObservationBlock(event))
             case FindingReported(step=step, finding=finding):
@@ -180,14 +181,14 @@ class Conversation(VerticalScroll):
                     await self.mount(self.answer)
                     self._stream = Markdown.get_stream(self.answer)
                 if self._stream is not None:
-                    await self._stream.write(text)
+                    await self._stream.write(safe_markdown(text))
             case FinalAnswer(answer=answer):
                 await self._stop_stream()
                 if self.answer is None:
-                    self.answer = Markdown(answer, classes="answer")
+                    self.answer = Markdown(safe_markdown(answer), classes="answer")
                     await self.mount(self.answer)
                 else:
-                    await self.answer.update(answer)
+                    await self.answer.update(safe_markdown(answer))
             case DiagnosisSaved(memory_id=mid, where=where):
                 await self.say(saved_text(mid, where), "dim")
             case StepLimitReached(steps=n, reason=reason):
@@ -240,5 +241,5 @@ class HistoryInput(Input):
             self._show(self.history[self._index])
 
 
-class StatusBar(Static):
+class StatusBar(PlainText):
     """One line: model or offline, step n/max, tokens, elapsed, state."""

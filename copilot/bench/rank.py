@@ -46,8 +46,16 @@ def rank_case(telemetry: Telemetry, alert_time: float) -> list[tuple[str, str]]:
         findings += detect_trace_anomalies(telemetry.spans, window, baseline, next_id)
     if telemetry.logs:
         findings += detect_log_anomalies(telemetry.logs, window, baseline, next_id)
-    causes = rank_root_causes(findings, telemetry.call_graph, top_k=5)
+    causes = rank_root_causes(findings, call_graph(telemetry), top_k=5)
     return [(r.component, r.fault_type) for r in causes]
+
+
+def call_graph(telemetry: Telemetry) -> list[tuple[str, str]]:
+    """The declared call graph and the calls the spans show: a declared graph may miss
+    services (then they would look like entries nothing calls), the spans cannot lie."""
+    from plugins.telemetry.files import derive_call_graph
+
+    return sorted(set(telemetry.call_graph) | set(derive_call_graph(telemetry.spans)))
 
 
 def alert_findings(telemetry: Telemetry, next_id) -> list:

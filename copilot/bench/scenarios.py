@@ -35,7 +35,8 @@ from copilot.errors import CopilotError
 DEFAULT_SUITE = Path(__file__).resolve().parents[2] / "tests" / "scenarios"
 KINDS = ("diagnose", "knowledge")
 TOP_KEYS = {"description", "kind", "question", "generate", "data", "settings", "expect", "known_issue", "notes"}
-EXPECT_KEYS = {"component", "fault_kind", "start", "report", "window", "answer"}
+EXPECT_KEYS = {"component", "fault_kind", "start", "report", "window", "answer", "verdict", "category"}
+VERDICTS = ("fault", "recovered", "healthy")
 REPORT_FACTS = {"language", "prose_language", "faulty_components", "first_faulty_component", "onsets", "root_cause_section",
                 "strongest_evidence_component", "mentions"}
 WINDOW_FACTS = {"covers_truth", "echoed", "start", "padding_min", "minutes"}
@@ -133,10 +134,14 @@ def load_scenario(folder: Path) -> Scenario:
     if kind == "diagnose":
         if gen is None and data_dir is None:
             raise bad("a diagnose scenario needs telemetry: 'generate' or 'data'")
-        if gen is None and not ({"component", "fault_kind"} <= set(expect)):
+        if gen is None and not ({"component", "fault_kind"} <= set(expect)) and expect.get("verdict") != "healthy":
             raise bad("with committed data, expect.component and expect.fault_kind are required")
-    if expect.get("fault_kind") is not None and expect["fault_kind"] not in FAULT_KINDS:
-        raise bad(f"expect.fault_kind {expect['fault_kind']!r} is not one of {', '.join(FAULT_KINDS)}")
+    if expect.get("verdict") is not None and expect["verdict"] not in VERDICTS:
+        raise bad(f"expect.verdict {expect['verdict']!r} is not one of {', '.join(VERDICTS)}")
+    from copilot.kinds import is_kind
+
+    if expect.get("fault_kind") is not None and expect["fault_kind"] not in FAULT_KINDS and not is_kind(expect["fault_kind"]):
+        raise bad(f"expect.fault_kind {expect['fault_kind']!r} is not a fault kind (copilot/kinds.py)")
     settings = raw.get("settings") or {}
     if not isinstance(settings, dict):
         raise bad("'settings' must be a mapping of setting names to values")
@@ -198,9 +203,14 @@ def prepare(sc: Scenario) -> Prepared:
     if sc.generate is not None:
         data_dir = generated_dir(sc.generate)
         truth = json.loads((data_dir / "incident.json").read_text(encoding="utf-8"))  # scoring only
-    for key in ("component", "fault_kind", "start"):
+    for key in ("component", "fault_kind", "start", "verdict", "category"):
         if sc.expect.get(key) is not None:
             truth[key] = sc.expect[key]
+    if sc.kind == "diagnose":
+        from copilot.kinds import category_of
+
+        truth.setdefault("verdict", "fault")
+        truth.setdefault("category", category_of(truth.get("fault_kind") or "") if truth["verdict"] != "healthy" else "")
     values: dict[str, str] = {}
     if "{generated_question}" in sc.question:
         if data_dir is None or not (data_dir / "question.txt").exists():
@@ -441,11 +451,14 @@ def score(sc: Scenario, prep: Prepared, outcome: Outcome) -> dict[str, Any]:
     result: dict[str, Any] = {
         "scenario": sc.name, "kind": sc.kind, "question": outcome.question,
         "language": _language_of(outcome.question), "known_issue": sc.known_issue,
-        "truth": {k: truth.get(k) for k in ("component", "fault_kind", "start")} if sc.kind == "diagnose" else None,
+        "truth": {k: truth.get(k) for k in ("component", "fault_kind", "start", "verdict", "category")}
+        if sc.kind == "diagnose" else None,
+        "verdict": diag.get("verdict"), "verdict_right": None, "category_right": None,
         "top": [top.get("component"), top.get("fault_type")] if top else None,
         "component_right": None, "kind_right": None,
         "model": diag.get("model", ""), "tokens": outcome.tokens, "seconds": round(outcome.seconds, 2),
         "failure": outcome.failure,
+        "tool_calls": sum(isinstance(e, ActionProposed) for e in outcome.events),
         "recalled": [e.memory_id for e in outcome.events if isinstance(e, MemoryRecalled)],
     }
     checks: list[Check] = []
@@ -454,6 +467,10 @@ def score(sc: Scenario, prep: Prepared, outcome: Outcome) -> dict[str, Any]:
     if sc.kind == "diagnose":
         result["component_right"] = top.get("component") == truth.get("component")
         result["kind_right"] = top.get("fault_type") == truth.get("fault_kind")
+        if truth.get("verdict") == "healthy":  # nothing is wrong: right when nothing is named
+            result["component_right"] = result["kind_right"] = not causes
+        result["verdict_right"] = diag.get("verdict") == truth.get("verdict")
+        result["category_right"] = (top.get("category") or "") == (truth.get("category") or "")
         if outcome.final is not None:
             calls = {e.call_id for e in outcome.events if isinstance(e, ActionProposed)}
             checks += consistency_checks(diag, calls)
@@ -461,7 +478,7 @@ def score(sc: Scenario, prep: Prepared, outcome: Outcome) -> dict[str, Any]:
     result["checks"] = [{"name": c.name, "ok": c.ok, "detail": c.detail} for c in checks]
     result["facts_passed"] = sum(c.ok for c in checks)
     result["facts_total"] = len(checks)
-    parts = [result["component_right"], result["kind_right"]] if sc.kind == "diagnose" else []
+    parts = [result["component_right"], result["kind_right"], result["verdict_right"]] if sc.kind == "diagnose" else []
     parts += [c.ok for c in checks]
     result["accuracy"] = round(sum(bool(p) for p in parts) / len(parts), 3) if parts else 0.0
     result["passed"] = all(bool(p) for p in parts)
@@ -508,10 +525,26 @@ def summarize(results: list[dict[str, Any]], model: str, seconds: float) -> dict
     facts = sum(r["facts_passed"] for r in results)
     facts_total = sum(r["facts_total"] for r in results)
     passed = sum(r["passed"] for r in results)
+
+    def by(key: str) -> dict[str, dict[str, Any]]:
+        """Accuracy per expected category / verdict: the share of its cases diagnosed right
+        (component, fault kind and verdict)."""
+        groups: dict[str, list[dict[str, Any]]] = {}
+        for r in diag:
+            groups.setdefault((r["truth"] or {}).get(key) or "(none)", []).append(r)
+        return {k: {"cases": len(v), "right": share(sum(bool(r["component_right"] and r["kind_right"]
+                                                              and r.get("verdict_right", True)) for r in v), len(v)),
+                    "verdict_right": share(sum(bool(r.get("verdict_right")) for r in v), len(v)),
+                    "category_right": share(sum(bool(r.get("category_right")) for r in v), len(v))}
+                for k, v in sorted(groups.items())}
+
     return {
         "benchmark": "scenarios", "model": model, "cases": len(results),
         "component_accuracy": share(comp, len(diag)), "fault_kind_accuracy": share(kind, len(diag)),
         "facts_satisfied": share(facts, facts_total), "scenarios_passed": passed,
+        "verdict_accuracy": share(sum(bool(r.get("verdict_right")) for r in diag), len(diag)),
+        "category_accuracy": share(sum(bool(r.get("category_right")) for r in diag), len(diag)),
+        "per_category": by("category"), "per_verdict": by("verdict"),
         "accuracy": share(passed, len(results)),
         "tokens": sum(r["tokens"] for r in results), "seconds": round(seconds, 1),
         "per_case": results,
@@ -533,7 +566,11 @@ def format_text(summary: dict[str, Any]) -> str:
     lines += ["", f"overall: component {pct(summary['component_accuracy'])}, fault kind "
                   f"{pct(summary['fault_kind_accuracy'])}, facts {pct(summary['facts_satisfied'])}, "
                   f"scenarios passed {summary['scenarios_passed']}/{summary['cases']}; "
-                  f"tokens {summary['tokens']}; {summary['seconds']} s"]
+                  f"tokens {summary['tokens']}; {summary['seconds']} s",
+              f"verdict {pct(summary.get('verdict_accuracy'))}, category {pct(summary.get('category_accuracy'))}"]
+    for key, title in (("per_category", "per category"), ("per_verdict", "per verdict")):
+        if summary.get(key):
+            lines.append(f"{title}: " + "; ".join(f"{k} {pct(v['right'])} of {v['cases']}" for k, v in summary[key].items()))
     failed = [r for r in summary["per_case"] if not r["passed"]]
     if failed:
         lines += ["", "what failed (* = a known product issue, see the scenario's known_issue):"]
@@ -548,8 +585,51 @@ def format_text(summary: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def side_by_side(offline: dict[str, Any], model: dict[str, Any]) -> dict[str, Any]:
+    """Per scenario, the offline run beside the model run, and where the model fell below."""
+    by_name = {r["scenario"]: r for r in offline["per_case"]}
+    rows, below = [], []
+    for m in model["per_case"]:
+        o = by_name.get(m["scenario"])
+        if o is None:
+            continue
+        worse = [what for what, a, b in (("component", o["component_right"], m["component_right"]),
+                                         ("kind", o["kind_right"], m["kind_right"]),
+                                         ("facts", o["facts_passed"], m["facts_passed"])) if bool(a) and (b or 0) < a]
+        if worse:
+            below.append({"scenario": m["scenario"], "worse": worse})
+        rows.append({"scenario": m["scenario"], "offline": o, "model": m})
+    return {"benchmark": "scenarios", "offline": {k: v for k, v in offline.items() if k != "per_case"},
+            "model": {k: v for k, v in model.items() if k != "per_case"}, "per_case": rows, "model_below_offline": below}
+
+
+def format_side_by_side(both: dict[str, Any]) -> str:
+    mark = lambda v: "-" if v is None else ("ok" if v else "NO")  # noqa: E731
+
+    def cells(r: dict[str, Any]) -> str:
+        top = " / ".join(str(x) for x in r["top"]) if r["top"] else ("(answer)" if r["kind"] == "knowledge" else "(none)")
+        return (f"{top[:30]:30} {mark(r['component_right']):>4} {mark(r['kind_right']):>4} "
+                f"{r['facts_passed']:>3}/{r['facts_total']:<2} {r['tool_calls']:>5} {r['tokens']:>7} {r['seconds']:>6.1f}")
+
+    head = f"{'top (component / fault kind)':30} {'comp':>4} {'kind':>4} {'facts':>6} {'calls':>5} {'tokens':>7} {'sec':>6}"
+    lines = [f"scenarios: {len(both['per_case'])} cases, offline beside model {both['model']['model']}",
+             f"{'scenario':30} | offline: {head} | model: {head}"]
+    for row in both["per_case"]:
+        lines.append(f"{row['scenario'][:30]:30} | {'':9}{cells(row['offline'])} | {'':7}{cells(row['model'])}")
+    pct = lambda v: "n/a" if v is None else f"{v:.0%}"  # noqa: E731
+    for label, s in (("offline", both["offline"]), ("model", both["model"])):
+        lines.append(f"{label}: component {pct(s['component_accuracy'])}, fault kind {pct(s['fault_kind_accuracy'])}, "
+                     f"facts {pct(s['facts_satisfied'])}, passed {s['scenarios_passed']}/{s['cases']}, "
+                     f"tokens {s['tokens']}, {s['seconds']} s")
+    below = both["model_below_offline"]
+    lines.append("model below offline: " + ("none" if not below else
+                 "; ".join(f"{b['scenario']} ({', '.join(b['worse'])})" for b in below)))
+    return "\n".join(lines)
+
+
 def run(args: argparse.Namespace) -> int:
-    """The registry's entry point (`copilot bench scenarios [SUITE]`)."""
+    """The registry's entry point (`copilot bench scenarios [SUITE]`); with a model, the
+    suite runs offline too and the two are printed side by side."""
     cases = getattr(args, "case", None) or None
     scenarios = load_suite(getattr(args, "path", None), cases)
     if getattr(args, "limit", None):
@@ -563,8 +643,14 @@ def run(args: argparse.Namespace) -> int:
             state = "pass" if r["passed"] else "FAIL"
             print(f"  {state} {r['scenario']} ({r['seconds']:.1f} s)", file=sys.stderr, flush=True)
 
-    summary = run_suite(scenarios, settings, shared_memory=bool(getattr(args, "shared_memory", False)), progress=progress)
-    print(json.dumps(summary, ensure_ascii=False, indent=2) if as_json else format_text(summary))
+    shared = bool(getattr(args, "shared_memory", False))
+    summary = run_suite(scenarios, settings, shared_memory=shared, progress=progress)
+    if settings.offline:
+        print(json.dumps(summary, ensure_ascii=False, indent=2) if as_json else format_text(summary))
+        return 0
+    offline = run_suite(scenarios, replace(settings, offline=True), shared_memory=shared, progress=progress)
+    both = side_by_side(offline, summary)
+    print(json.dumps(both, ensure_ascii=False, indent=2) if as_json else format_side_by_side(both))
     return 0
 
 

@@ -53,6 +53,7 @@ class RunState:
     recalled: list[dict[str, Any]] = field(default_factory=list)  # similar past diagnoses
     language: str = "en"  # the user's language: en | zh
     history: list[dict[str, str]] = field(default_factory=list)  # earlier turns of a conversation
+    context: dict[str, Any] | None = None  # the current investigation's diagnosis: a follow-up question
 
     @property
     def step_index(self) -> int:

@@ -22,6 +22,7 @@ from typing import Any, AsyncIterator
 
 from ..config import Settings
 from ..diagnosis import FAULT_KINDS, Diagnosis, RootCause
+from ..kinds import is_kind
 from ..errors import ModelError
 from ..events import AnswerDelta, Event, ThoughtDelta, Usage
 from ..prompts import load_prompt
@@ -75,7 +76,7 @@ def diagnosis_from_answer(answer: str, question: str) -> Diagnosis | None:
             causes.append(
                 RootCause(
                     component=str(item["component"]).strip(),
-                    fault_type=kind if kind in FAULT_KINDS else "unknown",
+                    fault_type=kind if kind in FAULT_KINDS or is_kind(kind) else "unknown",
                     confidence=confidence,
                     evidence=[str(e) for e in evidence] if isinstance(evidence, list) else [str(evidence)],
                 )
@@ -89,6 +90,10 @@ def diagnosis_from_answer(answer: str, question: str) -> Diagnosis | None:
 
 class LLMBrain:
     wants_recall_first = True  # recalled diagnoses go into the first prompt
+    # auto protocol: a first reply that answers without calling a tool is taken as "the
+    # server never showed the tools" and asked again in text (a role loop, where answering
+    # at once is legitimate, turns this off)
+    retry_plain_answers = True
     def __init__(self, settings: Settings, *, client: ChatClient | None = None, backoff_s: float = 0.5) -> None:
         self.settings = settings
         self.client = client or ChatClient(settings, backoff_s=backoff_s)
@@ -117,13 +122,29 @@ class LLMBrain:
         return "zh" if lang == "zh" else "en"
 
     # -- the chat ------------------------------------------------------------------------
-    def messages(self, state: RunState, mode: str) -> list[dict[str, Any]]:
-        tools = list(state.tools)
-        system = fill(
+    def system_prompt(self, state: RunState) -> str:
+        return fill(
             load_prompt("system"),
             fault_kinds=", ".join(FAULT_KINDS),
             language=load_prompt(f"language_{self._language(state)}").strip(),
         )
+
+    def opening(self, state: RunState) -> str:
+        """The user message that opens the run: the question (with recalled memory)."""
+        question = state.question
+        if state.recalled:
+            items = "\n".join(
+                f"- {r.get('summary', '')} (similarity {float(r.get('similarity', 0.0)):.2f})" for r in state.recalled
+            )
+            question += "\n\n" + fill(load_prompt("recalled"), items=items)
+        return question
+
+    def observation(self, result: ToolResult) -> str:
+        return observation_text(result)
+
+    def messages(self, state: RunState, mode: str) -> list[dict[str, Any]]:
+        tools = list(state.tools)
+        system = self.system_prompt(state)
         if mode in ("text", "json"):
             protocol = load_prompt("react_json" if mode == "json" else "react_text")
             names = ", ".join(t.name for t in tools)
@@ -132,13 +153,7 @@ class LLMBrain:
         for turn in state.history:
             if turn.get("role") in ("user", "assistant") and turn.get("content"):
                 out.append({"role": turn["role"], "content": turn["content"]})
-        question = state.question
-        if state.recalled:
-            items = "\n".join(
-                f"- {r.get('summary', '')} (similarity {float(r.get('similarity', 0.0)):.2f})" for r in state.recalled
-            )
-            question += "\n\n" + fill(load_prompt("recalled"), items=items)
-        out.append({"role": "user", "content": question})
+        out.append({"role": "user", "content": self.opening(state)})
         seen_calls: dict[str, int] = {}
         for step in state.steps:
             note = self._notes.get(step.index)
@@ -150,7 +165,7 @@ class LLMBrain:
                 continue
             observed = []
             for call, result in zip(step.calls, step.results):
-                text = observation_text(result)
+                text = self.observation(result)
                 key = call.name + json.dumps(call.arguments, sort_keys=True, default=str)
                 if key in seen_calls:
                     text += "\n" + fill(load_prompt("repeated_call"), step=str(seen_calls[key]))
@@ -205,6 +220,13 @@ class LLMBrain:
             body["response_format"] = tp.response_format([t.name for t in tools], final_only=self._last_step(state))
         return body
 
+    async def ready(self) -> None:
+        """Name the model before the run header is shown (the server's first model when none is set)."""
+        if not self.model:
+            self.model = await self.client.first_model()
+            self.label = self.model
+            self._remembered()
+
     # -- one step ------------------------------------------------------------------------
     async def step(self, state: RunState) -> AsyncIterator[Event | Decision]:
         if state is not self._run:
@@ -236,7 +258,8 @@ class LLMBrain:
         body = self.request(state, mode)
         splitter = tp.StreamSplitter() if mode != "json" else None
         # auto, first step: a reply without tool calls will be discarded, so never stream it as an answer
-        tentative = mode == "native" and self.protocol == "auto" and bool(tools) and not state.steps and not state.history
+        tentative = (mode == "native" and self.protocol == "auto" and self.retry_plain_answers and bool(tools)
+                     and not state.steps and not state.history)
         content, reasoning, usage = "", "", None
         fragments: dict[int, ToolCallFragment] = {}
         async for piece in self.client.stream(body):
@@ -303,7 +326,7 @@ class LLMBrain:
             if as_text is not None and as_text.action is not None:
                 self._switch_to_text()
                 return self._text_decision(state, as_text, content, reasoning)
-            if not state.steps and not state.history:
+            if self.retry_plain_answers and not state.steps and not state.history:
                 # it concluded without looking at anything (often the server never showed it
                 # the tools): ask again with the tools in the prompt
                 self._switch_to_text()

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, AsyncIterator
 
 from ..config import Settings
-from ..errors import ModelError
+from ..errors import ModelError, ModelUnreachable
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 PLACEHOLDER_API_KEY = "not-needed"  # local servers accept any non-empty key
@@ -283,7 +283,7 @@ class ChatClient:
                 except StopAsyncIteration:
                     return
                 except openai.APIError as exc:
-                    raise ModelError(
+                    raise ModelUnreachable(
                         f"the model at {self.base_url} broke off its answer midway ({_root_reason(exc)}); "
                         "ask again, or check the model server's log"
                     ) from None
@@ -300,12 +300,12 @@ class ChatClient:
         if isinstance(exc, ModelError):
             return exc
         if isinstance(exc, openai.APITimeoutError):
-            return ModelError(
+            return ModelUnreachable(
                 f"the model at {where} did not answer within {self.settings.request_timeout:g}s{tries}; "
                 "raise request_timeout, use a smaller model, or use --offline"
             )
         if isinstance(exc, openai.APIConnectionError):
-            return ModelError(
+            return ModelUnreachable(
                 f"could not reach the model at {where} ({_root_reason(exc)}); start the server or use --offline"
             )
         if isinstance(exc, openai.AuthenticationError):
@@ -323,7 +323,7 @@ class ChatClient:
         if isinstance(exc, openai.APIStatusError):
             status = exc.status_code
             if status >= 500:
-                return ModelError(
+                return ModelUnreachable(
                     f"the model server at {where} failed (HTTP {status}: {_short(exc)}){tries}; "
                     "check its log or retry later"
                 )

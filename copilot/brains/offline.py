@@ -16,7 +16,7 @@ from typing import Any, AsyncIterator
 
 from ..diagnosis import Diagnosis, Finding, RootCause
 from ..events import Event
-from ..faults import fault_info
+from ..faults import CATALOGUE, fault_info
 from ..intent import Intent, classify, flag_window, understand, unknown_services
 from ..knowledge_answer import knowledge_answer
 from ..learning import apply_labels
@@ -32,6 +32,7 @@ class PlanStep:
     agent: str
     why_en: str
     why_zh: str
+    needs: str = ""  # a kind of data the run must hold ("platform", "database"), else the step is skipped
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,11 @@ PLAN: tuple[Phase, ...] = (
                  "检查调用链各边的延迟、错误和丢点"),
         PlanStep("list_changes", "changes", "list deploys and config changes near the onset",
                  "列出异常开始前后的发布与配置变更"),
+        PlanStep("detect_platform_faults", "platform", "check the Kubernetes state: pods, nodes, rollouts and events",
+                 "检查 Kubernetes 状态：Pod、节点、发布与事件", needs="platform"),
+        PlanStep("detect_database_faults", "database", "check the managed databases: storage, connections, replica lag, "
+                 "failovers, CPU by query or maintenance, lock waits", "检查托管数据库：存储、连接数、复制延迟、故障切换、"
+                 "SQL或维护任务导致的CPU升高、锁等待", needs="database"),
     )),
     Phase("rca", (
         PlanStep("rank_root_causes", "rca", "combine the findings with the call graph and rank root causes",
@@ -83,6 +89,9 @@ class OfflineBrain:
         if not state.steps:
             kind = classify(state.question)
             state.ctx.cache["intent_kind"] = kind
+            if state.context is not None and kind != "knowledge":
+                yield self.followup(state)
+                return
             if kind == "knowledge" and "kb_search" in state.tools:
                 yield self.knowledge_search(state)
                 return
@@ -90,8 +99,8 @@ class OfflineBrain:
             yield self._answer_from_knowledge(state)
             return
         done = {c.name for s in state.steps for c in s.calls}
-        phases = [p for p in self.plan if any(st.tool in state.tools for st in p.steps)]
-        pending = [p for p in phases if any(st.tool in state.tools and st.tool not in done for st in p.steps)]
+        phases = [p for p in self.plan if any(step_applies(st, state) for st in p.steps)]
+        pending = [p for p in phases if any(step_applies(st, state) and st.tool not in done for st in p.steps)]
         # Always keep one step for the answer.
         if pending and state.max_steps - len(state.steps) > 1:
             yield self.phase_decision(state, pending[0], len(phases) - len(pending) + 1, len(phases))
@@ -103,7 +112,7 @@ class OfflineBrain:
         them; the first phase after describe_telemetry also echoes the window and services."""
         lang = state.language
         done = {c.name for s in state.steps for c in s.calls}
-        todo = [st for st in phase.steps if st.tool in state.tools and st.tool not in done]
+        todo = [st for st in phase.steps if step_applies(st, state) and st.tool not in done]
         thought = self._thought(lang, n, total, todo)
         if done == {"describe_telemetry"}:
             echo = self._understand(state)
@@ -112,6 +121,18 @@ class OfflineBrain:
                 thought = f"{prefix}{echo} {thought[len(prefix):]}"
         calls = [ToolCall("", st.tool, self._arguments(st.tool, state), st.agent) for st in todo]
         return Decision(thought=thought, calls=calls, agent=phase.agent)
+
+    def followup(self, state: RunState) -> Decision:
+        """A follow-up question, answered from the current investigation's findings."""
+        from ..followup import answer_followup
+
+        answer = answer_followup(state.question, state.context or {}, state.language, local_zone(state.ctx.settings))
+        thought = (f"{_PREFIX['zh']}这是对当前排查的追问：根据已有的发现和根因排序作答，不重新排查。"
+                   if state.language == "zh" else
+                   f"{_PREFIX['en']}A follow-up on the current investigation: answering from its findings and ranking "
+                   "instead of investigating again.")
+        return Decision(thought=thought, answer=answer, diagnosis=Diagnosis(question=state.question, answer=answer),
+                        agent="host")
 
     def knowledge_search(self, state: RunState) -> Decision:
         """The host's first step for a knowledge question: search the local knowledge base."""
@@ -167,9 +188,15 @@ class OfflineBrain:
         if tool in ("kb_search", "similar_incidents"):
             top = _top_cause(state)
             if tool == "kb_search":
-                query = fault_info(top.fault_type).name(state.language) if top else state.question
+                query = state.question
+                if top:  # a kind the catalogue does not know (a plugin's, e.g. db_storage_full) is searched by its words
+                    query = fault_info(top.fault_type).name(state.language) if top.fault_type in CATALOGUE \
+                        else top.fault_type.replace("_", " ")
                 if top:
                     query = f"{query} {top.component}"
+                if top and any(e.startswith("K") for e in top.evidence[:1]):
+                    # a platform fault: the team's experiences of that fault differ by cause; read more of them
+                    return {"query": query, "k": 8, "kind": "experience"}
                 return {"query": query, "k": 3}
             return {"query": state.question, "k": 3}
         return {}
@@ -197,9 +224,29 @@ class OfflineBrain:
         return Decision(thought=thought, answer=diagnosis.answer, diagnosis=diagnosis, agent="report")
 
 
+def step_applies(step: PlanStep, state: RunState) -> bool:
+    """A step runs when its tool is registered and, for a step that `needs` a kind of data,
+    when the run holds it: describe_telemetry reported it ("platform") or the collected
+    telemetry's meta has it ("database")."""
+    if step.tool not in state.tools:
+        return False
+    if not step.needs:
+        return True
+    described = state.results_of("describe_telemetry")  # what describe_telemetry reported (e.g. "platform")
+    data = described[-1].data if described and isinstance(described[-1].data, dict) else {}
+    if data.get(step.needs):
+        return True
+    telemetry = state.ctx.cache.get("telemetry")  # or the collected telemetry's meta (e.g. "database")
+    return telemetry is not None and bool(getattr(telemetry, "meta", {}).get(step.needs))
+
+
 def write_report(state: RunState, causes: list[RootCause], notes: list[str]) -> Diagnosis:
     """The diagnosis with its five-section report, from reviewed causes and reflection notes."""
     findings: list[Finding] = list(state.ctx.findings)
+    # An expert experience whose symptoms match the evidence describes the cause (and is cited).
+    from ..experience_match import apply as apply_experience
+
+    causes = apply_experience(causes, findings, knowledge_entries(state), state.language)
     diagnosis = Diagnosis(
         question=state.question,
         answer="",
@@ -207,6 +254,12 @@ def write_report(state: RunState, causes: list[RootCause], notes: list[str]) -> 
         findings=findings,
         window=state.ctx.window,
     )
+    if any(state.results_of(tool) for tool in DETECTORS):  # a verdict only on data the detectors looked at
+        apply_verdict(diagnosis, state.ctx)
+    else:
+        diagnosis.verdict_detail = {"state": ""}  # nothing examined: no verdict (the run says so)
+    if diagnosis.verdict == "healthy":
+        diagnosis.root_causes = causes = []
     if causes:
         diagnosis.mitigation = [fault_info(causes[0].fault_type).mitigation(state.language)]
     report = build_report(
@@ -217,6 +270,20 @@ def write_report(state: RunState, causes: list[RootCause], notes: list[str]) -> 
     diagnosis.report = report
     diagnosis.answer = render_markdown(report)
     return diagnosis
+
+
+DETECTORS = ("detect_metric_anomalies", "detect_log_anomalies", "detect_trace_anomalies", "detect_platform_faults")
+
+
+def apply_verdict(diagnosis: Diagnosis, ctx: Any) -> None:
+    """State the verdict (fault, recovered, healthy) and what was ruled out (copilot/verdict.py)."""
+    from ..verdict import decide, missing_series
+
+    tel = ctx.cache.get("telemetry") if ctx is not None else None
+    missing = missing_series(tel) if tel is not None else {}
+    v = decide(diagnosis.root_causes, diagnosis.findings, missing_metrics=missing)
+    diagnosis.verdict = v.state
+    diagnosis.verdict_detail = v.to_dict()
 
 
 def rule_ranking(state: RunState) -> list[RootCause]:

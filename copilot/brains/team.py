@@ -1,23 +1,28 @@
-"""The team brain: issue 5's roles as phases of the one agent loop, with a model where it helps.
+"""The team brain: issue 5's roles as phases of the one agent loop; with a model, the
+data-source agents and the RCA agent act (issue 15).
 
     host          describe_telemetry; the window and services read by rules (as offline)
-    data-sources  the four detectors, concurrently (as offline); then at most MAX_ROUNDS
-                  model-driven drill-down rounds over read-only tools, deduplicated, which
-                  stop when a round brings no new finding or the model has enough
-    rca           rank_root_causes (rules), kb_search + similar_incidents, then ONE model
-                  call ranks root causes as JSON, validated against the data and merged
-                  with the rule ranking (or replaced by it when unusable)
+    data-sources  the four detectors, concurrently (as offline); then the data-source
+                  agents' ReAct loop (team_loop.py) over the read-only drill-down tools:
+                  at most MAX_ROUNDS rounds of tool calls, deduplicated, which stop when a
+                  round brings no new finding or the model calls no tool
+    rca           rank_root_causes (rules), kb_search + similar_incidents, then the RCA
+                  agent's ReAct loop over knowledge, memory and diagnosis items (at most
+                  RCA_STEPS calls), which ends in a JSON ranking, validated against the data
     reflection    the rule checks plus one model verdict on the leading hypothesis
                   (keep / revise / demote), shown as its own step
     report        the five-section report (rules, evidence-linked) with a short model
-                  summary in the user's language whose citations are checked
+                  summary in the user's language; a summary that cites no evidence is dropped
+
+Rules are the guard and the floor (team_roles.floor): the model may add causes and
+re-order them only with evidence ids that resolve to findings of the component and a
+fault-kind signature that is present; otherwise the rules' leading cause stands. When the
+model fails after it had answered, the rules finish the run and the report says so in one
+line.
 
 Knowledge questions: kb_search, then the model answers from the entries with [id]
 citations, or says that the local knowledge base has no answer and answers from its
 general knowledge; the answer ends with a line saying which source it used.
-
-Small models get structure instead of a free ReAct loop: every model call has one job, a
-compact input and a JSON contract, and nothing it says is used unchecked.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ from typing import Any, AsyncIterator
 
 from ..config import Settings
 from ..diagnosis import FAULT_KINDS, Diagnosis, RootCause, significant
-from ..errors import ModelError
+from ..errors import ModelError, ModelUnreachable
 from ..events import AnswerDelta, Event, ThoughtDelta
 from ..intent import classify
 from ..knowledge_answer import knowledge_answer
@@ -36,15 +41,17 @@ from ..reflection import reflect
 from ..report import render_markdown, summary_head
 from . import team_inputs as inputs
 from . import team_roles as roles
-from . import text_protocol as tp
 from .base import Decision, RunState, ToolCall
 from .llm import fill
 from .llm_client import ChatClient
-from .offline import PLAN, OfflineBrain, PlanStep, rule_ranking, write_report
-from .team_model import Reply, RoleModel
+from .offline import PLAN, OfflineBrain, PlanStep, rule_ranking, step_applies, write_report
+from .team_loop import LoopBudget, RoleBrain, RoleLoop
+from .team_model import Reply, RoleModel, read_json_object
 
 MAX_ROUNDS = 3  # drill-down rounds at most
 MAX_DRILL_CALLS = 2  # calls per round
+RCA_STEPS = 3  # the RCA agent's model calls: up to two rounds of tools, then its ranking
+LOOP_TOKENS = 24_000  # tokens a role's loop may spend
 AFTER_DRILL = 5  # steps a run needs after the drill-down: re-rank, knowledge, rca, reflection, report
 _AGENT_OF = (("metric", "metrics"), ("prom", "metrics"), ("log", "logs"), ("trace", "traces"), ("change", "changes"))
 
@@ -78,6 +85,8 @@ class _Run:
     novel: str = ""  # the novel-fault note for the leading cause
     model_ok: bool = False  # a model call has succeeded in this run
     model_error: str = ""  # set when the model failed mid-run; the rest is rules only
+    loops: dict[str, RoleLoop] = field(default_factory=dict)  # the roles' ReAct loops
+    cited: dict[str, list[str]] = field(default_factory=dict)  # component -> finding ids the model cited
 
 
 class _Thinking:
@@ -136,8 +145,8 @@ class TeamBrain:
                     yield item
             run.model_ok = True
         except ModelError as exc:
-            if not run.model_ok:
-                raise
+            if not run.model_ok and not (isinstance(exc, ModelUnreachable) and state_has_rules(run.state)):
+                raise  # a wrong setting (key, model name): one line to fix it
             run.model_error = str(exc)
             note = thinking.say(
                 f"[规则] 模型调用失败（{exc}），其余步骤按规则完成。" if self._lang(run.state) == "zh"
@@ -158,10 +167,21 @@ class TeamBrain:
             decision.thought = thinking.text
         yield decision
 
+    def _warning(self, state: RunState, run: _Run) -> str:
+        """The one line that says the model dropped out and the rules finished the run."""
+        if self._lang(state) == "zh":
+            return f"> ⚠ 模型 {self.label} 在排查途中不可用（{run.model_error}）；以下为规则得出的结果。\n\n"
+        return f"> ⚠ The model {self.label} became unavailable mid-run ({run.model_error}); what follows is the rules' result.\n\n"
+
     def _run_for(self, state: RunState) -> _Run:
         if self._run is None or self._run.state is not state:
             self._run = _Run(state)
         return self._run
+
+    async def ready(self) -> None:
+        """Name the model before the run header is shown (the server's first model when none is set)."""
+        if not self.model.model:
+            self.label = await self.model.ensure_model()
 
     # -- the step --------------------------------------------------------------------
     async def step(self, state: RunState) -> AsyncIterator[Event | Decision]:
@@ -171,6 +191,10 @@ class TeamBrain:
         thinking = _Thinking(state.step_index)
         if not state.steps:
             state.ctx.cache["intent_kind"] = classify(state.question)
+            if state.context is not None and state.ctx.cache["intent_kind"] != "knowledge":
+                async for item in self._followup(state, run, thinking):
+                    yield item
+                return
             if state.ctx.cache["intent_kind"] == "knowledge" and "kb_search" in state.tools:
                 yield self.plan.knowledge_search(state)
                 return
@@ -185,7 +209,7 @@ class TeamBrain:
         remaining = state.max_steps - len(state.steps)
         done = {c.name for s in state.steps for c in s.calls}
         for n, phase in enumerate(PLAN[:2], 1):  # host, then the data-source agents
-            if remaining > 1 and any(st.tool in state.tools and st.tool not in done for st in phase.steps):
+            if remaining > 1 and any(step_applies(st, state) and st.tool not in done for st in phase.steps):
                 yield self.plan.phase_decision(state, phase, n, len(PLAN))
                 return
         if run.round_open:
@@ -267,52 +291,101 @@ class TeamBrain:
         if run.rounds >= MAX_ROUNDS:
             run.drilling = False
 
-    async def _drill(self, state: RunState, run: _Run, thinking: _Thinking) -> AsyncIterator[Event | Decision]:
-        tools = {t.name: t for t in inputs.drill_tools(state)}
-        components = inputs.known_components(state)
+    def _loop(self, state: RunState, run: _Run, role: str) -> RoleLoop:
+        loop = run.loops.get(role)
+        if loop is not None:
+            return loop
+        remaining = state.max_steps - len(state.steps)
+        if role == "data-sources":
+            tools = inputs.drill_tools(state)
+            system = self._system("drilldown", state)
+            opening = self._sources_opening(state)
+            steps = MAX_ROUNDS
+        else:
+            tools = inputs.rca_tools(state)
+            components = inputs.known_components(state)
+            system = self._system("rca", state, components=", ".join(components))
+            opening = self._rca_opening(state)
+            steps = max(1, min(RCA_STEPS, remaining - 2))  # leave reflection and the report their steps
+        budget = LoopBudget(steps, tokens=LOOP_TOKENS, seconds=max(30.0, self.settings.time_budget / 4))
+        brain = RoleBrain(self.settings, self.model.client, self.model.model, system, opening)
+        loop = run.loops[role] = RoleLoop.open(role, state, tools, brain, budget)
+        return loop
+
+    async def _loop_step(self, state: RunState, run: _Run, loop: RoleLoop, thinking: _Thinking,
+                         intro: str) -> AsyncIterator[Event | Decision | None]:
+        """One model call of a role's loop; yields events, then its Decision, or None when
+        the model failed after earlier calls had worked (the run goes on with rules)."""
+        say = thinking.say(intro)
+        if say:
+            yield say
+        first = True
+        try:
+            async for item in loop.step(state, thinking.index):
+                if isinstance(item, ThoughtDelta):
+                    yield thinking.streamed(item, first)
+                    first = False
+                else:
+                    yield item
+            run.model_ok = True
+        except ModelError as exc:
+            loop.closed = True
+            if not run.model_ok and not (isinstance(exc, ModelUnreachable) and state_has_rules(run.state)):
+                raise  # a wrong setting (key, model name): one line to fix it
+            run.model_error = str(exc)
+            note = thinking.say(
+                f"[规则] 模型调用失败（{exc}），其余步骤按规则完成。" if self._lang(run.state) == "zh"
+                else f"[rules] The model failed ({exc}); the rest of the run follows the rules.")
+            if note:
+                yield note
+            yield None
+
+    def _sources_opening(self, state: RunState) -> str:
         ranking = rule_ranking(state)
-        done_calls = [(c, r) for s in state.steps for c, r in zip(s.calls, s.results)]
-        seen = {inputs.call_key(c.name, c.arguments) for c, _ in done_calls}
-        drilled = [(c, r) for s in state.steps if s.index in run.drill_steps for c, r in zip(s.calls, s.results)]
-        results = "\n".join(
-            f"{c.name} {c.arguments}: " + " / ".join(r.output.splitlines()[:6])[:500] for c, r in drilled
-        ) or "(none yet)"
-        user = "\n\n".join([
+        done = [c for s in state.steps for c in s.calls]
+        return "\n\n".join([
             f"Question: {state.question}",
-            f"Components: {', '.join(components)}",
+            f"Components: {', '.join(inputs.known_components(state))}",
             "Findings:\n" + inputs.findings_text(inputs.shown_findings(state.ctx.findings, ranking)),
             "Rule ranking:\n" + inputs.ranking_text(ranking),
-            "Done:\n" + "\n".join(f"- {c.name} {c.arguments}" for c, _ in done_calls),
-            "Drill-down results:\n" + results,
+            "Done already:\n" + "\n".join(f"- {c.name} {c.arguments}" for c in done),
         ])
-        system = self._system("drilldown", state, tools=tp.render_tools(tools.values()))
-        schema = {
-            "type": "object",
-            "properties": {
-                "thought": {"type": "string"},
-                "enough": {"type": "boolean"},
-                "calls": {"type": "array", "maxItems": MAX_DRILL_CALLS, "items": {
-                    "type": "object",
-                    "properties": {"tool": {"type": "string", "enum": list(tools)}, "arguments": {"type": "object"}},
-                    "required": ["tool", "arguments"]}},
-            },
-            "required": ["thought", "enough", "calls"],
-        }
-        reply: Reply | None = None
-        async for item in self._ask(run, thinking, "drilldown", _chat(system, user), schema=schema):
-            if isinstance(item, Reply):
-                reply = item
-            elif item is not None:
-                yield item
+
+    # -- data-source agents: the drill-down loop ---------------------------------------
+    async def _drill(self, state: RunState, run: _Run, thinking: _Thinking) -> AsyncIterator[Event | Decision]:
         zh = self._lang(state) == "zh"
-        if reply is None:
+        loop = self._loop(state, run, "data-sources")
+        if loop.spent():
             run.drilling = False
             return
-        wanted, enough = roles.read_drill_reply(reply.data, reply.text, tools)
+        decision: Decision | None = None
+        async for item in self._loop_step(state, run, loop, thinking,
+                                          "数据源智能体（模型）：" if zh else "Data-source agents (model):"):
+            if isinstance(item, Decision):
+                decision = item
+            elif item is not None:
+                yield item
+        if decision is None:
+            run.drilling = False
+            return
+        if not decision.calls:
+            if decision.answer is None and not loop.spent():  # an unreadable reply: the loop asks again
+                loop.took(state.step_index, decision.thought)
+                yield Decision(thought="", agent="data-sources")
+                return
+            run.drilling = False
+            note = "[规则] 数据源智能体：证据已足够，不再下钻。" if zh else "[rules] Data-source agents: the evidence is enough; no more drill-down."
+            delta = thinking.say(note)
+            if delta:
+                yield delta
+            return
+        components = inputs.known_components(state)
+        seen = {inputs.call_key(c.name, c.arguments) for s in state.steps for c in s.calls}
         calls: list[ToolCall] = []
         skipped: list[str] = []
-        for name, args in wanted:
-            if name not in tools:
+        for call in decision.calls:
+            name, args = call.name, dict(call.arguments)
+            if name not in loop.tool_names:
                 skipped.append(name)
                 continue
             if "component" in args:
@@ -325,17 +398,16 @@ class TeamBrain:
             if key in seen:
                 skipped.append(f"{name} (already done)")
                 continue
-            seen.add(key)
-            calls.append(ToolCall("", name, args, _agent_of(name)))
             if len(calls) >= MAX_DRILL_CALLS:
-                break
+                skipped.append(f"{name} (more than {MAX_DRILL_CALLS} calls)")
+                continue
+            seen.add(key)
+            calls.append(ToolCall(call.id, name, args, _agent_of(name)))
         if not calls:
             run.drilling = False
-            if enough or not wanted:
-                note = "[规则] RCA 智能体：证据已足够，不再下钻。" if zh else "[rules] RCA agent: the evidence is enough; no drill-down."
-            else:
-                note = (f"[规则] 忽略无效或重复的下钻调用（{', '.join(skipped)}），不再下钻。" if zh
-                        else f"[rules] Skipped drill-down calls that were unknown or repeated ({', '.join(skipped)}); no more drill-down.")
+            loop.closed = True
+            note = (f"[规则] 忽略无效或重复的下钻调用（{', '.join(skipped)}），不再下钻。" if zh
+                    else f"[rules] Skipped drill-down calls that were unknown or repeated ({', '.join(skipped)}); no more drill-down.")
             delta = thinking.say(note)
             if delta:
                 yield delta
@@ -344,6 +416,7 @@ class TeamBrain:
         run.round_open = True
         run.drill_steps.append(state.step_index)
         run.keys_before = set(self._keys(state))
+        loop.took(state.step_index, decision.thought)
         what = ", ".join(f"{c.name}({', '.join(f'{k}={v}' for k, v in c.arguments.items())})" for c in calls)
         note = (f"下钻（第 {run.rounds}/{MAX_ROUNDS} 轮）：{what}。" if zh
                 else f"Drill-down (round {run.rounds} of {MAX_ROUNDS}): {what}.")
@@ -352,64 +425,90 @@ class TeamBrain:
         yield Decision(thought=note, calls=calls, agent="data-sources")
 
     # -- the RCA agent ---------------------------------------------------------------
+    def _rca_opening(self, state: RunState) -> str:
+        rules = rule_ranking(state)
+        findings = list(state.ctx.findings)
+        entries = inputs.experiences(state)
+        past = [r for r in state.results_of("similar_incidents") if r.status == "ok" and isinstance(r.data, list)]
+        similar = [f"[{h.get('id', '')}] {h.get('summary', '')}" for r in past for h in r.data[:3]]
+        similar += [f"[{r.get('id', '')}] {r.get('summary', '')} (recalled)" for r in state.recalled[:2]]
+        around = [c.component for c in rules[:3]]
+        return "\n\n".join([
+            f"Question: {state.question}",
+            "Findings:\n" + inputs.findings_text(inputs.shown_findings(findings, rules)),
+            "Rule ranking:\n" + inputs.ranking_text(rules),
+            "Call graph (caller->callee): " + inputs.graph_text(inputs.call_graph(state), around),
+            "Knowledge base:\n" + ("\n".join(inputs.entry_line(e) for e in entries) or "(nothing relevant)") + "\n"
+            + inputs.kb_fit_text(entries, rules),
+            "Similar past incidents:\n" + ("\n".join(similar) or "(none)"),
+        ])
+
     async def _rank_with_model(self, state: RunState, run: _Run, thinking: _Thinking) -> AsyncIterator[Event | Decision]:
         zh = self._lang(state) == "zh"
         rules = rule_ranking(state)
         components = inputs.known_components(state)
         findings = list(state.ctx.findings)
-        shown = inputs.shown_findings(findings, rules)
-        entries = inputs.experiences(state)
-        fits = inputs.kb_fit_text(entries, rules)
-        past = [r for r in state.results_of("similar_incidents") if r.status == "ok" and isinstance(r.data, list)]
-        similar = [f"[{h.get('id', '')}] {h.get('summary', '')}" for r in past for h in r.data[:3]]
-        similar += [f"[{r.get('id', '')}] {r.get('summary', '')} (recalled)" for r in state.recalled[:2]]
-        around = [c.component for c in rules[:3]]
-        user = "\n\n".join([
-            f"Question: {state.question}",
-            "Findings:\n" + inputs.findings_text(shown),
-            "Rule ranking:\n" + inputs.ranking_text(rules),
-            "Call graph (caller->callee): " + inputs.graph_text(inputs.call_graph(state), around),
-            "Knowledge base:\n" + ("\n".join(inputs.entry_line(e) for e in entries) or "(nothing relevant)") + "\n" + fits,
-            "Similar past incidents:\n" + ("\n".join(similar) or "(none)"),
-        ])
-        system = self._system("rca", state, components=", ".join(components))
-        schema = inputs.rca_schema(components)
-        say = thinking.say("RCA 智能体（模型）：" if zh else "RCA agent (model):")
-        if say:
-            yield say
-        reply: Reply | None = None
-        async for item in self._ask(run, thinking, "rca", _chat(system, user), schema=schema):
-            if isinstance(item, Reply):
-                reply = item
-            elif item is not None:
-                yield item
-        if reply is None:
+        loop = self._loop(state, run, "rca")
+        decision: Decision | None = None
+        if not loop.spent():
+            async for item in self._loop_step(state, run, loop, thinking, "RCA 智能体（模型）：" if zh else "RCA agent (model):"):
+                if isinstance(item, Decision):
+                    decision = item
+                elif item is not None:
+                    yield item
+        if decision is not None and not decision.calls and decision.answer is None and not loop.spent():
+            loop.took(state.step_index, decision.thought)  # an unreadable reply: the loop asks again
+            yield Decision(thought="", agent="rca")
+            return
+        if decision is not None and decision.calls:
+            calls = [c for c in decision.calls if c.name in loop.tool_names]
+            dropped = [c.name for c in decision.calls if c.name not in loop.tool_names]
+            if calls and not loop.spent():
+                loop.took(state.step_index, decision.thought)
+                what = ", ".join(f"{c.name}({', '.join(f'{k}={v}' for k, v in c.arguments.items())})" for c in calls)
+                note = (f"RCA 智能体调用工具：{what}。" if zh else f"The RCA agent calls {what}.")
+                if dropped:
+                    note += f" (not its tools: {', '.join(dropped)})"
+                async for item in self._finish(thinking, Decision(thought=note, calls=[replace(c, agent="rca") for c in calls],
+                                                                  agent="rca")):
+                    yield item
+                return
+            decision = None  # no usable call and no conclusion: the rules rank
+        if decision is None or decision.answer is None:
             run.causes = rules
-            async for item in self._finish(thinking, Decision(thought="", agent="rca")):
+            note = ("[规则] RCA 智能体没有给出结论，沿用规则排序：" if zh
+                    else "[rules] The RCA agent reached no conclusion, so I keep the rule ranking: ") + inputs.ranked_line(rules)
+            async for item in self._finish(thinking, Decision(thought=note if decision is not None or not run.model_error else "",
+                                                              agent="rca")):
                 yield item
             return
-        model_causes, problem = roles.read_rca(reply.data, components, findings)
-        problem = reply.problem or problem
+        data, problem = read_json_object(decision.answer)
+        model_causes, why = roles.read_rca(data, components, findings)
+        problem = problem or why
+        run.cited = roles.cited_evidence(data, components, findings)
         if model_causes:
-            causes = roles.merge_rankings(model_causes, rules, findings=list(state.ctx.findings))
+            merged = roles.merge_rankings(model_causes, rules, findings=findings)
+            causes, held = roles.floor(merged, rules, findings, run.cited)
             note = ("→ 模型与规则合并后的排序：" if zh else "→ ranking (model and rules combined): ") + inputs.ranked_line(causes)
+            if held:
+                note += (" [规则] " if zh else " [rules] ") + held
         else:
             causes = rules
             note = (f"[规则] 模型的排序不可用（{problem}），沿用规则排序：" if zh
                     else f"[rules] The model's ranking was unusable ({problem}), so I keep the rule ranking: ") + inputs.ranked_line(causes)
         run.causes = causes
         if causes:
-            data = reply.data or {}
+            data = data or {}
             mechanism = str(data.get("mechanism") or "").strip()
+            confirm = str(data.get("confirm") or "").strip()
             novel = causes[0].fault_type == "unknown" or (
-                not inputs.kb_fits(entries, causes[0].fault_type) and bool(data.get("novel")))
+                not inputs.kb_fits(inputs.experiences(state), causes[0].fault_type) and bool(data.get("novel")))
             if novel:
-                run.novel = ("知识库中没有匹配的经验，疑似新型故障。" if zh
-                             else "Nothing in the knowledge base fits: a novel fault.") + (
-                    (" 最可能的机理：" if zh else " Most likely mechanism: ") + mechanism if mechanism else "")
+                run.novel = novel_note(zh, mechanism, confirm)
                 note += " " + run.novel
         async for item in self._finish(thinking, Decision(thought=note, agent="rca")):
             yield item
+
 
     # -- reflection ------------------------------------------------------------------
     async def _reflect(self, state: RunState, run: _Run, thinking: _Thinking) -> AsyncIterator[Event | Decision]:
@@ -488,9 +587,16 @@ class TeamBrain:
             causes, notes = run.final, run.notes
         else:  # no model ranking or reflection (step budget, or the model failed): the rules alone
             causes, notes = reflect(run.causes if run.causes is not None else rule_ranking(state), list(state.ctx.findings))
+        findings = list(state.ctx.findings)
+        offline, _ = reflect(rule_ranking(state), findings)  # what the rules alone answer: the floor
+        causes, held = roles.floor(causes, offline, findings, run.cited)
+        if held:
+            notes = notes + [f"rules floor: {held}"]
         if causes and run.novel and run.causes and causes[0].component == run.causes[0].component:
             causes = [replace(causes[0], reasons=[run.novel] + causes[0].reasons)] + causes[1:]
         diagnosis = write_report(state, causes, notes)
+        if run.model_error:
+            diagnosis.answer = self._warning(state, run) + diagnosis.answer
         thought = ("[规则] 撰写五段式故障报告（每条结论都链接到证据），并由模型撰写摘要。" if zh
                    else "[rules] Writing the five-section report (every claim linked to its evidence); the model writes its summary.")
         if run.model_error or not causes:
@@ -515,6 +621,10 @@ class TeamBrain:
                 yield item
         if reply is not None and reply.text:
             summary, removed = roles.filter_citations(roles.trim_summary(reply.text), valid)
+            if summary and not roles.cited(summary, valid):
+                summary = ""
+                thought += ("（模型摘要未引用任何证据编号，已舍弃）" if zh
+                            else " (the model's summary cited no evidence id, so it was dropped)")
             if summary:
                 report["summary"] = summary
                 report["summary_model"] = self.label
@@ -524,6 +634,67 @@ class TeamBrain:
                             else f" (dropped citations no finding backs: {', '.join(removed)})")
         async for item in self._finish(thinking, Decision(thought=thought, answer=diagnosis.answer,
                                                           diagnosis=diagnosis, agent="report")):
+            yield item
+
+    # -- follow-up questions --------------------------------------------------------------
+    async def _followup(self, state: RunState, run: _Run, thinking: _Thinking) -> AsyncIterator[Event | Decision]:
+        """A follow-up about the current investigation: the model answers from its findings,
+        ranking and the rules' reading, citing finding ids; the rules answer when it cites none."""
+        from ..diagnosis import Finding
+        from ..followup import answer_followup
+        from ..timezones import local_zone
+
+        zh = self._lang(state) == "zh"
+        context = state.context or {}
+        tz = local_zone(state.ctx.settings)
+        rules_answer = answer_followup(state.question, context, self._lang(state), tz)
+        findings = [Finding.from_dict(f) for f in context.get("findings", []) if isinstance(f, dict)]
+        causes = [RootCause.from_dict(c) for c in context.get("root_causes", []) if isinstance(c, dict)]
+        valid = {f.id for f in findings}
+        summary = str((context.get("report") or {}).get("summary") or "")
+        lines = [f"{f.id} ({f.source}, {f.component}, {inputs.hhmm(f.onset) if f.onset else 'no onset'}): {f.summary}"
+                 for f in inputs.shown_findings(findings, causes, 20)]
+        user = "\n\n".join([
+            f"Investigated question: {context.get('question', '')}",
+            "Findings:\n" + (inputs.redact("\n".join(lines)) or "(none)"),
+            "Root-cause ranking:\n" + inputs.ranking_text(causes),
+            *([f"Report summary: {summary}"] if summary else []),
+            "The rules' reading of the follow-up:\n" + rules_answer,
+            f"Follow-up question: {state.question}",
+        ])
+        messages = [{"role": "system", "content": self._system("followup", state)}]
+        messages += [{"role": t["role"], "content": t["content"][:1500]} for t in state.history[-4:]
+                     if t.get("role") in ("user", "assistant") and t.get("content")]
+        messages.append({"role": "user", "content": user})
+        reply: Reply | None = None
+        failed = ""
+        try:
+            async for item in self._ask(run, thinking, "qa", messages, stream_as="thought"):
+                if isinstance(item, Reply):
+                    reply = item
+                elif item is not None:
+                    yield item
+        except ModelError as exc:  # the findings are here: the rules can still answer
+            failed = str(exc)
+        text, removed = roles.filter_citations(reply.text if reply else "", valid)
+        if failed:
+            answer = rules_answer
+            note = (f"[规则] 模型不可用（{failed}），根据已有发现作答。" if zh
+                    else f"[rules] The model is unavailable ({failed}); the rules answer from the findings.")
+        elif text and roles.cited(text, valid):
+            answer = text.rstrip() + "\n"
+            note = ("根据当前排查的发现作答（未重新排查）。" if zh
+                    else "Answered from the current investigation's findings (not investigated again).")
+            if removed:
+                note += f" (dropped citations no finding backs: {', '.join(removed)})"
+        else:
+            answer = rules_answer
+            note = ("[规则] 模型的回答没有引用任何发现，改用规则的回答。" if zh and reply is not None else
+                    "[rules] The model's answer cited no finding, so the rules answer." if reply is not None else
+                    "[规则] 根据已有发现作答。" if zh else "[rules] Answering from the findings.")
+        async for item in self._finish(thinking, Decision(thought=note, answer=answer,
+                                                          diagnosis=Diagnosis(question=state.question, answer=answer),
+                                                          agent="host")):
             yield item
 
     # -- knowledge questions -------------------------------------------------------------
@@ -554,6 +725,23 @@ class TeamBrain:
 
 
 # -- small pure helpers ----------------------------------------------------------------
+def state_has_rules(state: RunState) -> bool:
+    """The rules have something to report: the detectors ran."""
+    return any(c.name == "rank_root_causes" or c.name.startswith("detect_") for s in state.steps for c in s.calls)
+
+
+def novel_note(zh: bool, mechanism: str, confirm: str) -> str:
+    """A novel fault's mechanism, marked as a hypothesis with what would confirm it."""
+    text = "知识库中没有匹配的经验，疑似新型故障。" if zh else "Nothing in the knowledge base fits: a novel fault."
+    if mechanism:
+        text += (f" 假设（未经证实）的机理：{mechanism}" if zh else f" Hypothesis (unconfirmed) of its mechanism: {mechanism}")
+        text = text.rstrip("。.") + ("。" if zh else ".")
+        if confirm:
+            text += (f" 可证实该假设的证据：{confirm}" if zh else f" What would confirm it: {confirm}")
+            text = text.rstrip("。.") + ("。" if zh else ".")
+    return text
+
+
 def _chat(system: str, user: str) -> list[dict[str, str]]:
     return [{"role": "system", "content": system}, {"role": "user", "content": user}]
 

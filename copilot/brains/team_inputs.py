@@ -188,3 +188,13 @@ def summary_facts(report: dict[str, Any], diagnosis: Diagnosis) -> str:
     if now:
         lines.append(f"First action: {now[0]['text']}")
     return redact("\n".join(lines))
+
+
+# -- the RCA agent's tools ----------------------------------------------------------------
+KNOWLEDGE_TOOLS = ("kb_search", "get_runbook", "similar_incidents")
+
+
+def rca_tools(state: RunState) -> list[Tool]:
+    """What the RCA agent may call: the knowledge base, the memory of past incidents and the
+    team's diagnosis items, read-only."""
+    return [t for t in state.tools if t.risk == "read" and (t.name in KNOWLEDGE_TOOLS or t.plugin == "items")]

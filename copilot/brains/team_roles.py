@@ -13,6 +13,7 @@ from dataclasses import replace
 from typing import Any
 
 from ..diagnosis import FAULT_KINDS, Finding, RootCause
+from ..kinds import is_kind
 from ..reflection import SIGNATURES
 from ..tools import Tool
 
@@ -50,7 +51,7 @@ def match_component(text: Any, components: list[str]) -> str | None:
 
 def canonical_kind(text: Any) -> str:
     kind = re.sub(r"[\s-]+", "_", str(text or "").strip().lower())
-    if kind in FAULT_KINDS:
+    if kind in FAULT_KINDS or is_kind(kind):  # the built-ins, plugins' and the knowledge base's kinds
         return kind
     for canonical, pattern in _ALIASES:
         if re.search(pattern, kind):
@@ -281,3 +282,68 @@ def grounded_in(text: str, entries: list[dict[str, Any]], body_of) -> list[str]:
         if words and len(said & words) / len(words) >= GROUNDED_SHARE:
             out.append(str(entry.get("id", "")))
     return [i for i in out if i]
+
+
+# -- the rules as the floor ---------------------------------------------------------------
+def cited_evidence(data: dict[str, Any] | None, components: list[str], findings: list[Finding]) -> dict[str, list[str]]:
+    """Per component the model named: the finding ids it cited that resolve to findings."""
+    ids = {f.id for f in findings}
+    out: dict[str, list[str]] = {}
+    raw = (data or {}).get("root_causes")
+    for item in raw if isinstance(raw, list) else []:
+        if not isinstance(item, dict):
+            continue
+        comp = match_component(item.get("component"), components)
+        if comp is not None:
+            out.setdefault(comp, [])
+            out[comp] += [i for i in dict.fromkeys(finding_ids(item.get("evidence", ""))) if i in ids and i not in out[comp]]
+    return out
+
+
+def _signature_present(kind: str, own: list[Finding]) -> bool:
+    pattern = SIGNATURES.get(kind)
+    return pattern is None or any(pattern.search(f"{f.source} {f.signal} {f.kind} {f.summary}") for f in own)
+
+
+def may_lead(cause: RootCause, rules: list[RootCause], findings: list[Finding], cited: dict[str, list[str]]) -> str:
+    """Why `cause` may not displace the rules' leading cause ("" when it may): it must be
+    one of the rules' candidates, the model must have cited findings of that component
+    that exist, and its fault kind's signature must be in those findings."""
+    if not rules or cause.component == rules[0].component:
+        return ""
+    if cause.component not in {r.component for r in rules[:MAX_CAUSES]}:
+        return f"{cause.component} is not among the rules' candidates"
+    own = [f for f in findings if f.component == cause.component]
+    own_ids = {f.id for f in own}
+    if not [i for i in cited.get(cause.component, []) if i in own_ids]:
+        return f"no evidence id the model cited resolves to a finding of {cause.component}"
+    if cause.fault_type != "unknown" and not _signature_present(cause.fault_type, own):
+        return f"the {cause.fault_type} signature is missing from {cause.component}'s findings"
+    return ""
+
+
+def floor(causes: list[RootCause], rules: list[RootCause], findings: list[Finding],
+          cited: dict[str, list[str]]) -> tuple[list[RootCause], str]:
+    """The rules' answer is the floor: a model-backed ranking may change the leading cause
+    (component or fault kind) only with evidence that resolves and a signature that is
+    present; otherwise the rules' leading cause is restored. Returns (causes, why restored)."""
+    if not rules:
+        return causes, ""
+    if not causes:
+        return list(rules), "the model's ranking was empty; the rules' ranking stands"
+    top, rule_top = causes[0], rules[0]
+    why = may_lead(top, rules, findings, cited)
+    if why:
+        kept = next((c for c in causes if c.component == rule_top.component), rule_top)
+        kept = replace(kept, fault_type=rule_top.fault_type if kept.fault_type != rule_top.fault_type
+                       and not _signature_present(kept.fault_type, [f for f in findings if f.component == kept.component])
+                       else kept.fault_type, confidence=max(kept.confidence, top.confidence))
+        rest = [c for c in causes if c.component != rule_top.component]
+        return [kept] + rest, f"kept {rule_top.component} / {kept.fault_type} first: {why}"
+    if top.component == rule_top.component and top.fault_type != rule_top.fault_type and rule_top.fault_type != "unknown":
+        own = [f for f in findings if f.component == top.component]
+        if top.fault_type == "unknown" or not _signature_present(top.fault_type, own):
+            why = (f"the model's {top.fault_type} for {top.component} lacks its signature in the findings; "
+                   f"kept {rule_top.fault_type}")
+            return [replace(top, fault_type=rule_top.fault_type, reasons=top.reasons + [why])] + causes[1:], why
+    return causes, ""

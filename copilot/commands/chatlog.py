@@ -59,11 +59,11 @@ def _run(args: argparse.Namespace) -> int:
     path = Path(args.file)
     if not path.exists():
         raise CopilotError(f"{args.file}: no such file; pass the exported chat log")
-    messages = parse_messages(path)
+    settings = settings_from_args(args)
+    messages = parse_messages(path, local_zone(settings))
     if not messages:
         raise CopilotError(f"{args.file}: no messages found")
     facts = extract_facts(messages)
-    settings = settings_from_args(args)
     language = settings.language if settings.language in ("en", "zh") else detect_language(" ".join(m.text for m in messages))
     if args.format == "text":
         print(_facts_text(facts, language, local_zone(settings)), flush=True)

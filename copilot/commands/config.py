@@ -19,10 +19,17 @@ def _show(args) -> int:
     from copilot.config import config_file, load_settings
 
     settings = load_settings()
+    plugin_options, plugin_errors = _plugin_options(settings)
     values = settings.masked()
+    for name, options in plugin_options.items():  # each plugin's section, checked, its secrets masked
+        from copilot.plugin_settings import masked
+
+        values["plugins"][name] = masked(options, settings.plugins.get(name, {}))
     values["effective_model"] = settings.model_label
     values["sessions_dir"] = str(settings.sessions_path())
     values["kb_uri"] = settings.kb_location()
+    if plugin_errors:  # plugins left out (their sections are shown as written)
+        values["plugin_errors"] = plugin_errors
     if getattr(args, "json", False):
         print(json.dumps(values, ensure_ascii=False, indent=2))
         return 0
@@ -33,6 +40,15 @@ def _show(args) -> int:
     for key, value in values.items():
         print(f"{key:<{width}} = {json.dumps(value, ensure_ascii=False)}")
     return 0
+
+
+def _plugin_options(settings) -> tuple[dict, list[str]]:
+    """({plugin: its declared options}, why plugins were left out); loading the plugins fills
+    and checks settings.plugins."""
+    from copilot.plugins import load_plugins
+
+    loaded = load_plugins(disabled=set(settings.disabled_plugins), settings=settings)
+    return {p.name: p.settings for p in loaded.plugins if p.settings}, loaded.errors
 
 
 def _path(args) -> int:

@@ -13,10 +13,12 @@ from __future__ import annotations
 import argparse
 import csv
 import gzip
-import math
 import io
+import itertools
 import json
+import math
 import sys
+from typing import Any, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -74,17 +76,19 @@ def run(args: argparse.Namespace) -> int:
     )
     if regular.repairs:
         print(f"warning: {args.file}: {regular.warning()}", file=sys.stderr)
-    rows = [
+    rows: Iterable[dict[str, Any]] = (  # written as they are made: the output is never held whole
         {"timestamp": ts, "value": v, "anomaly_score": round(float(s), 4) if math.isfinite(s) else 0.0,
          "is_anomaly": bool(f)}
         for ts, v, s, f in zip(series.raw_timestamps, series.values, scores, flags)
-    ]
+    )
     out = sys.stdout
     if args.format == "json":
         # strict JSON: no NaN/Infinity tokens (a missing or infinite value is null)
-        json.dump([{**r, "value": r["value"] if math.isfinite(r["value"]) else None} for r in rows], out,
-                  allow_nan=False)
-        out.write("\n")
+        out.write("[")
+        for i, r in enumerate(rows):
+            out.write((", " if i else "") + json.dumps({**r, "value": r["value"] if math.isfinite(r["value"]) else None},
+                                                        allow_nan=False))
+        out.write("]\n")
     else:
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(["timestamp", "value", "anomaly_score", "is_anomaly"])
@@ -110,63 +114,78 @@ def parse_period(text: str) -> int | None | str:
 
 
 def read_series(path: str | Path) -> Series:
-    """Read a timestamp,value CSV (header optional, extra columns kept aside)."""
+    """Read a timestamp,value CSV (header optional, extra columns kept aside), line by line:
+    memory follows the parsed series, not the file's text."""
     name = str(path)
     if name == "-":
-        text = sys.stdin.read()
-    else:
-        p = Path(name)
-        if p.exists() and not p.is_file():
-            raise DataError(f"{name}: not a regular file (a folder, FIFO or device); pass a CSV with timestamp,value columns")
-        if not p.is_file():
-            raise DataError(f"{name}: no such file; pass a CSV with timestamp,value columns")
-        from plugins.telemetry.tables import READ_ERRORS, read_problem
+        return _parse_rows(name, sys.stdin)
+    p = Path(name)
+    if p.exists() and not p.is_file():
+        raise DataError(f"{name}: not a regular file (a folder, FIFO or device); pass a CSV with timestamp,value columns")
+    if not p.is_file():
+        raise DataError(f"{name}: no such file; pass a CSV with timestamp,value columns")
+    from plugins.telemetry.tables import READ_ERRORS, read_problem
 
-        try:
-            raw = p.read_bytes()
-            if name.endswith(".gz"):
-                raw = gzip.decompress(raw)
-            text = raw.decode("utf-8-sig")
-        except READ_ERRORS as exc:
-            raise read_problem(p, exc) from None
-    if "\x00" in text:
-        raise DataError(f"{name}: holds NUL bytes, not text; pass a CSV with timestamp,value columns")
     try:
-        rows = [r for r in csv.reader(io.StringIO(text)) if r and any(c.strip() for c in r)]
+        raw = gzip.open(p, "rb") if name.endswith(".gz") else open(p, "rb")
+        with io.TextIOWrapper(raw, encoding="utf-8-sig", errors="strict", newline="") as fh:
+            return _parse_rows(name, fh)
+    except READ_ERRORS as exc:
+        raise read_problem(p, exc) from None
+
+
+def _lines(name: str, stream) -> Iterator[str]:
+    for line in stream:
+        if "\x00" in line:
+            raise DataError(f"{name}: holds NUL bytes, not text; pass a CSV with timestamp,value columns")
+        yield line
+
+
+def _parse_rows(name: str, stream) -> Series:
+    rows = (r for r in csv.reader(_lines(name, stream)) if r and any(c.strip() for c in r))
+    try:
+        first = next(rows, None)
     except csv.Error as exc:
         from plugins.telemetry.tables import read_problem
 
         raise read_problem(Path(name), exc) from None
-    if not rows:
+    if first is None:
         raise DataError(f"{name}: empty file; expected rows of timestamp,value")
     header: list[str] | None = None
-    if len(rows[0]) >= 2 and _number(rows[0][1]) is None and rows[0][1].strip():
-        header = [c.strip().lower() for c in rows[0]]
-        rows = rows[1:]
+    if len(first) >= 2 and _number(first[1]) is None and first[1].strip():
+        header = [c.strip().lower() for c in first]
     t_col, v_col = _columns(header, name)
     series = Series([], [], [], {})
     extra_cols = [i for i in range(len(header or [])) if i not in (t_col, v_col)]
+    names = list(header or [])
     for i in extra_cols:
-        series.extra[header[i]] = []
-    first_line = 2 if header else 1
-    for n, row in enumerate(rows, start=first_line):
-        if len(row) <= max(t_col, v_col):
-            raise DataError(f"{name}: row {n}: expected at least {max(t_col, v_col) + 1} columns (timestamp,value)")
-        raw_ts = row[t_col].strip()
-        ts = parse_timestamp(raw_ts)
-        if ts is None:
-            raise DataError(f"{name}: row {n}: {raw_ts!r} is not a timestamp (unix seconds or ISO 8601)")
-        cell = row[v_col].strip()
-        value = _number(cell)
-        if value is None:
-            if cell and cell.lower() not in ("nan", "null", "none", "na"):
-                raise DataError(f"{name}: row {n}: value {cell!r} is not a number")
-            value = float("nan")
-        series.raw_timestamps.append(raw_ts)
-        series.timestamps.append(ts)
-        series.values.append(value)
-        for i in extra_cols:
-            series.extra[header[i]].append(row[i].strip() if i < len(row) else "")
+        series.extra[names[i]] = []
+    data = rows if header else itertools.chain([first], rows)
+    n = 1 if header else 0
+    try:
+        for row in data:
+            n += 1
+            if len(row) <= max(t_col, v_col):
+                raise DataError(f"{name}: row {n}: expected at least {max(t_col, v_col) + 1} columns (timestamp,value)")
+            raw_ts = row[t_col].strip()
+            ts = parse_timestamp(raw_ts)
+            if ts is None:
+                raise DataError(f"{name}: row {n}: {raw_ts!r} is not a timestamp (unix seconds or ISO 8601)")
+            cell = row[v_col].strip()
+            value = _number(cell)
+            if value is None:
+                if cell and cell.lower() not in ("nan", "null", "none", "na"):
+                    raise DataError(f"{name}: row {n}: value {cell!r} is not a number")
+                value = float("nan")
+            series.raw_timestamps.append(raw_ts)
+            series.timestamps.append(ts)
+            series.values.append(value)
+            for i in extra_cols:
+                series.extra[names[i]].append(row[i].strip() if i < len(row) else "")
+    except csv.Error as exc:
+        from plugins.telemetry.tables import read_problem
+
+        raise read_problem(Path(name), exc) from None
     if not series.values:
         raise DataError(f"{name}: a header but no data rows; add rows of timestamp,value")
     return series

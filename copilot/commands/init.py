@@ -88,7 +88,7 @@ def _init(args) -> int:
     settings = load_settings({k: v for k, v in values.items()}, env={})
     failures = 0
     if args.check:
-        for source in configured_sources(settings, load_plugins().source_factories):
+        for source in configured_sources(settings, load_plugins(settings=settings).source_factories):
             check = source.check()
             failures += not check.ok
             print(f"{'ok  ' if check.ok else 'FAIL'} {check.label}: {check.detail}")

@@ -33,6 +33,14 @@ def _store(args: argparse.Namespace) -> Any:
     return open_store(_settings(args))
 
 
+def _view(args: argparse.Namespace) -> Any:
+    """The store for commands that only read: a snapshot while it is current (kb/snapshot.py)."""
+    from kb.snapshot import StoreView
+
+    settings = _settings(args)
+    return StoreView(settings, lambda: _store(args))
+
+
 def _yaml(data: Any) -> str:
     import yaml
 
@@ -64,7 +72,7 @@ def _print_entries(entries: list[dict[str, Any]], as_json: bool, score: bool = F
 
 @terminal_safe  # data reaches a terminal: no raw control characters
 def cmd_list(args: argparse.Namespace) -> int:
-    entries = _store(args).list(args.kind)
+    entries = _view(args).list(args.kind)
     _print_entries(entries, args.json)
     return 0
 
@@ -89,7 +97,7 @@ def _get(store: Any, entry_id: str) -> dict[str, Any]:
 
 @terminal_safe  # data reaches a terminal: no raw control characters
 def cmd_show(args: argparse.Namespace) -> int:
-    store = _store(args)
+    store = _view(args)
     if args.id.startswith("sop-") and "#" not in args.id:
         chunks = store.runbook(args.id)
         if not chunks:
@@ -228,7 +236,7 @@ def cmd_rm(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    store = _store(args)
+    store = _view(args)
     kinds = [args.kind] if args.kind else ["experience", "document"]
     entries = []
     for kind in kinds:

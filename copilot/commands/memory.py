@@ -8,7 +8,6 @@ import json
 import sys
 from typing import Any
 
-from copilot.errors import CopilotError
 from copilot.terminal_text import terminal_safe
 
 
@@ -19,11 +18,18 @@ def _memory(args: argparse.Namespace) -> Any:
     return KnowledgeMemory.from_settings(getattr(args, "settings", None) or load_settings())
 
 
+def _reader(args: argparse.Namespace) -> Any:
+    from copilot.config import load_settings
+    from kb.memory import KnowledgeMemory
+
+    return KnowledgeMemory.reader(getattr(args, "settings", None) or load_settings())
+
+
 @terminal_safe  # data reaches a terminal: no raw control characters
 def cmd_list(args: argparse.Namespace) -> int:
     from kb.memory import summary
 
-    entries = _memory(args).list()
+    entries = _reader(args).list()
     if args.json:
         print(json.dumps(entries, ensure_ascii=False, indent=2))
         return 0
@@ -38,7 +44,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 def cmd_show(args: argparse.Namespace) -> int:
     import yaml
 
-    entry = _memory(args).get(args.id)
+    entry = _reader(args).get(args.id)
     if args.json:
         print(json.dumps(entry, ensure_ascii=False, indent=2))
     else:

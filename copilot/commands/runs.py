@@ -28,9 +28,10 @@ def register(sub) -> None:
 
 
 def _when(ts: float) -> str:
-    import time
+    from copilot.config import load_settings
+    from copilot.timezones import format_time
 
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts))
+    return format_time(ts, load_settings(), seconds=True)
 
 
 def _list(args: argparse.Namespace) -> int:

@@ -37,6 +37,16 @@ def _loopback(host: str) -> bool:
         return False
 
 
+def chat_bots(settings) -> list[str]:
+    """The chat endpoints that will answer (the others say what to set)."""
+    bots = []
+    if settings.slack_signing_secret and settings.slack_bot_token:
+        bots.append("/chat/slack")
+    if settings.lark_verification_token and settings.lark_app_id and settings.lark_app_secret:
+        bots.append("/chat/lark")
+    return bots
+
+
 def _serve(args) -> int:
     import socket
 
@@ -82,7 +92,8 @@ def _serve(args) -> int:
     app = create_app(settings, token=token, max_body=args.max_body, ledger=default_ledger())
     shown = f"[{host}]" if family == socket.AF_INET6 else host
     print(f"copilot serve: listening on http://{shown}:{port} (auth {'on' if token else 'OFF'}, "
-          f"concurrency {settings.serve_concurrency}, model {settings.model_label})", file=sys.stderr, flush=True)
+          f"concurrency {settings.serve_concurrency}, model {settings.model_label}, "
+          f"chat bot {', '.join(chat_bots(settings)) or 'off'})", file=sys.stderr, flush=True)
     config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on")
     uvicorn.Server(config).run(sockets=[sock])
     return 0

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from copilot.terminal_text import terminal_safe
 
 
@@ -30,15 +29,20 @@ def _store():
 
 @terminal_safe  # data reaches a terminal: no raw control characters
 def _list(args) -> int:
+    from copilot.config import load_settings
+    from copilot.timezones import format_time, iso_time
+
+    settings = load_settings()
     rows = _store().list(args.n)
     if args.json:
-        print(json.dumps([r.to_dict() for r in rows], ensure_ascii=False, indent=2))
+        print(json.dumps([{**r.to_dict(), "started_at": iso_time(r.started or None, settings)} for r in rows],
+                         ensure_ascii=False, indent=2))
         return 0
     if not rows:
         print("no sessions yet; ask something with `copilot --query \"...\"` or open `copilot`")
         return 0
     for r in rows:
-        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(r.started)) if r.started else "?"
+        when = format_time(r.started, settings) if r.started else "?"
         cause = f" -> {r.root_cause}" if r.root_cause else ""
         print(f"{r.id}  {when}  {r.model:<10} {r.outcome:<10} {r.question[:60]}{cause}")
     return 0

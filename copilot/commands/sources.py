@@ -21,7 +21,7 @@ def configured_sources(settings) -> tuple[list, list]:
     from copilot.errors import CopilotError
     from copilot.plugins import load_plugins
 
-    loaded = load_plugins(disabled=set(settings.disabled_plugins))
+    loaded = load_plugins(disabled=set(settings.disabled_plugins), settings=settings)
     sources, problems = [], [{"name": "plugins", "label": "plugins", "ok": False, "detail": e} for e in loaded.errors]
     for plugin in loaded.plugins:
         for make in plugin.sources:

@@ -47,7 +47,7 @@ def load_all(settings, *, tools: bool = False):
     if tools:
         from copilot.plugins import load_plugins
 
-        names = set(load_plugins().registry.names())
+        names = set(load_plugins(settings=settings).registry.names())
     return catalog, load_workflows(settings, catalog, tool_names=names)
 
 
@@ -163,7 +163,7 @@ def _validate(args: argparse.Namespace) -> int:
     catalog = load_catalog(settings)
     from copilot.plugins import load_plugins
 
-    tools = set(load_plugins().registry.names())
+    tools = set(load_plugins(settings=settings).registry.names())
     for name in args.file:
         wf = validate_workflow_file(Path(name), catalog, tools)
         print(f"{name}: ok (workflow {wf.name}, {len(wf.steps)} steps)")

@@ -4,21 +4,13 @@ from the finding's structured fields, with the detector's number formats)."""
 from __future__ import annotations
 
 import math
-from datetime import datetime, timezone
 from typing import Any, Callable
 
 from copilot.diagnosis import Finding
+from copilot.timefmt import hhmm, when as day_hhmm
 
 
 # -- numbers and times, formatted as the detectors format them ---------------------------
-def hhmm(ts: float | None) -> str:
-    return "?" if ts is None else datetime.fromtimestamp(ts, tz=timezone.utc).strftime("%H:%M")
-
-
-def day_hhmm(ts: float) -> str:
-    return datetime.fromtimestamp(ts, tz=timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-
-
 def num(v: Any) -> str:
     """A metric value: whole numbers from 100, one decimal from 1, else 3 significant digits."""
     if not isinstance(v, (int, float)) or not math.isfinite(v):

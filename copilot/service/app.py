@@ -5,9 +5,12 @@
     GET  /healthz               liveness and queue depth
     GET  /metrics               Prometheus metrics of the service
     GET  /sessions/{id}/report  the Markdown report of a finished investigation
+    POST /chat/slack            Slack Events API: questions answered in their thread (chat.py)
+    POST /chat/lark             Lark / Feishu event callbacks, the same
 
 Every request needs `Authorization: Bearer <token>` (compared in constant time) unless the
-service was started with auth off; bodies over `max_body` bytes get 413. Investigations and
+service was started with auth off — except the chat endpoints, which a platform calls with
+its own signature instead (verified there); bodies over `max_body` bytes get 413. Investigations and
 deliveries run in worker threads so the event loop keeps answering while they work.
 """
 
@@ -28,6 +31,20 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from ..config import Settings, data_dir
+from .chat import (
+    ChatPayloadError,
+    ChatQuestion,
+    ChatReplier,
+    ReplyError,
+    SeenEvents,
+    SignatureError,
+    answer_question,
+    lark_decrypt,
+    parse_lark,
+    parse_slack,
+    verify_lark_signature,
+    verify_slack,
+)
 from .delivery import Message, build_message, deliver
 from .investigation import Investigation, alert_question, investigate
 from .metrics import ServiceMetrics
@@ -37,6 +54,7 @@ from .queue import AlertQueue
 log = logging.getLogger("copilot.serve")
 
 MAX_BODY = 1 << 20  # 1 MiB
+CHAT_PREFIX = "/chat/"  # authenticated by the platform's signature, not the bearer token
 
 
 class BodyTooLarge(Exception):
@@ -53,7 +71,7 @@ class Guard:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
-        if self.token is not None:
+        if self.token is not None and not scope.get("path", "").startswith(CHAT_PREFIX):
             given = headers.get("authorization", "")
             scheme, _, credential = given.partition(" ")
             if scheme.lower() != "bearer" or not hmac.compare_digest(credential.strip().encode(), self.token.encode()):
@@ -185,10 +203,106 @@ def create_app(
             return JSONResponse({"error": f"session {sid} has no finished diagnosis"}, status_code=404)
         return PlainTextResponse(diagnosis.get("answer", ""), media_type="text/markdown; charset=utf-8")
 
+    # ---- the chat bot: questions in Slack / Lark threads, answered there -----------------
+    chat_tasks: set[asyncio.Task] = set()
+    chat_box: dict[str, Any] = {}
+    seen_events = SeenEvents()
+
+    def replier() -> ChatReplier:
+        if "replier" not in chat_box:
+            chat_box["replier"] = ChatReplier(settings)
+        return chat_box["replier"]
+
+    async def answer_in_thread(q: ChatQuestion) -> None:
+        if "limit" not in chat_box:
+            chat_box["limit"] = asyncio.Semaphore(settings.serve_concurrency)
+
+        def reply(text: str) -> None:
+            import httpx
+
+            try:
+                replier().post(q, text)
+                metrics.deliveries.labels(f"{q.platform}_thread", "ok").inc()
+            except (ReplyError, httpx.HTTPError) as exc:
+                metrics.deliveries.labels(f"{q.platform}_thread", "failed").inc()
+                log.warning("reply in %s thread %s failed: %s", q.platform, q.thread, exc)
+
+        async with chat_box["limit"]:
+            started = time.monotonic()
+            result = await asyncio.to_thread(answer_question, settings, q, reply)
+            metrics.duration.observe(time.monotonic() - started)
+            outcome = "failed" if result["error"] else "answered"
+            metrics.investigations.labels(outcome).inc()
+            metrics.chat_questions.labels(q.platform, outcome).inc()
+
+    def chat_refusal(reason: str, message: str, status: int) -> Response:
+        metrics.rejected.labels(reason).inc()
+        return JSONResponse({"error": message}, status_code=status)
+
+    async def chat(request: Request, platform: str) -> Response:
+        if platform == "slack" and not (settings.slack_signing_secret and settings.slack_bot_token):
+            return chat_refusal("not_configured", "the Slack bot is not configured; set slack_signing_secret and "
+                                "slack_bot_token", 404)
+        if platform == "lark" and not (settings.lark_verification_token and settings.lark_app_id
+                                       and settings.lark_app_secret):
+            return chat_refusal("not_configured", "the Lark bot is not configured; set lark_verification_token, "
+                                "lark_app_id and lark_app_secret", 404)
+        try:
+            raw = await read_body(request, max_body)
+        except BodyTooLarge:
+            return chat_refusal("too_large", f"request body over {max_body} bytes", 413)
+        headers = {k.lower(): v for k, v in request.headers.items()}
+        try:
+            if platform == "slack":
+                verify_slack(settings.slack_signing_secret, headers, raw)
+                parsed = parse_slack(json.loads(raw))
+            else:
+                payload = json.loads(raw)
+                if settings.lark_encrypt_key and "x-lark-signature" in headers:
+                    verify_lark_signature(settings.lark_encrypt_key, headers, raw)
+                if isinstance(payload, dict) and "encrypt" in payload:
+                    if not settings.lark_encrypt_key:
+                        raise ChatPayloadError("the Lark event is encrypted; set lark_encrypt_key to the app's Encrypt Key")
+                    payload = lark_decrypt(settings.lark_encrypt_key, str(payload["encrypt"]))
+                elif settings.lark_encrypt_key:
+                    raise SignatureError("lark_encrypt_key is set but the event is not encrypted")
+                parsed = parse_lark(payload, settings.lark_verification_token)
+                if parsed.question is not None and settings.lark_encrypt_key and "x-lark-signature" not in headers:
+                    raise SignatureError("missing X-Lark-Signature")
+        except SignatureError as exc:
+            return chat_refusal("bad_signature", str(exc), 401)
+        except json.JSONDecodeError as exc:
+            return chat_refusal("bad_payload", f"body is not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}", 400)
+        except (ChatPayloadError, AttributeError) as exc:
+            return chat_refusal("bad_payload", str(exc) if isinstance(exc, ChatPayloadError)
+                                else "the event is not shaped like the platform's event callback", 400)
+        if parsed.challenge is not None:
+            return JSONResponse({"challenge": parsed.challenge})
+        q = parsed.question
+        if q is None:
+            return JSONResponse({"ok": True, "ignored": parsed.ignored})
+        if not seen_events.first_time(f"{platform}:{q.event_id}"):
+            metrics.chat_questions.labels(platform, "duplicate").inc()
+            return JSONResponse({"ok": True, "duplicate": True})
+        task = asyncio.get_running_loop().create_task(answer_in_thread(q))
+        chat_tasks.add(task)
+        task.add_done_callback(chat_tasks.discard)
+        return JSONResponse({"ok": True, "queued": True})
+
+    async def slack(request: Request) -> Response:
+        return await chat(request, "slack")
+
+    async def lark(request: Request) -> Response:
+        return await chat(request, "lark")
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette):
         queue()
         yield
+        if chat_tasks:
+            _, pending = await asyncio.wait(set(chat_tasks), timeout=60)
+            if pending:
+                log.warning("stopping with chat questions still running")
         if not await queue().join(timeout=60):
             log.warning("stopping with investigations still running")
         if "pool" in pool_box:
@@ -201,6 +315,8 @@ def create_app(
             Route("/healthz", healthz, methods=["GET"]),
             Route("/metrics", prometheus, methods=["GET"]),
             Route("/sessions/{session_id}/report", session_report, methods=["GET"]),
+            Route("/chat/slack", slack, methods=["POST"]),
+            Route("/chat/lark", lark, methods=["POST"]),
         ],
         lifespan=lifespan,
     )

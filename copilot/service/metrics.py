@@ -24,6 +24,9 @@ class ServiceMetrics:
         self.deliveries = Counter(
             "copilot_serve_deliveries", "Chat deliveries, by target and outcome", ["target", "outcome"],
             registry=self.registry)
+        self.chat_questions = Counter(
+            "copilot_serve_chat_questions", "Chat questions, by platform and outcome", ["platform", "outcome"],
+            registry=self.registry)
         self.rejected = Counter(
             "copilot_serve_requests_rejected", "Requests refused, by reason", ["reason"], registry=self.registry)
         depth = Gauge("copilot_serve_queue_depth", "Investigations queued or running", registry=self.registry)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone, tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -92,11 +92,13 @@ def _feishu_text(content: Any) -> str:
     return str(content)
 
 
-def parse_messages(path: Path) -> list[Message]:
+def parse_messages(path: Path, tz: tzinfo | None = None) -> list[Message]:
+    """The messages of a chat export; a time without a zone is read in `tz` (the configured
+    zone, UTC by default)."""
     if path.is_dir():
         out: list[Message] = []
         for f in sorted(path.glob("*.json")):
-            out += parse_messages(f)
+            out += parse_messages(f, tz)
         return out
     try:
         raw = path.read_text(encoding="utf-8")
@@ -108,10 +110,10 @@ def parse_messages(path: Path) -> list[Message]:
             data = json.loads(raw)
         except json.JSONDecodeError as exc:
             if _STAMP.match(stripped.splitlines()[0]):
-                return _from_text(raw)  # "[2024-03-29 14:20] alice: ..." is text
+                return _from_text(raw, tz)  # "[2024-03-29 14:20] alice: ..." is text
             raise CopilotError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg}); export the chat again or save it as text") from None
         return _from_json(data, path)
-    return _from_text(raw)
+    return _from_text(raw, tz)
 
 
 def _from_json(data: Any, path: Path) -> list[Message]:
@@ -137,13 +139,13 @@ def _from_json(data: Any, path: Path) -> list[Message]:
             who = profile.get("real_name") or m.get("user_name") or m.get("user", "")
             out.append(Message(str(who), str(m.get("text", "")), _ts(m.get("ts"))))
         else:
-            text = m.get("content", m.get("text", ""))
-            out.append(Message(str(m.get("sender", m.get("user", ""))), _feishu_text(text),
+            content = m.get("content", m.get("text", ""))
+            out.append(Message(str(m.get("sender", m.get("user", ""))), _feishu_text(content),
                                _ts(m.get("create_time", m.get("time")))))
     return [m for m in out if m.text.strip()]
 
 
-def _from_text(raw: str) -> list[Message]:
+def _from_text(raw: str, tz: tzinfo | None = None) -> list[Message]:
     out = []
     for line in raw.splitlines():
         if not line.strip():
@@ -151,7 +153,8 @@ def _from_text(raw: str) -> list[Message]:
         m = _STAMP.match(line)
         if m:
             try:
-                at = datetime.fromisoformat(m.group(1).replace("T", " ")).astimezone().timestamp()
+                stamp = datetime.fromisoformat(m.group(1).replace("T", " "))
+                at = (stamp if stamp.tzinfo else stamp.replace(tzinfo=tz or timezone.utc)).timestamp()
             except ValueError:
                 at = None
             out.append(Message(m.group(2).strip(), m.group(3).strip(), at))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import ast
 import operator
-from typing import Any
+from typing import Any, Callable
 
 from ..errors import CopilotError
 
@@ -25,7 +25,7 @@ def _flatten(value: Any) -> list[Any]:
     return out
 
 
-FUNCTIONS = {"len": len, "any": any, "all": all, "min": min, "max": max, "count": len, "flatten": _flatten}
+FUNCTIONS: dict[str, Callable[..., Any]] = {"len": len, "any": any, "all": all, "min": min, "max": max, "count": len, "flatten": _flatten}
 ROOTS = ("steps", "params", "each")
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ..diagnosis import FAULT_KINDS, Finding, RootCause
+from ..kinds import is_kind
 
 MAX_EXPERIENCES = 4
 MIN_KIND_OVERLAP = 3
@@ -113,7 +114,8 @@ def causes_from_reply(data: dict[str, Any] | None, findings: list[Finding]) -> l
         evidence = [e for e in raw.get("evidence", []) if e in ids]
         if not evidence or raw.get("component") not in comps:
             continue
-        kind = raw.get("fault_type") if raw.get("fault_type") in FAULT_KINDS else "unknown"
+        named = str(raw.get("fault_type") or "")
+        kind = named if named in FAULT_KINDS or is_kind(named) else "unknown"
         try:
             conf = max(0.0, min(1.0, float(raw.get("confidence", 0.5))))
         except (TypeError, ValueError):

@@ -195,7 +195,7 @@ class _Engine:
         if self.registry is None:
             from ..plugins import load_plugins
 
-            self.registry = load_plugins().registry
+            self.registry = load_plugins(settings=self.settings).registry
         ctx = ToolContext(data_dir=self.data_dir, window=self.window, settings=self.settings,
                           session_id=self.session_id, findings=list(self.findings))
         result = await self.registry.invoke(name, args, ctx)
@@ -278,7 +278,7 @@ async def run_workflow(
     """Run a workflow; yield RunStarted, the echo, each step's action/observation/findings,
     the model step's thought, and a FinalAnswer with the report."""
     from ..report import build_report, render_markdown
-    from ..timezones import local_zone
+    from ..timezones import local_zone, zone_label
 
     run_id = uuid.uuid4().hex[:12]
     session_id = session_id or run_id
@@ -292,7 +292,7 @@ async def run_workflow(
         window = (end - workflow.window_s, end)
     label = getattr(settings, "model_label", "offline")
     yield RunStarted(session_id, question or f"workflow {workflow.name}", label, len(workflow.steps),
-                     data=f"workflow {workflow.name}")
+                     data=f"workflow {workflow.name}", timezone=zone_label(settings))
     if echo:
         yield Thought(0, echo_line(workflow, values, window, language, local_zone(settings)), agent="host")
     engine = _Engine(workflow, values, window, settings=settings, catalog=catalog, language=language,

@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import math
 import re
+import zlib
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import Any, Callable
 
 from copilot.diagnosis import Finding
+from copilot.timefmt import hhmm as _hhmm
 from plugins.telemetry.model import LogRecord
 
 _ERROR_LEVELS = {"ERROR", "ERR", "FATAL", "CRITICAL", "CRIT", "SEVERE", "EMERG", "ALERT", "PANIC"}
@@ -32,6 +33,23 @@ _ERROR_WORDS = re.compile(
 MIN_SCORE = 4.0  # robust sigmas; below this a burst is not reported
 MIN_COUNT = 3  # lines; fewer are never a burst or surge
 MAX_FINDINGS_PER_COMPONENT = 5
+LOG_BUDGET = 10_000  # lines mined at most per call (about 1.5 s on one core); beyond it, see `thin`
+
+
+def thin(records: list[LogRecord], budget: int | None = None) -> list[LogRecord]:
+    """At most about `budget` records: every error-level line, and the same random share
+    of the others in the baseline and in the window (chosen by a hash of the line, so the
+    same input thins the same way). Thinning both periods alike keeps a Poisson rate
+    comparison valid (a thinned Poisson count is Poisson), it only loses power, and
+    error lines, the rare ones that matter most, are all kept."""
+    budget = LOG_BUDGET if budget is None else budget
+    if len(records) <= budget:
+        return records
+    errors = [r.level.upper() in _ERROR_LEVELS for r in records]
+    keep_share = max(budget - sum(errors), budget // 10) / max(len(records) - sum(errors), 1)
+    cut = int(min(keep_share, 1.0) * 2**32)
+    return [r for r, err in zip(records, errors)
+            if err or zlib.crc32(f"{r.timestamp}|{r.component}|{r.message}".encode("utf-8", "replace")) < cut]
 
 
 @dataclass
@@ -69,10 +87,12 @@ def detect_log_anomalies(
     window: tuple[float, float],
     baseline: tuple[float, float] | None,
     next_id: Callable[[str], str],
+    budget: int | None = None,
 ) -> list[Finding]:
     """Findings about log templates in `window` compared with `baseline`.
 
-    When `baseline` is None, the records before the window are the baseline."""
+    When `baseline` is None, the records before the window are the baseline. More than
+    `budget` lines (default LOG_BUDGET) are thinned first (see `thin`)."""
     from plugins.detectors.logparse import mine_templates
 
     w0, w1 = window
@@ -83,6 +103,7 @@ def detect_log_anomalies(
     used = [r for r in records if (w0 <= r.timestamp <= w1) or (b0 <= r.timestamp < b1)]
     if not used:
         return []
+    used = thin(used, budget)
     used.sort(key=lambda r: r.timestamp)
     templates = [m.template for m in mine_templates([r.message for r in used])]
     window_len = max(w1 - w0, 1.0)
@@ -169,12 +190,6 @@ def _period(where: dict[str, Any]) -> str:
     if minutes % 60 == 0:
         return f"the previous {minutes // 60} hours"
     return f"the previous {minutes} min"
-
-
-def _hhmm(ts: float | None) -> str:
-    if ts is None:
-        return "?"
-    return datetime.fromtimestamp(ts, tz=timezone.utc).strftime("%H:%M")
 
 
 def _short(template: str, limit: int = 100) -> str:

@@ -20,15 +20,16 @@ alerted series (`alerted_series`), each finding records how closely it moved wit
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import Callable
 
 import numpy as np
 
 from copilot.diagnosis import Finding
+from copilot.timefmt import hhmm
 
 from ..telemetry.model import MetricSeries
 from .signals import BAD_DIRECTION, family, is_utilisation, normalise, unit
@@ -42,10 +43,6 @@ FEW_REL_FLOOR = 0.1  # relative scale floor when the baseline has fewer points t
 MIN_REFERENCE_POINTS = 3
 SUCCESS_FLOOR_PP = 0.5  # scale floor of a success percentage, in percentage points
 MIN_TAIL = 3  # a level shift needs this many points after its onset (fewer: judged as a spike)
-
-
-def hhmm(ts: float | None) -> str:
-    return "?" if ts is None else datetime.fromtimestamp(ts, tz=timezone.utc).strftime("%H:%M")
 
 
 def robust_baseline(values: np.ndarray, rel_floor: float = REL_FLOOR) -> tuple[np.ndarray, np.ndarray]:
@@ -86,6 +83,7 @@ class Scored:
     kind: str
     slope_per_min: float = 0.0
     seasonal: bool = False  # judged against the same time one season (a day) earlier
+    counted: tuple | None = None  # (baseline failing share, window failing share, window requests): scored by failure_z
 
 
 def score_series(
@@ -321,6 +319,10 @@ def sentence(s: Scored) -> str:
     u = series_unit(m)
     us = f" {u}" if u else ""
     who = f"{m.component} {m.metric}" + (f" ({m.labels['instance']})" if m.labels.get("instance") else "")
+    if s.counted:
+        pb, pw, n = s.counted
+        return (f"{who} failed {pw:.2%} of {n} requests (baseline {pb:.2%}) since {hhmm(s.onset)}, "
+                f"{round(s.score, 2):.1f} sigma in a beta-binomial test of failures per request")
     if s.kind == "trend":
         return (f"{who} {'climbed' if s.direction > 0 else 'fell'} steadily from {_fmt(s.baseline)} to {_fmt(s.peak)}{us} since {hhmm(s.onset)} "
                 f"({s.slope_per_min:+.2g}{us}/min), {round(s.score, 2):.1f} sigma {'above' if s.direction > 0 else 'below'} its baseline")
@@ -354,8 +356,14 @@ def detect_metric_anomalies(
     time, used as their baseline where present. `alerted`: the series an alert fired on
     (see `alerted_series`); each finding then records how closely its series moved with
     them over the baseline and the window (`moves_with_alert`, the largest |Pearson r|)."""
-    scored = [s for s in score_series(series, window, baseline, min_score, reference)
-              if _relevant(s, min_relative_change)]
+    scored = score_series(series, window, baseline, min_score, reference)
+    ratios = _counted_ratios(series)
+    if ratios:  # judged by their counts, whatever their sigma says
+        ids = {id(m) for m in ratios}
+        scored = [s for s in scored if id(s.series) not in ids]
+        counted = count_ratio_scores(score_series(ratios, window, baseline, 0.0, reference), series, window, baseline, reference)
+        scored += [s for s in counted if s.score >= min_score]
+    scored = [s for s in scored if _relevant(s, min_relative_change)]
     scored.sort(key=lambda s: (-s.score, s.onset, s.series.key))
     shared = _common_mode(scored, series)
     span = (min(window[0], baseline[0]), max(window[1], baseline[1]))
@@ -376,6 +384,8 @@ def detect_metric_anomalies(
                 **({"common_mode": shared[id(s)]} if id(s) in shared else {}),
                 **({"moves_with_alert": moves} if moves is not None else {}),
                 **({"seasonal": "1d"} if s.seasonal else {}),
+                **({"failing_before": s.counted[0], "failing_after": s.counted[1], "requests": s.counted[2],
+                    "test": "beta-binomial"} if s.counted else {}),
             },
         ))
     return out
@@ -458,6 +468,99 @@ def _common_mode(scored: list[Scored], series: list[MetricSeries]) -> dict[int, 
                 if move < COMMON_MODE_STANDOUT * typical:  # one that moved far more than the rest is its own
                     out[id(s)] = round(len(comps) / population, 3)
     return out
+
+
+def _request_counts(m: MetricSeries) -> np.ndarray | None:
+    """Requests per point of a request series: a count per period as is (`requests_sum`,
+    a `req` unit, `_count`, `_total`), a rate per second times the step."""
+    if len(m.timestamps) < 2:
+        return None
+    name, u = normalise(m.metric), m.labels.get("unit", "")
+    values = np.asarray(m.values, dtype=float)
+    if u == "req" or any(w in name.split("_") for w in ("sum", "count", "total", "calls", "hits")):
+        return values
+    return values * float(np.median(np.diff(m.timestamps)))
+
+
+def _failure_share(m: MetricSeries, values: np.ndarray) -> np.ndarray | None:
+    """The failing share (0..1) per point of a success or error ratio series (percent or fraction)."""
+    fam = family(m.metric)
+    v = np.asarray(values, dtype=float)
+    finite = v[np.isfinite(v)]
+    if fam not in ("success_rate", "error_rate") or not finite.size or finite.min() < 0 or finite.max() > 100:
+        return None
+    percent = finite.max() > 1.0 or m.labels.get("unit") == "%" or "%" in m.metric or "percent" in m.metric.lower()
+    share = v / 100.0 if percent else v
+    return 1.0 - share if fam == "success_rate" else share
+
+
+def _counted_ratios(series: list[MetricSeries]) -> list[MetricSeries]:
+    """Success and error ratio series with a request series of their component on their time grid."""
+    grids = {(m.component, m.timestamps.tobytes()) for m in series if family(m.metric) == "request_rate" and len(m.timestamps)}
+    return [m for m in series if family(m.metric) in ("success_rate", "error_rate")
+            and (m.component, m.timestamps.tobytes()) in grids and _failure_share(m, m.values) is not None]
+
+
+def failure_z(fail_base: np.ndarray, req_base: np.ndarray, fail_win: np.ndarray, req_win: np.ndarray) -> tuple[float, float, float, float]:
+    """(z, baseline failing share, window failing share, window requests): how far the
+    failures per request rose, as a beta-binomial test. Failures are counted from the ratio
+    and the requests of each point; the baseline share is the pooled one; its spread is the
+    binomial spread for the window's requests plus the extra period-to-period variance the
+    baseline shows beyond binomial (overdispersion, the beta part), divided among the
+    window's points. A component that served 5 calls and failed one is not as sure a
+    signal as one that failed 2% of 5 000."""
+    ok_b = np.isfinite(fail_base) & np.isfinite(req_base) & (req_base > 0)
+    ok_w = np.isfinite(fail_win) & np.isfinite(req_win) & (req_win > 0)
+    nb, nw = float(req_base[ok_b].sum()), float(req_win[ok_w].sum())
+    if nb <= 0 or nw <= 0:
+        return 0.0, 0.0, 0.0, nw
+    kb, kw = float((fail_base * req_base)[ok_b].sum()), float((fail_win * req_win)[ok_w].sum())
+    pb, pw = kb / nb, kw / nw
+    p0 = min(max(pb, 1.0 / nb), 0.99)
+    per = fail_base[ok_b]
+    binomial = float(np.mean(p0 * (1 - p0) / req_base[ok_b]))
+    extra = max(float(np.average((per - pb) ** 2, weights=req_base[ok_b])) - binomial, 0.0) if per.size >= 2 else 0.0
+    sd = math.sqrt(p0 * (1 - p0) / nw + extra / max(int(ok_w.sum()), 1))
+    return min((pw - pb) / sd, MAX_SCORE), pb, pw, nw
+
+
+def count_ratio_scores(scored: list[Scored], series: list[MetricSeries], window, baseline,
+                       reference: list[MetricSeries] | None = None) -> list[Scored]:
+    """Success and error ratios that have the request counts behind them (a request series
+    of the same component on the same time grid) are scored by `failure_z` over those
+    counts instead of robust sigmas of the percentage. The baseline is the reference
+    (fault-free history) where both series have one, else the points before the window."""
+    counts: dict[tuple[str, bytes], MetricSeries] = {}
+    for m in series:
+        if family(m.metric) == "request_rate" and len(m.timestamps):
+            key = (m.component, m.timestamps.tobytes())
+            if key not in counts or normalise(m.metric).endswith("sum"):
+                counts[key] = m
+    refs = {r.key: r for r in reference or ()}
+    for s in scored:
+        m = s.series
+        req = counts.get((m.component, m.timestamps.tobytes()))
+        fail = _failure_share(m, m.values) if req is not None else None
+        n = _request_counts(req) if req is not None else None
+        if fail is None or n is None:
+            continue
+        ts = m.timestamps
+        win = (ts >= window[0]) & (ts <= window[1])
+        rr, rq = refs.get(m.key), refs.get(req.key)
+        rfail = _failure_share(m, rr.values) if rr is not None and rq is not None else None
+        if rfail is not None and len(rr.values) == len(rq.values):
+            fb, nb = rfail, _request_counts(rq)
+        else:
+            base = (ts >= baseline[0]) & (ts < baseline[1])
+            fb, nb = fail[base], n[base]
+        if nb is None or not win.any():
+            continue
+        z, pb, pw, nw = failure_z(fb, nb, fail[win], n[win])
+        bad = 1 if family(m.metric) == "error_rate" else -1
+        s.score = max(z, 0.0)
+        s.direction = bad if z > 0 else -bad
+        s.counted = (round(pb, 5), round(pw, 5), int(round(nw)))
+    return scored
 
 
 def _relevant(s: Scored, min_rel: float) -> bool:

@@ -19,6 +19,29 @@
    of their score. A load rise does not count as a surge when the alert is not about load.
 5. The fault kind comes from the top component's own signature (see `classify`).
 Only generic methods: no service names or fault times appear here.
+
+Constants (what each means; `bench/rank_sensitivity.py` varies each by ±50% and
+BENCHMARKS.md records what that does to AC@1 on every dataset):
+
+| constant | meaning |
+|---|---|
+| INTRINSIC_WEIGHT, SYMPTOM_WEIGHT | how much a category of evidence counts: a component's own signals (about 1) over symptoms that travel along calls (under 1) |
+| EXPLAINED | share of a symptom left when an anomalous callee explains it |
+| BLAME_SHARE | a callee explains a caller's symptom only with at least this share of its strength |
+| LOAD_EXPLAINED, LOAD_CPU_SLACK | CPU that rose no faster than LOAD_CPU_SLACK x the request rate is load; it keeps LOAD_EXPLAINED of its weight |
+| SURGE_RATIO | a request rate at this multiple of its baseline is a rise (below it, normal variation) |
+| SURGE_EXPLAINED | share of load-driven evidence (LOAD_FOLLOWS) left below a traffic surge |
+| MIN_SIGMA | sigmas from which evidence counts as an anomaly (onsets, fault kind, surges) |
+| MIN_SHARE | a signal decides the fault kind only with this share of the component's strongest evidence |
+| ONSET_TOLERANCE_S, EARLY_BONUS, LATE_AFTER_S, LATE_PENALTY | onset order: within the tolerance counts as the same time; earliest components gain, those LATE_AFTER_S later lose |
+| CHANGE_WEIGHT | how much a recent change adds to an anomalous component |
+| COMBINE_DECAY | each further piece of a component's evidence counts this much of the one before |
+| SPIKE_WEIGHT | a one-point metric spike counts this much of its sigma |
+| COMMON_MODE_WEIGHT | a resource shift shared by most components counts this much |
+| MEMORY_GROWTH, MEMORY_GROWTH_BYTES, MEMORY_LIMIT_PCT, MEMORY_LIMIT_RISE | what memory growth is a leak: 1.5x, or 64 MiB, or a rise to 90% of the limit |
+| CPU_PINNED_PCT, CPU_PINNED_RISE, PINNED_SIGMA, PINNED_EQUIVALENT | a CPU driven to 80% of its limit counts as saturated whatever its noisy baseline says |
+| CPU_STARVES_NETWORK | CPU at this multiple explains slower calls into the component |
+| OUT_OF_SCOPE, SCOPE_SIGMA, SYMPTOM_MATCH, CALLER_SUPPORT, MOVES_WITH_ALERT, MIN_MOVES_WEIGHT | alert-guided traversal (only with an alert and a call graph): what the alert cannot reach keeps OUT_OF_SCOPE; showing the alerted symptom multiplies by SYMPTOM_MATCH, more per caller it alone explains; a symptom that does not move with the alerted series is discounted |
 """
 
 from __future__ import annotations
@@ -35,16 +58,23 @@ from .signals import BAD_DIRECTION, family, is_utilisation
 INTRINSIC_WEIGHT = {
     "cpu": 1.0, "memory": 1.0, "disk": 1.2, "gc": 1.2, "packet_loss": 1.1, "net_latency": 1.0,
     "self_latency": 1.2, "error_origin": 1.2, "lost": 1.2, "exception": 1.2, "surge": 1.5,
-    "path_change": 1.2,
+    "path_change": 1.2, "declared": 1.5,
 }
 SYMPTOM_WEIGHT = {"latency": 0.8, "errors": 0.8, "log_error": 0.4, "load_drop": 0.3, "other": 0.15}
 EXPLAINED = 0.2  # what is left of a symptom a callee explains
 LOAD_EXPLAINED = 0.3  # what is left of cpu that a load rise explains
-SURGE_EXPLAINED = 0.3  # what is left of a component's score below a traffic surge
+SURGE_EXPLAINED = 0.3  # what is left of load-driven evidence (LOAD_FOLLOWS) below a traffic surge
+NOT_FROM_LOAD = ("path_change", "error_origin", "exception", "lost", "disk", "packet_loss")  # what more traffic does not cause
+LOAD_FOLLOWS = ("cpu", "latency", "self_latency", "net_latency", "other", "load_drop")  # what more traffic causes
 MIN_SIGMA = 4.0  # a family counts for the fault kind from this many sigmas...
 MIN_SHARE = 0.25  # ...and at least this share of the component's strongest evidence
 SURGE_RATIO = 1.3  # request rate at least 1.3x its baseline
 ONSET_TOLERANCE_S = 120.0
+EARLY_BONUS = 1.15  # a component anomalous from the earliest onset (within half the tolerance)...
+LATE_PENALTY = 0.85  # ...and one anomalous only LATE_AFTER_S later
+LATE_AFTER_S = 300.0
+CHANGE_WEIGHT = 0.4  # a recent change adds this much of its strength to an anomalous component
+COMBINE_DECAY = 0.5  # each further piece of evidence counts this much of the one before
 SPIKE_WEIGHT = 0.5
 COMMON_MODE_WEIGHT = 0.2
 LOAD_CPU_SLACK = 1.5  # CPU may rise up to 1.5x as fast as the load and still be load
@@ -130,6 +160,9 @@ def _log_category(f: Finding) -> str:
 
 def categorise(f: Finding) -> str | None:
     """The evidence category of a finding (None: not evidence about a component)."""
+    declared = declared_category(f)
+    if declared is not False:
+        return declared
     if f.source == "metrics":
         fam = f.details.get("family") or family(f.signal)
         up = f.details.get("direction", "up") == "up"
@@ -203,13 +236,16 @@ SYMPTOMS = tuple(SYMPTOM_WEIGHT)
 
 def _combine(values: list[float]) -> float:
     """Strongest first, each next one counting half as much as the previous."""
-    return sum(v * 0.5**i for i, v in enumerate(sorted(values, reverse=True)))
+    return sum(v * COMBINE_DECAY**i for i, v in enumerate(sorted(values, reverse=True)))
 
 
 def rank_root_causes(findings: list[Finding], call_graph: list[tuple[str, str]], top_k: int = 5) -> list[RootCause]:
     """Rank components as root causes with a fault kind each. Pure: same input, same output."""
     cands: dict[str, Candidate] = {}
+    explained = explained_signals(findings)
     for f in _dedupe(findings):
+        if (f.component, f.signal) in explained:
+            continue  # a confounder (maintenance that recovered) explains it: a symptom, not a cause
         cat = categorise(f)
         if cat is None or not f.component:
             continue
@@ -231,11 +267,26 @@ def rank_root_causes(findings: list[Finding], call_graph: list[tuple[str, str]],
     # traffic surges: load up here but not in any caller. With a call graph, only where
     # traffic enters (nothing calls it): below the entry a request rate that moves is
     # carried there by the calls, a symptom of load or of a fault elsewhere, not a cause.
-    entries = {name for name in cands if not callers.get(name)} if call_graph else set(cands)
+    # An entry is a component the graph shows calling others and nothing calling it; one the
+    # graph does not mention is not known to be an entry. A rise there is more traffic only
+    # when it reaches what it calls as more traffic too: where a request rate falls below
+    # it, the mix of requests changed (requests that end early return sooner and come back
+    # sooner from a closed-loop client), the signature of a fault below, not of more users.
+    entries = {name for name in cands if callees.get(name) and not callers.get(name)} if call_graph else set(cands)
+
+    def load_falls_below(name: str) -> bool:
+        """A request rate falls below it, or something below it shows what more traffic
+        does not cause (requests cut short, errors it raises, lost calls): a surge is the
+        diagnosis when traffic explains what is seen, not beside a fault it cannot explain."""
+        return any(d in cands and (cands[d].sigma("load_drop") >= MIN_SIGMA
+                                   or any(cands[d].sigma(cat) >= MIN_SIGMA for cat in NOT_FROM_LOAD))
+                   for d in _descendants(name, callees))
+
     surges = set() if scope and not load_alert else {
         name for name, c in cands.items()
         if name in entries and c.sigma("load") >= MIN_SIGMA
         and not any(cands.get(p) and cands[p].sigma("load") >= MIN_SIGMA for p in callers.get(name, ()))
+        and not load_falls_below(name)
     }
     for name in list(surges):
         cands[name].evidence["surge"] = list(cands[name].evidence["load"])
@@ -251,7 +302,7 @@ def rank_root_causes(findings: list[Finding], call_graph: list[tuple[str, str]],
         return max((cands[d].sigma(cat) for cat in cats), default=0.0)
 
     for name, c in cands.items():
-        parts: list[float] = []
+        parts: list[tuple[str, float]] = []
         for cat in INTRINSIC:
             e = c.best(cat)
             if e is None:
@@ -263,7 +314,7 @@ def rank_root_causes(findings: list[Finding], call_graph: list[tuple[str, str]],
                 c.notes.append("its CPU rise follows its request rate, so load explains it")
             elif cat == "cpu" and cpu_pinned(c):
                 sigma = max(sigma, PINNED_EQUIVALENT)  # at its limit: strong whatever its noisy baseline says
-            parts.append(w * strength(sigma))
+            parts.append((cat, w * strength(sigma)))
         my_onset = anomalous.get(name)
         near = [d for d in callees.get(name, ())
                 if d in anomalous and (not scope or d in scope) and (my_onset is None or anomalous[d] is None or anomalous[d] <= my_onset + ONSET_TOLERANCE_S)]
@@ -276,20 +327,25 @@ def rank_root_causes(findings: list[Finding], call_graph: list[tuple[str, str]],
             by = [d for d in near if strength(peak(d, causes)) >= BLAME_SHARE * strength(e.score)]
             blamed.update(by)
             w = SYMPTOM_WEIGHT[cat] * (EXPLAINED if by else 1.0)
-            parts.append(w * strength(e.score))
+            parts.append((cat, w * strength(e.score)))
         blamed = sorted(blamed)
         if blamed:
             c.notes.append(f"its callee{'s' if len(blamed) > 1 else ''} {', '.join(blamed)} {'are' if len(blamed) > 1 else 'is'} "
                            "anomalous too, so part of what it shows is inherited")
         elif callees.get(name) and name in anomalous:
             c.notes.append(f"its callees ({', '.join(sorted(callees[name]))}) look healthy, so the problem starts here")
+        # below a surge, only what more traffic causes is explained by it (its load, and the
+        # latency and CPU that follow load), and not where its request rate fell
+        carried = name in below_surge and name not in surges and c.sigma("load_drop") < MIN_SIGMA
+        if carried:
+            parts = [v * (SURGE_EXPLAINED if cat in LOAD_FOLLOWS else 1.0) for cat, v in parts]
+            c.notes.append(f"it sits below the traffic surge at {below_surge[name]}, which explains its load")
+        else:
+            parts = [v for _, v in parts]
         score = _combine(parts)
         change = c.best("change")
         if change is not None and score > 0:
-            score += 0.4 * strength(change.score)
-        if name in below_surge and name not in surges:
-            score *= SURGE_EXPLAINED
-            c.notes.append(f"it sits below the traffic surge at {below_surge[name]}, which explains its load")
+            score += CHANGE_WEIGHT * strength(change.score)
         c.score, c.onset = score, my_onset
     if scope:
         alerted = {f.component for f in findings if f.source == "alerts" and f.component}
@@ -323,9 +379,9 @@ def rank_root_causes(findings: list[Finding], call_graph: list[tuple[str, str]],
             if c.onset is None:
                 continue
             if c.onset <= earliest + ONSET_TOLERANCE_S / 2:
-                c.score *= 1.15
-            elif c.onset > earliest + 5 * 60:
-                c.score *= 0.85
+                c.score *= EARLY_BONUS
+            elif c.onset > earliest + LATE_AFTER_S:
+                c.score *= LATE_PENALTY
     ranked = sorted((c for c in cands.values() if c.score > 0), key=lambda c: (-c.score, c.component))[: max(top_k, 1)]
     total = sum(c.score for c in ranked) or 1.0
     out = []
@@ -486,6 +542,10 @@ def classify(c: Candidate, is_surge: bool) -> tuple[str, str]:
     errors after a change mean a code exception, errors or missing calls mean packet
     loss, and latency that starts here means network delay."""
     top = max((strength(e.score) for items in c.evidence.values() for e in items), default=0.0)
+    declared = c.best("declared")
+    if declared is not None and declared.score >= MIN_SIGMA and strength(declared.score) >= MIN_SHARE * top:
+        kind = str(declared.finding.details["fault_kind"])
+        return kind, str(declared.finding.details.get("why") or declared.finding.summary)
     own: dict[str, float] = {}
     for cat in OWN_KINDS:
         sigma = c.sigma(cat)
@@ -543,7 +603,7 @@ DECIDING = {
 
 def _ordered(c: Candidate, kind: str, skip: tuple[str, ...] = ()) -> list[Evidence]:
     """The component's evidence, strongest first, with what shows its fault kind ahead."""
-    first = DECIDING.get(kind, ())
+    first = DECIDING.get(kind, ("declared",))
     items = [e for cat, v in c.evidence.items() if cat not in skip for e in v]
     return sorted(items, key=lambda e: (e.category not in first, -e.score))
 
@@ -590,3 +650,34 @@ def _symptom_flow(shows, own, callees: dict[str, set[str]], callers: dict[str, s
     for source in sorted(n for n in nodes if shows(n) and not any(shows(p) for p in callers.get(n, ()))):
         push(source, 1.0, frozenset({source}))
     return dict(held)
+
+
+# ---- findings that name their own fault kind ----------------------------------------------
+# Platform detectors (the database ones in plugins/cloud/detect.py) recognise a fault's
+# signature themselves: such a finding carries `details["fault_kind"]` and is evidence of that
+# kind on its component ("declared"). A confounder (`details["confounder"]`, e.g. CPU high
+# during a checkpoint that recovered) is never a cause, and the metric signals it names in
+# `details["explains"]` are dropped from the ranking (any finding may name signals it accounts for).
+
+
+def declared_category(f: Finding) -> str | None | bool:
+    """"declared" for a finding naming its fault kind, None for a confounder, False otherwise."""
+    if f.details.get("confounder"):
+        return None
+    if f.details.get("fault_kind"):
+        return "declared"
+    return False
+
+
+def explained_signals(findings: list[Finding]) -> set[tuple[str, str]]:
+    """(component, signal) pairs a finding accounts for (`details["explains"]`: a signal of its
+    own component, or [component, signal]), so they are not ranked again on their own: what a
+    confounder explains, or the write load behind a replica's lag."""
+    out: set[tuple[str, str]] = set()
+    for f in findings:
+        for item in f.details.get("explains") or ():
+            if isinstance(item, (list, tuple)) and len(item) == 2:
+                out.add((str(item[0]), str(item[1])))
+            else:
+                out.add((f.component, str(item)))
+    return out

@@ -13,6 +13,11 @@ stopped first (a truncated span further down, in another component) is inherited
 finding goes to the component where truncation starts, the one whose own steps went
 missing while what it called completed. The missing steps are named, since they tell an
 engineer where in the code to look (Nezha's "event pattern" view of the same faults).
+A step that is a client span (a caller-side span around one server span) is named by the
+call it makes, since HTTP clients name every outgoing call alike (`GET`). When callers stop
+right after calling the same component, that component is blamed: if two or more callers
+do, or if the calls that ended the requests took at most GAVE_UP_EARLY of their usual time
+(the callee gave up part-way; a caller's own early return leaves its last call as usual).
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ from copilot.diagnosis import Finding
 
 from ..telemetry.model import Span
 from .metrics import hhmm
-from .spanstats import flag_onset, op_key, ratio_score
+from .spanstats import flag_onset, is_client_span, op_key, ratio_score
 
 MIN_BASE = 10  # baseline spans of an operation below which it is not judged
 MIN_WINDOW = 3  # window spans of an operation below which it is not judged (the z score weighs the rest)
@@ -36,6 +41,7 @@ COMMON_COUNT = 3  # ...and at least this many
 MIN_SCORE = 4.0
 MIN_RISE = 0.02  # the truncated share must rise by at least two points
 OWN_SHARE = 0.5  # a group is reported when at least half its truncated spans stopped on their own
+GAVE_UP_EARLY = 0.5  # a callee whose calls that ended a request took at most half their usual time gave up part-way
 
 Step = tuple[str, str]
 
@@ -60,18 +66,29 @@ def detect_path_changes(
 ) -> list[Finding]:
     """Findings of kind `call_path_change`, one per (component, operation) whose requests
     now stop part-way. `period(span)` is 0 for the baseline, 1 for the window, -1 otherwise."""
+    def step(c: Span) -> Step:
+        # a client span is named by the call it makes (the server span it wraps): Java and
+        # HTTP clients name every outgoing call alike (`GET`), so their own names would hide
+        # which calls a request skipped
+        kids = children.get(c.span_id, ())
+        target = kids[0] if is_client_span(c, kids) else c
+        return (target.component, op_key(target.operation))
+
     def pattern(s: Span) -> frozenset[Step]:
-        return frozenset((c.component, op_key(c.operation)) for c in children.get(s.span_id, ()))
+        return frozenset(step(c) for c in children.get(s.span_id, ()))
 
     base: dict[Step, Counter] = defaultdict(Counter)
     win: dict[Step, list[tuple[Span, frozenset[Step]]]] = defaultdict(list)
+    base_durations: dict[Step, list[float]] = defaultdict(list)
     for s in spans:
         p = period(s)
         if p == 0:
             base[(s.component, op_key(s.operation))][pattern(s)] += 1
+            base_durations[(s.component, op_key(s.operation))].append(s.duration_ms)
         elif p == 1:
             win[(s.component, op_key(s.operation))].append((s, pattern(s)))
 
+    base_ms = {k: float(np.median(v)) for k, v in base_durations.items() if len(v) >= MIN_BASE}
     usual: dict[Step, list[frozenset[Step]]] = {}
     for key, counts in base.items():
         n = sum(counts.values())
@@ -116,16 +133,32 @@ def detect_path_changes(
             stack.extend(children.get(c.span_id, ()))
         return False
 
-    def called(s: Span) -> str | None:
-        """The other component a span's last finished step was a call into (None: its own work)."""
+    def last_call(s: Span) -> Span | None:
+        """The span in another component that a span's last finished step called (None: its own work)."""
         kids = children.get(s.span_id, ())
         if not kids:
             return None
         last = max(kids, key=lambda c: (c.start + c.duration_ms / 1000.0, c.span_id))
         if last.component != s.component:
-            return last.component
-        inner = [c.component for c in children.get(last.span_id, ()) if c.component != s.component]
+            return last
+        inner = [c for c in children.get(last.span_id, ()) if c.component != s.component]
         return inner[0] if inner else None
+
+    def called(s: Span) -> str | None:
+        c = last_call(s)
+        return c.component if c is not None else None
+
+    def cut_short(entry: "Changed", target: str) -> bool:
+        """The calls into `target` that a caller's truncated requests ended on took at most
+        GAVE_UP_EARLY of that operation's usual time: the callee gave up part-way (an
+        exception or an early return in its code), so it, not the caller, stopped first."""
+        ratios = []
+        for sp in entry.own:
+            c = last_call(sp)
+            usual = base_ms.get((c.component, op_key(c.operation))) if c is not None and c.component == target else None
+            if usual:
+                ratios.append(c.duration_ms / usual)
+        return len(ratios) >= MIN_CUT and float(np.median(ratios)) <= GAVE_UP_EARLY
 
     changed: list[Changed] = []
     for key, items in sorted(win.items()):
@@ -147,7 +180,8 @@ def detect_path_changes(
         onset = flag_onset(np.array([s.start for s, _ in items]), flags)
         changed.append(Changed(key, score, pb, pw, nw, kw, onset, own))
 
-    # Several components that all stop right after calling the same component: what it
+    # Several components that all stop right after calling the same component, or one whose
+    # requests stop right after a call into it that ended far sooner than usual: what it
     # returns makes them give up (an error or an empty result), so the fault is its code.
     after: dict[str, dict[str, list[Changed]]] = defaultdict(lambda: defaultdict(list))
     for entry in changed:
@@ -156,7 +190,8 @@ def detect_path_changes(
             target, k = targets.most_common(1)[0]
             if k >= MIN_CUT and k >= OWN_SHARE * sum(targets.values()):
                 after[target][entry.key[0]].append(entry)
-    blamed = {t: by for t, by in after.items() if len(by) >= 2}
+    blamed = {t: by for t, by in after.items()
+              if len(by) >= 2 or any(cut_short(e, t) for es in by.values() for e in es)}
     explained = {id(e) for by in blamed.values() for entries in by.values() for e in entries}
 
     out: list[Finding] = []

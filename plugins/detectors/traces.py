@@ -26,7 +26,7 @@ from copilot.diagnosis import Finding
 
 from ..telemetry.model import Span
 from .metrics import MAX_SCORE, hhmm
-from .spanstats import flag_onset, op_key, ratio_score
+from .spanstats import flag_onset, is_client_span, ratio_score, thin_traces
 from .trace_paths import detect_path_changes
 
 MIN_SPANS = 20  # per group and period, below which a group is not judged
@@ -45,20 +45,13 @@ def _latency_score(base: np.ndarray, win: np.ndarray) -> tuple[float, float, flo
     return min(score, MAX_SCORE), b50, w50
 
 
-def is_client_span(span: Span, kids) -> bool:
-    """A caller-side span wrapping exactly one server span of the same operation in another component."""
-    if len(kids) != 1 or kids[0].component == span.component:
-        return False
-    a, b = op_key(span.operation), op_key(kids[0].operation)
-    return bool(a and b) and (a.startswith(b) or b.startswith(a))
-
-
 def detect_trace_anomalies(
     spans: list[Span],
     window: tuple[float, float],
     baseline: tuple[float, float],
     next_id: Callable[[str], str],
 ) -> list[Finding]:
+    spans = thin_traces(spans)
     by_id = {s.span_id: s for s in spans}
     children: dict[str, list[Span]] = defaultdict(list)
     for s in spans:

@@ -29,6 +29,7 @@ def merge(parts: Sequence[tuple[TelemetrySource, Telemetry]]) -> Telemetry:
         out.spans.extend(tel.spans)
         out.changes.extend(tel.changes)
         out.alerts.extend(tel.alerts)
+        out.platform.extend(tel.platform)
         for edge in tel.call_graph:
             if edge not in edges:
                 edges.add(edge)
@@ -43,6 +44,7 @@ def merge(parts: Sequence[tuple[TelemetrySource, Telemetry]]) -> Telemetry:
     out.logs.sort(key=lambda r: r.timestamp)
     out.changes.sort(key=lambda c: c.timestamp)
     out.alerts.sort(key=lambda a: a.timestamp)
+    out.platform.events.sort(key=lambda e: e.timestamp)
     if len(parts) == 1:  # one source: its own meta (files lists, source path) as before
         out.meta = {**parts[0][1].meta, **out.meta}
     return out

@@ -12,10 +12,12 @@ import json
 import os
 import re
 import time as _time
+from array import array
 from collections import defaultdict
 from functools import lru_cache
+from itertools import islice
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable, Iterator
 
 import numpy as np
 
@@ -25,9 +27,9 @@ from copilot.redact import redact_telemetry
 from .model import Alert, ChangeEvent, LogRecord, MetricSeries, Span, Telemetry
 from .otlp import read_otlp
 from .tables import (
-    READ_ERRORS, read_problem,
-    float_cell, parse_time, pick, read_jsonl, read_table, service_of, stem_of, suffix_of, time_column,
-    unwrap_log_message,
+    CSV_SUFFIXES, READ_ERRORS, read_problem,
+    csv_stream, float_cell, parse_time, pick, read_jsonl, read_table, service_of, stem_of, suffix_of, time_cells,
+    time_column, unwrap_log_message,
 )
 from .textlogs import read_text_logs
 
@@ -68,10 +70,12 @@ def kind_of(path: Path, root: Path) -> str | None:
     return None
 
 
-def discover(root: Path) -> dict[str, list[Path]]:
+def discover(root: Path, skip: frozenset[str] = frozenset()) -> dict[str, list[Path]]:
+    """Telemetry files by kind; top-level folders named in `skip` belong to another source."""
     found: dict[str, list[Path]] = {k: [] for k in KINDS}
     for path in sorted(root.rglob("*")):
-        if path.is_file() and len(path.relative_to(root).parts) <= 3:
+        rel = path.relative_to(root).parts
+        if path.is_file() and len(rel) <= 3 and not (len(rel) > 1 and rel[0].lower() in skip):
             kind = kind_of(path, root)
             if kind:
                 found[kind].append(path)
@@ -81,8 +85,9 @@ def discover(root: Path) -> dict[str, list[Path]]:
 _CACHE: dict[str, tuple[tuple, Telemetry]] = {}
 
 
-def load_directory(root: str | Path) -> Telemetry:
-    """Read every telemetry file under `root` (cached while no file changes)."""
+def load_directory(root: str | Path, skip: frozenset[str] = frozenset()) -> Telemetry:
+    """Read every telemetry file under `root` (cached while no file changes), except under
+    the top-level folders in `skip` (another source of the run reads those)."""
     root = Path(root).expanduser()
     if root.exists() and not root.is_dir():
         raise DataError(f"{root}: not a directory; pass --data DIR, a folder with metrics/logs/traces files")
@@ -90,23 +95,41 @@ def load_directory(root: str | Path) -> Telemetry:
         raise DataError(f"{root}: no such telemetry directory; pass --data DIR with metrics/logs/traces files")
     if not os.access(root, os.R_OK | os.X_OK):
         raise DataError(f"{root}: permission denied; make the folder readable (chmod u+rx)")
-    found = discover(root)
+    from plugins.platform.dump import LOG_SUFFIXES, load_platform, looks_like_kubernetes, walk
+
+    found = discover(root, skip)
+    # Kubernetes state (kubectl JSON, a cluster-info dump, pod logs) is read by its own reader
+    every = [p for p in walk(root) if p.relative_to(root).parts[0] not in skip]
+    k8s_json = [p for p in every if p.name.lower().endswith(".json") and looks_like_kubernetes(p)]
     files = [p for paths in found.values() for p in paths]
-    if not files:
+    if not files and not k8s_json:  # noqa: SIM102
         raise DataError(f"{root}: no telemetry files found; expected e.g. metrics.csv, logs.jsonl, traces.csv")
-    stamp = tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in files)
+    stamp = tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in sorted(set(files) | set(k8s_json))) + tuple(sorted(skip))
     hit = _CACHE.get(str(root.resolve()))
     if hit and hit[0] == stamp:
         return hit[1]
+    platform, used = load_platform(root, k8s_json + [p for p in every if p.name.lower().endswith(LOG_SUFFIXES)]) if k8s_json else (None, set())
+    found = {k: [p for p in v if p not in used] for k, v in found.items()}
     # each metrics table is read once; an edge list filed among them (caller and callee
-    # columns, no time) is a call graph
-    metric_tables = {path: _guarded(path, read_table, path) for path in found["metrics"]}
+    # columns, no time) is a call graph. CSV/TSV/JSONL metrics stream: memory follows the series
+    # (two float arrays), not the file's text.
+    metric_tables: dict[Path, Any] = {}
+    streamed: dict[Path, list[MetricSeries]] = {}
+    for path in found["metrics"]:
+        if suffix_of(path) in STREAMED_SUFFIXES:
+            series = _guarded(path, stream_metrics, path)
+            if series is None:  # an edge list: small, read whole
+                metric_tables[path] = _guarded(path, read_table, path)
+            else:
+                streamed[path] = series
+        else:
+            metric_tables[path] = _guarded(path, read_table, path)
     edge_tables = [path for path, (header, _) in metric_tables.items() if is_edge_header(header)]
     found["metrics"] = [p for p in found["metrics"] if p not in edge_tables]
     found["topology"] += edge_tables
     tel = Telemetry(meta={"source": str(root), "files": {k: [str(p.relative_to(root)) for p in v] for k, v in found.items() if v}})
     for path in found["metrics"]:
-        tel.metrics.extend(_guarded(path, read_metrics, path, metric_tables[path]))
+        tel.metrics.extend(streamed[path] if path in streamed else _guarded(path, read_metrics, path, metric_tables[path]))
     for path in found["logs"]:
         tel.logs.extend(_guarded(path, read_logs, path))
     for path in found["traces"]:
@@ -115,6 +138,16 @@ def load_directory(root: str | Path) -> Telemetry:
         tel.changes.extend(_guarded(path, read_changes, path))
     for path in found["alerts"]:
         tel.alerts.extend(_guarded(path, read_alerts, path))
+    if platform is not None:
+        owners = platform.platform.owners
+        for a in tel.alerts:  # an alert on a pod belongs to the pod's workload
+            pod_key = f"{a.labels.get('namespace', '')}/{a.labels.get('pod', '')}"
+            if pod_key in owners:
+                a.component = owners[pod_key]
+        tel.platform = platform.platform
+        tel.logs.extend(platform.logs)
+        tel.changes.extend(platform.changes)
+        tel.meta["files"]["platform"] = platform.meta.get("platform_files", [])
     tel.logs.sort(key=lambda r: r.timestamp)
     tel.changes.sort(key=lambda c: c.timestamp)
     tel.alerts.sort(key=lambda a: a.timestamp)
@@ -124,7 +157,7 @@ def load_directory(root: str | Path) -> Telemetry:
                      else _guarded(path, read_topology, path))
     tel.call_graph = sorted(set(edges)) if edges else derive_call_graph(tel.spans)
     tel.meta["call_graph_from"] = "topology" if edges else ("spans" if tel.call_graph else "none")
-    if not (tel.metrics or tel.logs or tel.spans or tel.changes or tel.alerts):
+    if not (tel.metrics or tel.logs or tel.spans or tel.changes or tel.alerts or tel.platform):
         names = ", ".join(str(p.relative_to(root)) for p in files[:3])
         raise DataError(f"{root}: the telemetry files ({names}) hold no data rows; add rows below the header")
     redact_telemetry(tel)  # secrets end where data enters
@@ -146,15 +179,66 @@ def _guarded(path: Path, read: Any, *args: Any) -> Any:
 # ---- metrics ----------------------------------------------------------------------
 
 
+STREAM_HEAD = 50_000  # rows read before the time column is chosen (the rest stream)
+
+Timed = Iterable[tuple[int, list[Any], float]]  # (row number, row, unix seconds)
+
+
 def read_metrics(path: Path, table: tuple[list[str], list[list[Any]]] | None = None) -> list[MetricSeries]:
     header, rows = table or read_table(path)
     tcol, times = _plausible_times(path, header, rows)
+    return _metrics_from(path, header, tcol, ((n, r, t) for n, (r, t) in enumerate(zip(rows, times), start=2)))
+
+
+JSONL_SUFFIXES = (".jsonl", ".jsonl.gz", ".ndjson", ".ndjson.gz")
+STREAMED_SUFFIXES = CSV_SUFFIXES + JSONL_SUFFIXES
+
+
+def stream_metrics(path: Path) -> list[MetricSeries] | None:
+    """A CSV/TSV or JSON-lines metrics file read row by row (None when it is a call-graph
+    edge list). The time column is chosen on the first rows, as `read_metrics` chooses it
+    on all of them. JSON lines are read twice: once for the keys (the header), once for
+    the values."""
+    if suffix_of(path) in JSONL_SUFFIXES:
+        header: list[str] = []
+        seen: set[str] = set()
+        for record in read_jsonl(path):
+            for key in record:
+                if key not in seen:
+                    seen.add(key)
+                    header.append(key)
+        if is_edge_header(header):
+            return None
+        return _stream_rows(path, header, ((n, [r.get(k) for k in header])
+                                           for n, r in enumerate(read_jsonl(path), start=2)))
+    with csv_stream(path) as (header, numbered):
+        if is_edge_header(header):
+            return None
+        return _stream_rows(path, header, numbered)
+
+
+def _stream_rows(path: Path, header: list[str], numbered: Iterator[tuple[int, list[Any]]]) -> list[MetricSeries]:
+    head = list(islice(numbered, STREAM_HEAD))
+    tcol, times = _plausible_times(path, header, [r for _, r in head])
+    cell_time = time_cells(path, header, tcol)
+
+    def timed() -> Iterator[tuple[int, list[Any], float]]:
+        for (n, r), t in zip(head, times):
+            yield n, r, t
+        head.clear()
+        for n, r in numbered:
+            yield n, r, cell_time(n, r[tcol])
+
+    return _metrics_from(path, header, tcol, timed())
+
+
+def _metrics_from(path: Path, header: list[str], tcol: int, rows: Timed) -> list[MetricSeries]:
     mcol = pick(header, "metric", "metric_name", "name", "kpi", "kpi_name", "__name__")
     vcol = pick(header, "value", "val", "metric_value")
     ccol = pick(header, *COMPONENT_COLS)
     if mcol is not None and vcol is not None:
-        return _long_metrics(path, header, rows, times, tcol, mcol, vcol, ccol)
-    return _wide_metrics(path, header, rows, times, tcol, ccol)
+        return _long_metrics(path, header, rows, tcol, mcol, vcol, ccol)
+    return _wide_metrics(path, header, rows, tcol, ccol)
 
 
 def _plausible_times(path: Path, header: list[str], rows: list[list[Any]]) -> tuple[int, list[float]]:
@@ -189,12 +273,16 @@ def _component(raw: str, header_name: str) -> tuple[str, str]:
     return raw, ""
 
 
-def _long_metrics(path, header, rows, times, tcol, mcol, vcol, ccol) -> list[MetricSeries]:
+def _arrays() -> tuple[array, array]:
+    return array("d"), array("d")
+
+
+def _long_metrics(path, header, rows: Timed, tcol, mcol, vcol, ccol) -> list[MetricSeries]:
     label_cols = [i for i in range(len(header)) if i not in (tcol, mcol, vcol, ccol)]
-    groups: dict[tuple, tuple[list[float], list[float]]] = defaultdict(lambda: ([], []))
-    for n, (r, t) in enumerate(zip(rows, times), start=2):
+    groups: dict[tuple, tuple[array, array]] = defaultdict(_arrays)
+    for n, r, t in rows:
         comp = str(r[ccol]) if ccol is not None else ""
-        labels = tuple((header[i], str(r[i])) for i in label_cols if r[i] not in (None, ""))
+        labels = tuple((header[i], str(r[i])) for i in label_cols if r[i] not in (None, "")) if label_cols else ()
         if not str(r[mcol]).strip():
             raise DataError(f"{path}: row {n} column {header[mcol]!r} is empty; expected a metric name")
         ts, vs = groups[(comp, str(r[mcol]), labels)]
@@ -210,7 +298,7 @@ def _long_metrics(path, header, rows, times, tcol, mcol, vcol, ccol) -> list[Met
     return out
 
 
-def _wide_metrics(path, header, rows, times, tcol, ccol) -> list[MetricSeries]:
+def _wide_metrics(path, header, rows: Timed, tcol, ccol) -> list[MetricSeries]:
     skip = {tcol} | ({ccol} if ccol is not None else set())
     skip |= {i for i, h in enumerate(header) if pick([h], *TIME_COLS) is not None}
     value_cols = [i for i in range(len(header)) if i not in skip]
@@ -219,8 +307,8 @@ def _wide_metrics(path, header, rows, times, tcol, ccol) -> list[MetricSeries]:
     stem = stem_of(path)
     per_file = re.sub(r"[_-]?(metrics?|kpis?)$", "", stem, flags=re.I) if not stem.lower().startswith(("metric", "kpi")) else ""
     if ccol is not None:  # one row per (time, component): the other columns are metrics
-        groups: dict[tuple[str, int], tuple[list[float], list[float]]] = defaultdict(lambda: ([], []))
-        for n, (r, t) in enumerate(zip(rows, times), start=2):
+        groups: dict[tuple[str, int], tuple[array, array]] = defaultdict(_arrays)
+        for n, r, t in rows:
             for i in value_cols:
                 ts, vs = groups[(str(r[ccol]), i)]
                 ts.append(t)
@@ -230,23 +318,28 @@ def _wide_metrics(path, header, rows, times, tcol, ccol) -> list[MetricSeries]:
             component, instance = _component(comp, header[ccol])
             out.append(_series(component, header[i], ts, vs, {"instance": instance} if instance and instance != component else {}))
         return out
-    out = []
+    names = []
     for i in value_cols:
         name = header[i]
         if per_file:
-            component, metric = per_file, name
+            names.append((per_file, name))
         elif "_" in name:
             component, metric = name.split("_", 1)
+            names.append((component, metric))
         else:
             raise DataError(f"{path}: column {name!r} is not <component>_<metric>; rename it or use the long shape")
-        vs = [float_cell(path, header, r, n, i) for n, r in enumerate(rows, start=2)]
-        out.append(_series(component, metric, list(times), vs, {}))
-    return out
+    times = array("d")
+    values = [array("d") for _ in value_cols]
+    for n, r, t in rows:
+        times.append(t)
+        for vs, i in zip(values, value_cols):
+            vs.append(float_cell(path, header, r, n, i))
+    return [_series(component, metric, times, vs, {}) for (component, metric), vs in zip(names, values)]
 
 
-def _series(component: str, metric: str, ts: list[float], vs: list[float], labels: dict[str, str]) -> MetricSeries:
-    t = np.asarray(ts, dtype=float)
-    v = np.asarray(vs, dtype=float)
+def _series(component: str, metric: str, ts: Any, vs: Any, labels: dict[str, str]) -> MetricSeries:
+    t = np.array(ts, dtype=float)  # a copy: one float array per series, shared with nothing
+    v = np.array(vs, dtype=float)
     if len(t) > 1 and np.any(np.diff(t) < 0):
         order = np.argsort(t, kind="stable")
         t, v = t[order], v[order]
@@ -409,7 +502,61 @@ def read_changes(path: Path) -> list[ChangeEvent]:
     return out
 
 
+WORKLOAD_LABELS = ("deployment", "statefulset", "daemonset", "job_name", "cronjob")
+NAME_LABELS = ("service", "app", "app_kubernetes_io_name", "component", "container", "job", "instance")
+
+
+def alert_component(labels: dict[str, str]) -> str:
+    """The component an alert is about, from its labels: the pod's workload, a workload
+    label, the node (node alerts), then service/app/.../job (kube-state-metrics' `job` names
+    the exporter, not the component, so Kubernetes labels come first)."""
+    if labels.get("pod"):
+        return service_of(labels["pod"])
+    for key in WORKLOAD_LABELS:
+        if labels.get(key):
+            return labels[key]
+    if labels.get("node") and not labels.get("service"):
+        return labels["node"]
+    return next((labels[k] for k in NAME_LABELS if labels.get(k)), "")
+
+
+def _webhook_alerts(path: Path) -> list[Alert] | None:
+    """An Alertmanager webhook or Grafana alert payload saved as a file; None if not one."""
+    if suffix_of(path) not in (".json", ".json.gz"):
+        return None
+    try:
+        body = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
+        return None
+    if not isinstance(body, dict) or not ({"alerts", "ruleName", "evalMatches"} & set(body)):
+        return None
+    from copilot.service.payloads import PayloadError, parse_alertmanager
+
+    legacy = "alerts" not in body
+    try:
+        group = parse_alertmanager(body, "grafana" if legacy else "file")
+    except PayloadError as exc:
+        raise DataError(f"{path}: not an Alertmanager or Grafana alert payload ({exc})") from None
+    if legacy:  # the series a legacy Grafana alert fired on carry the component's labels
+        for match in body.get("evalMatches") or []:
+            tags = match.get("tags") if isinstance(match, dict) else None
+            if isinstance(tags, dict):
+                group.alerts[0].labels = {**{str(k): str(v) for k, v in tags.items()}, **group.alerts[0].labels}
+                break
+    out = []
+    for item in group.alerts:
+        notes = item.annotations
+        out.append(Alert(item.starts_at or 0.0, alert_component(item.labels), item.name,
+                         item.labels.get("severity", "warning"),
+                         notes.get("description") or notes.get("summary") or notes.get("message") or "",
+                         {**item.labels, "status": item.status}))
+    return out
+
+
 def read_alerts(path: Path) -> list[Alert]:
+    webhook = _webhook_alerts(path)
+    if webhook is not None:
+        return webhook
     out = []
     for n, rec in enumerate(_records(path), start=1):
         labels = rec.get("labels") if isinstance(rec.get("labels"), dict) else {}

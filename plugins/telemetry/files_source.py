@@ -22,6 +22,7 @@ class FilesSource:
     name: str = "files"
     kinds: frozenset[str] = field(default=frozenset({"metrics", "logs", "traces", "changes", "alerts", "topology"}))
     live: bool = False
+    skip: frozenset[str] = frozenset()  # top-level folders another source of the run reads (copilot/sources.py)
 
     def __post_init__(self) -> None:
         self.path = Path(self.path).expanduser()
@@ -31,7 +32,12 @@ class FilesSource:
     def collect(self, query: SourceQuery) -> Telemetry:
         from .files import load_directory
 
-        return load_directory(self.path)
+        return load_directory(self.path, self.skip)
+
+    def has_files(self) -> bool:
+        from .files import discover
+
+        return any(discover(self.path, self.skip).values())
 
     def check(self) -> SourceCheck:
         try:

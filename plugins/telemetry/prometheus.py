@@ -31,7 +31,6 @@ from plugins.sources.http import Retryable as PromRetryable
 from plugins.sources.http import Wait as _Wait
 from plugins.sources.http import authorization, redact_url, tls_verify
 from plugins.sources.http import retryable as _retryable
-from plugins.sources.http import short as _short
 
 from .model import MetricSeries
 

@@ -6,6 +6,7 @@ Accepted: `.csv`, `.csv.gz`, `.tsv`, `.parquet` (through pyarrow), `.jsonl` / `.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import gzip
 import math
@@ -15,7 +16,7 @@ import json
 import re
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 from copilot.errors import DataError
 
@@ -104,6 +105,38 @@ def read_table(path: Path) -> tuple[list[str], list[list[Any]]]:
         if len(r) != width:
             raise DataError(f"{path}: row {n} has {len(r)} columns, expected {width} like the header")
     return [h.strip().lstrip("\ufeff") for h in header], rows
+
+
+CSV_SUFFIXES = (".csv", ".csv.gz", ".tsv", ".tsv.gz")
+
+
+@contextlib.contextmanager
+def csv_stream(path: Path) -> Iterator[tuple[list[str], Iterator[tuple[int, list[str]]]]]:
+    """The header and the numbered rows of a CSV/TSV file, read as they are consumed, so
+    memory follows what the caller keeps, not the file. Rows are numbered like `read_table`
+    (the header is row 1; blank lines are skipped); a row of the wrong width raises."""
+    s = suffix_of(path)
+    with open_text(path) as fh:
+        sample = fh.read(4096)
+        fh.seek(0)
+        delimiter = "\t" if s.startswith(".tsv") or ("\t" in sample.splitlines()[0] if sample else False) else ","
+        reader = csv.reader(_no_nul(path, fh), delimiter=delimiter)
+        header = next(reader, None)
+        if not header:
+            raise DataError(f"{path}: empty file; expected a header row")
+        width = len(header)
+
+        def rows() -> Iterator[tuple[int, list[str]]]:
+            n = 1
+            for r in reader:
+                if not r:
+                    continue
+                n += 1
+                if len(r) != width:
+                    raise DataError(f"{path}: row {n} has {len(r)} columns, expected {width} like the header")
+                yield n, r
+
+        yield [h.strip().lstrip("\ufeff") for h in header], rows()
 
 
 def _read_parquet(path: Path) -> tuple[list[str], list[list[Any]]]:
@@ -217,22 +250,31 @@ def _loose_time(text: str) -> datetime:
 
 
 def time_column(path: Path, header: list[str], rows: list[list[Any]], col: int) -> list[float]:
-    out: list[float] = []
+    cell_time = time_cells(path, header, col)
+    return [cell_time(n, r[col]) for n, r in enumerate(rows, start=2)]
+
+
+def time_cells(path: Path, header: list[str], col: int) -> Any:
+    """A parser for one time column's cells, `(row number, cell) -> unix seconds`, that
+    remembers recent spellings (a long table repeats each timestamp once per series)."""
     memo: dict[Any, float] = {}
-    for n, r in enumerate(rows, start=2):
-        cell = r[col]
+
+    def cell_time(n: int, cell: Any) -> float:
         try:
             hit = memo.get(cell) if isinstance(cell, str) else None
             if hit is None:
                 hit = parse_time(cell)
-                if isinstance(cell, str) and len(memo) < 100_000:
+                if isinstance(cell, str):
+                    if len(memo) >= 100_000:
+                        memo.clear()  # bounded: a stream's stamps move on
                     memo[cell] = hit
-            out.append(hit)
+            return hit
         except (ValueError, TypeError, OverflowError):
             raise DataError(
-                f"{path}: row {n} column {header[col]!r}: {_short(r[col])} is not a time; expected ISO-8601 or unix s/ms/ns"
+                f"{path}: row {n} column {header[col]!r}: {_short(cell)} is not a time; expected ISO-8601 or unix s/ms/ns"
             ) from None
-    return out
+
+    return cell_time
 
 
 def _short(value: Any, width: int = 40) -> str:
