@@ -67,7 +67,7 @@ def original_investigation(store: Any, session_id: str) -> Outcome:
             started = ev
         elif ev.get("kind") == "final_answer" and started is not None:
             diagnosis = ev.get("diagnosis") or {}
-            if diagnosis.get("root_causes") is not None or diagnosis.get("findings"):
+            if diagnosis.get("root_causes") or diagnosis.get("findings") or diagnosis.get("verdict"):
                 found = _outcome(sid, started.get("question", ""), started.get("data", ""), diagnosis)
     if found is None:
         raise CopilotError(f"session {sid} holds no finished investigation to replay; "
