@@ -65,17 +65,37 @@ def is_active(f: Finding) -> bool:
     return True if value is None else bool(value)
 
 
+def is_ruled_out(f: Finding) -> bool:
+    """A red herring a detector already checked: kind `ruled_out`, or a confounder that
+    says why it is not the cause (`details["ruled_out"]`, e.g. a checkpoint that recovered)."""
+    d = f.details if isinstance(f.details, dict) else {}
+    return f.kind == "ruled_out" or bool(d.get("confounder") and d.get("ruled_out"))
+
+
+def ended_at(f: Finding) -> float | None:
+    """When a finding's condition ended (`ended`, or `recovered_at` as the database detectors say)."""
+    for key in ("ended", "recovered_at"):
+        value = f.details.get(key) if isinstance(f.details, dict) else None
+        if isinstance(value, (int, float)):
+            return float(value)
+    return None
+
+
 def decide(causes: list[RootCause], findings: list[Finding], alerts: list[Any] | None = None,
            missing_metrics: dict[str, list[str]] | None = None) -> Verdict:
     """The verdict from the ranked causes and every finding (and the alerts, when known)."""
     by_id = {f.id: f for f in findings}
-    ruled = [RuledOut(f.component, f.summary, [f.id]) for f in findings if f.kind == "ruled_out"]
+    ruled = [RuledOut(f.component, str(f.details.get("ruled_out") or f.summary), [f.id])
+             for f in findings if is_ruled_out(f)]
     alert_findings = [f for f in findings if f.source == "alerts"]
     ruled += missing_metric_alerts(alert_findings, findings, missing_metrics or {})
     real = [rc for rc in causes if rc.fault_type != "unknown" or _strong(rc, by_id)]
+    # signals a confounder explains (CPU high during a checkpoint that recovered) are not faults
+    explained = {(f.component, str(sig)) for f in findings if is_ruled_out(f)
+                 for sig in (f.details.get("explains") or [] if isinstance(f.details, dict) else [])}
     if not real:
-        strong = [f for f in findings if f.source not in ("alerts", "changes") and f.kind != "ruled_out"
-                  and f.score >= 4.0 and is_active(f)]
+        strong = [f for f in findings if f.source not in ("alerts", "changes") and not is_ruled_out(f)
+                  and f.score >= 4.0 and is_active(f) and (f.component, f.signal) not in explained]
         if strong:
             return Verdict("fault", since=min((f.onset for f in strong if f.onset is not None), default=None),
                            ruled_out=ruled).say(
@@ -94,7 +114,10 @@ def decide(causes: list[RootCause], findings: list[Finding], alerts: list[Any] |
         return v
     top = real[0]
     evidence = [by_id[e] for e in top.evidence if e in by_id and by_id[e].source != "alerts"]
-    active = [f for f in evidence if is_active(f)]
+    # a detector that knows whether its condition is over says so (`active`); when any of the
+    # evidence says, that decides, and undated anomalies beside it do not keep the fault open
+    declared = [f for f in evidence if isinstance(f.details, dict) and "active" in f.details]
+    active = [f for f in (declared or evidence) if is_active(f)]
     if active:
         since = min((f.onset for f in active if f.onset is not None), default=None)
         v = Verdict("fault", since=since, ruled_out=ruled).say(
@@ -110,7 +133,7 @@ def decide(causes: list[RootCause], findings: list[Finding], alerts: list[Any] |
         return Verdict("fault", ruled_out=ruled).say(
             f"{rc.component}: {rc.fault_type} is active now", f"{rc.component}：{rc.fault_type} 当前仍在发生").say(
             f"{top.component}: {top.fault_type} happened and is over", f"{top.component}：{top.fault_type} 发生过，现已结束")
-    ended = [float(f.details["ended"]) for f in evidence if isinstance(f.details.get("ended"), (int, float))]
+    ended = [t for t in (ended_at(f) for f in evidence) if t is not None]
     since = max(ended) if ended else None
     ids = ", ".join(f.id for f in evidence[:3])
     v = Verdict("recovered", since=since, ruled_out=ruled).say(

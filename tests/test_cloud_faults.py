@@ -84,6 +84,16 @@ def test_a_checkpoint_that_recovered_is_ruled_out_as_a_confounder(tmp_path):
     assert ruled["details"]["confounder"] and ruled["score"] == 0.0 and "CPUUtilization" in ruled["details"]["explains"]
     assert "came back below 70% at 11:38" in ruled["details"]["ruled_out"] and "CHECKPOINT" in ruled["details"]["ruled_out"]
     assert ruled["details"]["recovered_at"] == ONSET + 8 * 60
+    # the verdict: nothing is wrong, and the checkpoint is named under "ruled out", not ranked
+    assert answer["verdict"] == "healthy"
+    assert [r["evidence"] for r in answer["ruled_out"]] == [[ruled["id"]]]
+    assert "Ruled out" in answer["answer"] and "CHECKPOINT" in answer["answer"]
+
+
+def test_a_failover_that_completed_is_recovered_since_it_ended(tmp_path):
+    code, answer, err = investigate(state(tmp_path, "failover"))
+    assert code == 0, err
+    assert answer["verdict"] == "recovered" and answer["verdict_since"] == ONSET + 95
 
 
 def test_a_chinese_question_gets_the_same_diagnosis_in_chinese(tmp_path):
