@@ -145,6 +145,13 @@ def all_kinds() -> dict[str, str]:
         return {**_kb_kinds, **_plugin_kinds, **BUILTIN}
 
 
+def prompt_kinds() -> str:
+    """Every known kind for a model to choose from: the built-ins first, then the plugins'
+    and the knowledge base's (a platform or database fault is a kind like any other)."""
+    kinds = all_kinds()
+    return ", ".join(list(BUILTIN) + sorted(k for k in kinds if k not in BUILTIN))
+
+
 def is_kind(kind: str) -> bool:
     return kind in all_kinds()
 

@@ -124,7 +124,7 @@ async def test_repl_answers_a_follow_up_in_context_and_new_starts_over(tmp_path)
         pipe.send_text(FOLLOW_UP + "\r")  # after /new the same words start a fresh investigation
         await wait_for(lambda: "→ describe_telemetry" in out.getvalue()[start:] and out.getvalue().rstrip().endswith("answered"))
         pipe.send_text("/exit\r")
-        assert await asyncio.wait_for(task, 10) == 0
+        assert await asyncio.wait_for(task, 60) == 0
 
 
 # -- the TUI -------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from typing import Any, AsyncIterator
 
 from ..config import Settings
 from ..diagnosis import FAULT_KINDS, Diagnosis, RootCause
-from ..kinds import is_kind
+from ..kinds import is_kind, prompt_kinds
 from ..errors import ModelError
 from ..events import AnswerDelta, Event, ThoughtDelta, Usage
 from ..prompts import load_prompt
@@ -125,7 +125,7 @@ class LLMBrain:
     def system_prompt(self, state: RunState) -> str:
         return fill(
             load_prompt("system"),
-            fault_kinds=", ".join(FAULT_KINDS),
+            fault_kinds=prompt_kinds(),
             language=load_prompt(f"language_{self._language(state)}").strip(),
         )
 

@@ -31,11 +31,12 @@ from dataclasses import dataclass, field, replace
 from typing import Any, AsyncIterator
 
 from ..config import Settings
-from ..diagnosis import FAULT_KINDS, Diagnosis, RootCause, significant
+from ..diagnosis import Diagnosis, RootCause, significant
 from ..errors import ModelError, ModelUnreachable
 from ..events import AnswerDelta, Event, ThoughtDelta
 from ..intent import classify
 from ..knowledge_answer import knowledge_answer
+from ..kinds import prompt_kinds
 from ..prompts import load_prompt
 from ..reflection import reflect
 from ..report import render_markdown, summary_head
@@ -127,7 +128,7 @@ class TeamBrain:
 
     def _system(self, name: str, state: RunState, **values: str) -> str:
         language = load_prompt(f"team_language_{self._lang(state)}").strip()
-        return fill(load_prompt(name), language=language, fault_kinds=", ".join(FAULT_KINDS), **values)
+        return fill(load_prompt(name), language=language, fault_kinds=prompt_kinds(), **values)
 
     async def _ask(
         self, run: _Run, thinking: _Thinking, role: str, messages: list[dict[str, str]], *,
@@ -549,7 +550,7 @@ class TeamBrain:
             "properties": {
                 "thought": {"type": "string"},
                 "verdict": {"type": "string", "enum": ["keep", "revise", "demote"]},
-                "fault_type": {"type": "string", "enum": [*FAULT_KINDS, ""]},
+                "fault_type": {"type": "string", "enum": [*prompt_kinds().split(", "), ""]},
                 "component": {"type": "string", "enum": [*components, ""]},
                 "refuted_by": {"type": "string"},
             },

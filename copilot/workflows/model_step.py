@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ..diagnosis import FAULT_KINDS, Finding, RootCause
-from ..kinds import is_kind
+from ..kinds import is_kind, prompt_kinds
 
 MAX_EXPERIENCES = 4
 MIN_KIND_OVERLAP = 3
@@ -97,7 +97,7 @@ def build_prompt(workflow: Any, findings: list[Finding], experiences: list[dict[
     ranks = [f"- {c.component} {c.fault_type} {c.confidence:.2f} {c.evidence}" for c in ranking] or ["(none)"]
     return render_prompt(
         template, workflow=workflow.name, description=workflow.description,
-        components=", ".join(sorted({f.component for f in findings})) or "(none)", fault_kinds=", ".join(FAULT_KINDS),
+        components=", ".join(sorted({f.component for f in findings})) or "(none)", fault_kinds=prompt_kinds(),
         findings="\n".join(lines), experiences="\n".join(exps), ranking="\n".join(ranks),
         language=load_prompt(f"language_{language if language in ('en', 'zh') else 'en'}"),
     )
