@@ -131,8 +131,14 @@ def test_slack_question_is_answered_in_its_thread_once(demo, api, tmp_path):
         # Slack re-sends an event it thinks was missed: answered once
         again = slack_post(srv.url, recorded("slack_app_mention.json"), headers={"X-Slack-Retry-Num": "1"})
         assert again.json() == {"ok": True, "duplicate": True}
-        wait_for(lambda: len(api.posts("/api/chat.postMessage")) >= 2, 120, "the answer in the thread")
-        metrics = httpx.get(f"{srv.url}/metrics", headers={"Authorization": f"Bearer {TOKEN}"}).text
+        answered = 'copilot_serve_chat_questions_total{outcome="answered",platform="slack"} 1.0'
+
+        def scraped() -> str:
+            return httpx.get(f"{srv.url}/metrics", headers={"Authorization": f"Bearer {TOKEN}"}).text
+
+        # the question is counted once its whole answer is posted (the report may take several messages)
+        wait_for(lambda: answered in scraped(), 120, "the answer in the thread")
+        metrics = scraped()
     posts = api.posts("/api/chat.postMessage")
     assert all(p["auth"] == "Bearer xoxb-test-bot-token" for p in posts)
     assert all(p["body"]["channel"] == "C0LAN2Q65" and p["body"]["thread_ts"] == "1515449522.000016" for p in posts)
