@@ -28,7 +28,7 @@ general knowledge; the answer ends with a line saying which source it used.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Any, AsyncIterator
+from typing import Any, AsyncIterator, Callable
 
 from ..config import Settings
 from ..diagnosis import Diagnosis, RootCause, significant
@@ -136,9 +136,18 @@ class TeamBrain:
     ) -> AsyncIterator[Event | Reply | None]:
         """One model call; yields events and then the Reply, or None when the model failed
         after earlier calls had worked (the run goes on with rules)."""
+        async for item in self._guarded(run, thinking, self.model.ask(thinking.index, role, messages, schema=schema,
+                                                                       stream_as=stream_as)):
+            yield item
+
+    async def _guarded(self, run: _Run, thinking: _Thinking, items: AsyncIterator[Any],
+                       on_failure: Callable[[], None] | None = None) -> AsyncIterator[Any]:
+        """Pass a model call's items on (streamed thoughts joined to the step's thought); when
+        the model fails after earlier calls had worked, say so once and yield None: the run
+        goes on with rules. A failure on the first call is a setting to fix and is raised."""
         first = True
         try:
-            async for item in self.model.ask(thinking.index, role, messages, schema=schema, stream_as=stream_as):
+            async for item in items:
                 if isinstance(item, ThoughtDelta):
                     yield thinking.streamed(item, first)
                     first = False
@@ -146,6 +155,8 @@ class TeamBrain:
                     yield item
             run.model_ok = True
         except ModelError as exc:
+            if on_failure is not None:
+                on_failure()
             if not run.model_ok and not (isinstance(exc, ModelUnreachable) and state_has_rules(run.state)):
                 raise  # a wrong setting (key, model name): one line to fix it
             run.model_error = str(exc)
@@ -320,26 +331,12 @@ class TeamBrain:
         say = thinking.say(intro)
         if say:
             yield say
-        first = True
-        try:
-            async for item in loop.step(state, thinking.index):
-                if isinstance(item, ThoughtDelta):
-                    yield thinking.streamed(item, first)
-                    first = False
-                else:
-                    yield item
-            run.model_ok = True
-        except ModelError as exc:
+
+        def close() -> None:
             loop.closed = True
-            if not run.model_ok and not (isinstance(exc, ModelUnreachable) and state_has_rules(run.state)):
-                raise  # a wrong setting (key, model name): one line to fix it
-            run.model_error = str(exc)
-            note = thinking.say(
-                f"[规则] 模型调用失败（{exc}），其余步骤按规则完成。" if self._lang(run.state) == "zh"
-                else f"[rules] The model failed ({exc}); the rest of the run follows the rules.")
-            if note:
-                yield note
-            yield None
+
+        async for item in self._guarded(run, thinking, loop.step(state, thinking.index), on_failure=close):
+            yield item
 
     def _sources_opening(self, state: RunState) -> str:
         ranking = rule_ranking(state)
