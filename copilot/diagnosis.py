@@ -86,11 +86,20 @@ class RootCause:
             self.category = category_of(self.fault_type)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        from .reasons import codes_of
+
+        out = asdict(self)
+        out["reasons"] = [str(r) for r in self.reasons]
+        out["reason_codes"] = codes_of(self.reasons)  # an addition: what each reason says, as data
+        return out
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "RootCause":
-        return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
+        from .reasons import with_codes
+
+        rc = cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
+        rc.reasons = with_codes(list(rc.reasons), data.get("reason_codes"))
+        return rc
 
 
 @dataclass

@@ -14,6 +14,7 @@ from typing import Any
 
 from .diagnosis import Finding, RootCause
 from .kinds import BUILTIN, register_experiences
+from .reasons import reason
 
 MIN_HITS = 2
 GENERIC_TAGS = {"kubernetes", "pod pending", "change", "config", "restart", "unknown", "oncall", "tbd", "expected",
@@ -90,11 +91,10 @@ def apply(causes: list[RootCause], findings: list[Finding], entries: list[dict[s
 
     kind = str(entry["fault_kind"])
     if kind != top.fault_type:
-        top.reasons.insert(1, f"the team's experience {entry['id']} describes this cause ({hits} of its symptoms match): "
-                              f"{entry.get('root_cause', '')}")
+        top.reasons.insert(1, reason("experience_describes", id=entry["id"], hits=hits, root_cause=entry.get("root_cause", "")))
         top.fault_type = kind
         top.category = category_of(kind) or top.category
     else:
-        top.reasons.insert(1, f"matches expert experience {entry['id']}: {entry.get('root_cause', '')}")
+        top.reasons.insert(1, reason("experience_matches", id=entry["id"], root_cause=entry.get("root_cause", "")))
     top.experience = str(entry["id"])
     return causes

@@ -17,6 +17,7 @@ from typing import Any, Iterable
 
 from .diagnosis import FAULT_KINDS, Finding, RootCause
 from .kinds import is_kind
+from .reasons import Reason, cited, reason
 
 # How close (0..1, the recall's signature-weighted similarity) a labelled incident must be
 # to count as "the same incident again". Measured (bench/label_learning.py, which prints
@@ -24,17 +25,11 @@ from .kinds import is_kind
 # same fault on another service, or another fault on the same one) up to 0.62.
 LABEL_MATCH_MIN = 0.7
 
-REASON = {
-    "corrected": "an engineer corrected a matching incident on {date}: {component} / {kind} ({id}, similarity {sim:.2f})",
-    "correct": "an engineer confirmed a matching incident on {date}: {component} / {kind} ({id}, similarity {sim:.2f})",
-}
-
-
-def label_reason(hit: dict[str, Any]) -> str:
+def label_reason(hit: dict[str, Any]) -> Reason:
     verdict = "corrected" if hit.get("verdict") == "corrected" else "correct"
     date = str(hit.get("labelled_at") or "")[:10] or "an earlier date"
-    return REASON[verdict].format(date=date, component=hit.get("root_cause", ""), kind=hit.get("fault_kind", ""),
-                                  id=hit.get("id", ""), sim=float(hit.get("similarity", 0.0)))
+    return reason("label_match", verdict=verdict, date=date, component=hit.get("root_cause", ""),
+                  kind=hit.get("fault_kind", ""), id=hit.get("id", ""), sim=round(float(hit.get("similarity", 0.0)), 2))
 
 
 def matching_label(recalled: Iterable[dict[str, Any]], findings: list[Finding],
@@ -62,16 +57,16 @@ def apply_labels(causes: list[RootCause], recalled: Iterable[dict[str, Any]], fi
     if hit is None:
         return list(causes)
     component, kind = hit["root_cause"], hit["fault_kind"]
-    reason = label_reason(hit)
+    why = label_reason(hit)
     rest = [rc for rc in causes if (rc.component, rc.fault_type) != (component, kind)]
     found = next((rc for rc in causes if (rc.component, rc.fault_type) == (component, kind)), None)
     top_conf = max((rc.confidence for rc in causes), default=0.0)
     confidence = round(max(top_conf, float(hit["similarity"]), found.confidence if found else 0.0), 3)
     if found is not None:
-        lifted = replace(found, confidence=confidence, reasons=[*found.reasons, reason],
+        lifted = replace(found, confidence=confidence, reasons=[*found.reasons, why],
                          evidence=[*found.evidence, hit["id"]])
     else:
         own = sorted((f for f in findings if f.component == component and f.source != "changes"), key=lambda f: -f.score)
         lifted = RootCause(component, kind, confidence, evidence=[f.id for f in own[:3]] + [hit["id"]],
-                           reasons=[reason] + [f"{f.summary} [{f.id}]" for f in own[:2]])
+                           reasons=[why, *(cited(f.id, f.summary) for f in own[:2])])
     return [lifted, *rest]

@@ -222,14 +222,44 @@ def test_unknown_shapes_fall_back_to_the_detectors_sentence():
     assert [finding_sentence(f, "zh") for f in odd] == [f.summary for f in odd]
 
 
-def test_reasons_a_model_wrote_or_nothing_can_read_stay():
+def test_reasons_render_from_their_codes_and_free_text_stays():
+    from copilot.reasons import cited, reason
+
     rc = RootCause("cart", "code_exception", 0.7, ["M1"], [
-        "疑似新型故障：cart 的连接池耗尽。", "cart: exceptions appear in its logs after a recent change.",
-        "cart cpu rose 3x [M1]", "its callees cart, db are anomalous too, so part of what it shows is inherited",
-        "something new the ranking says"])
-    zh = cause_reasons(rc, [Finding("M1", "metrics", "cart", "cpu", "level_shift", "cart cpu rose 3x", 5.0, 10.0)], "zh")
+        "疑似新型故障：cart 的连接池耗尽。", reason("cause", component="cart", why="code_exception_after_change"),
+        cited("M1", "cart cpu rose 3x"), reason("callees_inherited", names=["cart", "db"]),
+        "something new a model says"])
+    assert rc.reasons[1:4] == ["cart: exceptions appear in its logs after a recent change.", "cart cpu rose 3x [M1]",
+                               "its callees cart, db are anomalous too, so part of what it shows is inherited"]
+    m1 = Finding("M1", "metrics", "cart", "cpu", "level_shift", "cart cpu rose 3x", 5.0, 10.0)
+    zh = cause_reasons(rc, [m1], "zh")
     assert zh == ["疑似新型故障：cart 的连接池耗尽。", "cart：近期变更之后，它的日志中出现异常", "cart cpu rose 3x [M1]",
-                  "它的下游 cart、db 也有异常，它表现出的部分症状是从下游传导来的", "something new the ranking says"]
+                  "它的下游 cart、db 也有异常，它表现出的部分症状是从下游传导来的", "something new a model says"]
+    # the codes travel with the diagnosis: JSON (memory, sessions, tool results) and pickle (the service's workers)
+    import json
+    import pickle
+
+    back = RootCause.from_dict(json.loads(json.dumps(rc.to_dict())))
+    assert back.reasons == rc.reasons and cause_reasons(back, [m1], "zh") == zh
+    assert rc.to_dict()["reason_codes"][0] is None and rc.to_dict()["reason_codes"][2] == \
+        {"code": "finding", "values": {"id": "M1", "summary": "cart cpu rose 3x"}}
+    assert cause_reasons(pickle.loads(pickle.dumps(rc)), [m1], "zh") == zh
+    # a stored code this version does not know keeps its stored sentence
+    odd = RootCause.from_dict({**rc.to_dict(), "reason_codes": [None, {"code": "gone", "values": {}}]})
+    assert odd.reasons[1] == rc.reasons[1] and cause_reasons(odd, [m1], "zh")[1] == rc.reasons[1]
+
+
+def test_every_reason_code_renders_in_both_languages():
+    from copilot.phrases.reasons import REASONS, WHY, render
+
+    sample = {"component": "cart", "why": "unknown", "text": "t", "text_zh": "中文原因", "id": "M1", "summary": "s",
+              "names": ["a", "b"], "at": "gateway", "r": 0.3, "kind": "disk_full", "was": "db", "verdict": "corrected",
+              "date": "2026-01-01", "sim": 0.9, "hits": 2, "root_cause": "rc"}
+    for code in REASONS:
+        en, zh = render(code, sample, "en"), render(code, sample, "zh")
+        assert en and zh and en != zh or code == "finding", code
+    for key, (en, zh) in WHY.items():
+        assert len(re.findall(r"[\u4e00-\u9fff]", render("cause", {"component": "c", "why": key}, "zh"))) >= 4, key
 
 
 @pytest.mark.parametrize("fault", ["frontend_exception", "checkout_return", "catalog_exception"])
@@ -336,3 +366,17 @@ async def test_alert_descriptions_are_details_in_both_alert_paths():
     bare = Finding("A1", "alerts", "cart", "HighLatency", "alert", "alert HighLatency fired on cart at x: slow", 0.0, T0,
                    {"severity": "critical"})
     assert finding_sentence(bare, "zh") == "2023-11-14 22:13 UTC cart 触发告警 `HighLatency`（严重）"
+
+
+def test_platform_causes_read_in_chinese_with_when_they_ended():
+    from plugins.platform.rank import platform_causes
+
+    live = Finding("K1", "platform", "api", "memory", "oom_killed", "api container OOMKilled (limit 256Mi)", 8.0, 100.0,
+                   details={"active": True, "fault_kind": "oom_killed"})
+    over = Finding("K2", "platform", "web", "restarts", "crash_loop", "web container crashed 5 times", 6.0, 50.0,
+                   details={"active": False, "ended": 3600.0, "fault_kind": "crash_loop"})
+    causes = {rc.component: rc for rc, _, _ in platform_causes([live, over])}
+    assert causes["api"].reasons[0] == "api: its container exceeds its memory limit and is OOMKilled."
+    assert cause_reasons(causes["api"], [live], "zh")[0] == "api：它的容器超出内存限制，被 OOMKilled"
+    assert causes["web"].reasons[0].endswith("(over: last seen 01:00 UTC).")
+    assert cause_reasons(causes["web"], [over], "zh")[0] == "web：它的容器反复崩溃重启（已结束：最后出现于 01:00 UTC）"

@@ -14,6 +14,7 @@ from typing import Any
 
 from ..diagnosis import FAULT_KINDS, Finding, RootCause
 from ..kinds import is_kind
+from ..reasons import reason
 from ..reflection import SIGNATURES
 from ..tools import Tool
 
@@ -166,7 +167,7 @@ def merge_rankings(
             own = [f for f in findings if f.component == cause.component]
             pattern = SIGNATURES.get(kind)
             if pattern is not None and not any(pattern.search(f"{f.source} {f.signal} {f.kind} {f.summary}") for f in own):
-                reasons = reasons + [f"the model suggested {kind}, but its signature is missing from the evidence"]
+                reasons = reasons + [reason("model_signature_missing", kind=kind)]
                 kind = "unknown"
         merged.append(RootCause(cause.component, kind, round(conf, 3), evidence, reasons))
     named = {c.component for c in model}
@@ -198,7 +199,7 @@ def apply_verdict(
             kind = canonical_kind(data.get("fault_type")) if data.get("fault_type") else top.fault_type
             others = [c for c in rest if c.component != comp]
             evidence = [f.id for f in sorted(theirs, key=lambda f: -f.score)][:4]
-            moved = RootCause(comp, kind, top.confidence, evidence, [f"revised from {top.component} by reflection"])
+            moved = RootCause(comp, kind, top.confidence, evidence, [reason("revised_by_reflection", was=top.component)])
             return [moved, replace(top, confidence=round(top.confidence * DEMOTE_FACTOR, 3))] + others, "revise", \
                 f"revised to {comp} / {kind}"
         kind = canonical_kind(data.get("fault_type"))
@@ -206,7 +207,7 @@ def apply_verdict(
             pattern = SIGNATURES.get(kind)
             text = " ".join(f"{f.source} {f.signal} {f.kind} {f.summary}" for f in own)
             if pattern is not None and pattern.search(text):
-                revised = replace(top, fault_type=kind, reasons=top.reasons + [f"revised from {top.fault_type} by reflection"])
+                revised = replace(top, fault_type=kind, reasons=top.reasons + [reason("revised_by_reflection", was=top.fault_type)])
                 return [revised] + rest, "revise", f"fault kind revised to {kind}"
             return causes, "keep", f"the suggested {kind} leaves no signature in {top.component}'s findings; kept"
     return causes, "keep", f"{top.component} / {top.fault_type} kept"

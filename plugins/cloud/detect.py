@@ -40,16 +40,16 @@ from .kinds import KINDS
 
 GIB = 2.0**30
 BUILTIN_KINDS = {"cpu_saturation": "resource_exhaustion"}  # a built-in kind this module also names
-WHY = {  # the ranking's one-line reason when the kind decides
-    "db_storage_full": "its free storage ran out, so writes fail",
-    "db_connections_exhausted": "its connections reached the limit, so new ones are refused",
-    "db_replication_lag": "the replica fell behind its primary",
-    "db_failover": "the instance failed over to its standby",
-    "db_reboot": "the instance restarted",
-    "db_cpu_query": "one SQL statement saturates its CPU",
-    "db_cpu_maintenance": "maintenance (vacuum, checkpoints) saturates its CPU",
-    "db_lock_contention": "sessions wait on locks held by other transactions",
-    "cpu_saturation": "its CPU is saturated",
+WHY = {  # the ranking's one-line reason when the kind decides (English, Chinese)
+    "db_storage_full": ("its free storage ran out, so writes fail", "它的可用存储耗尽，写入失败"),
+    "db_connections_exhausted": ("its connections reached the limit, so new ones are refused", "它的连接数达到上限，新连接被拒绝"),
+    "db_replication_lag": ("the replica fell behind its primary", "副本落后于主库"),
+    "db_failover": ("the instance failed over to its standby", "实例切换到了备库"),
+    "db_reboot": ("the instance restarted", "实例发生了重启"),
+    "db_cpu_query": ("one SQL statement saturates its CPU", "一条 SQL 语句打满了它的 CPU"),
+    "db_cpu_maintenance": ("maintenance (vacuum, checkpoints) saturates its CPU", "维护任务（vacuum、checkpoint）打满了它的 CPU"),
+    "db_lock_contention": ("sessions wait on locks held by other transactions", "会话在等待其他事务持有的锁"),
+    "cpu_saturation": ("its CPU is saturated", "它的 CPU 打满"),
 }
 # metric name (normalised) -> preferred statistics, most telling first
 RDS_METRICS = {
@@ -137,7 +137,7 @@ class Ctx:
     def finding(self, resource: str, signal: str, kind: str, summary: str, score: float, onset: float | None,
                 **details: Any) -> Finding:
         if kind in KINDS or kind in BUILTIN_KINDS:
-            details = {"fault_kind": kind, "category": {**BUILTIN_KINDS, **KINDS}[kind], "why": WHY.get(kind, ""), **details}
+            details = {"fault_kind": kind, "category": {**BUILTIN_KINDS, **KINDS}[kind], "why": WHY.get(kind, ("", ""))[0], "why_zh": WHY.get(kind, ("", ""))[1], **details}
         return Finding(self.next_id("D"), "database", resource, signal, kind, summary, round(float(score), 2), onset, details)
 
 

@@ -52,6 +52,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from copilot.diagnosis import Finding, RootCause
+from copilot.reasons import Reason, cited, reason
 
 from .signals import BAD_DIRECTION, family, is_utilisation
 
@@ -135,7 +136,7 @@ class Candidate:
     evidence: dict[str, list[Evidence]] = field(default_factory=lambda: defaultdict(list))
     score: float = 0.0
     onset: float | None = None
-    notes: list[str] = field(default_factory=list)
+    notes: list[Reason] = field(default_factory=list)
 
     def best(self, category: str) -> Evidence | None:
         items = self.evidence.get(category) or []
@@ -311,7 +312,7 @@ def rank_root_causes(findings: list[Finding], call_graph: list[tuple[str, str]],
             sigma = e.score
             if cat == "cpu" and load_explains_cpu(c):
                 w *= LOAD_EXPLAINED
-                c.notes.append("its CPU rise follows its request rate, so load explains it")
+                c.notes.append(reason("load_explains_cpu"))
             elif cat == "cpu" and cpu_pinned(c):
                 sigma = max(sigma, PINNED_EQUIVALENT)  # at its limit: strong whatever its noisy baseline says
             parts.append((cat, w * strength(sigma)))
@@ -330,16 +331,15 @@ def rank_root_causes(findings: list[Finding], call_graph: list[tuple[str, str]],
             parts.append((cat, w * strength(e.score)))
         blamed = sorted(blamed)
         if blamed:
-            c.notes.append(f"its callee{'s' if len(blamed) > 1 else ''} {', '.join(blamed)} {'are' if len(blamed) > 1 else 'is'} "
-                           "anomalous too, so part of what it shows is inherited")
+            c.notes.append(reason("callees_inherited", names=blamed))
         elif callees.get(name) and name in anomalous:
-            c.notes.append(f"its callees ({', '.join(sorted(callees[name]))}) look healthy, so the problem starts here")
+            c.notes.append(reason("callees_healthy", names=sorted(callees[name])))
         # below a surge, only what more traffic causes is explained by it (its load, and the
         # latency and CPU that follow load), and not where its request rate fell
         carried = name in below_surge and name not in surges and c.sigma("load_drop") < MIN_SIGMA
         if carried:
             parts = [v * (SURGE_EXPLAINED if cat in LOAD_FOLLOWS else 1.0) for cat, v in parts]
-            c.notes.append(f"it sits below the traffic surge at {below_surge[name]}, which explains its load")
+            c.notes.append(reason("below_surge", at=below_surge[name]))
         else:
             parts = [v for _, v in parts]
         score = _combine(parts)
@@ -361,17 +361,15 @@ def rank_root_causes(findings: list[Finding], call_graph: list[tuple[str, str]],
         for name, c in cands.items():
             if name not in scope:
                 c.score *= OUT_OF_SCOPE
-                c.notes.append("the alerted component does not call it, so it cannot explain the alert")
+                c.notes.append(reason("not_calling_alerted"))
             elif shows(name):
                 share = held.get(name, 0.0)
                 c.score *= SYMPTOM_MATCH * (1 + CALLER_SUPPORT * share)
                 moves = _moves_with_alert(c, symptom_cats)
                 if moves is not None and moves < MOVES_WITH_ALERT:
                     c.score *= max(moves, MIN_MOVES_WEIGHT) / MOVES_WITH_ALERT
-                    c.notes.append(f"its symptom did not rise and fall with the alerted one (correlation {moves:.2f}), "
-                                   "so it moved on its own or was already off")
-                c.notes.append("it shows the alerted symptom" + (", and the symptom its callers show stops here: none of its "
-                                                                  "callees shows it" if share else ""))
+                    c.notes.append(reason("symptom_uncorrelated", r=round(moves, 2)))
+                c.notes.append(reason("alerted_symptom_stops_here" if share else "alerted_symptom"))
     onsets = [t for t in anomalous.values() if t is not None]
     if onsets:
         earliest = min(onsets)
@@ -438,15 +436,6 @@ OWN_KINDS = {
     "disk": "disk_full", "memory": "memory_leak", "gc": "jvm_gc", "cpu": "cpu_saturation",
     "exception": "code_exception", "packet_loss": "network_loss", "net_latency": "network_delay",
     "path_change": "code_exception",
-}
-WHY = {
-    "disk_full": "its disk filled up (or writes fail for lack of space)",
-    "memory_leak": "its memory grows steadily without falling back",
-    "jvm_gc": "garbage-collection count and pause time rose",
-    "cpu_saturation": "its CPU is saturated while its request rate is normal",
-    "code_exception": "exceptions appear in its logs",
-    "network_loss": "calls into it fail or go missing (retransmissions, lost spans) without exceptions in its logs",
-    "network_delay": "calls into it got slower while its own CPU stayed normal",
 }
 
 
@@ -533,8 +522,9 @@ def _bytes_grown(f: Finding) -> float | None:
     return None if factor is None else (after - base) * factor
 
 
-def classify(c: Candidate, is_surge: bool) -> tuple[str, str]:
-    """The fault kind from a component's own signature, and a sentence saying why.
+def classify(c: Candidate, is_surge: bool) -> tuple[str, str | dict[str, str]]:
+    """The fault kind from a component's own signature, and why: a key of the ranking's
+    reasons (copilot/phrases/reasons.py `WHY`), or a declaring finding's own text.
 
     Disk filling up, then memory growth, decide first; otherwise the strongest of the
     component's own signals (GC, CPU not explained by load, exceptions, retransmissions,
@@ -545,7 +535,8 @@ def classify(c: Candidate, is_surge: bool) -> tuple[str, str]:
     declared = c.best("declared")
     if declared is not None and declared.score >= MIN_SIGMA and strength(declared.score) >= MIN_SHARE * top:
         kind = str(declared.finding.details["fault_kind"])
-        return kind, str(declared.finding.details.get("why") or declared.finding.summary)
+        d = declared.finding.details
+        return kind, {"text": str(d.get("why") or declared.finding.summary), "text_zh": str(d.get("why_zh") or "")}
     own: dict[str, float] = {}
     for cat in OWN_KINDS:
         sigma = c.sigma(cat)
@@ -570,27 +561,27 @@ def classify(c: Candidate, is_surge: bool) -> tuple[str, str]:
     if best is None and own:
         best = max(own, key=lambda k: own[k])  # ties: the order of OWN_KINDS
     if is_surge and best in (None, "net_latency", "packet_loss"):
-        return "traffic_surge", "its request rate surged while its callers' did not: more traffic is entering here"
+        return "traffic_surge", "traffic_surge"
     change = c.best("change")
     recent_change = change is not None and change.score >= 3.0
     if best == "path_change":
-        return "code_exception", "it stopped taking steps its code always took (an early return or an exception)"
+        return "code_exception", "stopped_steps"
     if best is not None:
         kind = OWN_KINDS[best]
-        return kind, WHY[kind] + (" after a recent change" if kind == "code_exception" and recent_change else "")
+        return kind, "code_exception_after_change" if kind == "code_exception" and recent_change else kind
     errors = max(c.sigma("error_origin"), c.sigma("errors"))
     if recent_change and errors >= MIN_SIGMA:
-        return "code_exception", "errors start in it right after a change"
+        return "code_exception", "errors_after_change"
     if c.sigma("lost") >= MIN_SIGMA:
-        return "network_loss", WHY["network_loss"]
+        return "network_loss", "network_loss"
     own_errors = max([c.sigma("error_origin")] + [e.score for e in c.evidence.get("errors", ()) if e.finding.source == "metrics"])
     if own_errors >= MIN_SIGMA:
-        return "code_exception", "it fails requests itself while what it calls is healthy and its network shows no loss or delay"
+        return "code_exception", "fails_itself"
     if errors >= MIN_SIGMA:
-        return "network_loss", WHY["network_loss"]
+        return "network_loss", "network_loss"
     if max(c.sigma("self_latency"), c.sigma("latency")) >= MIN_SIGMA:
-        return "network_delay", WHY["network_delay"]
-    return "unknown", "its anomalies match no known fault signature"
+        return "network_delay", "network_delay"
+    return "unknown", "unknown"
 
 
 # The evidence categories that show each fault kind: cited first, since they decided it.
@@ -616,14 +607,16 @@ def _evidence_ids(c: Candidate, kind: str = "") -> list[str]:
     return ids[:10]
 
 
-def _reasons(c: Candidate, why: str, kind: str = "") -> list[str]:
+def _reasons(c: Candidate, why: str | dict[str, str], kind: str = "") -> list[str]:
     items = _ordered(c, kind, skip=("load", "alert"))
-    reasons = [f"{c.component}: {why}."]
+    head = reason("cause", component=c.component, why=why) if isinstance(why, str) else \
+        reason("cause_text", component=c.component, **why)
+    reasons: list[str] = [head]
     for e in items[:3]:
-        reasons.append(f"{e.finding.summary} [{e.finding.id}]")
+        reasons.append(cited(e.finding.id, e.finding.summary))
     change = c.best("change")
     if change is not None and all(change.finding.id not in r for r in reasons):
-        reasons.append(f"{change.finding.summary} [{change.finding.id}]")
+        reasons.append(cited(change.finding.id, change.finding.summary))
     reasons.extend(dict.fromkeys(c.notes))
     return reasons
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from copilot.diagnosis import Finding, RootCause
+from copilot.reasons import cited, reason
 
 # Most specific first: the first kind a component shows is its fault kind.
 SPECIFIC = (
@@ -20,30 +21,53 @@ SPECIFIC = (
     "service_selector_mismatch", "cert_expiring", "tls_failure", "dns_failure", "probe_failure", "crash_loop", "pod_evicted", "job_failed",
     "hpa_at_max", "rollout_stuck", "replicas_unavailable", "container_restarts",
 )
-WHY = {
-    "node_not_ready": "its node stopped reporting Ready, so the pods on it are down or unreachable",
-    "node_pressure": "its node is under resource pressure and the kubelet evicts or starves pods",
-    "missing_config": "its containers cannot start: a ConfigMap or Secret they need does not exist",
-    "image_pull_error": "its new pods cannot pull their image",
-    "oom_killed": "its container exceeds its memory limit and is OOMKilled",
-    "quota_exceeded": "a ResourceQuota refuses its new pods",
-    "limit_range_refused": "a LimitRange refuses its pods at admission",
-    "pvc_unbound": "its pods wait for a PersistentVolumeClaim that is not bound",
-    "pod_unschedulable_resources": "the cluster has no node with enough free resources for its pods",
-    "pod_unschedulable_constraints": "no node satisfies its pods' taints, affinity or node selector",
-    "pod_pending": "its pods are not scheduled",
-    "cert_expiring": "its certificate is expired or about to expire",
-    "tls_failure": "its TLS handshakes fail (certificate problems)",
-    "dns_failure": "its DNS lookups fail",
-    "probe_failure": "its health probes fail and the kubelet restarts or unreadies it",
-    "crash_loop": "its container keeps crashing and restarting",
-    "pod_evicted": "its pods were evicted by node pressure",
-    "job_failed": "its job failed",
-    "hpa_at_max": "its autoscaler is at its maximum replicas while load is above target",
-    "rollout_stuck": "its rollout does not progress",
-    "service_selector_mismatch": "its Service selects no pod, so it has no endpoints and its callers cannot connect",
-    "replicas_unavailable": "some of its replicas are not ready",
-    "container_restarts": "its container restarted",
+WHY = {  # kind -> why it is the cause (English, Chinese)
+    "node_not_ready": ("its node stopped reporting Ready, so the pods on it are down or unreachable",
+                       "它所在的节点不再上报 Ready，节点上的 Pod 已停止或无法访问"),
+    "node_pressure": ("its node is under resource pressure and the kubelet evicts or starves pods",
+                      "它所在的节点资源紧张，kubelet 在驱逐或饿死 Pod"),
+    "missing_config": ("its containers cannot start: a ConfigMap or Secret they need does not exist",
+                       "它的容器无法启动：所需的 ConfigMap 或 Secret 不存在"),
+    "image_pull_error": ("its new pods cannot pull their image",
+                         "它的新 Pod 无法拉取镜像"),
+    "oom_killed": ("its container exceeds its memory limit and is OOMKilled",
+                   "它的容器超出内存限制，被 OOMKilled"),
+    "quota_exceeded": ("a ResourceQuota refuses its new pods",
+                       "ResourceQuota 拒绝了它的新 Pod"),
+    "limit_range_refused": ("a LimitRange refuses its pods at admission",
+                            "LimitRange 在准入时拒绝了它的 Pod"),
+    "pvc_unbound": ("its pods wait for a PersistentVolumeClaim that is not bound",
+                    "它的 Pod 在等待一个未绑定的 PersistentVolumeClaim"),
+    "pod_unschedulable_resources": ("the cluster has no node with enough free resources for its pods",
+                                    "集群中没有空闲资源足够的节点来调度它的 Pod"),
+    "pod_unschedulable_constraints": ("no node satisfies its pods' taints, affinity or node selector",
+                                      "没有节点满足它的 Pod 的污点容忍、亲和性或节点选择器"),
+    "pod_pending": ("its pods are not scheduled",
+                    "它的 Pod 未被调度"),
+    "cert_expiring": ("its certificate is expired or about to expire",
+                      "它的证书已过期或即将过期"),
+    "tls_failure": ("its TLS handshakes fail (certificate problems)",
+                    "它的 TLS 握手失败（证书问题）"),
+    "dns_failure": ("its DNS lookups fail",
+                    "它的 DNS 解析失败"),
+    "probe_failure": ("its health probes fail and the kubelet restarts or unreadies it",
+                      "它的健康探针失败，kubelet 重启它或将其标记为未就绪"),
+    "crash_loop": ("its container keeps crashing and restarting",
+                   "它的容器反复崩溃重启"),
+    "pod_evicted": ("its pods were evicted by node pressure",
+                    "它的 Pod 因节点资源压力被驱逐"),
+    "job_failed": ("its job failed",
+                   "它的 Job 失败"),
+    "hpa_at_max": ("its autoscaler is at its maximum replicas while load is above target",
+                   "它的自动扩缩容已到最大副本数，而负载仍高于目标"),
+    "rollout_stuck": ("its rollout does not progress",
+                      "它的发布没有进展"),
+    "service_selector_mismatch": ("its Service selects no pod, so it has no endpoints and its callers cannot connect",
+                                  "它的 Service 选不中任何 Pod，没有端点，调用方无法连接"),
+    "replicas_unavailable": ("some of its replicas are not ready",
+                             "它的部分副本未就绪"),
+    "container_restarts": ("its container restarted",
+                           "它的容器发生了重启"),
 }
 ACTIVE_WEIGHT, ENDED_WEIGHT = 2.0, 0.4
 
@@ -78,19 +102,24 @@ def platform_causes(findings: list[Finding]) -> list[tuple[RootCause, bool, floa
         active = any(f.details.get("active") for f in items)
         weight = sum(f.score for f in items) * (ACTIVE_WEIGHT if active else ENDED_WEIGHT)
         ordered = [lead] + sorted((f for f in items if f is not lead), key=lambda f: -f.score)
-        reasons = [f"{comp}: {WHY.get(lead.kind, lead.kind.replace('_', ' '))}"
-                   + ("." if active else f" (over: {_ended(items)}).")]
-        reasons += [f"{f.summary} [{f.id}]" for f in ordered[:4]]
+        en, zh = WHY.get(lead.kind, (lead.kind.replace("_", " "), ""))
+        over = {} if active else dict(zip(("over", "over_zh"), _ended(items)))
+        reasons: list[str] = [reason("cause_text", component=comp, text=en, text_zh=zh, **over)]
+        reasons += [cited(f.id, f.summary) for f in ordered[:4]]
         out.append((RootCause(comp, lead.kind, 0.0, [f.id for f in ordered][:10], reasons), active, weight))
     out.sort(key=lambda x: (not x[1], -x[2], x[0].component))
     return out
 
 
-def _ended(items: list[Finding]) -> str:
+def _ended(items: list[Finding]) -> tuple[str, str]:
+    """When a platform cause that is over was last seen (English, Chinese)."""
     import time
 
     ends = [f.details.get("ended") for f in items if isinstance(f.details.get("ended"), (int, float))]
-    return "last seen " + time.strftime("%H:%M UTC", time.gmtime(max(ends))) if ends else "not seen in the current state"
+    if not ends:
+        return "not seen in the current state", "当前状态中已不存在"
+    at = time.strftime("%H:%M UTC", time.gmtime(max(ends)))
+    return f"last seen {at}", f"最后出现于 {at}"
 
 
 def combine(findings: list[Finding], telemetry_causes: list[RootCause], top_k: int = 5) -> list[RootCause]:
