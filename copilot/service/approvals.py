@@ -25,6 +25,7 @@ from ..audit import AuditLog
 from ..remediation import Remediation, execute
 
 Decision = Literal["approve", "deny"]
+KEEP_S = 86_400  # an expired or decided proposal is remembered this long (to say so when clicked)
 ACTION_APPROVE = "copilot_approve"  # Slack action_id of the Approve button
 ACTION_DENY = "copilot_deny"
 
@@ -99,6 +100,9 @@ class ChatProposals:
     def open(self, platform: str, channel: str, thread: str, plan: Remediation, asked_by: str,
              language: str = "en") -> Proposal:
         with self._lock:
+            now = self.clock()
+            for stale in [k for k, v in self._open.items() if v.expires_at + KEEP_S < now]:
+                del self._open[stale]  # long expired: a late click is told there is no such proposal
             pid = secrets.token_hex(3)
             while pid in self._open:
                 pid = secrets.token_hex(3)
@@ -152,7 +156,9 @@ class ChatProposals:
             ok = False
             self.audit.record("ran", p.plan.title, f"error: {type(exc).__name__}: {exc}", who=p.decided_by,
                               session_id=p.plan.session_id)
-        last = self.audit.entries()[-1]
+        steps = [e for e in self.audit.entries()
+                 if e.get("session_id") == p.plan.session_id and e.get("action") in ("snapshot", "dry_run", "ran")]
+        last = steps[-1] if steps else {}
         with self._lock:
             p.state = "ran" if ok else "failed"
         self.audit.record("result", p.plan.title, "ok" if ok else "failed", who=p.decided_by,
