@@ -305,3 +305,35 @@ def test_chat_approvers_setting_from_the_environment():
     assert load_settings(env={}).chat_approvers == []
 
 
+
+
+def test_lark_encrypted_card_callbacks_must_be_signed(demo, api, kubectl, tmp_path):
+    pytest.importorskip("cryptography")
+    from copilot.service.chat import lark_signature
+    from tests.test_serve_chat import encrypt_for_lark
+
+    key = "lark-encrypt-key-1"
+    audit = AuditLog(tmp_path / "audit.jsonl")
+    settings = bot_settings(demo, api, chat_approvers=[LARK_ALLOWED], lark_encrypt_key=key)
+
+    def signed_post(url: str, plain: bytes, sign: bool = True) -> httpx.Response:
+        body = json.dumps({"encrypt": encrypt_for_lark(key, plain)}).encode()
+        stamp, nonce = str(int(time.time())), "13234422"
+        headers = {"X-Lark-Request-Timestamp": stamp, "X-Lark-Request-Nonce": nonce,
+                   "X-Lark-Signature": lark_signature(key, stamp, nonce, body)} if sign else {}
+        return httpx.post(url, content=body, headers=headers)
+
+    with Served(create_app(settings, token=TOKEN, ledger=tmp_path / "seen.txt", audit=audit)) as srv:
+        assert signed_post(f"{srv.url}/chat/lark", recorded("lark_message_receive.json")).json()["queued"]
+        wait_for(lambda: any(r["body"]["msg_type"] == "interactive" for r in api.posts("/open-apis/im/")), 120, "the card")
+        card = json.loads(next(r for r in api.posts("/open-apis/im/") if r["body"]["msg_type"] == "interactive")
+                          ["body"]["content"])
+        pid = card["elements"][1]["actions"][0]["value"]["proposal"]
+        click = json.loads(recorded("lark_card_action.json"))
+        click["event"]["action"]["value"] = {"proposal": pid, "decision": "deny"}
+        unsigned = signed_post(f"{srv.url}/chat/lark/card", json.dumps(click).encode(), sign=False)
+        assert unsigned.status_code == 401 and "X-Lark-Signature" in unsigned.json()["error"]
+        denied = signed_post(f"{srv.url}/chat/lark/card", json.dumps(click).encode())
+        assert denied.status_code == 200 and denied.json()["toast"]["type"] == "success"
+    assert kubectl() == []
+    assert [a for a, _, _ in actions_of(audit, pid)] == ["proposed", "denied"]
