@@ -95,6 +95,10 @@ class Settings:
     lark_verification_token: str = ""  # checked on every Lark event
     lark_encrypt_key: str = ""  # set when the Lark app encrypts events: signature checked, bodies decrypted
     lark_api_url: str = "https://open.feishu.cn"  # https://open.larksuite.com for Lark outside China
+    # Remediation approved from chat: who may click Approve / reply `approve <id>` (Slack user ids,
+    # Lark open_ids; COPILOT_CHAT_APPROVERS comma-separated). Empty: nobody, proposals are not offered.
+    chat_approvers: list[str] = field(default_factory=list)
+    chat_approval_minutes: float = 30.0  # a proposal posted in chat expires after this long
 
     @property
     def use_llm(self) -> bool:
@@ -239,6 +243,9 @@ def load_settings(flags: dict[str, Any] | None = None, env: dict[str, str] | Non
         raise ConfigError(f"strategy must be one of {', '.join(STRATEGIES)}, got {settings.strategy!r}")
     if settings.max_steps < 1:
         raise ConfigError("max_steps must be at least 1")
+    settings.chat_approvers = [a for a in (x.strip() for x in settings.chat_approvers) if a]
+    if settings.chat_approval_minutes <= 0:
+        raise ConfigError("chat_approval_minutes must be more than 0 (COPILOT_CHAT_APPROVAL_MINUTES)")
     from .timezones import local_zone
 
     local_zone(settings)  # a misspelt zone is one line now, not a failure mid-run

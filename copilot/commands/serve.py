@@ -93,7 +93,9 @@ def _serve(args) -> int:
     shown = f"[{host}]" if family == socket.AF_INET6 else host
     print(f"copilot serve: listening on http://{shown}:{port} (auth {'on' if token else 'OFF'}, "
           f"concurrency {settings.serve_concurrency}, model {settings.model_label}, "
-          f"chat bot {', '.join(chat_bots(settings)) or 'off'})", file=sys.stderr, flush=True)
+          f"chat bot {', '.join(chat_bots(settings)) or 'off'}, chat approvals "
+          f"{'by ' + str(len(settings.chat_approvers)) + ' user(s)' if settings.chat_approvers else 'off'})",
+          file=sys.stderr, flush=True)
     config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on")
     uvicorn.Server(config).run(sockets=[sock])
     return 0

@@ -7,6 +7,8 @@
     GET  /sessions/{id}/report  the Markdown report of a finished investigation
     POST /chat/slack            Slack Events API: questions answered in their thread (chat.py)
     POST /chat/lark             Lark / Feishu event callbacks, the same
+    POST /chat/slack/actions    Slack interactivity (Approve / Deny clicks on a proposed fix)
+    POST /chat/lark/card        Lark card callbacks (the same clicks; /chat/lark takes them too)
 
 Every request needs `Authorization: Bearer <token>` (compared in constant time) unless the
 service was started with auth off — except the chat endpoints, which a platform calls with
@@ -30,11 +32,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from ..audit import AuditLog
 from ..config import Settings, data_dir
+from .approvals import ActionPayloadError, ChatDecision, ChatProposals, Outcome, lark_card, parse_slack_action, \
+    proposal_text, slack_blocks
 from .chat import (
     ChatPayloadError,
     ChatQuestion,
     ChatReplier,
+    Parsed,
     ReplyError,
     SeenEvents,
     SignatureError,
@@ -108,6 +114,7 @@ def create_app(
     run: Callable[[Settings, AlertGroup], Investigation] = investigate,
     send: Callable[[Settings, Message], list] = deliver,
     processes: bool = True,
+    audit: AuditLog | None = None,
 ) -> Any:
     """`token=None` turns auth off (the CLI allows that only on loopback, and only when asked).
 
@@ -207,39 +214,91 @@ def create_app(
     chat_tasks: set[asyncio.Task] = set()
     chat_box: dict[str, Any] = {}
     seen_events = SeenEvents()
+    proposals = ChatProposals(settings.chat_approvers, settings.chat_approval_minutes * 60, audit)
 
     def replier() -> ChatReplier:
         if "replier" not in chat_box:
             chat_box["replier"] = ChatReplier(settings)
         return chat_box["replier"]
 
+    def post_in_thread(q: ChatQuestion, text: str, **rich: Any) -> None:
+        import httpx
+
+        try:
+            replier().post(q, text, **rich)
+            metrics.deliveries.labels(f"{q.platform}_thread", "ok").inc()
+        except (ReplyError, httpx.HTTPError) as exc:
+            metrics.deliveries.labels(f"{q.platform}_thread", "failed").inc()
+            log.warning("reply in %s thread %s failed: %s", q.platform, q.thread, exc)
+
+    def offer_remediation(q: ChatQuestion, result: dict[str, Any]) -> None:
+        """The run's proposed fix, with Approve / Deny, when someone may approve it from chat."""
+        from ..remediation import propose
+
+        if not settings.chat_approvers or result["error"] or not result.get("diagnosis"):
+            return
+        plan = propose(result["diagnosis"], result["session_id"])
+        if plan is None:
+            return
+        p = proposals.open(q.platform, q.channel, q.thread, plan, q.user, result.get("language", "en"))
+        text = proposal_text(p, settings.chat_approval_minutes)
+        if q.platform == "slack":
+            post_in_thread(q, text, blocks=slack_blocks(p, text))
+        else:
+            post_in_thread(q, text, card=lark_card(p, text))
+
     async def answer_in_thread(q: ChatQuestion) -> None:
         if "limit" not in chat_box:
             chat_box["limit"] = asyncio.Semaphore(settings.serve_concurrency)
 
         def reply(text: str) -> None:
-            import httpx
-
-            try:
-                replier().post(q, text)
-                metrics.deliveries.labels(f"{q.platform}_thread", "ok").inc()
-            except (ReplyError, httpx.HTTPError) as exc:
-                metrics.deliveries.labels(f"{q.platform}_thread", "failed").inc()
-                log.warning("reply in %s thread %s failed: %s", q.platform, q.thread, exc)
+            post_in_thread(q, text)
 
         async with chat_box["limit"]:
             started = time.monotonic()
             result = await asyncio.to_thread(answer_question, settings, q, reply)
             metrics.duration.observe(time.monotonic() - started)
+            await asyncio.to_thread(offer_remediation, q, result)
             outcome = "failed" if result["error"] else "answered"
             metrics.investigations.labels(outcome).inc()
             metrics.chat_questions.labels(q.platform, outcome).inc()
+
+    def background(coro: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        chat_tasks.add(task)
+        task.add_done_callback(chat_tasks.discard)
+
+    async def carry_out(d: ChatDecision, outcome: Outcome, p: Any) -> None:
+        where = ChatQuestion(d.platform, d.key, "", d.channel, d.thread, d.user)
+        await asyncio.to_thread(post_in_thread, where, outcome.message)
+        if outcome.run and p is not None:
+            await asyncio.to_thread(post_in_thread, where, await asyncio.to_thread(proposals.run, p))
+
+    def decision_response(platform: str, outcome: Outcome, **extra: Any) -> Response:
+        if platform == "lark":  # Lark shows the toast to the clicker
+            return JSONResponse({"toast": {"type": "success" if outcome.ok else "error", "content": outcome.message}})
+        return JSONResponse({"ok": True, **extra})
+
+    def take_decision(platform: str, d: ChatDecision) -> Response:
+        """A verified click or reply: decided once per click/message id (re-sent callbacks are
+        answered with the proposal's state and change nothing)."""
+        if not seen_events.first_time(f"{platform}:decision:{d.key}"):
+            metrics.chat_decisions.labels(platform, "duplicate").inc()
+            p = proposals.get(d.proposal)
+            state = p.state if p else "unknown"
+            return decision_response(platform, Outcome(False, f"Proposal {d.proposal}: already taken ({state}).", False),
+                                     duplicate=True)
+        outcome, p = proposals.decide(d)
+        label = ("approved" if outcome.run else "denied") if outcome.ok else "refused"
+        metrics.chat_decisions.labels(platform, label).inc()
+        background(carry_out(d, outcome, p))
+        return decision_response(platform, outcome, decision=label)
 
     def chat_refusal(reason: str, message: str, status: int) -> Response:
         metrics.rejected.labels(reason).inc()
         return JSONResponse({"error": message}, status_code=status)
 
-    async def chat(request: Request, platform: str) -> Response:
+    async def chat(request: Request, platform: str, interactive: bool = False) -> Response:
         if platform == "slack" and not (settings.slack_signing_secret and settings.slack_bot_token):
             return chat_refusal("not_configured", "the Slack bot is not configured; set slack_signing_secret and "
                                 "slack_bot_token", 404)
@@ -255,7 +314,16 @@ def create_app(
         try:
             if platform == "slack":
                 verify_slack(settings.slack_signing_secret, headers, raw)
-                parsed = parse_slack(json.loads(raw))
+                if interactive:  # application/x-www-form-urlencoded `payload=<json>`
+                    from urllib.parse import parse_qs
+
+                    form = parse_qs(raw.decode("utf-8", "replace"))
+                    if "payload" not in form:
+                        raise ChatPayloadError("an interactivity request carries a form field `payload`")
+                    clicked = parse_slack_action(json.loads(form["payload"][0]))
+                    parsed = Parsed(decision=clicked) if clicked else Parsed(ignored="an action that is not ours")
+                else:
+                    parsed = parse_slack(json.loads(raw))
             else:
                 payload = json.loads(raw)
                 if settings.lark_encrypt_key and "x-lark-signature" in headers:
@@ -267,26 +335,27 @@ def create_app(
                 elif settings.lark_encrypt_key:
                     raise SignatureError("lark_encrypt_key is set but the event is not encrypted")
                 parsed = parse_lark(payload, settings.lark_verification_token)
-                if parsed.question is not None and settings.lark_encrypt_key and "x-lark-signature" not in headers:
+                if (parsed.question is not None or parsed.decision is not None) and settings.lark_encrypt_key \
+                        and "x-lark-signature" not in headers:
                     raise SignatureError("missing X-Lark-Signature")
         except SignatureError as exc:
             return chat_refusal("bad_signature", str(exc), 401)
         except json.JSONDecodeError as exc:
             return chat_refusal("bad_payload", f"body is not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}", 400)
-        except (ChatPayloadError, AttributeError) as exc:
-            return chat_refusal("bad_payload", str(exc) if isinstance(exc, ChatPayloadError)
+        except (ChatPayloadError, ActionPayloadError, AttributeError) as exc:
+            return chat_refusal("bad_payload", str(exc) if not isinstance(exc, AttributeError)
                                 else "the event is not shaped like the platform's event callback", 400)
         if parsed.challenge is not None:
             return JSONResponse({"challenge": parsed.challenge})
+        if parsed.decision is not None:
+            return take_decision(platform, parsed.decision)
         q = parsed.question
         if q is None:
             return JSONResponse({"ok": True, "ignored": parsed.ignored})
         if not seen_events.first_time(f"{platform}:{q.event_id}"):
             metrics.chat_questions.labels(platform, "duplicate").inc()
             return JSONResponse({"ok": True, "duplicate": True})
-        task = asyncio.get_running_loop().create_task(answer_in_thread(q))
-        chat_tasks.add(task)
-        task.add_done_callback(chat_tasks.discard)
+        background(answer_in_thread(q))
         return JSONResponse({"ok": True, "queued": True})
 
     async def slack(request: Request) -> Response:
@@ -294,6 +363,9 @@ def create_app(
 
     async def lark(request: Request) -> Response:
         return await chat(request, "lark")
+
+    async def slack_actions(request: Request) -> Response:
+        return await chat(request, "slack", interactive=True)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette):
@@ -317,6 +389,8 @@ def create_app(
             Route("/sessions/{session_id}/report", session_report, methods=["GET"]),
             Route("/chat/slack", slack, methods=["POST"]),
             Route("/chat/lark", lark, methods=["POST"]),
+            Route("/chat/slack/actions", slack_actions, methods=["POST"]),
+            Route("/chat/lark/card", lark, methods=["POST"]),
         ],
         lifespan=lifespan,
     )
@@ -324,6 +398,7 @@ def create_app(
     guarded.state = app.state  # type: ignore[attr-defined]
     app.state.metrics = metrics
     app.state.queue = queue
+    app.state.proposals = proposals
     return guarded
 
 

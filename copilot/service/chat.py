@@ -12,8 +12,9 @@ background: first a reply in the thread saying what will happen — the team wor
 matched, "I'll run cluster-health for cluster c1, …", or what data it will investigate —
 then the answer: verdict, the root cause, the report (split to fit) and where the full report
 is. Re-sent events (same event id) are answered once; the bot's own messages are ignored.
-Nothing that changes a system runs from chat (DenyAll approver); every string is redacted
-before it leaves.
+Tools that change systems never run inside a chat-driven run (DenyAll approver); the run's
+proposed remediation is posted with Approve / Deny buttons and runs only when a user listed
+in `chat_approvers` approves it (approvals.py). Every string is redacted before it leaves.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from typing import Any, Callable
 
 from ..config import Settings
 from ..redact import redact
+from .approvals import ChatDecision, parse_decision, parse_lark_card
 
 MAX_SKEW_S = 300  # both platforms' advice: refuse requests older than five minutes
 
@@ -60,6 +62,7 @@ class Parsed:
     challenge: str | None = None
     question: ChatQuestion | None = None
     ignored: str = ""  # why nothing happens (a bot's own message, another event type)
+    decision: ChatDecision | None = None  # a click or an `approve <id>` reply (approvals.py)
 
 
 # ---- Slack --------------------------------------------------------------------------------
@@ -93,11 +96,17 @@ def parse_slack(payload: dict[str, Any]) -> Parsed:
     etype = event.get("type")
     if event.get("bot_id") or event.get("subtype"):
         return Parsed(ignored="a bot's message or an edit")  # our own replies come back as events too
-    if etype == "message" and event.get("channel_type") != "im":
-        return Parsed(ignored="a channel message that does not mention the bot")
     if etype not in ("app_mention", "message"):
         return Parsed(ignored=f"event type {etype!r}")
     text = " ".join(_MENTION.sub(" ", str(event.get("text", ""))).split())
+    decided = parse_decision(text)
+    channel, ts = str(event.get("channel", "")), str(event.get("ts", ""))
+    if decided and event.get("user") and (etype == "app_mention" or event.get("thread_ts")
+                                          or event.get("channel_type") == "im"):
+        return Parsed(decision=ChatDecision("slack", f"{channel}:{ts}", decided[1], decided[0], str(event["user"]),
+                                            channel, str(event.get("thread_ts") or ts), "reply"))
+    if etype == "message" and event.get("channel_type") != "im":
+        return Parsed(ignored="a channel message that does not mention the bot")
     if not text:
         return Parsed(ignored="an empty message")
     return Parsed(question=ChatQuestion(
@@ -161,6 +170,9 @@ def parse_lark(payload: dict[str, Any], verification_token: str) -> Parsed:
         raise SignatureError("the event's verification token does not match lark_verification_token")
     if payload.get("type") == "url_verification":
         return Parsed(challenge=str(payload.get("challenge", "")))
+    if header.get("event_type") == "card.action.trigger":  # a click on the proposal card's buttons
+        clicked = parse_lark_card(payload)
+        return Parsed(decision=clicked) if clicked else Parsed(ignored="a card action that is not ours")
     if header.get("event_type") != "im.message.receive_v1":
         return Parsed(ignored=f"event type {header.get('event_type')!r}")
     event = payload.get("event") or {}
@@ -173,12 +185,17 @@ def parse_lark(payload: dict[str, Any], verification_token: str) -> Parsed:
         text = str(json.loads(message.get("content") or "{}").get("text", ""))
     except (ValueError, AttributeError):
         raise ChatPayloadError("event.message.content is not the JSON text Lark sends") from None
+    text = " ".join(re.sub(r"@_user_\d+", " ", text).split())
+    sender = ((event.get("sender") or {}).get("sender_id") or {}).get("open_id", "")
+    decided = parse_decision(text)
+    if decided and sender:
+        mid = str(message.get("message_id", ""))
+        return Parsed(decision=ChatDecision("lark", mid, decided[1], decided[0], str(sender),
+                                            str(message.get("chat_id", "")), mid, "reply"))
     if message.get("chat_type") == "group" and not message.get("mentions"):
         return Parsed(ignored="a group message that does not mention the bot")
-    text = " ".join(re.sub(r"@_user_\d+", " ", text).split())
     if not text:
         return Parsed(ignored="an empty message")
-    sender = ((event.get("sender") or {}).get("sender_id") or {}).get("open_id", "")
     return Parsed(question=ChatQuestion("lark", str(header.get("event_id", "")), text, str(message.get("chat_id", "")),
                                         str(message.get("message_id", "")), str(sender)))
 
@@ -198,22 +215,27 @@ class ChatReplier:
         self._lark_token: tuple[str, float] | None = None
         self._lock = threading.Lock()
 
-    def post(self, q: ChatQuestion, text: str) -> None:
+    def post(self, q: ChatQuestion, text: str, *, blocks: list[dict[str, Any]] | None = None,
+             card: dict[str, Any] | None = None) -> None:
+        """A thread reply; with `blocks` (Slack Block Kit) or `card` (a Lark interactive card)
+        the platform shows those, `text` being Slack's notification fallback."""
         import httpx
 
         text = redact(text)
         with httpx.Client(timeout=self.timeout, trust_env=True) as client:
             if q.platform == "slack":
-                self._slack(client, q, text)
+                self._slack(client, q, text, blocks)
             else:
-                self._lark(client, q, text)
+                self._lark(client, q, text, card)
 
-    def _slack(self, client: Any, q: ChatQuestion, text: str) -> None:
+    def _slack(self, client: Any, q: ChatQuestion, text: str, blocks: list[dict[str, Any]] | None = None) -> None:
         from .delivery import to_mrkdwn
 
         url = self.settings.slack_api_url.rstrip("/") + "/chat.postMessage"
-        r = client.post(url, headers={"Authorization": f"Bearer {self.settings.slack_bot_token}"},
-                        json={"channel": q.channel, "thread_ts": q.thread, "text": to_mrkdwn(text)})
+        message: dict[str, Any] = {"channel": q.channel, "thread_ts": q.thread, "text": to_mrkdwn(text)}
+        if blocks:
+            message["blocks"] = redact_tree(blocks)
+        r = client.post(url, headers={"Authorization": f"Bearer {self.settings.slack_bot_token}"}, json=message)
         body = _json(r)
         if r.status_code != 200 or not body.get("ok"):
             raise ReplyError(f"Slack chat.postMessage: HTTP {r.status_code}, {body.get('error') or r.text[:200]}")
@@ -232,16 +254,30 @@ class ChatReplier:
             self._lark_token = (str(body["tenant_access_token"]), time.monotonic() + max(ttl, 60))
             return self._lark_token[0]
 
-    def _lark(self, client: Any, q: ChatQuestion, text: str) -> None:
+    def _lark(self, client: Any, q: ChatQuestion, text: str, card: dict[str, Any] | None = None) -> None:
         token = self._tenant_token(client)
         url = self.settings.lark_api_url.rstrip("/") + f"/open-apis/im/v1/messages/{q.thread}/reply"
+        if card:
+            kind, content = "interactive", json.dumps(redact_tree(card), ensure_ascii=False)
+        else:
+            kind, content = "text", json.dumps({"text": text}, ensure_ascii=False)
         r = client.post(url, headers={"Authorization": f"Bearer {token}"},
-                        json={"msg_type": "text", "content": json.dumps({"text": text}, ensure_ascii=False),
-                              "reply_in_thread": True})
+                        json={"msg_type": kind, "content": content, "reply_in_thread": True})
         body = _json(r)
         if r.status_code != 200 or body.get("code") != 0:
             raise ReplyError(f"Lark message reply: HTTP {r.status_code}, code {body.get('code')}: "
                              f"{body.get('msg') or r.text[:200]}")
+
+
+def redact_tree(value: Any) -> Any:
+    """Every string inside a JSON-shaped value redacted (the structure kept intact)."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, list):
+        return [redact_tree(v) for v in value]
+    if isinstance(value, dict):
+        return {k: redact_tree(v) for k, v in value.items()}
+    return value
 
 
 def _json(response: Any) -> dict[str, Any]:
@@ -312,11 +348,12 @@ def answer_question(settings: Settings, q: ChatQuestion, reply: Callable[[str], 
 
     session = Session(dataclasses.replace(settings, auto_approve=False), approver=DenyAll())
     result: dict[str, Any] = {"session_id": session.id, "verdict": "unknown", "root_causes": [], "report": "",
-                              "error": ""}
+                              "error": "", "diagnosis": {}, "language": "en"}
     said = False
     from ..language import detect_language
 
     language = settings.language if settings.language in ("en", "zh") else detect_language(q.text)
+    result["language"] = language
 
     async def consume() -> None:
         nonlocal said
@@ -330,7 +367,7 @@ def answer_question(settings: Settings, q: ChatQuestion, reply: Callable[[str], 
 
                 diagnosis = event.diagnosis or {}
                 result.update(verdict=verdict_of(diagnosis), root_causes=list(diagnosis.get("root_causes") or []),
-                              report=event.answer)
+                              report=event.answer, diagnosis=diagnosis)
             elif isinstance(event, RunFailed) and not result["report"]:
                 result["error"] = event.error
 

@@ -27,6 +27,9 @@ class ServiceMetrics:
         self.chat_questions = Counter(
             "copilot_serve_chat_questions", "Chat questions, by platform and outcome", ["platform", "outcome"],
             registry=self.registry)
+        self.chat_decisions = Counter(
+            "copilot_serve_chat_decisions", "Approve / deny clicks and replies on remediation proposals, by outcome",
+            ["platform", "outcome"], registry=self.registry)
         self.rejected = Counter(
             "copilot_serve_requests_rejected", "Requests refused, by reason", ["reason"], registry=self.registry)
         depth = Gauge("copilot_serve_queue_depth", "Investigations queued or running", registry=self.registry)
