@@ -14,7 +14,10 @@ import os
 import pkgutil
 import re
 import sys
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
+
+if TYPE_CHECKING:
+    from .events import ModelFailed
 
 from . import commands as _commands_pkg
 from .errors import EXIT_ERROR, EXIT_NO_CONCLUSION, EXIT_OK, CopilotError
@@ -274,20 +277,14 @@ def _remediation(diagnosis: dict[str, Any], session_id: str) -> dict[str, Any] |
     return proposal(diagnosis, session_id)
 
 
-# The team brain says so in a thought when the model fails mid-run and the rules finish the
-# run (copilot/brains/team.py `_ask`); --quiet and JSON output carry it as a warning.
-_MODEL_FAILED = re.compile(r"\[rules\] The model failed \((.+)\); the rest of the run follows the rules\.|"
-                           r"\[规则\] 模型调用失败（(.+)），其余步骤按规则完成。")
-
-
-def model_failure_warnings(thought: str) -> list[str]:
-    return [f"the model failed mid-run ({m.group(1) or m.group(2)}); the result below is the rule-based one"
-            for m in _MODEL_FAILED.finditer(thought)]
+def model_failure_warning(event: ModelFailed) -> str:
+    """--quiet and JSON output carry a model that dropped out mid-run as one warning."""
+    return f"the model failed mid-run ({event.error}); the result below is the rule-based one"
 
 
 def run_query(args: argparse.Namespace) -> int:
     from .approval import query_approver
-    from .events import FinalAnswer, RunFailed, StepLimitReached, Thought, ActionProposed
+    from .events import FinalAnswer, ModelFailed, RunFailed, StepLimitReached, Thought, ActionProposed
     from .session import Session
     from .trace import trace_line
 
@@ -314,8 +311,8 @@ def run_query(args: argparse.Namespace) -> int:
     async def consume() -> None:
         nonlocal final, failure, limited, steps
         async for event in session.ask(args.query):
-            if isinstance(event, Thought):
-                warnings.extend(model_failure_warnings(event.text))
+            if isinstance(event, ModelFailed):
+                warnings.append(model_failure_warning(event))
             if args.events:
                 sys.stdout.write(json.dumps(event.to_dict(), ensure_ascii=False, default=str) + "\n")
                 sys.stdout.flush()

@@ -140,6 +140,16 @@ class RunFailed(Event):
 
 
 @dataclass(frozen=True)
+class ModelFailed(Event):
+    """The model dropped out mid-run; the rules finish it (the answer is the rules' result)."""
+
+    kind: ClassVar[Literal["model_failed"]] = "model_failed"
+    error: str  # what the model endpoint said, redacted
+    step: int = 0
+    fallback: str = "rules"
+
+
+@dataclass(frozen=True)
 class Usage(Event):
     kind: ClassVar[Literal["usage"]] = "usage"
     prompt_tokens: int
@@ -163,6 +173,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         MemoryRecalled,
         StepLimitReached,
         RunFailed,
+        ModelFailed,
         Usage,
     )
 }

@@ -267,6 +267,10 @@ async def test_a_model_failing_mid_run_leaves_the_rules_to_finish(server):
     server.error(500, "model crashed")
     events, _ = await run(settings_for(server), registry())
     assert "The model failed" in " ".join(t.text for t in thoughts(events))
+    from copilot.events import ModelFailed
+
+    failed = [e for e in events if isinstance(e, ModelFailed)]  # one structured event, for --quiet and JSON
+    assert len(failed) == 1 and "model crashed" in failed[0].error and failed[0].to_dict()["kind"] == "model_failed"
     answer = final(events)
     assert answer.diagnosis["root_causes"][0]["component"] == "catalogue"
     assert "summary" not in answer.diagnosis["report"]

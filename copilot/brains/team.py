@@ -33,7 +33,7 @@ from typing import Any, AsyncIterator, Callable
 from ..config import Settings
 from ..diagnosis import Diagnosis, RootCause, significant
 from ..errors import ModelError, ModelUnreachable
-from ..events import AnswerDelta, Event, ThoughtDelta
+from ..events import AnswerDelta, Event, ModelFailed, ThoughtDelta
 from ..intent import classify
 from ..knowledge_answer import knowledge_answer
 from ..kinds import prompt_kinds
@@ -164,6 +164,7 @@ class TeamBrain:
                 f"[规则] 模型调用失败（{exc}），其余步骤按规则完成。" if self._lang(run.state) == "zh"
                 else f"[rules] The model failed ({exc}); the rest of the run follows the rules."
             )
+            yield ModelFailed(str(exc), run.state.step_index)
             if note:
                 yield note
             yield None
