@@ -152,8 +152,9 @@ def deviation(ts, values, split: float, sigma: float = DEVIATION_SIGMA) -> dict[
     base = values[(ts < split) & ~np.isnan(values)]
     if len(base) < 5:
         return None
-    med = float(np.median(base))
-    scale = max(1.4826 * float(np.median(np.abs(base - med))), 0.02 * abs(med), 1e-9)
+    from plugins.detectors.robust import center_scale
+
+    med, scale = center_scale(base, rel_floor=0.02, abs_floor=1e-9)
     after = ts >= split
     z = (values[after] - med) / scale
     t_after = ts[after]

@@ -32,9 +32,9 @@ from copilot.diagnosis import Finding
 from copilot.timefmt import hhmm
 
 from ..telemetry.model import MetricSeries
+from .robust import MAD_TO_SIGMA, center_scale_rows
 from .signals import BAD_DIRECTION, family, is_utilisation, normalise, unit
 
-MAD_TO_SIGMA = 1.4826
 REL_FLOOR = 0.02  # the scale is at least 2% of the baseline level...
 ABS_FLOOR = 1e-3  # ...and never below this
 MAX_SCORE = 99.0
@@ -47,12 +47,7 @@ MIN_TAIL = 3  # a level shift needs this many points after its onset (fewer: jud
 
 def robust_baseline(values: np.ndarray, rel_floor: float = REL_FLOOR) -> tuple[np.ndarray, np.ndarray]:
     """Row-wise median and robust scale (sigma units) of a matrix, NaN ignored."""
-    with np.errstate(all="ignore"):
-        med = np.nanmedian(values, axis=1)
-        mad = np.nanmedian(np.abs(values - med[:, None]), axis=1)
-    med = np.nan_to_num(med)
-    scale = np.maximum.reduce([np.nan_to_num(mad) * MAD_TO_SIGMA, rel_floor * np.abs(med), np.full_like(med, ABS_FLOOR)])
-    return med, scale
+    return center_scale_rows(values, rel_floor, ABS_FLOOR)
 
 
 def change_points(z: np.ndarray, first: int, min_tail: int = 1) -> np.ndarray:

@@ -26,6 +26,7 @@ from copilot.diagnosis import Finding
 
 from ..telemetry.model import Span
 from .metrics import MAX_SCORE, hhmm
+from .robust import center_scale
 from .spanstats import flag_onset, is_client_span, ratio_score, thin_traces
 from .trace_paths import detect_path_changes
 
@@ -37,10 +38,9 @@ EXPECTED_CALL = 0.9  # an operation "always" calls a service when it did in >= 9
 
 def _latency_score(base: np.ndarray, win: np.ndarray) -> tuple[float, float, float]:
     """(score, baseline median, window median) of a latency shift, in robust sigmas of the baseline."""
-    b50, w50 = float(np.median(base)), float(np.median(win))
+    b50, scale = center_scale(base, rel_floor=0.05, abs_floor=0.05)
+    w50 = float(np.median(win))
     b90, w90 = float(np.percentile(base, 90)), float(np.percentile(win, 90))
-    mad = float(np.median(np.abs(base - b50))) * 1.4826
-    scale = max(mad, 0.05 * b50, 0.05)
     score = max((w50 - b50) / scale, 0.7 * (w90 - b90) / max(scale, 0.1 * b90))
     return min(score, MAX_SCORE), b50, w50
 
