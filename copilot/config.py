@@ -44,8 +44,9 @@ class Settings:
     response_format: bool = False  # JSON-schema constrained output for the text protocol
     temperature: float = 0.0
     max_steps: int = 16
-    request_timeout: float = 60.0  # seconds per model request (connecting: at most 10 s)
-    retries: int = 3  # attempts per request: a hung endpoint fails within ~3 x request_timeout
+    request_timeout: float = 30.0  # read timeout: a model request that sends nothing for this long fails (connect: <= 10 s)
+    retries: int = 3  # attempts per model call (429, 5xx, connection errors, timeouts)
+    model_budget: float = 45.0  # seconds per model call until its answer starts, every attempt and backoff included
     token_budget: int = 200_000  # total tokens per run
     time_budget: float = 900.0  # seconds per run
     output_budget: int = 6000  # characters of tool output a model sees

@@ -134,3 +134,33 @@ def test_estimate_tokens_counts_chinese_per_character():
     assert estimate_tokens("abcdefgh") == 2
     assert estimate_tokens("内存泄漏") == 4
     assert estimate_tokens("") == 0
+
+
+@pytest.mark.parametrize("retries", [1, 3])
+async def test_a_silent_endpoint_fails_within_the_model_budget(retries):
+    """Accepts the connection, never answers: the call ends at model_budget, retries included
+    (the read timeout alone would wait 5 s per attempt)."""
+    from tests.hung_endpoint import HungEndpoint
+
+    with HungEndpoint("silent") as hung:
+        started = time.monotonic()
+        with pytest.raises(ModelError) as err:
+            await decide(brain_for(hung.base_url, model_budget=0.8, retries=retries))
+        took = time.monotonic() - started
+    assert 0.8 <= took < 0.8 + 1.5
+    assert str(err.value).startswith(f"the model at {hung.base_url} did not start answering within 0.8s")
+
+
+async def test_an_answer_that_stalls_midway_fails_within_the_budget():
+    from tests.hung_endpoint import HungEndpoint
+
+    with HungEndpoint("stall") as hung:
+        brain = brain_for(hung.base_url, model_budget=0.8, retries=3)
+        events = []
+        started = time.monotonic()
+        with pytest.raises(ModelError, match=r"stopped sending its answer midway \(nothing for 0.8s\)"):
+            async for item in brain.step(state()):
+                events.append(item)
+        took = time.monotonic() - started
+    assert took < 0.8 * 2 + 1.5 and len(hung.accepted) == 1  # output had started: never retried
+    assert "".join(e.text for e in events if isinstance(e, AnswerDelta)) == "the"

@@ -194,3 +194,23 @@ def test_weekly_seasonality_weekends_are_normal_a_weekend_on_a_weekday_is_not():
     weekend = slice(19 * 288 + 20, 21 * 288)  # the third weekend, after two weeks of history
     assert r.flags[weekend].sum() == 0
     assert r.flags[monday + 100: monday + 110].any()
+
+
+@pytest.mark.parametrize("chunk", [1, 17, 100, 333])
+def test_scores_do_not_depend_on_the_block_size(chunk):
+    """Scoring in blocks (each with its look-back) gives exactly the whole-series scores:
+    a daily and weekly cycle (both seasonal baselines in play), a gap and a spike."""
+    n = 24 * 18  # hourly, 18 days: more than two weeks, so the weekly baseline is used
+    ts = 1_700_000_000 + 3600.0 * np.arange(n)
+    x = 100 + 20 * np.sin(2 * np.pi * np.arange(n) / 24) + np.random.default_rng(7).normal(0, 1, n)
+    x[(np.arange(n) // 24) % 7 >= 5] -= 30  # weekends are quieter
+    x[200:230] = np.nan  # a collector gap
+    x[380] += 60  # a spike in the third week
+    whole = score_series(x, ts, mode="level")
+    assert whole.period == 24 and whole.flags[380]
+    blocks = score_series(x, ts, mode="level", chunk=chunk)
+    np.testing.assert_array_equal(blocks.zscores, whole.zscores)
+    np.testing.assert_array_equal(blocks.scores, whole.scores)
+    matrix = np.vstack([x, x[::-1]])
+    np.testing.assert_array_equal(robust_z_matrix(matrix, window=30, period=24, chunk=chunk),
+                                  robust_z_matrix(matrix, window=30, period=24, chunk=n))

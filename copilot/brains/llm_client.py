@@ -6,11 +6,16 @@ never pays for it. Retries (tenacity: 429, 5xx, connection errors, timeouts; exp
 backoff with jitter, or the server's Retry-After) happen only before the first piece of
 output has been handed to the caller: a stream that breaks off afterwards raises
 `ModelError` instead of silently repeating text the user has already seen.
-`settings.retries` is the total number of attempts per request.
+`settings.retries` is the total number of attempts per request, and
+`settings.model_budget` bounds a whole call until its answer starts (connects, attempts and
+backoff included: tenacity's stop_after_attempt | stop_after_delay, under an asyncio
+deadline); once streaming, a gap of min(request_timeout, model_budget) seconds without a
+chunk ends the call, so a hung or stalled endpoint fails within a known time.
 """
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from dataclasses import dataclass, field
 from typing import Any, AsyncIterator
@@ -153,6 +158,16 @@ class ChatClient:
     def attempts(self) -> int:
         return max(1, int(self.settings.retries))
 
+    @property
+    def budget_s(self) -> float:
+        """Seconds a call may take until its answer starts, every attempt included."""
+        return max(0.1, float(self.settings.model_budget))
+
+    @property
+    def stall_s(self) -> float:
+        """Seconds a streaming answer may go without a chunk."""
+        return max(0.1, min(float(self.settings.request_timeout), self.budget_s))
+
     def _openai(self) -> Any:
         if self._client is None:
             import openai
@@ -182,10 +197,10 @@ class ChatClient:
         return wait_exponential_jitter(multiplier=self.backoff_s, max=self.max_backoff_s, jitter=self.backoff_s)(retry_state)
 
     def _retrying(self) -> Any:
-        from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt
+        from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, stop_after_delay
 
         return AsyncRetrying(
-            stop=stop_after_attempt(self.attempts),
+            stop=stop_after_attempt(self.attempts) | stop_after_delay(self.budget_s),
             wait=self._wait,
             retry=retry_if_exception(_is_transient),
             reraise=True,
@@ -194,10 +209,11 @@ class ChatClient:
     async def first_model(self) -> str:
         """The first model the server lists (for `base_url` set but no model name)."""
         try:
-            async for attempt in self._retrying():
-                with attempt:
-                    self.requests += 1
-                    page = await self._openai().models.list()
+            async with asyncio.timeout(self.budget_s):
+                async for attempt in self._retrying():
+                    with attempt:
+                        self.requests += 1
+                        page = await self._openai().models.list()
         except Exception as exc:
             raise self.error(exc, "") from None
         models = [m.id for m in getattr(page, "data", [])]
@@ -267,9 +283,10 @@ class ChatClient:
 
         model = str(request.get("model", ""))
         try:
-            async for attempt in self._retrying():
-                with attempt:
-                    stream, iterator, buffered, done = await self._open(request)
+            async with asyncio.timeout(self.budget_s):
+                async for attempt in self._retrying():
+                    with attempt:
+                        stream, iterator, buffered, done = await self._open(request)
         except Exception as exc:
             raise self.error(exc, model) from None
         try:
@@ -279,9 +296,14 @@ class ChatClient:
                 return
             while True:
                 try:
-                    chunk = await iterator.__anext__()
+                    chunk = await asyncio.wait_for(iterator.__anext__(), self.stall_s)
                 except StopAsyncIteration:
                     return
+                except TimeoutError:
+                    raise ModelUnreachable(
+                        f"the model at {self.base_url} stopped sending its answer midway (nothing for "
+                        f"{self.stall_s:g}s); ask again, or check the model server's log"
+                    ) from None
                 except openai.APIError as exc:
                     raise ModelUnreachable(
                         f"the model at {self.base_url} broke off its answer midway ({_root_reason(exc)}); "
@@ -299,6 +321,11 @@ class ChatClient:
         tries = f" after {self.attempts} attempts" if self.attempts > 1 else ""
         if isinstance(exc, ModelError):
             return exc
+        if isinstance(exc, TimeoutError):  # the call's budget ran out (asyncio deadline)
+            return ModelUnreachable(
+                f"the model at {where} did not start answering within {self.budget_s:g}s (model_budget, "
+                "retries included); check the model server, raise model_budget, or use --offline"
+            )
         if isinstance(exc, openai.APITimeoutError):
             return ModelUnreachable(
                 f"the model at {where} did not answer within {self.settings.request_timeout:g}s{tries}; "

@@ -82,24 +82,30 @@ def score_series(
     threshold: float = DEFAULT_THRESHOLD,
     period: int | None | str = "auto",
     mode: str = "level",
+    chunk: int | None = None,
 ) -> UnivariateResult:
     """Score one series. `period`: "auto" (daily, from the timestamps), an int, or None.
 
     `mode` "level": a point scores high for as long as it is unusual. "onset": a point
     scores high only where the level score rises above everything in the previous
     ONSET_HORIZON points (see onset_scores): an anomaly scores high where it starts, low while
-    it merely persists.
+    it merely persists. `chunk`: points scored per block (None: sized for bounded
+    memory); the scores do not depend on it.
     """
     if mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(MODES)}")
     x = np.asarray(values, dtype=float).reshape(1, -1)
     if period == "auto":
-        period = infer_period(timestamps) if timestamps is not None else None
-    z = robust_z_matrix(x, window=window, period=period)[0]
+        used = infer_period(timestamps) if timestamps is not None else None
+    elif isinstance(period, str):
+        raise ValueError("period must be 'auto', a whole number of points or None")
+    else:
+        used = period
+    z = robust_z_matrix(x, window=window, period=used, chunk=chunk)[0]
     scores = z_to_score(z, threshold)
     if mode == "onset":
         scores = onset_scores(scores, ONSET_HORIZON)
-    return UnivariateResult(scores=scores, flags=scores >= 0.5, zscores=z, period=period)
+    return UnivariateResult(scores=scores, flags=scores >= 0.5, zscores=z, period=used)
 
 
 def onset_scores(scores: np.ndarray, horizon: int) -> np.ndarray:
@@ -132,7 +138,8 @@ def z_to_score(z: np.ndarray, threshold: float = DEFAULT_THRESHOLD) -> np.ndarra
     return np.where(np.asarray(z) > 0, score, 0.0)
 
 
-def robust_z_matrix(x: np.ndarray, *, window: int = DEFAULT_WINDOW, period: int | None = None) -> np.ndarray:
+def robust_z_matrix(x: np.ndarray, *, window: int = DEFAULT_WINDOW, period: int | None = None,
+                    chunk: int | None = None) -> np.ndarray:
     """Causal robust z of every point of every row of a 2-D array (0 where unscored).
 
     Each point is judged by the baseline that has predicted its series best lately: the
@@ -140,23 +147,44 @@ def robust_z_matrix(x: np.ndarray, *, window: int = DEFAULT_WINDOW, period: int 
     history, the same time of week. "Best" is the smallest mean |z| (capped at
     SELECT_CAP) over the previous `window` points, so a daily job that the local level
     calls an outlier every day makes the daily baseline win.
+
+    Scored in blocks of `chunk` points (default: sized so a block's window temporaries stay
+    near _CHUNK_ELEMENTS), each with the look-back the baselines need (two windows, and the
+    seasonal lags read from the whole series), so memory follows the window, not the series,
+    and the scores are the same whatever the block size.
     """
     if x.ndim != 2:
         raise ValueError("expected a 2-D array (series x points)")
     if window < 2:
         raise ValueError("window must be at least 2 points")
-    missing = ~np.isfinite(x)
+    rows, t = x.shape
     filled = _forward_fill(x)
-    local_z, local_err, local_spread = _local_fit(filled, window)
-    candidates = [(local_z, local_err)]
-    if period and period > 0 and x.shape[1] > 2 * period:
-        candidates.append(_seasonal_z(filled, window, period, tuple(k * period for k in range(1, SEASONAL_LAGS + 1)), 2))
-        if x.shape[1] > WEEKLY_LAGS * 7 * period:
-            candidates.append(_seasonal_z(filled, window, period, tuple(7 * k * period for k in range(1, WEEKLY_LAGS + 1)), 1))
-    z = _best_of(candidates, window, SELECT_CAP * local_spread)
-    z[missing] = 0.0
-    z[:, : min(MIN_HISTORY, x.shape[1])] = 0.0
+    lag_sets: list[tuple[tuple[int, ...], int]] = []
+    if period and period > 0 and t > 2 * period:
+        lag_sets.append((tuple(k * period for k in range(1, SEASONAL_LAGS + 1)), 2))
+        if t > WEEKLY_LAGS * 7 * period:
+            lag_sets.append((tuple(7 * k * period for k in range(1, WEEKLY_LAGS + 1)), 1))
+    step = max(1, chunk) if chunk else max(4 * window, _CHUNK_ELEMENTS // max(1, rows * window))
+    lookback = 2 * window + 1  # a point's z needs a window; its baseline choice, the window before
+    z = np.empty((rows, t))
+    for lo in range(0, t, step):
+        hi = min(t, lo + step)
+        base = max(0, lo - lookback)
+        z[:, lo:hi] = _z_block(filled, base, hi, window, lag_sets)[:, lo - base:]
+    z[~np.isfinite(x)] = 0.0
+    z[:, : min(MIN_HISTORY, t)] = 0.0
     return np.nan_to_num(z, nan=0.0, posinf=0.0)
+
+
+def _z_block(filled: np.ndarray, base: int, hi: int, window: int,
+             lag_sets: list[tuple[tuple[int, ...], int]]) -> np.ndarray:
+    """z of the points base..hi-1 of the forward-filled series (exact from base + 2 windows)."""
+    block = filled[:, base:hi]
+    local_z, local_err, local_spread = _local_fit(block, window)
+    candidates = [(local_z, local_err)]
+    for lags, min_lags in lag_sets:
+        candidates.append(_seasonal_z(filled, base, hi, window, lags, min_lags))
+    return _best_of(candidates, window, SELECT_CAP * local_spread)
 
 
 def _best_of(candidates: list[tuple[np.ndarray, np.ndarray]], window: int, cap: np.ndarray) -> np.ndarray:
@@ -168,14 +196,15 @@ def _best_of(candidates: list[tuple[np.ndarray, np.ndarray]], window: int, cap: 
     errors = np.stack([e for _, e in candidates])
     capped = np.where(np.isfinite(errors), np.minimum(errors, cap[None]), np.nan)
     have = np.isfinite(capped)
-    csum = np.concatenate([np.zeros(stack.shape[:2] + (1,)), np.cumsum(np.where(have, capped, 0.0), axis=-1)], axis=-1)
-    ccnt = np.concatenate([np.zeros(stack.shape[:2] + (1,)), np.cumsum(have, axis=-1)], axis=-1)
+    # Sums over each point's previous `window` points, window by window (not a running sum,
+    # whose rounding would depend on where a block starts).
+    pad = np.zeros(stack.shape[:2] + (window,))
+    total = sliding_window_view(np.concatenate([pad, np.where(have, capped, 0.0)], axis=-1), window, axis=-1)
+    count = sliding_window_view(np.concatenate([pad, have], axis=-1), window, axis=-1)
     t = stack.shape[-1]
-    hi = np.arange(t)
-    lo = np.maximum(hi - window, 0)
-    count = ccnt[..., hi] - ccnt[..., lo]
+    count = count[..., :t, :].sum(axis=-1)
     with np.errstate(invalid="ignore", divide="ignore"):
-        recent = (csum[..., hi] - csum[..., lo]) / count
+        recent = total[..., :t, :].sum(axis=-1) / count
     # A baseline is eligible once it has a full window of its own record and scores this point.
     recent = np.where((count >= min(window, MIN_HISTORY * 2)) & np.isfinite(stack), recent, np.inf)
     recent[0] = np.where(np.isinf(recent[0]), 1e300, recent[0])  # the local level is the fallback
@@ -207,25 +236,28 @@ def _local_fit(x: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray, np.n
     return err / spread, err, np.where(np.isfinite(spread), spread, np.nan)
 
 
-def _seasonal_z(x: np.ndarray, window: int, period: int, lags: tuple[int, ...],
+def _seasonal_z(filled: np.ndarray, base: int, hi: int, window: int, lags: tuple[int, ...],
                 min_lags: int) -> tuple[np.ndarray, np.ndarray]:
-    """z against the same phase `lags` points back (median of them), and its absolute error."""
-    n, t = x.shape
+    """z against the same phase `lags` points back (median of them), and its absolute error,
+    for the points base..hi-1 (the lagged values are read from the whole series)."""
+    n = filled.shape[0]
+    t = hi - base
     lagged = np.full((n, t, len(lags)), np.nan)
     for k, lag in enumerate(lags):
-        if lag < t:
-            lagged[:, lag:, k] = x[:, : t - lag]
+        first = max(base, lag)
+        if first < hi:
+            lagged[:, first - base:, k] = filled[:, first - lag: hi - lag]
     have = np.isfinite(lagged).sum(axis=-1)
     seasonal = _middle(np.sort(lagged, axis=-1), have)
-    resid = x - seasonal
-    start = lags[0]  # residuals exist from one lag on
+    resid = filled[:, base:hi] - seasonal
+    start = max(lags[0], base) - base  # residuals exist from one lag on
     z = np.full((n, t), np.nan)
     err = np.full((n, t), np.nan)
-    if t - start > 2:
+    if filled.shape[1] - lags[0] > 2 and start < t:
         center, spread = rolling_median_spread(resid[:, start:], window)
         err[:, start:] = np.abs(resid[:, start:] - center)
         z[:, start:] = err[:, start:] / spread
-        z[:, start: start + MIN_HISTORY] = np.nan
+        z[:, max(lags[0] - base, 0): max(lags[0] + MIN_HISTORY - base, 0)] = np.nan
     z[have < min_lags] = np.nan
     err[~np.isfinite(z)] = np.nan
     return z, err
