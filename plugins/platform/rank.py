@@ -87,10 +87,10 @@ def platform_causes(findings: list[Finding]) -> list[tuple[RootCause, bool, floa
 
 
 def _ended(items: list[Finding]) -> str:
-    import time
+    from copilot.timefmt import hhmm, zone_tag
 
     ends = [f.details.get("ended") for f in items if isinstance(f.details.get("ended"), (int, float))]
-    return "last seen " + time.strftime("%H:%M UTC", time.gmtime(max(ends))) if ends else "not seen in the current state"
+    return f"last seen {hhmm(max(ends))} {zone_tag(max(ends))}" if ends else "not seen in the current state"
 
 
 def combine(findings: list[Finding], telemetry_causes: list[RootCause], top_k: int = 5) -> list[RootCause]:
