@@ -36,18 +36,19 @@ def _lazy(real: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def import_lancedb() -> ModuleType:
-    """`lancedb`, imported with validators built on first use (see the module docstring)."""
+    """`lancedb`, imported with validators built on first use (see the module docstring).
+    Threads wait for one import: a partly imported module is never handed out."""
     import sys
 
-    if "lancedb" in sys.modules:
-        return sys.modules["lancedb"]
-    import pydantic
-
     with _LOCK:
-        real = pydantic.validate_call
-        pydantic.validate_call = _lazy(real)  # type: ignore[assignment]
-        try:
-            import lancedb
-        finally:
-            pydantic.validate_call = real  # type: ignore[assignment]
+        if "lancedb" not in sys.modules:
+            import pydantic
+
+            real = pydantic.validate_call
+            pydantic.validate_call = _lazy(real)  # type: ignore[assignment]
+            try:
+                import lancedb
+            finally:
+                pydantic.validate_call = real  # type: ignore[assignment]
+        import lancedb  # done, or waits for an import another thread started without this helper
     return lancedb
