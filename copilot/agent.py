@@ -86,12 +86,19 @@ class Agent:
         self.recalled: list[dict[str, Any]] = []  # the run's recalled diagnoses (RunState.recalled)
 
     def _zone(self) -> str:
-        from .timezones import zone_label
+        """The run's zone, named once for the trace ('Asia/Shanghai (UTC+08:00)'); every
+        time the run's texts print is in it (copilot/timefmt.py)."""
+        from .timefmt import use_zone, zone_header
+        from .timezones import local_zone
 
         try:
-            return zone_label(self.ctx.settings)
+            tz = local_zone(self.ctx.settings)
         except CopilotError:
-            return "UTC"
+            from datetime import timezone
+
+            tz = timezone.utc
+        use_zone(tz)
+        return zone_header(tz)
 
     async def run(self, question: str, history: list[dict[str, str]] | None = None,
                   context: dict[str, Any] | None = None) -> AsyncIterator[Event]:

@@ -58,8 +58,12 @@ SETTINGS_FLAGS = ("data", "demo", "since", "until", "offline", "model", "base_ur
 
 def settings_from_args(args: argparse.Namespace):
     from .config import load_settings
+    from .timefmt import use_zone
+    from .timezones import local_zone
 
-    return load_settings({k: getattr(args, k, None) for k in SETTINGS_FLAGS})
+    settings = load_settings({k: getattr(args, k, None) for k in SETTINGS_FLAGS})
+    use_zone(local_zone(settings))  # the front end prints (trace, report) in the configured zone
+    return settings
 
 
 def _version() -> str:

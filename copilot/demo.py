@@ -427,7 +427,7 @@ QUESTIONS = {
 
 def question_for(fault: str, first_alert: float) -> str:
     key = {"code_exception": "errors", "network_loss": "errors", "memory_leak": "memory", "disk_full": "disk"}.get(fault, "latency")
-    return QUESTIONS[key].format(t=hhmm(first_alert))
+    return QUESTIONS[key].format(t=hhmm(first_alert, tz=timezone.utc))  # the question names UTC
 
 
 def generate(out: Path, fault: str = "cpu_saturation", service: str | None = None, seed: int = 7) -> dict:
@@ -450,7 +450,7 @@ def generate(out: Path, fault: str = "cpu_saturation", service: str | None = Non
     (out / "question.txt").write_text(question_for(fault, first_alert) + "\n", encoding="utf-8")
     truth = {
         "component": component, "fault_kind": fault, "start": iso(inc.start), "seed": seed,
-        "description": f"{fault.replace('_', ' ')} injected into {component} at {hhmm(inc.start)} UTC "
+        "description": f"{fault.replace('_', ' ')} injected into {component} at {hhmm(inc.start, tz=timezone.utc)} UTC "
                        f"(demo generator v{GENERATOR_VERSION})",
     }
     (out / "incident.json").write_text(json.dumps(truth, indent=1) + "\n", encoding="utf-8")

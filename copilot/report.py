@@ -14,13 +14,13 @@ citations the brain has checked against the real finding ids.
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from .diagnosis import SIGNAL_SOURCES, Diagnosis, Finding, significant
 from .faults import fault_info
 from .phrases import cause_reasons, finding_sentence
 from .reflection import localize_note
+from .timefmt import when, zone_header
 
 MAX_SYMPTOMS_PER_SOURCE = 5
 
@@ -28,6 +28,7 @@ _L = {
     "en": {
         "title": "Incident report",
         "data": "Data",
+        "times": "Times",
         "s1": "1. When each kind of anomaly began",
         "s2": "2. Faulty components (deduplicated, most suspect first)",
         "s3": "3. How each signal misbehaved",
@@ -64,6 +65,7 @@ _L = {
     "zh": {
         "title": "故障报告",
         "data": "数据",
+        "times": "时区",
         "s1": "一、各类告警/异常的开始时间",
         "s2": "二、故障组件列表（已去重，按可疑程度排序）",
         "s3": "三、各类信号的异常具体表现",
@@ -100,9 +102,7 @@ _L = {
 
 
 def fmt_time(ts: float | None) -> str | None:
-    if ts is None:
-        return None
-    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(ts))
+    return None if ts is None else when(ts, seconds=True)
 
 
 def _by_source(findings: list[Finding]) -> dict[str, list[Finding]]:
@@ -207,6 +207,7 @@ def build_report(
         "language": lang,
         "question": diagnosis.question,
         "data": data,
+        "timezone": zone_header(),  # every time in the report's text is in it
         "verdict": verdict,
         "ruled_out": list(verdict.get("ruled_out", [])),
         "alert_onsets": onsets,
@@ -262,6 +263,8 @@ def summary_head(report: dict[str, Any]) -> str:
         lines += [f"> {report['question']}", ""]
     if report.get("data"):
         lines += [f"*{t['data']}*{t['colon']}{report['data']}", ""]
+    if report.get("timezone"):
+        lines += [f"*{t['times']}*{t['colon']}{report['timezone']}", ""]
     lines += [f"## {t['summary']}", "", ""]
     return "\n".join(lines)
 
@@ -278,6 +281,8 @@ def render_markdown(report: dict[str, Any]) -> str:
         lines += [f"> {report['question']}", ""]
     if report.get("data"):
         lines += [f"*{t['data']}*{colon}{report['data']}", ""]
+    if report.get("timezone"):
+        lines += [f"*{t['times']}*{colon}{report['timezone']}", ""]
     if report.get("summary"):  # a short model-written summary (its citations are checked by the brain)
         lines += [f"## {t['summary']}", "", str(report["summary"]).strip(), ""]
     verdict = report.get("verdict") or {}

@@ -16,7 +16,6 @@ metrics that are missing rather than bad.
 from __future__ import annotations
 
 import re
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -57,7 +56,9 @@ class Verdict:
 
 
 def _hhmm(ts: float | None) -> str:
-    return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(ts)) if ts else "an unknown time"
+    from .timefmt import when
+
+    return when(ts) if ts else "an unknown time"
 
 
 def is_active(f: Finding) -> bool:

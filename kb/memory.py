@@ -11,13 +11,13 @@ from __future__ import annotations
 import getpass
 import hashlib
 import json
-import time
 from datetime import datetime, timezone
 from typing import Any
 
 from copilot.diagnosis import FAULT_KINDS, Diagnosis, Finding
 from copilot.kinds import is_kind
 from copilot.errors import CopilotError
+from copilot.timefmt import when as print_time
 from copilot.faults import fault_info
 from copilot.language import detect_language
 from copilot.redact import redact, redact_obj
@@ -238,7 +238,7 @@ class KnowledgeMemory:
 
 def summary(entry: dict[str, Any]) -> str:
     when = entry.get("window_start")
-    day = time.strftime("%Y-%m-%d %H:%M", time.gmtime(when)) if when else (entry.get("created_at") or "")[:16]
+    day = print_time(when) if when else (entry.get("created_at") or "")[:16]  # in the run's time zone
     rc = entry.get("verdict_root_cause") or entry.get("root_cause") or "?"
     fk = entry.get("verdict_fault_kind") or entry.get("fault_kind") or "?"
     verdict = f", verdict: {entry['verdict']}" if entry.get("verdict") else ""

@@ -101,16 +101,17 @@ def search(
     fault_kind: str | None = None,
     language: str | None = None,
     relevant_only: bool = False,
+    exclude: tuple[str, ...] = (),
 ) -> list[dict[str, Any]]:
     """The k best entries for a query: entry dicts with `score` (fused), `similarity`,
     `coverage` and `relevant`; with `relevant_only`, entries that fail the relevance test
-    are dropped."""
+    are dropped; kinds in `exclude` are not searched (a run without memory: "incident")."""
     import numpy as np
 
     query = " ".join(query.split())
     if not query:
         return []
-    kinds = [kind] if kind else list(S.KINDS)
+    kinds = [kd for kd in ([kind] if kind else list(S.KINDS)) if kd not in exclude]
     filters = Filters(service, fault_kind, language)
     n = max(4 * k, 20)
     qvec = store.embedder.query(query)

@@ -108,7 +108,9 @@ class KnowledgeStore:
     # -- connection, tables, versions ---------------------------------------------------
     def db(self) -> Any:
         if self._conn is None:
-            import lancedb
+            from .lancedb_import import import_lancedb
+
+            lancedb = import_lancedb()
 
             try:
                 if self.is_local:

@@ -9,6 +9,7 @@ from copilot.plugins import Plugin
 from copilot.tools import ToolContext, ToolResult, tool
 
 KINDS = ("experience", "document", "incident")
+MEMORY_OFF = "memory is off in this run (--no-memory): past incidents are neither recalled nor saved"
 
 
 def _store(ctx: ToolContext | None) -> Any:
@@ -30,7 +31,11 @@ def kb_search(query: str, kind: str | None = None, k: int = 5, ctx: ToolContext 
 
     if kind is not None and kind not in KINDS:
         return ToolResult.error(f"kind must be one of {', '.join(KINDS)} (or omitted), got {kind!r}")
-    hits = search(_store(ctx), query, kind=kind, k=max(1, min(int(k), 20)), relevant_only=True)
+    memory_off = not getattr(getattr(ctx, "settings", None), "memory", True)
+    if memory_off and kind == "incident":
+        return ToolResult.no_data(MEMORY_OFF)
+    hits = search(_store(ctx), query, kind=kind, k=max(1, min(int(k), 20)), relevant_only=True,
+                  exclude=("incident",) if memory_off else ())
     if not hits:
         return ToolResult.no_data(f"nothing in the knowledge base is relevant to {query!r}")
     text = "\n".join(cite(h) for h in hits)
@@ -51,7 +56,7 @@ def similar_incidents(query: str | None = None, k: int = 3, ctx: ToolContext = N
     from kb.memory import KnowledgeMemory
 
     if not getattr(getattr(ctx, "settings", None), "memory", True):
-        return ToolResult.no_data("memory is off in this run (--no-memory): past incidents are neither recalled nor saved")
+        return ToolResult.no_data(MEMORY_OFF)
     findings = list(getattr(ctx, "findings", []) or [])
     if not query and not findings:
         return ToolResult.error("give a query or run detectors first: there are no findings to compare yet")

@@ -64,9 +64,9 @@ def _detect(ctx: ToolContext, component: str | None = None) -> ToolResult:
 
 
 def _when(ts: float | None) -> str:
-    import time
+    from copilot.timefmt import when
 
-    return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(ts)) if ts else "at an unknown time"
+    return when(ts) if ts else "at an unknown time"
 
 
 @tool

@@ -8,7 +8,7 @@ Aggregation happens on the server: a query that would pull more than a few hundr
 series is refused with advice to wrap it in `sum by (...)` or `topk`.
 
 Times (start, end) accept ISO-8601, unix seconds, "now", "now-1h", "-30m" (ago) or "HH:MM"
-(UTC, the most recent such time).
+(in the run's time zone, the most recent such time).
 """
 
 from __future__ import annotations
@@ -16,13 +16,13 @@ from __future__ import annotations
 import functools
 import re
 import time as _time
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any, Callable, Sequence
 
 from copilot.errors import CopilotError
 from copilot.finding_ids import allocator
 from copilot.plugins import Plugin
-from copilot.timefmt import hhmm, when
+from copilot.timefmt import current_zone, hhmm, when, zone_tag
 from copilot.tools import ToolContext, ToolResult, tool
 
 NOT_CONFIGURED = "no Prometheus configured; set prometheus_url in config.toml or COPILOT_PROMETHEUS_URL"
@@ -88,7 +88,7 @@ def parse_time(value: str | float | int | None, now: float) -> float | None:
             return now - parse_duration((rel.group(1) or rel.group(2)).strip())
         hm = _HHMM.match(text)
         if hm:
-            day = datetime.fromtimestamp(now, tz=timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
+            day = datetime.fromtimestamp(now, tz=current_zone()).replace(hour=0, minute=0, second=0, microsecond=0)
             t = day + timedelta(hours=int(hm.group(1)), minutes=int(hm.group(2)), seconds=int(hm.group(3) or 0))
             if t.timestamp() > now + 60:
                 t -= timedelta(days=1)
@@ -97,7 +97,7 @@ def parse_time(value: str | float | int | None, now: float) -> float | None:
         return parse_absolute(value)
     except (ValueError, OverflowError):
         raise CopilotError(f"{value!r} is not a time; use ISO-8601 (2024-05-14T13:05:00Z), unix seconds, "
-                           "now-1h, -30m or HH:MM (UTC)") from None
+                           "now-1h, -30m or HH:MM (in the times' zone)") from None
 
 
 def resolve_range(ctx: ToolContext | None, start: Any, end: Any, span: float, lookback: float = 0.0,
@@ -202,7 +202,7 @@ def prom_query(query: str, start: str | None = None, end: str | None = None, ste
 
     Args:
         query: PromQL instant-vector expression, e.g. sum by (service) (rate(http_requests_total{code=~"5.."}[1m]))
-        start: range start: ISO-8601, unix seconds, now-1h, -30m or HH:MM UTC (default: the run's window or the last hour)
+        start: range start: ISO-8601, unix seconds, now-1h, -30m or HH:MM in the run's time zone (default: the run's window or the last hour)
         end: range end, same formats (default: now)
         step: resolution, e.g. 15s, 1m (default: chosen for about 700 points)
     """
@@ -237,7 +237,7 @@ def prom_series(match: str, start: str | None = None, end: str | None = None, ct
 
     Args:
         match: series selector, e.g. http_requests_total, {job="api"} or {__name__=~"node_cpu.*", instance="db1:9100"}
-        start: ISO-8601, unix seconds, now-6h, -30m or HH:MM UTC (default: the last 6 hours)
+        start: ISO-8601, unix seconds, now-6h, -30m or HH:MM in the run's time zone (default: the last 6 hours)
         end: same formats (default: now)
     """
     s, e = resolve_range(ctx, start, end, DISCOVERY_SPAN_S)
@@ -298,7 +298,7 @@ def prom_detect(query: str, start: str | None = None, end: str | None = None, ct
 
     Args:
         query: PromQL instant-vector expression
-        start: window start: ISO-8601, unix seconds, now-30m, -30m or HH:MM UTC (default: the run's window widened 15 min back, or the last 30 min)
+        start: window start: ISO-8601, unix seconds, now-30m, -30m or HH:MM in the run's time zone (default: the run's window widened 15 min back, or the last 30 min)
         end: window end, same formats (default: now)
     """
     from plugins.detectors.metrics import SEASON_S, detect_metric_anomalies
@@ -319,7 +319,7 @@ def prom_detect(query: str, start: str | None = None, end: str | None = None, ct
     findings = detect_metric_anomalies(series, (ws, we), (bs, ws), _ids(ctx))
     for f in findings:
         f.details["query"] = query
-    header = (f"window {_hhmm(ws)}-{_hhmm(we)} UTC, baseline {_hhmm(bs)}-{_hhmm(ws)} (step {step:g}s); "
+    header = (f"window {_hhmm(ws)}-{_hhmm(we)} {zone_tag(ws)}, baseline {_hhmm(bs)}-{_hhmm(ws)} (step {step:g}s); "
               f"{len(series)} series scored, {len(findings)} anomalous")
     body = [f"{f.id} [{f.score:.1f}] {f.summary}" for f in findings[:MAX_LINES]]
     if len(findings) > MAX_LINES:

@@ -12,7 +12,8 @@ from typing import Callable
 from copilot.errors import CopilotError
 from copilot.finding_ids import allocator
 from copilot.plugins import Plugin
-from copilot.timefmt import hhmm, when as _when
+from copilot.timefmt import hhmm, zone_tag
+from copilot.timefmt import when as _when
 from copilot.tools import ToolContext, ToolResult, tool
 
 MAX_LINES = 25
@@ -37,7 +38,7 @@ def _window(ctx: ToolContext, tel, start, end):
 
 
 def _span(window) -> str:
-    return f"{hhmm(window[0])}-{hhmm(window[1])} UTC"
+    return f"{hhmm(window[0])}-{hhmm(window[1])} {zone_tag(window[0])}"
 
 
 def _lines(findings, header: str) -> str:
@@ -136,7 +137,7 @@ def detect_metric_anomalies(ctx: ToolContext, component: str | None = None, star
 
     Args:
         component: only this component (default: all)
-        start: window start: ISO-8601, HH:MM (UTC, the data's day) or unix seconds
+        start: window start: ISO-8601, HH:MM (the run's time zone, the data's day) or unix seconds
         end: window end, same formats
     """
     from plugins.detectors.metrics import alerted_series
@@ -162,7 +163,7 @@ def detect_log_anomalies(ctx: ToolContext, component: str | None = None, start: 
 
     Args:
         component: only this component (default: all)
-        start: window start: ISO-8601, HH:MM (UTC, the data's day) or unix seconds
+        start: window start: ISO-8601, HH:MM (the run's time zone, the data's day) or unix seconds
         end: window end, same formats
     """
     try:
@@ -187,7 +188,7 @@ def detect_trace_anomalies(ctx: ToolContext, start: str | None = None, end: str 
     """Find where latency and errors originate in the traces, slow or failing call edges, and lost spans.
 
     Args:
-        start: window start: ISO-8601, HH:MM (UTC, the data's day) or unix seconds
+        start: window start: ISO-8601, HH:MM (the run's time zone, the data's day) or unix seconds
         end: window end, same formats
     """
     from plugins.detectors.traces import detect_trace_anomalies as detect
@@ -222,7 +223,7 @@ def list_changes(ctx: ToolContext, start: str | None = None, end: str | None = N
     """List deploys and config changes near the incident onset, closest (and before it) first.
 
     Args:
-        start: window start: ISO-8601, HH:MM (UTC, the data's day) or unix seconds
+        start: window start: ISO-8601, HH:MM (the run's time zone, the data's day) or unix seconds
         end: window end, same formats
     """
     from plugins.detectors.changes import detect_changes
@@ -232,7 +233,7 @@ def list_changes(ctx: ToolContext, start: str | None = None, end: str | None = N
     window, _, how = _window(ctx, tel, start, end)
     onset, basis = _reference_onset(ctx, tel, window)
     findings = detect_changes(tel.changes, window, onset, _ids(ctx))
-    header = f"onset {hhmm(onset)} UTC ({basis}); {len(tel.changes)} changes, {len(findings)} near it"
+    header = f"onset {hhmm(onset)} {zone_tag(onset)} ({basis}); {len(tel.changes)} changes, {len(findings)} near it"
     return _findings_result(findings, header, {"onset": onset})
 
 
@@ -277,7 +278,7 @@ def get_metric_series(ctx: ToolContext, component: str, metric: str, start: str 
     Args:
         component: the component
         metric: the metric name, or a family such as cpu, memory, latency
-        start: start: ISO-8601, HH:MM (UTC, the data's day) or unix seconds (default: the data's start)
+        start: start: ISO-8601, HH:MM (the run's time zone, the data's day) or unix seconds (default: the data's start)
         end: end, same formats (default: the data's end)
     """
     import numpy as np

@@ -162,3 +162,10 @@ async def test_no_memory_neither_recalls_nor_saves(kb_settings, tmp_path):
     off = ToolContext(settings=replace(kb_settings, memory=False), findings=[finding])
     res = await registry.invoke("similar_incidents", {}, off)
     assert res.status == "no_data" and "--no-memory" in res.output
+    # kb_search reads the same memory: with it off, past incidents are not among its hits
+    incidents = (await registry.invoke("kb_search", {"query": "why is cart slow", "kind": "incident"}, on)).data
+    assert [h["kind"] for h in incidents] == ["incident"]
+    res = await registry.invoke("kb_search", {"query": "why is cart slow", "kind": "incident"}, off)
+    assert res.status == "no_data" and "--no-memory" in res.output
+    res = await registry.invoke("kb_search", {"query": "why is cart slow cpu", "k": 20}, off)
+    assert all(h["kind"] != "incident" for h in res.data or [])

@@ -7,7 +7,6 @@ summary may use, and the JSON schemas of the replies.
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 
 from ..diagnosis import FAULT_KINDS, Diagnosis, Finding, RootCause
@@ -129,7 +128,9 @@ def call_key(name: str, arguments: dict[str, Any]) -> str:
 
 # -- the RCA agent and the report agent -------------------------------------------------
 def hhmm(ts: float) -> str:
-    return time.strftime("%H:%M UTC", time.gmtime(ts))
+    from ..timefmt import hhmm as clock, zone_tag
+
+    return f"{clock(ts)} {zone_tag(ts)}"
 
 
 def ranked_line(causes: list[RootCause]) -> str:

@@ -24,9 +24,13 @@ def _report(args) -> int:
     from copilot.errors import CopilotError
     from copilot.language import detect_language
     from copilot.report import build_report, render_markdown
+    from copilot.timefmt import use_zone
+    from copilot.timezones import local_zone
     from sessions.store import SessionStore
 
-    store = SessionStore(load_settings().sessions_path())
+    settings = load_settings()
+    use_zone(local_zone(settings))  # the report's times (onsets, verdict) in the configured zone
+    store = SessionStore(settings.sessions_path())
     sid = store.resolve(args.session_id)
     data = store.last_diagnosis(sid)
     if data is None:

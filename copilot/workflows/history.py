@@ -57,7 +57,9 @@ class RunHistory:
 
     def table(self, create: bool = False) -> Any:
         if self._table is None:
-            import lancedb
+            from kb.lancedb_import import import_lancedb
+
+            lancedb = import_lancedb()
 
             self.path.mkdir(parents=True, exist_ok=True)
             db = lancedb.connect(str(self.path))

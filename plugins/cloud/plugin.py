@@ -28,7 +28,7 @@ def detect_database_faults(ctx: ToolContext, resource: str | None = None, start:
 
     Args:
         resource: only this database instance (default: every database in the data)
-        start: window start: ISO-8601, HH:MM (UTC, the data's day) or unix seconds
+        start: window start: ISO-8601, HH:MM (the run's time zone, the data's day) or unix seconds
         end: window end, same formats
     """
     from plugins.telemetry.collect import run_telemetry

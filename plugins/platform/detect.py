@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from copilot.diagnosis import Finding
+from copilot.timefmt import hhmm as clock
+from copilot.timefmt import when, zone_tag
 
 from plugins.telemetry.model import Platform, PlatformEvent, Telemetry
 
@@ -37,11 +39,11 @@ MAX_RULED_OUT = 10  # the most recent this many red herrings are listed; the res
 
 
 def hhmm(ts: float | None) -> str:
-    return time.strftime("%H:%M UTC", time.gmtime(ts)) if ts else "unknown time"
+    return f"{clock(ts)} {zone_tag(ts)}" if ts else "unknown time"
 
 
 def day(ts: float | None) -> str:
-    return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(ts)) if ts else "unknown time"
+    return when(ts) if ts else "unknown time"
 
 
 _UNITS = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "K": 1e3, "k": 1e3, "M": 1e6, "G": 1e9, "T": 1e12, "m": 1e-3}

@@ -112,13 +112,13 @@ def platform_causes(findings: list[Finding]) -> list[tuple[RootCause, bool, floa
 
 
 def _ended(items: list[Finding]) -> tuple[str, str]:
-    """When a platform cause that is over was last seen (English, Chinese)."""
-    import time
+    """When a platform cause that is over was last seen (English, Chinese), in the run's zone."""
+    from copilot.timefmt import hhmm, zone_tag
 
     ends = [f.details.get("ended") for f in items if isinstance(f.details.get("ended"), (int, float))]
     if not ends:
         return "not seen in the current state", "当前状态中已不存在"
-    at = time.strftime("%H:%M UTC", time.gmtime(max(ends)))
+    at = f"{hhmm(max(ends))} {zone_tag(max(ends))}"
     return f"last seen {at}", f"最后出现于 {at}"
 
 

@@ -10,9 +10,10 @@ The baseline is everything from the start of the data up to the window.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from copilot.errors import CopilotError
+from copilot.timefmt import current_zone
 
 from .model import Telemetry
 from .tables import parse_time
@@ -25,14 +26,14 @@ _HHMM = re.compile(r"^\s*(\d{1,2}):(\d{2})(?::(\d{2}))?\s*$")
 
 
 def parse_when(value: str | float | int, data_range: tuple[float, float] | None) -> float:
-    """Unix seconds from ISO text, 'HH:MM[:SS]' (the data's day, UTC) or unix s/ms/ns."""
+    """Unix seconds from ISO text, 'HH:MM[:SS]' (the data's day, in the run's time zone) or unix s/ms/ns."""
     if isinstance(value, (int, float)):
         return parse_time(value)
     m = _HHMM.match(str(value))
     if m:
         if data_range is None:
             raise CopilotError(f"cannot place {value!r} on a day: the data has no timestamps; give an ISO-8601 time")
-        day = datetime.fromtimestamp(data_range[0], tz=timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
+        day = datetime.fromtimestamp(data_range[0], tz=current_zone()).replace(hour=0, minute=0, second=0, microsecond=0)
         t = (day + timedelta(hours=int(m.group(1)), minutes=int(m.group(2)), seconds=int(m.group(3) or 0))).timestamp()
         if t < data_range[0] - 3600 and t + 86400 <= data_range[1] + 3600:
             t += 86400  # the data crosses midnight and the time is on its second day
