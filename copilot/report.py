@@ -24,7 +24,7 @@ from .reflection import localize_note
 
 MAX_SYMPTOMS_PER_SOURCE = 5
 
-_L = {
+_L: dict[str, dict[str, Any]] = {
     "en": {
         "title": "Incident report",
         "data": "Data",
