@@ -18,7 +18,7 @@ import time
 from typing import Any
 
 from .diagnosis import SIGNAL_SOURCES, Diagnosis, Finding, significant
-from .faults import fault_info
+from .faults import CATALOGUE, fault_info, kind_experience
 from .phrases import cause_reasons, finding_sentence
 from .reflection import localize_note
 
@@ -225,6 +225,10 @@ def build_report(
         matching = [e for e in (knowledge or []) if e.get("fault_kind") == root["fault_type"] and e.get("mitigation")]
         # One entry is enough: prefer the one in the report's language (the KB holds both).
         matching.sort(key=lambda e: e.get("language", lang) != lang)
+        if not matching and root["fault_type"] not in CATALOGUE:
+            # a kind a plugin or the team defined: its bundled experience holds the commands
+            own = kind_experience(root["fault_type"], lang)
+            matching = [own] if own else []
         if matching:
             for entry in matching[:1]:
                 now.append({"text": fill_commands(str(entry["mitigation"]).strip(), diagnosis, root), "evidence": root["evidence"][:3],
@@ -253,10 +257,15 @@ def build_report(
 
 
 def fill_commands(text: str, diagnosis: Diagnosis, root: dict[str, Any]) -> str:
-    """Proposed kubectl commands with the cause's own namespace, workload, pod and node."""
+    """Proposed kubectl commands with the cause's own namespace, workload, pod and node;
+    proposed AWS CLI commands with the cause's own database instance."""
+    by_id = {f.id: f for f in diagnosis.findings}
+    if "INSTANCE" in text and any(e in by_id and by_id[e].source == "database" for e in root["evidence"]):
+        import re as _re
+
+        text = _re.sub(r"\bINSTANCE\b", root["component"], text)
     if "kubectl" not in text:
         return text
-    by_id = {f.id: f for f in diagnosis.findings}
     lead = next((by_id[e] for e in root["evidence"] if e in by_id and by_id[e].source == "platform"), None)
     if lead is None:
         return text
