@@ -268,6 +268,7 @@ def query_result(question: str, final: dict[str, Any] | None, session_id: str, m
         "report": diagnosis.get("report", {}),
         **({k: diagnosis.get(k) for k in ("verdict", "verdict_since", "verdict_reasons", "ruled_out")}
            if diagnosis.get("verdict") else {}),
+        **({"data_held": diagnosis["data_held"]} if diagnosis.get("data_held") else {}),
         "remediation": _remediation(diagnosis, session_id),
     }
     if diagnosis.get("workflow"):  # the question ran one of the team's workflows (chat-ops)

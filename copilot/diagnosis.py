@@ -118,6 +118,8 @@ class Diagnosis:
     session_id: str = ""
     verdict: str = ""  # fault | recovered | healthy (copilot/verdict.py); "" for knowledge answers
     verdict_detail: dict[str, Any] = field(default_factory=dict)  # since, reasons, ruled_out
+    # Which kinds of signal the data held (metrics, logs, traces, ...); {} when unknown.
+    data_held: dict[str, bool] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         extra: dict[str, Any] = {}
@@ -125,6 +127,8 @@ class Diagnosis:
             extra = {"verdict": self.verdict, "verdict_since": self.verdict_detail.get("since"),
                      "verdict_reasons": list(self.verdict_detail.get("reasons", [])),
                      "ruled_out": list(self.verdict_detail.get("ruled_out", []))}
+        if self.data_held:
+            extra["data_held"] = dict(self.data_held)
         return {**extra,
             "question": self.question,
             "answer": self.answer,
@@ -155,4 +159,5 @@ class Diagnosis:
             verdict=str(data.get("verdict") or ""),
             verdict_detail={"since": data.get("verdict_since"), "reasons": list(data.get("verdict_reasons") or []),
                             "ruled_out": list(data.get("ruled_out") or [])} if data.get("verdict") else {},
+            data_held={str(k): bool(v) for k, v in (data.get("data_held") or {}).items()},
         )

@@ -5,6 +5,7 @@ The knowledge base holds richer, editable experience; this is the built-in floor
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -268,8 +269,40 @@ PLATFORM: tuple[FaultInfo, ...] = (
 CATALOGUE.update({f.kind: f for f in PLATFORM})
 
 
+TEXT_FIELDS = ("name_en", "name_zh", "mitigation_en", "mitigation_zh", "improvement_en", "improvement_zh")
+_plugin_texts: dict[str, dict[str, str]] = {}
+
+
+def register_fault_texts(plugin: str, texts: dict[str, dict[str, str]]) -> list[str]:
+    """A plugin's names and proposals for its kinds (data, not engine code); returns one
+    problem line per entry refused. A built-in kind keeps its catalogue entry."""
+    problems = []
+    for kind, fields in (texts or {}).items():
+        unknown = sorted(set(fields) - set(TEXT_FIELDS))
+        if kind in CATALOGUE:
+            problems.append(f"plugin {plugin!r}: fault kind {kind!r} is built in; its texts cannot be replaced")
+        elif unknown:
+            problems.append(f"plugin {plugin!r}: fault texts of {kind!r} have unknown fields {', '.join(unknown)}; "
+                            f"use {', '.join(TEXT_FIELDS)}")
+        else:
+            _plugin_texts[kind] = {f: str(t).strip() for f, t in fields.items() if str(t).strip()}
+    return problems
+
+
+def kind_experience(kind: str, lang: str) -> dict[str, Any] | None:
+    """The bundled expert experience of this kind with a mitigation, in the report's
+    language when there is one (the knowledge base holds both)."""
+    from .kinds import bundled_experiences
+
+    entries = [e for e in bundled_experiences() if e.get("fault_kind") == kind and e.get("mitigation")]
+    entries.sort(key=lambda e: e.get("language", lang) != lang)
+    return entries[0] if entries else None
+
+
 def fault_info(kind: str) -> FaultInfo:
-    """The kind's catalogue entry; a kind a plugin or an experience defined gets its own name."""
+    """The kind's catalogue entry. A kind a plugin or an experience defined is named and
+    mitigated from data: the plugin's fault texts, else its experiences (fault_name,
+    mitigation), else its own words and the generic lines."""
     if kind in CATALOGUE:
         return CATALOGUE[kind]
     from .kinds import all_kinds
@@ -277,8 +310,18 @@ def fault_info(kind: str) -> FaultInfo:
     if kind and kind in all_kinds():
         base = CATALOGUE["unknown"]
         words = kind.replace("_", " ")
-        return FaultInfo(kind, words, words, "", base.mitigation_en, base.mitigation_zh, base.improvement_en,
-                         base.improvement_zh)
+        given = _plugin_texts.get(kind, {})
+        exp = {lang: kind_experience(kind, lang) or {} for lang in ("en", "zh")}
+        exp = {lang: e if e.get("language", lang) == lang else {} for lang, e in exp.items()}
+
+        def pick(field: str, lang: str, from_exp: str, default: str) -> str:
+            return given.get(f"{field}_{lang}") or str(exp[lang].get(from_exp) or "").strip() or default
+
+        return FaultInfo(kind, pick("name", "en", "fault_name", words), pick("name", "zh", "fault_name", words), "",
+                         pick("mitigation", "en", "mitigation", base.mitigation_en),
+                         pick("mitigation", "zh", "mitigation", base.mitigation_zh),
+                         pick("improvement", "en", "", base.improvement_en),
+                         pick("improvement", "zh", "", base.improvement_zh))
     return CATALOGUE["unknown"]
 
 

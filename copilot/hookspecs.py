@@ -12,6 +12,7 @@ than the specification (pluggy passes the ones it names). See docs/plugins.md.
     copilot_settings     its own options, read from [plugins.<name>] and COPILOT_<NAME>_<OPTION>
     copilot_data_kinds   kinds of telemetry its sources answer beyond the built-in ones
     copilot_kinds        fault kinds its detectors name, with their categories (copilot/kinds.py)
+    copilot_fault_texts  how the report names those kinds and what it proposes (copilot/faults.py)
 
 The built-in plugins still declare a `copilot.plugins.Plugin` record; the loader adapts a
 record to these hooks, so built-ins and third parties go through the same door.
@@ -76,4 +77,12 @@ class CopilotHooks:
     def copilot_kinds(self) -> dict[str, str]:
         """Fault kinds this plugin's detectors name -> their category (copilot/kinds.py
         CATEGORIES): {"rds_storage_full": "resource_exhaustion"}."""
+        raise NotImplementedError
+
+    @hookspec
+    def copilot_fault_texts(self) -> dict[str, dict[str, str]]:
+        """How the report names this plugin's fault kinds and what it proposes, as data:
+        {kind: {"name_en", "name_zh", "mitigation_en", "mitigation_zh", "improvement_en",
+        "improvement_zh"}} (any subset; a missing mitigation comes from the knowledge base's
+        experiences of that kind, copilot/faults.py)."""
         raise NotImplementedError

@@ -166,15 +166,28 @@ def category_name(category: str, lang: str = "en") -> str:
     return (names[1] if lang == "zh" else names[0]) if names else category
 
 
+_bundled: list[dict[str, Any]] | None = None
+
+
+def bundled_experiences() -> list[dict[str, Any]]:
+    """The bundled expert experiences (kb/bundled/*.yaml), read once."""
+    global _bundled
+    if _bundled is None:
+        from pathlib import Path
+
+        import yaml
+
+        out: list[dict[str, Any]] = []
+        for path in sorted((Path(__file__).resolve().parent.parent / "kb" / "bundled").glob("*.yaml")):
+            try:
+                data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            except (OSError, yaml.YAMLError):
+                continue
+            out += [e for e in (data.get("experiences") or []) if isinstance(e, dict)]
+        _bundled = out
+    return _bundled
+
+
 def bundled_experience_kinds() -> None:
     """The bundled experiences' own kinds, so they are known before any store opens."""
-    from pathlib import Path
-
-    import yaml
-
-    path = Path(__file__).resolve().parent.parent / "kb" / "bundled" / "experiences.yaml"
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError):
-        return
-    register_experiences(e for e in data.get("experiences") or [] if isinstance(e, dict))
+    register_experiences(bundled_experiences())

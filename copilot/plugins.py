@@ -29,7 +29,7 @@ from .tools import InvalidToolError, Tool, ToolRegistry
 
 GROUP = "sre_copilot.plugins"
 HOOKS = ("copilot_plugin_info", "copilot_tools", "copilot_sources", "copilot_commands", "copilot_settings",
-         "copilot_data_kinds", "copilot_kinds")
+         "copilot_data_kinds", "copilot_kinds", "copilot_fault_texts")
 
 
 @dataclass
@@ -49,6 +49,9 @@ class Plugin:
     kinds: dict[str, str] = field(default_factory=dict)
     # Kinds of telemetry its sources answer beyond copilot.sources.KINDS: {kind: what it is}.
     data_kinds: dict[str, str] = field(default_factory=dict)
+    # How the report names its kinds and what it proposes (copilot/faults.py TEXT_FIELDS):
+    # {kind: {"name_en": ..., "name_zh": ..., "improvement_en": ...}}.
+    fault_texts: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 class PluginAdapter:
@@ -84,6 +87,10 @@ class PluginAdapter:
     @hookimpl
     def copilot_data_kinds(self) -> dict[str, str]:
         return dict(self.plugin.data_kinds)
+
+    @hookimpl
+    def copilot_fault_texts(self) -> dict[str, dict[str, str]]:
+        return {k: dict(v) for k, v in self.plugin.fault_texts.items()}
 
 
 @dataclass
@@ -186,12 +193,16 @@ def _record(pm: pluggy.PluginManager, target: Any, name: str, version: str, sett
     kinds = _call(pm, target, "copilot_kinds") or {}
     if not isinstance(kinds, dict) or not all(isinstance(k, str) and k for k in kinds):
         raise PluginSetupError(f"plugin {name!r}: copilot_kinds must return {{fault kind: category}}")
+    texts = _call(pm, target, "copilot_fault_texts") or {}
+    if not isinstance(texts, dict) or not all(isinstance(k, str) and isinstance(v, dict) for k, v in texts.items()):
+        raise PluginSetupError(f"plugin {name!r}: copilot_fault_texts must return {{fault kind: {{field: text}}}}")
     return Plugin(
         name=name,
         description=str(info.get("description") or (doc.splitlines()[0] if doc else "")),
         tools=tools, version=str(info.get("version") or version), sources=sources, commands=commands,
         settings=options, kinds={str(k): str(v) for k, v in kinds.items()},
         data_kinds={str(k): str(v) for k, v in data_kinds.items()},
+        fault_texts={str(k): {str(f): str(t) for f, t in v.items()} for k, v in texts.items()},
     )
 
 
@@ -274,8 +285,11 @@ def load_plugins(
 
     from .kinds import register_plugin_kinds
 
+    from .faults import register_fault_texts
+
     for plugin in plugins:
         errors.extend(register_plugin_kinds(plugin.name, plugin.kinds))
+        errors.extend(register_fault_texts(plugin.name, plugin.fault_texts))
     registry = ToolRegistry(output_budget=output_budget)
     for plugin in plugins:
         for t in plugin.tools:

@@ -17,14 +17,14 @@ from __future__ import annotations
 from typing import Any
 
 from .diagnosis import SIGNAL_SOURCES, Diagnosis, Finding, significant
-from .faults import fault_info
+from .faults import CATALOGUE, fault_info, kind_experience
 from .phrases import cause_reasons, finding_sentence
 from .reflection import localize_note
 from .timefmt import when, zone_header
 
 MAX_SYMPTOMS_PER_SOURCE = 5
 
-_L = {
+_L: dict[str, dict[str, Any]] = {
     "en": {
         "title": "Incident report",
         "data": "Data",
@@ -37,6 +37,9 @@ _L = {
         "now": "Now",
         "later": "Later",
         "none": "no anomaly found",
+        "no_data": "the data holds no {what}",
+        "what": {"metrics": "metrics", "logs": "logs", "traces": "traces", "changes": "change events",
+                 "alerts": "alerts", "platform": "Kubernetes state", "database": "database data"},
         "no_cause": "The evidence is not enough to name a root cause.",
         "novel": "No known fault signature fits; this looks like a novel fault. The strongest evidence:",
         "confidence": "confidence",
@@ -44,7 +47,7 @@ _L = {
         "reflection": "Reflection",
         "recalled": "Similar past incidents",
         "sources": {"metrics": "Metrics", "logs": "Logs", "traces": "Traces", "changes": "Changes", "alerts": "Alerts",
-                    "platform": "Platform (Kubernetes)"},
+                    "platform": "Platform (Kubernetes)", "database": "Databases"},
         "verdict": "Verdict",
         "states": {"fault": "fault — something is wrong now", "recovered": "recovered — it happened and is over",
                    "healthy": "healthy — nothing is wrong"},
@@ -74,6 +77,9 @@ _L = {
         "now": "当前措施",
         "later": "改进方向",
         "none": "未发现异常",
+        "no_data": "数据中没有{what}",
+        "what": {"metrics": "性能指标", "logs": "日志", "traces": "调用链", "changes": "变更事件",
+                 "alerts": "告警", "platform": "Kubernetes 状态", "database": "数据库数据"},
         "no_cause": "现有证据不足以确定根因。",
         "novel": "没有已知故障特征与之匹配，疑似新型故障。最显著的证据：",
         "confidence": "置信度",
@@ -81,7 +87,7 @@ _L = {
         "reflection": "反思",
         "recalled": "相似历史故障",
         "sources": {"metrics": "性能指标", "logs": "日志", "traces": "调用链", "changes": "变更事件", "alerts": "告警",
-                    "platform": "平台（Kubernetes）"},
+                    "platform": "平台（Kubernetes）", "database": "数据库"},
         "verdict": "结论",
         "states": {"fault": "故障中（当前仍有问题）", "recovered": "已恢复（发生过，现已结束）", "healthy": "正常（没有问题）"},
         "since": {"fault": "开始于", "recovered": "恢复于"},
@@ -112,6 +118,23 @@ def _by_source(findings: list[Finding]) -> dict[str, list[Finding]]:
     return out
 
 
+def _status(source: str, items: list[Finding], held: dict[str, bool]) -> str:
+    """`found` (findings), `nothing_found` (the data held the signal and nothing was
+    wrong), `no_data` (the data holds none of it) or `unknown` (not recorded)."""
+    if items:
+        return "found"
+    if source not in held:
+        return "unknown"
+    return "nothing_found" if held[source] else "no_data"
+
+
+def _nothing(t: dict[str, Any], source: str, status: str | None) -> str:
+    """What the report says of a signal without findings."""
+    if status == "no_data":
+        return str(t["no_data"]).format(what=t["what"].get(source, source))
+    return str(t["none"])
+
+
 def build_report(
     diagnosis: Diagnosis,
     lang: str = "en",
@@ -124,8 +147,12 @@ def build_report(
     lang = lang if lang in _L else "en"
     shown = [f for f in diagnosis.findings if f.kind != "ruled_out"]  # red herrings go in "ruled out" only
     groups = _by_source(shown)
+    for source, present in diagnosis.data_held.items():
+        if present:  # a signal the data held gets its line even when nothing was wrong in it
+            groups.setdefault(source, [])
     strong = _by_source(significant(shown))
     onsets = []
+    held = diagnosis.data_held
     for source, items in groups.items():
         timed = [f for f in strong.get(source, []) if f.onset is not None]
         first = min(timed, key=lambda f: f.onset) if timed else None
@@ -135,6 +162,7 @@ def build_report(
             "onset_ts": first.onset if first else None,
             "evidence": [first.id] if first else [],
             "count": len(items),
+            "status": _status(source, items, held),
         })
 
     rank_order = {rc.component: i for i, rc in enumerate(diagnosis.root_causes)}
@@ -161,6 +189,7 @@ def build_report(
             "source": source,
             "items": [{"text": finding_sentence(f, lang), "evidence": f.id, "component": f.component} for f in strongest],
             "more": max(0, len(items) - len(strongest)),
+            "status": _status(source, items, held),
         })
 
     if not diagnosis.verdict and not diagnosis.verdict_detail:  # a brain that stated none: decide here
@@ -196,6 +225,10 @@ def build_report(
         matching = [e for e in (knowledge or []) if e.get("fault_kind") == root["fault_type"] and e.get("mitigation")]
         # One entry is enough: prefer the one in the report's language (the KB holds both).
         matching.sort(key=lambda e: e.get("language", lang) != lang)
+        if not matching and root["fault_type"] not in CATALOGUE:
+            # a kind a plugin or the team defined: its bundled experience holds the commands
+            own = kind_experience(root["fault_type"], lang)
+            matching = [own] if own else []
         if matching:
             for entry in matching[:1]:
                 now.append({"text": fill_commands(str(entry["mitigation"]).strip(), diagnosis, root), "evidence": root["evidence"][:3],
@@ -225,10 +258,15 @@ def build_report(
 
 
 def fill_commands(text: str, diagnosis: Diagnosis, root: dict[str, Any]) -> str:
-    """Proposed kubectl commands with the cause's own namespace, workload, pod and node."""
+    """Proposed kubectl commands with the cause's own namespace, workload, pod and node;
+    proposed AWS CLI commands with the cause's own database instance."""
+    by_id = {f.id: f for f in diagnosis.findings}
+    if "INSTANCE" in text and any(e in by_id and by_id[e].source == "database" for e in root["evidence"]):
+        import re as _re
+
+        text = _re.sub(r"\bINSTANCE\b", root["component"], text)
     if "kubectl" not in text:
         return text
-    by_id = {f.id: f for f in diagnosis.findings}
     lead = next((by_id[e] for e in root["evidence"] if e in by_id and by_id[e].source == "platform"), None)
     if lead is None:
         return text
@@ -298,7 +336,7 @@ def render_markdown(report: dict[str, Any]) -> str:
     lines += [f"## {t['s1']}", ""]
     for o in report["alert_onsets"]:
         name = t["sources"].get(o["source"], o["source"])
-        lines.append(f"- **{name}**{colon}{o['onset'] or t['none']}{_cite(o['evidence'])}")
+        lines.append(f"- **{name}**{colon}{o['onset'] or _nothing(t, o['source'], o.get('status'))}{_cite(o['evidence'])}")
     lines.append("")
 
     lines += [f"## {t['s2']}", ""]
@@ -314,7 +352,7 @@ def render_markdown(report: dict[str, Any]) -> str:
     for group in report["symptoms"]:
         name = t["sources"].get(group["source"], group["source"])
         if not group["items"]:
-            lines.append(f"- **{name}**{colon}{t['none']}")
+            lines.append(f"- **{name}**{colon}{_nothing(t, group['source'], group.get('status'))}")
             continue
         lines.append(f"- **{name}**{colon.rstrip()}")
         for item in group["items"]:

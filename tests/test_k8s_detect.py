@@ -160,6 +160,10 @@ def test_cli_fault_json_and_healthy_exit_zero(tmp_path):
     top = out["root_causes"][0]
     assert (top["component"], top["fault_type"], top["category"]) == ("checkout", "missing_config", "configuration_error")
     assert "kubectl -n shop get configmap,secret" in out["answer"]  # proposed with the cause's own namespace
+    # a cluster dump holds no metrics: the report says so rather than "no anomaly found"
+    assert out["data_held"]["metrics"] is False and out["data_held"]["platform"] is True
+    assert {o["source"]: o["status"] for o in out["report"]["alert_onsets"]}["metrics"] == "no_data"
+    assert "the data holds no metrics" in out["answer"]
     good = K.write(tmp_path / "good" / "d", K.save(K.finished_rollout()))
     r = run_cli(good, "--query", "checkout alert fired, is something wrong?")
     assert r.returncode == 0, r.stderr

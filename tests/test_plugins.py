@@ -290,3 +290,20 @@ def test_two_plugins_with_one_name_keep_the_first():
     loaded = load_plugins(extra=[a, b])
     assert loaded.get("twin").description == "first"
     assert any("two plugins are named 'twin'" in e for e in loaded.errors)
+
+
+def test_a_plugin_names_its_fault_kinds_as_data_and_cannot_rename_built_ins():
+    from copilot.faults import fault_info
+
+    record = Plugin("queues", "message queues", kinds={"queue_backlog": "traffic", "oom_killed": "resource_exhaustion"},
+                    fault_texts={"queue_backlog": {"name_en": "queue backlog", "name_zh": "队列积压",
+                                                   "mitigation_en": "Scale the consumers."},
+                                 "oom_killed": {"name_en": "something else"},
+                                 "queue_lag": {"title": "x"}})
+    loaded = load_plugins(extra=[record])
+    info = fault_info("queue_backlog")
+    assert (info.name("en"), info.name("zh"), info.mitigation("en")) == ("queue backlog", "队列积压", "Scale the consumers.")
+    assert info.mitigation("zh") == fault_info("unknown").mitigation("zh")  # no zh text and no experience: generic
+    assert fault_info("oom_killed").name("en") == "container OOMKilled"
+    assert any("'oom_killed' is built in" in e for e in loaded.errors)
+    assert any("unknown fields title" in e for e in loaded.errors)

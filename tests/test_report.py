@@ -67,3 +67,26 @@ def test_actions_prefer_matching_expert_experience():
     report = build_report(diagnosis(causes), "en", knowledge=kb)
     assert [a["text"] for a in report["actions"]["now"]] == ["restart payment pods"]
     assert report["actions"]["now"][0]["source"] == "exp-cpu"
+
+
+def test_a_signal_the_data_does_not_hold_is_said_so_not_reported_clean():
+    """A Kubernetes dump holds no metrics or traces: the report says so, and "no anomaly
+    found" is said only of signals the data held (here the alerts and the platform state)."""
+    platform = Finding("K1", "platform", "checkout", "checkout-7d9", "oom_killed", "checkout OOMKilled at 512Mi", 9.0, 1000.0)
+    d = Diagnosis("why is checkout failing?", "", root_causes=[RootCause("checkout", "oom_killed", 0.8, ["K1"])],
+                  findings=[platform], data_held={"metrics": False, "logs": True, "traces": False, "changes": False,
+                                                  "alerts": True, "platform": True, "database": False})
+    report = build_report(d, "en")
+    status = {o["source"]: o["status"] for o in report["alert_onsets"]}
+    assert status == {"metrics": "no_data", "logs": "nothing_found", "traces": "no_data", "changes": "no_data",
+                      "alerts": "nothing_found", "platform": "found"}
+    assert {g["source"]: g["status"] for g in report["symptoms"]} == status
+    md = render_markdown(report)
+    assert "**Metrics**: the data holds no metrics" in md and "**Traces**: the data holds no traces" in md
+    assert "**Logs**: no anomaly found" in md and "**Alerts**: no anomaly found" in md
+    zh = render_markdown(build_report(d, "zh"))
+    assert "**性能指标**：数据中没有性能指标" in zh and "**日志**：未发现异常" in zh
+    # the record survives the session store's round trip; an old record without it says nothing new
+    assert Diagnosis.from_dict(d.to_dict()).data_held == d.data_held
+    old = Diagnosis("q", "", findings=[platform])
+    assert {o["status"] for o in build_report(old, "en")["alert_onsets"]} == {"unknown", "found"}

@@ -254,6 +254,10 @@ def write_report(state: RunState, causes: list[RootCause], notes: list[str]) -> 
         findings=findings,
         window=state.ctx.window,
     )
+    telemetry = state.ctx.cache.get("telemetry")
+    held = getattr(telemetry, "held", None)
+    if callable(held):  # which signals the data holds: "nothing found" is said only of data that was read
+        diagnosis.data_held = held()
     if any(state.results_of(tool) for tool in DETECTORS):  # a verdict only on data the detectors looked at
         apply_verdict(diagnosis, state.ctx)
     else:

@@ -84,7 +84,7 @@ def cloud_source(settings: Any) -> Any:
     return None
 
 
-from .kinds import KINDS  # noqa: E402
+from .kinds import KINDS, fault_texts  # noqa: E402
 
 plugin = Plugin(
     name="cloud",
@@ -93,4 +93,5 @@ plugin = Plugin(
     tools=[detect_database_faults],
     sources=[cloud_source],
     kinds=KINDS,
+    fault_texts=fault_texts(),
 )

@@ -154,6 +154,13 @@ class Telemetry:
     meta: dict[str, Any] = field(default_factory=dict)
     platform: Platform = field(default_factory=Platform)  # Kubernetes state, when a source read one
 
+    def held(self) -> dict[str, bool]:
+        """Which kinds of signal the data holds at all: the report says "the data holds no
+        metrics" for a missing one, and "no anomaly found" only of data that was read."""
+        return {"metrics": bool(self.metrics), "logs": bool(self.logs), "traces": bool(self.spans),
+                "changes": bool(self.changes), "alerts": bool(self.alerts),
+                "platform": bool(self.platform.counts()), "database": bool(self.meta.get("database"))}
+
     def components(self) -> list[str]:
         names = {m.component for m in self.metrics}
         names |= {r.component for r in self.logs}
