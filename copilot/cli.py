@@ -344,7 +344,7 @@ def run_query(args: argparse.Namespace) -> int:
     if not args.events:
         if args.format == "json":
             result = query_result(args.query, final, session.id, settings.model_label, steps,
-                                  session.select_data().to_dict(), settings)
+                                  (session.run_selection or session.select_data()).to_dict(), settings)
             result["warnings"] = list(dict.fromkeys(warnings))
             print(json.dumps(result, ensure_ascii=False, indent=2, default=str))
         elif final is not None:

@@ -67,6 +67,9 @@ class Intent:
 
 
 def classify(question: str) -> str:
+    from .source_names import without_source_clause
+
+    question = without_source_clause(question)  # "请参考local的数据源" names a source; it asks nothing
     if _REPORT.search(question):
         return "report"
     if _WORKFLOW.search(question):

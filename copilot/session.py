@@ -16,7 +16,7 @@ from .approval import Approver, DenyAll
 from .brains.base import Brain
 from .config import Settings
 from .errors import CopilotError
-from .events import Event, FinalAnswer
+from .events import Event, FinalAnswer, RunFailed
 from .followup import investigation_of
 from .memory import Memory
 from .plugins import LoadedPlugins, load_plugins
@@ -107,6 +107,7 @@ class Session:
         self._plugins = plugins
         self.history: list[dict[str, str]] = []
         self._selection: Any = None
+        self.run_selection: Any = None  # what the last question read (narrowed when it named its source)
         self.last_diagnosis: dict[str, Any] | None = None
         self.investigation: dict[str, Any] | None = None  # what follow-up questions are about
 
@@ -220,9 +221,21 @@ class Session:
         if ran_workflow:
             return
         from .intent import classify
+        from .source_names import named_sources, narrow
 
         context = self.investigation if classify(question) != "knowledge" else None
         selection = self.select_data()
+        # A knowledge question's "local" is the local knowledge base (the brains keep to it).
+        named = named_sources(question) if classify(question) != "knowledge" else []
+        if named:  # "请参考local的数据源", "from Prometheus": that source only
+            try:
+                selection = narrow(selection, named, self.settings, self.plugins.source_factories)
+            except CopilotError as exc:
+                failed = RunFailed(str(exc))
+                self.store.append(self.id, failed)
+                yield failed
+                return
+        self.run_selection = selection
         files = [s for s in selection.sources if s.name == "files"]
         ctx = ToolContext(data_dir=files[0].path if len(files) == 1 else None, settings=self.settings,
                           sources=list(selection.sources), data_label=selection.label)

@@ -193,19 +193,25 @@ class DataSelection:
 
     sources: list[Any]  # TelemetrySource
     demo: bool = False
+    named: list[str] = field(default_factory=list)  # the sources the question named (copilot/source_names.py)
 
     @property
     def label(self) -> str:
         if self.demo:
-            return "bundled demo (" + ", ".join(s.label for s in self.sources) + ")"
-        return " + ".join(s.label for s in self.sources)
+            text = "bundled demo (" + ", ".join(s.label for s in self.sources) + ")"
+        else:
+            text = " + ".join(s.label for s in self.sources)
+        if self.named:
+            text += " — only this source, as the question asks" if len(self.sources) == 1 else \
+                " — only these sources, as the question asks"
+        return text
 
     @property
     def live(self) -> bool:
         return any(getattr(s, "live", False) for s in self.sources)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"demo": self.demo, "label": self.label,
+        return {"demo": self.demo, "label": self.label, **({"named": list(self.named)} if self.named else {}),
                 "sources": [{"name": s.name, "label": s.label, "live": bool(s.live), "kinds": sorted(s.kinds),
                              **({"path": str(s.path)} if getattr(s, "path", None) else {})}
                             for s in self.sources]}

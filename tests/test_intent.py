@@ -1,5 +1,7 @@
 from datetime import datetime, timezone
 
+import pytest
+
 from copilot.intent import classify, match_services, understand
 
 REF = datetime(2026, 11, 23, 15, 0, tzinfo=timezone.utc)
@@ -37,3 +39,49 @@ def test_no_time_given_defaults_to_the_last_hour_of_data():
     lo = REF.timestamp() - 7200
     intent = understand("why is the shop failing?", COMPONENTS, REF, (lo, REF.timestamp()))
     assert intent.window.end - intent.window.start == 3600
+
+
+# -- a question that names its data source -------------------------------------------------
+
+@pytest.mark.parametrize("question, names", [
+    ("checkout 为什么变慢，请参考local的数据源", ["files"]),
+    ("用 prometheus 的数据看看 orders 为什么报错", ["prometheus"]),
+    ("why is checkout slow? answer from Prometheus", ["prometheus"]),
+    ("what is wrong, using the local data source", ["files"]),
+    ("基于本地数据排查 cart 内存", ["files"]),
+    ("check loki logs and prometheus data source for orders", ["prometheus"]),
+    ("why are pods pending in k8s", []),
+    ("帮我看看集群 c1 的状态", []),
+    ("请参考知识库里的经验", []),
+    ("errors from the payment service", []),
+])
+def test_named_sources(question, names):
+    from copilot.source_names import named_sources
+
+    assert named_sources(question) == names
+
+
+def test_a_source_clause_does_not_make_an_investigation_a_knowledge_question():
+    assert classify("checkout 为什么变慢，请参考local的数据源") == "diagnose"
+    assert classify("请参考 SOP 手册，数据库主从切换怎么做") == "knowledge"
+
+
+def test_narrowing_to_a_named_source(tmp_path):
+    from copilot.config import load_settings
+    from copilot.errors import CopilotError
+    from copilot.plugins import load_plugins
+    from copilot.source_names import narrow
+    from copilot.sources import select_sources
+
+    factories = load_plugins().source_factories
+    demo = select_sources(load_settings({}, env={}), factories)
+    local = narrow(demo, ["files"], load_settings({}, env={}), factories)
+    assert local.demo and local.named == ["files"] and local.sources == demo.sources
+    assert local.label.endswith(" — only this source, as the question asks")
+    prom = load_settings({}, env={"COPILOT_PROMETHEUS_URL": "http://127.0.0.1:9"})
+    live = select_sources(prom, factories)
+    assert [s.name for s in live.sources] == ["prometheus"]
+    with pytest.raises(CopilotError) as err:
+        narrow(live, ["files"], prom, factories)
+    assert str(err.value) == ("the question asks for the files data source, which is not configured; pass --data DIR "
+                              "(a telemetry directory), or ask without naming a source")

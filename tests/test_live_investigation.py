@@ -164,6 +164,40 @@ def test_data_beats_configured_sources(live_prom, tmp_path):
     assert [s.name for s in selection.sources] == ["files"] and not selection.demo
 
 
+@needs_prometheus
+def test_a_question_naming_its_source_reads_that_source_only(live_prom, tmp_path):
+    """--data holds a cart memory leak, Prometheus an orders latency incident: the question
+    decides which one answers, and the trace says so."""
+    from copilot.demo import generate
+
+    data = tmp_path / "incident"
+    generate(data, "memory_leak", "cart", seed=3)
+    env = clean_env(tmp_path, COPILOT_PROMETHEUS_URL=live_prom)
+    base = ["--offline", "--format", "json", "--no-memory", "--data", str(data)]
+    local = run_copilot(["--query", "what is wrong?", *base], env, tmp_path)
+    assert local.returncode == 0, local.stderr[-2000:]
+    assert [s["name"] for s in json.loads(local.stdout)["data"]["sources"]] == ["files"]
+    for question in ("what is wrong? answer from Prometheus", "用 prometheus 的数据看看出了什么问题"):
+        proc = run_copilot(["--query", question, *base], env, tmp_path)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        out = json.loads(proc.stdout)
+        assert [s["name"] for s in out["data"]["sources"]] == ["prometheus"] and out["data"]["named"] == ["prometheus"]
+        assert out["root_causes"][0]["component"] == "orders"
+        assert "cart" not in {f["component"] for f in out["findings"]}
+        assert proc.stderr.splitlines()[0].startswith(
+            f"» data: Prometheus at {live_prom} — only this source, as the question asks")
+
+
+def test_a_named_source_that_is_not_configured_is_one_line(tmp_path):
+    env = clean_env(tmp_path)
+    proc = run_copilot(["--query", "orders 为什么变慢，请参考 prometheus 的数据源", "--offline", "--no-memory", "--quiet"],
+                       env, tmp_path)
+    assert proc.returncode == 1
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+    assert lines == ["copilot: error: the question asks for the prometheus data source, which is not configured; "
+                     "set prometheus_url (COPILOT_PROMETHEUS_URL), or ask without naming a source"], proc.stderr
+
+
 def test_nothing_configured_means_the_bundled_demo_said_everywhere(tmp_path):
     env = clean_env(tmp_path)
     proc = run_copilot(["--query", "what is wrong?", "--offline", "--format", "json", "--no-memory"], env, tmp_path)

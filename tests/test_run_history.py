@@ -48,3 +48,32 @@ def test_bad_label_and_unknown_run_are_one_line(confdir, api, capsys):  # noqa: 
     assert code == 1 and "has no step 'nope'" in err
     code, _, err = cli(capsys, "runs", "show", "zzzz")
     assert code == 1 and "no run 'zzzz'" in err and len(err.strip().splitlines()) == 1
+
+
+def test_replay_of_a_workflow_run_sets_the_edited_outcome_beside_the_original(confdir, api, capsys):  # noqa: F811
+    """The playground over run history: edit the team's item (keep only node problems), replay
+    the recorded run on its own parameters and window, see the outcome change."""
+    code, out, err = cli(capsys, "workflows", "run", "cluster-health", "--param", "cluster=c4", "--format", "json")
+    assert code == 0, err
+    run_id = json.loads(out)["workflow"]["run_id"]
+    asked = api.requests[-1]["query"]
+    code, out, err = cli(capsys, "replay", run_id[:8], "--format", "json")
+    assert code == 0, err
+    same = json.loads(out)
+    assert api.requests[-1]["query"] == asked  # the same cluster and time range
+    assert same["original"]["session_id"] == run_id and same["original"]["findings"] == 2
+    assert same["replay"]["findings"] == 2 and same["changed"] == []
+    assert same["original"]["root_causes"][0]["component"] == "c4" == same["replay"]["root_causes"][0]["component"]
+    item = confdir / "items" / "cluster-status.yaml"
+    item.write_text(item.read_text(encoding="utf-8").replace('select(.status == "NO")',
+                                                             'select(.status == "NO" and .name == "节点")'),
+                    encoding="utf-8")
+    code, out, err = cli(capsys, "replay", run_id)
+    assert code == 0, err
+    assert out.splitlines()[0] == f"replay of workflow run {run_id} (cluster-health: cluster=c4): workflow cluster-health"
+    assert "findings      2" in out and out.rstrip().endswith("the replay is not recorded in the run history")
+    assert "changed: findings: 2 → 1" in out
+    runs = json.loads(cli(capsys, "runs", "list", "--format", "json")[1])["runs"]
+    assert [r["run_id"] for r in runs] == [run_id]  # replays are not recorded
+    code, _, err = cli(capsys, "replay", "zzzz9")
+    assert code == 1 and "nor is 'zzzz9' a workflow run" in err and len(err.strip().splitlines()) == 1

@@ -408,6 +408,17 @@ async def test_knowledge_answer_says_when_the_local_knowledge_has_none(server, k
     assert "Source: the model's general knowledge" in answer
 
 
+async def test_a_knowledge_question_naming_the_local_source_never_gets_general_knowledge(server, kb_settings):
+    server.reply("In general, Kafka consumer lag means consumers fall behind the producers.")
+    s = settings_for(server, kb_settings)
+    question = "What is Kafka consumer lag in Flink checkpoints? 请参考local的数据源"
+    events, _ = await run(s, registry(knowledge=True), question=question)
+    answer = final(events).answer
+    assert "Source: the model's general knowledge" not in answer and "In general, Kafka" not in answer
+    assert answer.startswith(("The local knowledge base has nothing", "From the local knowledge base"))
+    assert thoughts(events)[-1].text.endswith("answering from the local knowledge base only.")
+
+
 async def test_chinese_knowledge_question(server, kb_settings):
     s = settings_for(server, kb_settings)
     question = "如何处理磁盘写满的问题？"

@@ -19,6 +19,7 @@ from ..events import Event
 from ..faults import CATALOGUE, fault_info
 from ..intent import Intent, classify, flag_window, understand, unknown_services
 from ..knowledge_answer import knowledge_answer
+from ..source_names import local_only, named_note
 from ..learning import apply_labels
 from ..timezones import local_zone
 from ..report import build_report, render_markdown
@@ -174,6 +175,8 @@ class OfflineBrain:
             if lang == "zh"
             else f"{_PREFIX['en']}Answering from what the knowledge base returned, with citations."
         )
+        if local_only(state.question):
+            thought += " " + named_note(lang)
         diagnosis = Diagnosis(question=state.question, answer=answer)
         return Decision(thought=thought, answer=answer, diagnosis=diagnosis, agent="host")
 

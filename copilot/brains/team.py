@@ -36,6 +36,7 @@ from ..errors import ModelError, ModelUnreachable
 from ..events import AnswerDelta, Event, ModelFailed, ThoughtDelta
 from ..intent import classify
 from ..knowledge_answer import knowledge_answer
+from ..source_names import local_only, named_note
 from ..kinds import prompt_kinds
 from ..prompts import load_prompt
 from ..reflection import reflect
@@ -710,13 +711,16 @@ class TeamBrain:
             elif item is not None:
                 yield item
         text, removed = roles.filter_citations(reply.text if reply else "", valid)
-        if not text:
+        used = (roles.cited(text, valid) or roles.grounded_in(text, entries, inputs.entry_body)) if text else []
+        local = local_only(state.question)  # "请参考local的数据源": never the model's general knowledge
+        if not text or (local and not used):
             answer = knowledge_answer(state.question, entries, lang)
         else:
-            used = roles.cited(text, valid) or roles.grounded_in(text, entries, inputs.entry_body)
             answer = text.rstrip() + "\n\n" + provenance(lang, used, bool(entries)) + "\n"
         thought = (f"根据知识库检索到的 {len(entries)} 条内容由模型作答。" if lang == "zh"
                    else f"The model answers from the {len(entries)} entries the knowledge base returned.")
+        if local:
+            thought += " " + named_note(lang)
         if removed:
             thought += f" (dropped citations of ids the knowledge base did not return: {', '.join(removed)})"
         yield Decision(thought=thought, answer=answer, diagnosis=Diagnosis(question=state.question, answer=answer),

@@ -54,6 +54,8 @@ def register(sub) -> None:
     run = s.add_parser("run", help="run an item and print its findings")
     run.add_argument("name")
     add_window_flags(run)
+    run.add_argument("--data", metavar="DIR", help="saved output to read instead of the live source (e.g. aws cloudwatch "
+                     "get-metric-data output under DIR/cloudwatch/<dimension value>/)")
     run.set_defaults(func=_run)
     val = s.add_parser("validate", help="check an item file; exit 1 with FILE:LINE: field: what to fix")
     val.add_argument("file", nargs="+")
@@ -98,6 +100,8 @@ def _run(args: argparse.Namespace) -> int:
     from plugins.items.model import ItemResult
 
     settings, catalog = _catalog(args)
+    if args.data:
+        settings.data = args.data
     item = catalog.get(args.name)
     given = parse_assignments(args.param)
     window = window_from_args(args, settings)

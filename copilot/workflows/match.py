@@ -43,6 +43,7 @@ class WorkflowMatch:
     score: float
     language: str
     matched_words: list[str] = field(default_factory=list)
+    complete: bool = True  # every required parameter has a value
 
     def to_dict(self) -> dict[str, Any]:
         return {"workflow": self.workflow.name, "params": self.params, "window": list(self.window) if self.window else None,
@@ -76,9 +77,10 @@ def extract_param(question: str, param: Param) -> Any:
 
 
 def match_workflow(question: str, workflows: Iterable[Workflow] | dict[str, Workflow], language: str, *,
-                   reference: datetime | None = None) -> WorkflowMatch | None:
+                   reference: datetime | None = None, complete_only: bool = True) -> WorkflowMatch | None:
     """The best workflow for the question with its parameters, or None (no word in common,
-    or a required parameter the question does not give)."""
+    or a required parameter the question does not give; `complete_only=False` keeps such a
+    workflow, for a model to read its parameters: see extract.py)."""
     from ..timeparse import parse_window
 
     flows = list(workflows.values()) if isinstance(workflows, dict) else list(workflows)
@@ -110,12 +112,12 @@ def match_workflow(question: str, workflows: Iterable[Workflow] | dict[str, Work
                 values[name] = got
             elif p.required and p.default is None:
                 complete = False
-        if not complete:
+        if not complete and complete_only:
             continue
         if best is None or score > best.score:
             window = None
             if reference is not None:
                 w = parse_window(question, reference)
                 window = (w.start, w.end) if w else None
-            best = WorkflowMatch(wf, values, window, float(score), language, sorted(shared | example_shared))
+            best = WorkflowMatch(wf, values, window, float(score), language, sorted(shared | example_shared), complete)
     return best

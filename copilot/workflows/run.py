@@ -274,6 +274,7 @@ async def run_workflow(
     echo: bool = True,
     concurrency: int = MAX_CONCURRENCY,
     on_finish: Callable[[WorkflowRun], None] | None = None,
+    note: str = "",
 ) -> AsyncIterator[Event]:
     """Run a workflow; yield RunStarted, the echo, each step's action/observation/findings,
     the model step's thought, and a FinalAnswer with the report."""
@@ -295,6 +296,8 @@ async def run_workflow(
                      data=f"workflow {workflow.name}", timezone=zone_label(settings))
     if echo:
         yield Thought(0, echo_line(workflow, values, window, language, local_zone(settings)), agent="host")
+    if note:  # how the parameters were read (chat-ops with a model)
+        yield Thought(0, note, agent="host")
     engine = _Engine(workflow, values, window, settings=settings, catalog=catalog, language=language,
                      registry=registry, data_dir=data_dir, session_id=session_id, concurrency=concurrency)
 

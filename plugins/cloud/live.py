@@ -75,6 +75,9 @@ class LiveAwsSource:
     # ---- clients -------------------------------------------------------------------------
 
     def clients(self) -> tuple[Any, Any, Any]:
+        return tuple(self.client(s) for s in ("cloudwatch", "rds", "pi"))  # type: ignore[return-value]
+
+    def client(self, service: str) -> Any:
         import boto3
         from botocore.config import Config
         from botocore.exceptions import BotoCoreError, ProfileNotFound
@@ -89,7 +92,7 @@ class LiveAwsSource:
                         retries={"max_attempts": max(1, self.retries), "mode": "standard"})
         extra = {"endpoint_url": self.endpoint_url} if self.endpoint_url else {}
         try:
-            return tuple(session.client(s, config=config, **extra) for s in ("cloudwatch", "rds", "pi"))  # type: ignore[return-value]
+            return session.client(service, config=config, **extra)  # type: ignore[call-overload]
         except BotoCoreError as exc:
             raise CopilotError(f"AWS clients could not be made: {exc}") from None
 

@@ -1,5 +1,6 @@
 """Metric registry entries (the seed's Metrics / Influxdb tables): a query template over a
-Prometheus (PromQL) or InfluxDB 1.x (InfluxQL over HTTP /query) source, core tags, the
+Prometheus (PromQL) or InfluxDB 1.x (InfluxQL over HTTP /query) source, or a CloudWatch
+metric (namespace, metric, dimensions, statistic, period; see cloudwatch.py), core tags, the
 drill-down tag, the normal range and what up and down mean, and a link template.
 
     name: pending_pods
@@ -23,7 +24,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from copilot.diagnosis import Finding
 from copilot.errors import CopilotError
@@ -32,7 +33,8 @@ from copilot.workflows.yamlspec import Spec, check_keys, need, parse_duration, r
 
 from .model import COMMON_FIELDS, ItemBase, ItemResult, check_placeholders
 
-SOURCES = ("prometheus", "influxdb")
+SOURCES = ("prometheus", "influxdb", "cloudwatch")
+CLOUDWATCH_FIELDS = ("namespace", "metric", "dimensions", "statistic", "period", "region")
 AGGREGATES = ("sum", "max", "avg")
 MAX_DRILL = 10
 
@@ -53,6 +55,12 @@ class MetricItem(ItemBase):
     link: str = ""
     unit: str = ""
     step: float = 60.0
+    namespace: str = ""  # cloudwatch: AWS/RDS, ...
+    metric: str = ""  # cloudwatch: the metric name
+    dimensions: dict[str, str] = field(default_factory=dict)  # cloudwatch: name -> value template
+    statistic: str = "Average"
+    period: int = 60
+    region: str = ""
 
 
 def _number(spec: Spec, path: tuple[Any, ...], value: Any) -> float | None:
@@ -66,13 +74,21 @@ def _number(spec: Spec, path: tuple[Any, ...], value: Any) -> float | None:
 def parse_metric(spec: Spec, common: dict[str, Any]) -> MetricItem:
     data = spec.data
     check_keys(spec, (), data, COMMON_FIELDS + ("source", "query", "url", "database", "tags", "drilldown", "aggregate",
-                                                "normal", "meaning", "link", "unit", "step"))
+                                                "normal", "meaning", "link", "unit", "step") + CLOUDWATCH_FIELDS)
     source = need(spec, (), data, "source", str, f"one of: {', '.join(SOURCES)}")
     if source not in SOURCES:
         raise spec.fail(("source",), f"unknown source {source!r}; use one of: {', '.join(SOURCES)}")
-    query = need(spec, (), data, "query", str, "the PromQL or InfluxQL query template")
     params = common["params"]
-    check_placeholders(spec, ("query",), query, params)
+    cloud: dict[str, Any] = {}
+    if source == "cloudwatch":
+        query = ""
+        cloud = _parse_cloudwatch(spec, params)
+    else:
+        for key in CLOUDWATCH_FIELDS:
+            if key in data:
+                raise spec.fail((key,), f"only a cloudwatch metric has {key}; write the {source} query in query:")
+        query = need(spec, (), data, "query", str, "the PromQL or InfluxQL query template")
+        check_placeholders(spec, ("query",), query, params)
     check_placeholders(spec, ("component",), common["component"], params)
     check_placeholders(spec, ("link",), data.get("link", ""), params)
     if source == "influxdb" and not data.get("database"):
@@ -97,7 +113,31 @@ def parse_metric(spec: Spec, common: dict[str, Any]) -> MetricItem:
                       database=str(data.get("database", "")), tags={str(k): str(v) for k, v in tags.items()},
                       drilldown=str(data.get("drilldown", "")), aggregate=aggregate, normal_min=lo, normal_max=hi,
                       meaning_up=str(meaning.get("up", "")), meaning_down=str(meaning.get("down", "")),
-                      link=str(data.get("link", "")), unit=str(data.get("unit", "")), step=step)
+                      link=str(data.get("link", "")), unit=str(data.get("unit", "")), step=step, **cloud)
+
+
+def _parse_cloudwatch(spec: Spec, params: dict[str, Any]) -> dict[str, Any]:
+    from .cloudwatch import STATISTICS, valid_period, valid_statistic
+
+    data = spec.data
+    if "query" in data:
+        raise spec.fail(("query",), "a cloudwatch metric has no query; give namespace, metric, dimensions, statistic, period")
+    namespace = need(spec, (), data, "namespace", str, "the CloudWatch namespace, e.g. AWS/RDS")
+    metric = need(spec, (), data, "metric", str, "the CloudWatch metric name, e.g. CPUUtilization")
+    dims = data.get("dimensions") or {}
+    if not isinstance(dims, dict) or not all(isinstance(v, (str, int)) for v in dims.values()):
+        raise spec.fail(("dimensions",), 'must be a mapping of dimension name to value, e.g. {DBInstanceIdentifier: "${db}"}')
+    check_placeholders(spec, ("dimensions",), dims, params)
+    statistic = str(data.get("statistic", "Average"))
+    if not valid_statistic(statistic):
+        raise spec.fail(("statistic",), f"use one of: {', '.join(STATISTICS)}, or a percentile such as p99")
+    period = data.get("period", 60)
+    if isinstance(period, bool) or not isinstance(period, int) or not valid_period(period):
+        raise spec.fail(("period",), "must be 1, 5, 10, 30 or a multiple of 60 seconds")
+    if data.get("drilldown"):
+        raise spec.fail(("drilldown",), "a cloudwatch metric cannot be broken down yet; make one entry per dimension value")
+    return dict(namespace=namespace, metric=metric, dimensions={str(k): str(v) for k, v in dims.items()},
+                statistic=statistic, period=period, region=str(data.get("region", "")))
 
 
 # -- fetching ---------------------------------------------------------------------------
@@ -163,6 +203,12 @@ def _influx(item: MetricItem, query: str, window: tuple[float, float], settings:
 
 
 async def query_series(item: MetricItem, values: dict[str, Any], window: tuple[float, float], settings: Any) -> tuple[list[Series], str]:
+    if item.metric_source == "cloudwatch":
+        from . import cloudwatch
+
+        dims = {k: str(render(v, values)) for k, v in item.dimensions.items()}
+        described = f"{item.namespace} {item.metric} {item.statistic}/{item.period}s " + ",".join(f"{k}={v}" for k, v in dims.items())
+        return await asyncio.to_thread(cloudwatch.fetch, item, dims, window, settings), described
     query = render(item.query, values)
     fetch = _prometheus if item.metric_source == "prometheus" else _influx
     return await asyncio.to_thread(fetch, item, query, window, settings), query
@@ -173,7 +219,8 @@ def combine(series: list[Series], how: str) -> list[list[float]]:
     for s in series:
         for t, v in s["points"]:
             by_t.setdefault(t, []).append(v)
-    agg = {"sum": sum, "max": max, "avg": lambda xs: sum(xs) / len(xs)}[how]
+    aggs: dict[str, Callable[[list[float]], float]] = {"sum": sum, "max": max, "avg": lambda xs: sum(xs) / len(xs)}
+    agg = aggs[how]
     return [[t, agg(vs)] for t, vs in sorted(by_t.items())]
 
 
