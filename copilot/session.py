@@ -219,9 +219,9 @@ class Session:
             yield event
         if ran_workflow:
             return
-        from .intent import classify
+        from .followup import about_investigation
 
-        context = self.investigation if classify(question) != "knowledge" else None
+        context = self.investigation if about_investigation(question, self.investigation) else None
         selection = self.select_data()
         files = [s for s in selection.sources if s.name == "files"]
         ctx = ToolContext(data_dir=files[0].path if len(files) == 1 else None, settings=self.settings,

@@ -87,14 +87,19 @@ class OfflineBrain:
     async def step(self, state: RunState) -> AsyncIterator[Event | Decision]:
         lang = state.language
         if not state.steps:
-            kind = classify(state.question)
+            from ..followup import about_investigation
+
+            kind = "followup" if about_investigation(state.question, state.context) else classify(state.question)
             state.ctx.cache["intent_kind"] = kind
-            if state.context is not None and kind != "knowledge":
+            if kind == "followup":
                 yield self.followup(state)
                 return
             if kind == "knowledge" and "kb_search" in state.tools:
                 yield self.knowledge_search(state)
                 return
+        elif state.ctx.cache.get("intent_kind") == "followup":
+            yield self.followup(state)  # the follow-up's look-ups are done: the answer
+            return
         if state.ctx.cache.get("intent_kind") == "knowledge" and state.results_of("kb_search"):
             yield self._answer_from_knowledge(state)
             return
@@ -123,12 +128,31 @@ class OfflineBrain:
         return Decision(thought=thought, calls=calls, agent=phase.agent)
 
     def followup(self, state: RunState) -> Decision:
-        """A follow-up question, answered from the current investigation's findings."""
-        from ..followup import answer_followup
+        """A follow-up question, answered from the current investigation's findings; when it
+        asks about a kind of data (the 13:00 changes, cart's logs), that data is looked up
+        first (one step of tool calls), and the answer reads both."""
+        from ..followup import answer_followup, lookup_line, lookups, seed, with_lookups
 
-        answer = answer_followup(state.question, state.context or {}, state.language, local_zone(state.ctx.settings))
+        zh = state.language == "zh"
+        context = state.context or {}
+        tz = local_zone(state.ctx.settings)
+        if not state.steps:
+            wanted = lookups(state.question, context, set(state.tools.names()), tz)
+            if wanted and state.max_steps > 1:
+                seed(state.ctx.findings, context)
+                what = ", ".join(w.tool for w in wanted)
+                thought = (f"{_PREFIX['zh']}这是对当前排查的追问，它问到的数据需要补充查询：{what}；随后结合已有发现作答，不重新排查。"
+                           if zh else
+                           f"{_PREFIX['en']}A follow-up on the current investigation that asks about data to look up: "
+                           f"{what}; then answering with the investigation's findings, not investigating again.")
+                return Decision(thought=thought, calls=[ToolCall("", w.tool, w.arguments, w.agent) for w in wanted],
+                                agent="host")
+        done = [(c, r) for s in state.steps for c, r in zip(s.calls, s.results)]
+        lines = [lookup_line(c.name, c.arguments, r.status, r.output) for c, r in done]
+        merged = with_lookups(context, [f for _, r in done for f in r.findings])
+        answer = answer_followup(state.question, merged, state.language, tz, lines)
         thought = (f"{_PREFIX['zh']}这是对当前排查的追问：根据已有的发现和根因排序作答，不重新排查。"
-                   if state.language == "zh" else
+                   if zh else
                    f"{_PREFIX['en']}A follow-up on the current investigation: answering from its findings and ranking "
                    "instead of investigating again.")
         return Decision(thought=thought, answer=answer, diagnosis=Diagnosis(question=state.question, answer=answer),
