@@ -9,6 +9,7 @@ from rules, not from a model.
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -120,6 +121,10 @@ class OfflineBrain:
         todo = [st for st in phase.steps if step_applies(st, state) and st.tool not in done]
         thought = self._thought(lang, n, total, todo)
         if done == {"describe_telemetry"}:
+            plan = agent_plan(state)
+            chosen = plan.thought(lang) if plan is not None else ""
+            if chosen:
+                thought = f"{thought} {chosen}"
             echo = self._understand(state)
             if echo:
                 prefix = _PREFIX[lang if lang in _PREFIX else "en"]
@@ -248,11 +253,63 @@ class OfflineBrain:
         return Decision(thought=thought, answer=diagnosis.answer, diagnosis=diagnosis, agent="report")
 
 
+SIGNAL_AGENTS = ("metrics", "logs", "traces", "changes")  # the data-source agents the host may leave out
+_ASKED_SIGNALS = (
+    ("metrics", r"\bmetrics?\b|指标"),
+    ("logs", r"\blogs?\b|日志"),
+    ("traces", r"\btraces?\b|\bspans?\b|调用链|链路"),
+)
+
+
+@dataclass(frozen=True)
+class AgentPlan:
+    """The data-source agents the host starts, and why the others stay idle."""
+
+    idle: dict[str, str]  # agent -> reason ("no", "question") it is not started
+
+    def thought(self, lang: str) -> str:
+        if not self.idle:
+            return ""
+        zh = lang == "zh"
+        why = {"no": ("数据中没有该信号", "the data holds none of its signal"),
+               "question": ("问题只问其他信号", "the question asks about other signals only")}
+        parts = [f"{agent}（{why[r][0]}）" if zh else f"{agent} ({why[r][1]})" for agent, r in self.idle.items()]
+        return (f"主控按问题和数据选择智能体，不启动：{'、'.join(parts)}。" if zh
+                else f"The host starts only the agents the question and data call for; not started: {', '.join(parts)}.")
+
+
+def agent_plan(state: RunState) -> AgentPlan | None:
+    """The host's choice of data-source agents once describe_telemetry has run: an agent
+    whose signal the data does not hold is not started (no spans: no trace agent, a
+    Kubernetes-only dump: none of the four), and a question that names some signals
+    only ("what do the logs of payment say since 10:00?") starts those agents only.
+    None before describe_telemetry (then every agent may run)."""
+    cached = state.ctx.cache.get("agent_plan")
+    if isinstance(cached, AgentPlan):
+        return cached
+    described = [r for r in state.results_of("describe_telemetry") if r.status == "ok" and isinstance(r.data, dict)]
+    if not described:
+        return None
+    data = described[-1].data
+    held = {"metrics": bool(data.get("metric_families")), "logs": bool(data.get("logs")),
+            "traces": bool(data.get("spans")), "changes": bool(data.get("changes"))}
+    asked = {agent for agent, pattern in _ASKED_SIGNALS if re.search(pattern, state.question, re.IGNORECASE)}
+    idle = {agent: "no" for agent in SIGNAL_AGENTS if not held[agent]}
+    if asked and any(held[a] for a in asked):
+        idle.update({agent: "question" for agent in SIGNAL_AGENTS if agent not in asked and agent not in idle})
+    plan = AgentPlan(idle)
+    state.ctx.cache["agent_plan"] = plan
+    return plan
+
+
 def step_applies(step: PlanStep, state: RunState) -> bool:
-    """A step runs when its tool is registered and, for a step that `needs` a kind of data,
-    when the run holds it: describe_telemetry reported it ("platform") or the collected
-    telemetry's meta has it ("database")."""
+    """A step runs when its tool is registered, the host's agent plan starts its agent and,
+    for a step that `needs` a kind of data, when the run holds it: describe_telemetry
+    reported it ("platform") or the collected telemetry's meta has it ("database")."""
     if step.tool not in state.tools:
+        return False
+    plan = agent_plan(state) if step.agent in SIGNAL_AGENTS else None
+    if plan is not None and step.agent in plan.idle:
         return False
     if not step.needs:
         return True
