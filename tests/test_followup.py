@@ -118,6 +118,23 @@ async def test_a_model_follow_up_calls_tools_natively_and_reads_their_results():
         assert len(results) == 1 and "log records, 0 anomalies" in results[0]["content"]
 
 
+async def test_a_model_follow_up_calls_tools_through_the_text_protocol():
+    diagnosis = await investigated()
+    with FakeOpenAI(models=["followup-text"]) as server:
+        server.reply('Thought: read cart\'s logs.\nAction: detect_log_anomalies\nAction Input: {"component": "cart"}')
+        server.reply("Thought: nothing there.\nFinal Answer: cart's logs show no anomaly; catalogue's CPU is the cause [M3].")
+        settings = Settings(base_url=server.base_url, model="followup-text", api_key="sk", retries=1, memory=False,
+                            timezone="UTC")
+        events = await follow_up(TeamBrain(settings), "what do the logs of cart say?", diagnosis, settings)
+        assert proposed(events) == [("detect_log_anomalies", {"component": "cart"})]
+        answer = next(e for e in events if isinstance(e, FinalAnswer)).answer
+        assert answer.startswith("cart's logs show no anomaly") and "[M3]" in answer
+        first, second = server.chat_requests
+        assert "tools" in first and "tools" not in second  # native first, then text, remembered
+        last = second["messages"][-1]
+        assert last["role"] == "user" and last["content"].startswith("Observation:") and "0 anomalies" in last["content"]
+
+
 async def test_a_model_that_skips_the_look_up_gets_the_rules_look_up_and_answers_again():
     diagnosis = await investigated()
     cid = change_id(diagnosis)
