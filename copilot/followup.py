@@ -11,11 +11,13 @@ the investigation holds nothing that matches, the answer says so.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone, tzinfo
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import datetime, time, timezone, tzinfo
 from typing import Any
 
 from .diagnosis import Finding, RootCause
-from .intent import match_services
+from .intent import classify, match_services
 
 TIME_RE = re.compile(r"(?<!\d)([01]?\d|2[0-3])[:：]([0-5]\d)(?!\d)")
 NEAR_S = 15 * 60  # a finding "at 13:00" began within this many seconds of it
@@ -25,6 +27,23 @@ SOURCE_WORDS = (
     ("traces", r"trace|span|调用链|链路"),
     ("metrics", r"metric|cpu|memory|latency|disk|指标|内存|延迟|磁盘"),
 )
+
+
+LOOKUP_TOOLS = {"changes": "list_changes", "logs": "detect_log_anomalies", "metrics": "detect_metric_anomalies",
+                "traces": "detect_trace_anomalies"}
+LOOKUP_AGENTS = {"list_changes": "changes", "detect_log_anomalies": "logs", "detect_metric_anomalies": "metrics",
+                 "detect_trace_anomalies": "traces", "get_metric_series": "metrics"}
+LOOKUP_MARGIN_S = 30 * 60  # "the 13:00 change": the changes between 12:30 and 13:30
+MAX_LOOKUPS = 3
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """A tool call a follow-up needs: the data it asks about, looked up again."""
+
+    tool: str
+    arguments: dict[str, Any]
+    agent: str
 
 
 def investigation_of(diagnosis: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -64,8 +83,96 @@ def matching(question: str, findings: list[Finding], zones: list[tzinfo]) -> tup
     return sorted(picked, key=lambda f: (f.onset or 0, -f.score)), {"components": named, "sources": sources, "times": times}
 
 
-def answer_followup(question: str, diagnosis: dict[str, Any], lang: str, tz: tzinfo | None = None) -> str:
-    """The rules' answer to a follow-up, from the investigation's findings and ranking."""
+def about_investigation(question: str, diagnosis: dict[str, Any] | None) -> bool:
+    """Whether a question is a follow-up on the current investigation: any question that is
+    not a knowledge question, and a knowledge-shaped one that names a component the
+    investigation saw ("what do the logs of cart say?")."""
+    if investigation_of(diagnosis) is None:
+        return False
+    assert diagnosis is not None
+    return classify(question) != "knowledge" or bool(match_services(question, _components(diagnosis)))
+
+
+def _components(diagnosis: dict[str, Any]) -> list[str]:
+    names = {str(f.get("component")) for f in diagnosis.get("findings", []) if isinstance(f, dict) and f.get("component")}
+    names |= {str(c.get("component")) for c in diagnosis.get("root_causes", []) if isinstance(c, dict) and c.get("component")}
+    return sorted(names)
+
+
+def _iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, timezone.utc).isoformat(timespec="minutes")
+
+
+def _asked_span(times: list[tuple[int, int]], window: list[float], tz: tzinfo) -> tuple[float, float]:
+    """The span around the clock times asked, on the day of the investigation's window
+    (the day whose reading lies closest to the window)."""
+    days = {datetime.fromtimestamp(t, tz).date() for t in window}
+    moments = []
+    for h, m in times:
+        candidates = [datetime.combine(d, time(h, m), tz).timestamp() for d in days]
+        middle = (window[0] + window[1]) / 2
+        moments.append(min(candidates, key=lambda ts: abs(ts - middle)))
+    return min(moments) - LOOKUP_MARGIN_S, max(moments) + LOOKUP_MARGIN_S
+
+
+def lookups(question: str, diagnosis: dict[str, Any], tools: Collection[str], tz: tzinfo | None = None) -> list[Lookup]:
+    """The rules' mapping of a follow-up to tool calls: the kind of data it asks about
+    (changes, logs, metrics, traces), for the components it names, around the clock times
+    it names (else over the investigation's window). Nothing when it asks about no kind of data."""
+    tz = tz or timezone.utc
+    sources = [s for s, pattern in SOURCE_WORDS if re.search(pattern, question, re.IGNORECASE)]
+    if "changes" in sources:
+        sources = ["changes"]
+    named = match_services(question, _components(diagnosis))
+    times = [(int(h), int(m)) for h, m in TIME_RE.findall(question)]
+    window = diagnosis.get("window")
+    span: dict[str, Any] = {}
+    if isinstance(window, list) and len(window) == 2 and all(isinstance(t, (int, float)) for t in window):
+        lo, hi = _asked_span(times, window, tz) if times else (window[0], window[1])
+        span = {"start": _iso(lo), "end": _iso(hi)}
+    out: list[Lookup] = []
+    for source in sources:
+        tool = LOOKUP_TOOLS[source]
+        if tool not in tools:
+            continue
+        if source in ("logs", "metrics") and named:
+            out += [Lookup(tool, {"component": c, **span}, source) for c in named]
+        else:
+            out.append(Lookup(tool, dict(span), source))
+    return out[:MAX_LOOKUPS]
+
+
+def _signature(f: Finding) -> tuple[Any, ...]:
+    return (f.source, f.component, f.kind, round(f.onset) if f.onset is not None else None)
+
+
+def with_lookups(diagnosis: dict[str, Any], found: list[Finding]) -> dict[str, Any]:
+    """The investigation with what the follow-up's look-ups found added (a finding the
+    investigation already holds keeps its id)."""
+    known = {_signature(Finding.from_dict(f)) for f in diagnosis.get("findings", []) if isinstance(f, dict)}
+    ids = {f.get("id") for f in diagnosis.get("findings", []) if isinstance(f, dict)}
+    new = [f for f in found if f.id not in ids and _signature(f) not in known]
+    return {**diagnosis, "findings": list(diagnosis.get("findings", [])) + [f.to_dict() for f in new]}
+
+
+def lookup_line(tool: str, arguments: dict[str, Any], status: str, output: str) -> str:
+    """One look-up as the answer reports it: the call and the first line of its result."""
+    args = ", ".join(f"{k}={v}" for k, v in arguments.items())
+    first = next((line.strip() for line in output.splitlines() if line.strip()), status)
+    return f"{tool}({args}): {first}"
+
+
+def seed(findings: list[Finding], diagnosis: dict[str, Any]) -> None:
+    """Put the investigation's findings into a follow-up run's findings, so that look-ups
+    number theirs after them and date changes by the investigation's onset."""
+    known = {f.id for f in findings}
+    findings += [Finding.from_dict(f) for f in diagnosis.get("findings", []) if isinstance(f, dict) and f.get("id") not in known]
+
+
+def answer_followup(question: str, diagnosis: dict[str, Any], lang: str, tz: tzinfo | None = None,
+                    looked_up: list[str] | None = None) -> str:
+    """The rules' answer to a follow-up, from the investigation's findings and ranking (and
+    `looked_up`: one line per tool call the follow-up made, whose findings `diagnosis` holds)."""
     zh = lang == "zh"
     tz = tz or timezone.utc
     zones = [tz] if tz == timezone.utc else [tz, timezone.utc]
@@ -74,7 +181,12 @@ def answer_followup(question: str, diagnosis: dict[str, Any], lang: str, tz: tzi
     by_id = {f.id: f for f in findings}
     picked, asked = matching(question, findings, zones)
     top = causes[0] if causes else None
-    lines = ["根据本次排查的发现（未重新排查）：" if zh else "From this investigation's findings (not a new investigation):"]
+    if looked_up:
+        lines = ["根据本次排查的发现及针对追问的补充查询（未重新排查）：" if zh
+                 else "From this investigation's findings and look-ups for this question (not a new investigation):"]
+        lines += [("查询 " if zh else "Looked up ") + line for line in looked_up]
+    else:
+        lines = ["根据本次排查的发现（未重新排查）：" if zh else "From this investigation's findings (not a new investigation):"]
     if top is not None:
         ev = ", ".join(e for e in top.evidence[:4] if e in by_id)
         lines.append((f"首要根因：{top.component} / {top.fault_type}（置信度 {top.confidence:.2f}）" if zh else
@@ -89,7 +201,10 @@ def answer_followup(question: str, diagnosis: dict[str, Any], lang: str, tz: tzi
     if not picked:
         what = _asked_text(asked, zh)
         same_kind = [f for f in findings if not asked["sources"] or f.source in asked["sources"]][:4]
-        lines.append(f"本次排查没有发现{what}。" if zh else f"The investigation found no {what}.")
+        if looked_up:
+            lines.append(f"本次排查和补充查询都没有发现{what}。" if zh else f"Neither the investigation nor the look-ups found a {what}.")
+        else:
+            lines.append(f"本次排查没有发现{what}。" if zh else f"The investigation found no {what}.")
         if same_kind:
             lines.append(("它发现的同类证据：" if zh else "What it did find of that kind: ")
                          + "; ".join(f"[{f.id}] {f.summary} ({_hhmm(f.onset, tz)})" for f in same_kind))

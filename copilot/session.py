@@ -220,10 +220,11 @@ class Session:
             yield event
         if ran_workflow:
             return
+        from .followup import about_investigation
         from .intent import classify
         from .source_names import named_sources, narrow
 
-        context = self.investigation if classify(question) != "knowledge" else None
+        context = self.investigation if about_investigation(question, self.investigation) else None
         selection = self.select_data()
         # A knowledge question's "local" is the local knowledge base (the brains keep to it).
         named = named_sources(question) if classify(question) != "knowledge" else []

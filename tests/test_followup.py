@@ -64,6 +64,93 @@ async def test_rules_answer_about_the_change_from_the_findings():
     assert zh.startswith("根据本次排查的发现") and f"[{cid}]" in zh
 
 
+# -- follow-ups that look data up -----------------------------------------------------------
+def telemetry_tools() -> ToolRegistry:
+    reg = ToolRegistry()
+    for t in telemetry_plugin.tools:
+        reg.add(t)
+    return reg
+
+
+async def follow_up(brain, question: str, diagnosis: dict, settings: Settings) -> list:
+    ctx = ToolContext(data_dir=ensure_demo(), settings=settings)
+    return [e async for e in Agent(brain, telemetry_tools(), ctx, budget=Budget(max_steps=6)).run(question, context=diagnosis)]
+
+
+def proposed(events) -> list[tuple[str, dict]]:
+    return [(e.tool, e.arguments) for e in events if isinstance(e, ActionProposed)]
+
+
+async def test_rules_look_up_what_a_follow_up_asks_about():
+    diagnosis = await investigated()
+    cid = change_id(diagnosis)
+    settings = Settings(offline=True, memory=False, timezone="UTC")
+    events = await follow_up(OfflineBrain(), FOLLOW_UP, diagnosis, settings)
+    assert proposed(events) == [("list_changes", {"start": "2024-05-14T12:30+00:00", "end": "2024-05-14T13:30+00:00"})]
+    answer = next(e for e in events if isinstance(e, FinalAnswer)).answer
+    assert "Looked up list_changes(" in answer and "3 changes" in answer
+    assert f"[{cid}]" in answer and "catalogue / cpu_saturation" in answer  # the investigation's id, not a new one
+    events = await follow_up(OfflineBrain(), "what do the logs of cart say?", diagnosis, settings)
+    assert [t for t, _ in proposed(events)] == ["detect_log_anomalies"]
+    assert proposed(events)[0][1]["component"] == "cart"
+    answer = next(e for e in events if isinstance(e, FinalAnswer)).answer
+    assert "log records, 0 anomalies" in answer and "Neither the investigation nor the look-ups found a log anomaly on cart" in answer
+    events = await follow_up(OfflineBrain(), "is catalogue the cause?", diagnosis, settings)
+    assert proposed(events) == []  # asks about no kind of data: answered from the findings alone
+
+
+async def test_a_model_follow_up_calls_tools_natively_and_reads_their_results():
+    diagnosis = await investigated()
+    with FakeOpenAI(models=["team-test"]) as server:
+        server.reply("Let me read cart's logs.", tool_calls=[{"name": "detect_log_anomalies",
+                                                               "arguments": {"component": "cart"}}], arg_chunk=4)
+        server.reply("cart's logs show no anomaly; the incident is catalogue's CPU [M3].")
+        settings = Settings(base_url=server.base_url, model="team-test", api_key="sk", retries=1, memory=False,
+                            timezone="UTC")
+        events = await follow_up(TeamBrain(settings), "what do the logs of cart say?", diagnosis, settings)
+        assert proposed(events) == [("detect_log_anomalies", {"component": "cart"})]
+        answer = next(e for e in events if isinstance(e, FinalAnswer)).answer
+        assert answer.startswith("cart's logs show no anomaly") and "[M3]" in answer
+        assert "Looked up detect_log_anomalies(component=cart)" in answer
+        first, second = server.chat_requests
+        assert {t["function"]["name"] for t in first["tools"]} >= {"list_changes", "detect_log_anomalies"}
+        results = [m for m in second["messages"] if m["role"] == "tool"]
+        assert len(results) == 1 and "log records, 0 anomalies" in results[0]["content"]
+
+
+async def test_a_model_follow_up_calls_tools_through_the_text_protocol():
+    diagnosis = await investigated()
+    with FakeOpenAI(models=["followup-text"]) as server:
+        server.reply('Thought: read cart\'s logs.\nAction: detect_log_anomalies\nAction Input: {"component": "cart"}')
+        server.reply("Thought: nothing there.\nFinal Answer: cart's logs show no anomaly; catalogue's CPU is the cause [M3].")
+        settings = Settings(base_url=server.base_url, model="followup-text", api_key="sk", retries=1, memory=False,
+                            timezone="UTC")
+        events = await follow_up(TeamBrain(settings), "what do the logs of cart say?", diagnosis, settings)
+        assert proposed(events) == [("detect_log_anomalies", {"component": "cart"})]
+        answer = next(e for e in events if isinstance(e, FinalAnswer)).answer
+        assert answer.startswith("cart's logs show no anomaly") and "[M3]" in answer
+        first, second = server.chat_requests
+        assert "tools" in first and "tools" not in second  # native first, then text, remembered
+        last = second["messages"][-1]
+        assert last["role"] == "user" and last["content"].startswith("Observation:") and "0 anomalies" in last["content"]
+
+
+async def test_a_model_that_skips_the_look_up_gets_the_rules_look_up_and_answers_again():
+    diagnosis = await investigated()
+    cid = change_id(diagnosis)
+    with FakeOpenAI(models=["team-test"]) as server:
+        server.reply("No idea, probably the database.")  # no tool, no citation
+        server.reply(f"The frontend change [{cid}] came before catalogue's CPU rose [M3], but touched another service.")
+        settings = Settings(base_url=server.base_url, model="team-test", api_key="sk", retries=1, memory=False,
+                            timezone="UTC")
+        events = await follow_up(TeamBrain(settings), FOLLOW_UP, diagnosis, settings)
+        assert [t for t, _ in proposed(events)] == ["list_changes"]
+        answer = next(e for e in events if isinstance(e, FinalAnswer)).answer
+        assert answer.startswith(f"The frontend change [{cid}]") and "database" not in answer
+        assert len(server.chat_requests) == 2
+        assert any(m["role"] == "tool" and "3 changes" in m["content"] for m in server.chat_requests[1]["messages"])
+
+
 # -- with a model --------------------------------------------------------------------------
 async def test_a_model_answers_the_follow_up_from_the_investigation_citing_findings():
     diagnosis = await investigated()
@@ -114,6 +201,7 @@ async def test_repl_answers_a_follow_up_in_context_and_new_starts_over(tmp_path)
                        and out.getvalue().rstrip().endswith("answered"))
         said = out.getvalue()[start:]
         assert f"[{cid}]" in said and "catalogue / cpu_saturation" in said
+        assert "→ list_changes" in said  # the changes around 13:00 are looked up
         assert "→ describe_telemetry" not in said and "Incident report" not in said  # not re-run
         assert session.investigation["root_causes"][0]["component"] == "catalogue"  # still the one it was about
         start = len(out.getvalue())
@@ -154,9 +242,11 @@ async def test_tui_answers_a_follow_up_in_context_and_new_starts_over(tmp_path):
         cid = change_id(session.investigation)
         await submit(pilot, FOLLOW_UP)
         await wait_idle(app, pilot)
-        assert len(app.query(StepBlock)) == steps + 1  # one step: the answer, no investigation
+        # two steps: the look-up of the changes the question asks about, then the answer; no investigation
+        assert len(app.query(StepBlock)) == steps + 2
         answer = list(app.query(".answer").results(Markdown))[-1]
         assert f"[{cid}]" in answer.source and "Findings that match the question" in answer.source
+        assert "Looked up list_changes(start=2024-05-14T12:30+00:00" in answer.source
         await submit(pilot, "/new")
         await pilot.pause()
         assert any("new session" in str(n.render()) for n in app.query(Notice))

@@ -9,6 +9,7 @@ from rules, not from a model.
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -88,14 +89,19 @@ class OfflineBrain:
     async def step(self, state: RunState) -> AsyncIterator[Event | Decision]:
         lang = state.language
         if not state.steps:
-            kind = classify(state.question)
+            from ..followup import about_investigation
+
+            kind = "followup" if about_investigation(state.question, state.context) else classify(state.question)
             state.ctx.cache["intent_kind"] = kind
-            if state.context is not None and kind != "knowledge":
+            if kind == "followup":
                 yield self.followup(state)
                 return
             if kind == "knowledge" and "kb_search" in state.tools:
                 yield self.knowledge_search(state)
                 return
+        elif state.ctx.cache.get("intent_kind") == "followup":
+            yield self.followup(state)  # the follow-up's look-ups are done: the answer
+            return
         if state.ctx.cache.get("intent_kind") == "knowledge" and state.results_of("kb_search"):
             yield self._answer_from_knowledge(state)
             return
@@ -116,6 +122,10 @@ class OfflineBrain:
         todo = [st for st in phase.steps if step_applies(st, state) and st.tool not in done]
         thought = self._thought(lang, n, total, todo)
         if done == {"describe_telemetry"}:
+            plan = agent_plan(state)
+            chosen = plan.thought(lang) if plan is not None else ""
+            if chosen:
+                thought = f"{thought} {chosen}"
             echo = self._understand(state)
             if echo:
                 prefix = _PREFIX[lang if lang in _PREFIX else "en"]
@@ -124,12 +134,31 @@ class OfflineBrain:
         return Decision(thought=thought, calls=calls, agent=phase.agent)
 
     def followup(self, state: RunState) -> Decision:
-        """A follow-up question, answered from the current investigation's findings."""
-        from ..followup import answer_followup
+        """A follow-up question, answered from the current investigation's findings; when it
+        asks about a kind of data (the 13:00 changes, cart's logs), that data is looked up
+        first (one step of tool calls), and the answer reads both."""
+        from ..followup import answer_followup, lookup_line, lookups, seed, with_lookups
 
-        answer = answer_followup(state.question, state.context or {}, state.language, local_zone(state.ctx.settings))
+        zh = state.language == "zh"
+        context = state.context or {}
+        tz = local_zone(state.ctx.settings)
+        if not state.steps:
+            wanted = lookups(state.question, context, set(state.tools.names()), tz)
+            if wanted and state.max_steps > 1:
+                seed(state.ctx.findings, context)
+                what = ", ".join(w.tool for w in wanted)
+                thought = (f"{_PREFIX['zh']}这是对当前排查的追问，它问到的数据需要补充查询：{what}；随后结合已有发现作答，不重新排查。"
+                           if zh else
+                           f"{_PREFIX['en']}A follow-up on the current investigation that asks about data to look up: "
+                           f"{what}; then answering with the investigation's findings, not investigating again.")
+                return Decision(thought=thought, calls=[ToolCall("", w.tool, w.arguments, w.agent) for w in wanted],
+                                agent="host")
+        done = [(c, r) for s in state.steps for c, r in zip(s.calls, s.results)]
+        lines = [lookup_line(c.name, c.arguments, r.status, r.output) for c, r in done]
+        merged = with_lookups(context, [f for _, r in done for f in r.findings])
+        answer = answer_followup(state.question, merged, state.language, tz, lines)
         thought = (f"{_PREFIX['zh']}这是对当前排查的追问：根据已有的发现和根因排序作答，不重新排查。"
-                   if state.language == "zh" else
+                   if zh else
                    f"{_PREFIX['en']}A follow-up on the current investigation: answering from its findings and ranking "
                    "instead of investigating again.")
         return Decision(thought=thought, answer=answer, diagnosis=Diagnosis(question=state.question, answer=answer),
@@ -227,11 +256,63 @@ class OfflineBrain:
         return Decision(thought=thought, answer=diagnosis.answer, diagnosis=diagnosis, agent="report")
 
 
+SIGNAL_AGENTS = ("metrics", "logs", "traces", "changes")  # the data-source agents the host may leave out
+_ASKED_SIGNALS = (
+    ("metrics", r"\bmetrics?\b|指标"),
+    ("logs", r"\blogs?\b|日志"),
+    ("traces", r"\btraces?\b|\bspans?\b|调用链|链路"),
+)
+
+
+@dataclass(frozen=True)
+class AgentPlan:
+    """The data-source agents the host starts, and why the others stay idle."""
+
+    idle: dict[str, str]  # agent -> reason ("no", "question") it is not started
+
+    def thought(self, lang: str) -> str:
+        if not self.idle:
+            return ""
+        zh = lang == "zh"
+        why = {"no": ("数据中没有该信号", "the data holds none of its signal"),
+               "question": ("问题只问其他信号", "the question asks about other signals only")}
+        parts = [f"{agent}（{why[r][0]}）" if zh else f"{agent} ({why[r][1]})" for agent, r in self.idle.items()]
+        return (f"主控按问题和数据选择智能体，不启动：{'、'.join(parts)}。" if zh
+                else f"The host starts only the agents the question and data call for; not started: {', '.join(parts)}.")
+
+
+def agent_plan(state: RunState) -> AgentPlan | None:
+    """The host's choice of data-source agents once describe_telemetry has run: an agent
+    whose signal the data does not hold is not started (no spans: no trace agent, a
+    Kubernetes-only dump: none of the four), and a question that names some signals
+    only ("what do the logs of payment say since 10:00?") starts those agents only.
+    None before describe_telemetry (then every agent may run)."""
+    cached = state.ctx.cache.get("agent_plan")
+    if isinstance(cached, AgentPlan):
+        return cached
+    described = [r for r in state.results_of("describe_telemetry") if r.status == "ok" and isinstance(r.data, dict)]
+    if not described:
+        return None
+    data = described[-1].data
+    held = {"metrics": bool(data.get("metric_families")), "logs": bool(data.get("logs")),
+            "traces": bool(data.get("spans")), "changes": bool(data.get("changes"))}
+    asked = {agent for agent, pattern in _ASKED_SIGNALS if re.search(pattern, state.question, re.IGNORECASE)}
+    idle = {agent: "no" for agent in SIGNAL_AGENTS if not held[agent]}
+    if asked and any(held[a] for a in asked):
+        idle.update({agent: "question" for agent in SIGNAL_AGENTS if agent not in asked and agent not in idle})
+    plan = AgentPlan(idle)
+    state.ctx.cache["agent_plan"] = plan
+    return plan
+
+
 def step_applies(step: PlanStep, state: RunState) -> bool:
-    """A step runs when its tool is registered and, for a step that `needs` a kind of data,
-    when the run holds it: describe_telemetry reported it ("platform") or the collected
-    telemetry's meta has it ("database")."""
+    """A step runs when its tool is registered, the host's agent plan starts its agent and,
+    for a step that `needs` a kind of data, when the run holds it: describe_telemetry
+    reported it ("platform") or the collected telemetry's meta has it ("database")."""
     if step.tool not in state.tools:
+        return False
+    plan = agent_plan(state) if step.agent in SIGNAL_AGENTS else None
+    if plan is not None and step.agent in plan.idle:
         return False
     if not step.needs:
         return True

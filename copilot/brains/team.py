@@ -54,6 +54,7 @@ MAX_ROUNDS = 3  # drill-down rounds at most
 MAX_DRILL_CALLS = 2  # calls per round
 RCA_STEPS = 3  # the RCA agent's model calls: up to two rounds of tools, then its ranking
 LOOP_TOKENS = 24_000  # tokens a role's loop may spend
+FOLLOWUP_STEPS = 3  # a follow-up's model calls: up to two rounds of look-ups, then its answer
 AFTER_DRILL = 5  # steps a run needs after the drill-down: re-rank, knowledge, rca, reflection, report
 _AGENT_OF = (("metric", "metrics"), ("prom", "metrics"), ("log", "logs"), ("trace", "traces"), ("change", "changes"))
 
@@ -89,6 +90,7 @@ class _Run:
     model_error: str = ""  # set when the model failed mid-run; the rest is rules only
     loops: dict[str, RoleLoop] = field(default_factory=dict)  # the roles' ReAct loops
     cited: dict[str, list[str]] = field(default_factory=dict)  # component -> finding ids the model cited
+    rule_lookups: bool = False  # a follow-up's rule look-ups have run
 
 
 class _Thinking:
@@ -204,11 +206,15 @@ class TeamBrain:
             self.label = await self.model.ensure_model()
         thinking = _Thinking(state.step_index)
         if not state.steps:
-            state.ctx.cache["intent_kind"] = classify(state.question)
-            if state.context is not None and state.ctx.cache["intent_kind"] != "knowledge":
-                async for item in self._followup(state, run, thinking):
-                    yield item
-                return
+            from ..followup import about_investigation
+
+            followup = about_investigation(state.question, state.context)
+            state.ctx.cache["intent_kind"] = "followup" if followup else classify(state.question)
+        if state.ctx.cache.get("intent_kind") == "followup":
+            async for item in self._followup(state, run, thinking):
+                yield item
+            return
+        if not state.steps:
             if state.ctx.cache["intent_kind"] == "knowledge" and "kb_search" in state.tools:
                 yield self.plan.knowledge_search(state)
                 return
@@ -637,24 +643,19 @@ class TeamBrain:
             yield item
 
     # -- follow-up questions --------------------------------------------------------------
-    async def _followup(self, state: RunState, run: _Run, thinking: _Thinking) -> AsyncIterator[Event | Decision]:
-        """A follow-up about the current investigation: the model answers from its findings,
-        ranking and the rules' reading, citing finding ids; the rules answer when it cites none."""
+    def _followup_opening(self, state: RunState, rules_answer: str) -> str:
         from ..diagnosis import Finding
-        from ..followup import answer_followup
-        from ..timezones import local_zone
 
-        zh = self._lang(state) == "zh"
         context = state.context or {}
-        tz = local_zone(state.ctx.settings)
-        rules_answer = answer_followup(state.question, context, self._lang(state), tz)
         findings = [Finding.from_dict(f) for f in context.get("findings", []) if isinstance(f, dict)]
         causes = [RootCause.from_dict(c) for c in context.get("root_causes", []) if isinstance(c, dict)]
-        valid = {f.id for f in findings}
         summary = str((context.get("report") or {}).get("summary") or "")
         lines = [f"{f.id} ({f.source}, {f.component}, {inputs.hhmm(f.onset) if f.onset else 'no onset'}): {f.summary}"
                  for f in inputs.shown_findings(findings, causes, 20)]
-        user = "\n\n".join([
+        history = [f"{t['role']}: {t['content'][:1500]}" for t in state.history[-4:]
+                   if t.get("role") in ("user", "assistant") and t.get("content")]
+        return "\n\n".join([
+            *(["Conversation so far:\n" + "\n".join(history)] if history else []),
             f"Investigated question: {context.get('question', '')}",
             "Findings:\n" + (inputs.redact("\n".join(lines)) or "(none)"),
             "Root-cause ranking:\n" + inputs.ranking_text(causes),
@@ -662,35 +663,109 @@ class TeamBrain:
             "The rules' reading of the follow-up:\n" + rules_answer,
             f"Follow-up question: {state.question}",
         ])
-        messages = [{"role": "system", "content": self._system("followup", state)}]
-        messages += [{"role": t["role"], "content": t["content"][:1500]} for t in state.history[-4:]
-                     if t.get("role") in ("user", "assistant") and t.get("content")]
-        messages.append({"role": "user", "content": user})
-        reply: Reply | None = None
+
+    def _followup_loop(self, state: RunState, run: _Run, rules_answer: str) -> RoleLoop:
+        from ..followup import LOOKUP_AGENTS, seed
+
+        loop = run.loops.get("followup")
+        if loop is None:
+            seed(state.ctx.findings, state.context or {})  # look-ups number their findings after these
+            tools = [t for t in (state.tools.get(n) for n in LOOKUP_AGENTS) if t is not None]
+            budget = LoopBudget(FOLLOWUP_STEPS, tokens=LOOP_TOKENS, seconds=max(30.0, self.settings.time_budget / 4))
+            brain = RoleBrain(self.settings, self.model.client, self.model.model, self._system("followup", state),
+                              self._followup_opening(state, rules_answer))
+            loop = run.loops["followup"] = RoleLoop.open("followup", state, tools, brain, budget)
+        return loop
+
+    async def _followup(self, state: RunState, run: _Run, thinking: _Thinking) -> AsyncIterator[Event | Decision]:
+        """A follow-up about the current investigation, as a bounded tool loop: the model may
+        look data up (changes near a time, a component's logs or metrics) with the read-only
+        detectors, and answers from the findings, ranking and what it looked up, citing ids.
+        The rules' floor: the look-ups the rules map the question to run when the model made
+        none, and the rules answer when the model cites nothing or fails."""
+        from ..followup import LOOKUP_AGENTS, answer_followup, lookup_line, lookups, with_lookups
+        from ..timezones import local_zone
+
+        zh = self._lang(state) == "zh"
+        context = state.context or {}
+        tz = local_zone(state.ctx.settings)
+        done = [(c, r) for s in state.steps for c, r in zip(s.calls, s.results)]
+        lines = [lookup_line(c.name, c.arguments, r.status, r.output) for c, r in done]
+        merged = with_lookups(context, [f for _, r in done for f in r.findings])
+        rules_answer = answer_followup(state.question, merged, self._lang(state), tz, lines)
+        loop = self._followup_loop(state, run, rules_answer)
+        remaining = state.max_steps - len(state.steps)
+        decision: Decision | None = None
         failed = ""
-        try:
-            async for item in self._ask(run, thinking, "qa", messages, stream_as="thought"):
-                if isinstance(item, Reply):
-                    reply = item
-                elif item is not None:
+        if not loop.spent() and not run.model_error:
+            try:
+                async for item in self._loop_step(state, run, loop, thinking,
+                                                  "追问（模型）：" if zh else "Follow-up (model):"):
+                    if isinstance(item, Decision):
+                        decision = item
+                    elif item is not None:
+                        yield item
+            except ModelError as exc:  # the findings are here: the rules can still answer
+                failed = str(exc)
+        failed = failed or run.model_error
+        if decision is not None and decision.calls and remaining > 1:
+            components = sorted({str(f.get("component")) for f in merged.get("findings", []) if isinstance(f, dict)})
+            seen = {inputs.call_key(c.name, c.arguments) for c, _ in done}
+            calls: list[ToolCall] = []
+            for call in decision.calls[:2]:
+                args = dict(call.arguments)
+                if call.name not in loop.tool_names:
+                    continue
+                if "component" in args:
+                    comp = roles.match_component(args["component"], components)
+                    if comp is None:
+                        continue
+                    args["component"] = comp
+                if inputs.call_key(call.name, args) in seen:
+                    continue
+                calls.append(ToolCall(call.id, call.name, args, LOOKUP_AGENTS[call.name]))
+            if calls:
+                loop.took(state.step_index, decision.thought)
+                what = ", ".join(f"{c.name}({', '.join(f'{k}={v}' for k, v in c.arguments.items())})" for c in calls)
+                note = f"追问需要补充查询：{what}。" if zh else f"The follow-up looks up: {what}."
+                async for item in self._finish(thinking, Decision(thought=note, calls=calls, agent="host")):
                     yield item
-        except ModelError as exc:  # the findings are here: the rules can still answer
-            failed = str(exc)
-        text, removed = roles.filter_citations(reply.text if reply else "", valid)
+                return
+        wanted = [w for w in lookups(state.question, context, set(loop.tool_names), tz)
+                  if inputs.call_key(w.tool, w.arguments) not in {inputs.call_key(c.name, c.arguments) for c, _ in done}]
+        if not done and wanted and not run.rule_lookups and remaining > 1:
+            run.rule_lookups = True  # the floor: the data the question asks about is looked up
+            if decision is not None and not loop.spent():
+                loop.took(state.step_index, decision.thought)  # its next request carries the results
+            what = ", ".join(w.tool for w in wanted)
+            note = (f"[规则] 追问问到的数据需要补充查询：{what}。" if zh
+                    else f"[rules] The follow-up asks about data to look up: {what}.")
+            async for item in self._finish(thinking, Decision(thought=note, agent="host", calls=[
+                    ToolCall("", w.tool, w.arguments, w.agent) for w in wanted])):
+                yield item
+            return
+        if (decision is not None and decision.answer is None and not decision.calls and not loop.spent()
+                and remaining > 1 and not failed):
+            loop.took(state.step_index, decision.thought)  # an unreadable reply: the loop asks again
+            yield Decision(thought="", agent="host")
+            return
+        valid = {str(f.get("id")) for f in merged.get("findings", []) if isinstance(f, dict)}
+        text, removed = roles.filter_citations(decision.answer or "" if decision is not None else "", valid)
         if failed:
             answer = rules_answer
             note = (f"[规则] 模型不可用（{failed}），根据已有发现作答。" if zh
                     else f"[rules] The model is unavailable ({failed}); the rules answer from the findings.")
         elif text and roles.cited(text, valid):
-            answer = text.rstrip() + "\n"
+            looked = "".join(("\n- 查询 " if zh else "\n- Looked up ") + line for line in lines)
+            answer = text.rstrip() + "\n" + (looked.lstrip("\n") + "\n" if looked else "")
             note = ("根据当前排查的发现作答（未重新排查）。" if zh
                     else "Answered from the current investigation's findings (not investigated again).")
             if removed:
                 note += f" (dropped citations no finding backs: {', '.join(removed)})"
         else:
             answer = rules_answer
-            note = ("[规则] 模型的回答没有引用任何发现，改用规则的回答。" if zh and reply is not None else
-                    "[rules] The model's answer cited no finding, so the rules answer." if reply is not None else
+            note = ("[规则] 模型的回答没有引用任何发现，改用规则的回答。" if zh and decision is not None else
+                    "[rules] The model's answer cited no finding, so the rules answer." if decision is not None else
                     "[规则] 根据已有发现作答。" if zh else "[rules] Answering from the findings.")
         async for item in self._finish(thinking, Decision(thought=note, answer=answer,
                                                           diagnosis=Diagnosis(question=state.question, answer=answer),
