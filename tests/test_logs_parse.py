@@ -44,6 +44,16 @@ def test_masking_keeps_delimiters_and_canonical_rules_apply():
     assert canonical_template("v<*>.<*>.<*> and <*><*>") == "<*> and <*>"
 
 
+def test_key_value_masks_named_instances_and_keeps_words_and_delimiters():
+    # A value naming an instance ("pkg/.Activity", "object@addr") is a variable even if
+    # every line shows the same one; plain words and numbers with delimiters are not.
+    assert mask_variables("cmp=com.tencent.mm/.ui.LauncherUI (has extras)") == "cmp=<*> (has extras)"
+    assert mask_variables("manager = com.huawei.health.g.c@4e1b ok") == "manager = <*> ok"
+    assert mask_variables("logname= uid=0 tty=ssh user=guest") == "logname= uid=<*> tty=ssh user=guest"
+    assert mask_variables("steps=12##30 phase=@0x1f") == "steps=<*>##<*> phase=@<*>"
+    assert mask_variables("Error Domain=com.apple.sos Code=5") == "Error Domain=com.apple.sos Code=<*>"
+
+
 def test_templates_group_lines_and_keep_constants():
     lines = []
     users = ["alice", "bob", "carol", "dave", "erin", "frank"]
