@@ -106,3 +106,23 @@ def test_more_lines_than_the_budget_are_thinned_alike_keeping_every_error():
     assert thin(records, budget=100) == kept  # the same input thins the same way
     found = detect_log_anomalies(records, WINDOW, BASELINE, _ids(), budget=100)
     assert any(f.component == "checkout" and f.kind == "error_surge" for f in found)
+
+
+def test_an_error_level_in_a_plain_text_header_counts_when_the_collector_gave_none():
+    # Spring Boot lines as a container runtime collects them: no level field, the level
+    # is in the text, and the message itself has no error wording.
+    def line(t: float, level: str, text: str) -> LogRecord:
+        stamp = "2023-01-29 08:43:12.123"
+        return LogRecord(t, "ts-order-service", f"{stamp} {level} 1 --- [nio-exec-5] c.OrderService : {text}", "")
+
+    rng = random.Random(3)
+    records = [line(T0 + 20 * k, "INFO", f"order {rng.randint(1, 999)} created") for k in range(360)]
+    records += [line(WINDOW[0] + 20 * k, "INFO", f"order {rng.randint(1, 999)} created") for k in range(180)]
+    records += [line(T0 + 900 * k, "ERROR", f"order {k} not in the database") for k in range(2)]
+    records += [line(WINDOW[0] + 600 + 10 * k, "ERROR", f"order {k} not in the database") for k in range(40)]
+    # An INFO header decides over a word in the message.
+    records += [line(WINDOW[0] + 600 + 10 * k, "INFO", "error counter reset") for k in range(3)]
+    found = detect_log_anomalies(records, WINDOW, BASELINE, _ids())
+    surges = [f for f in found if f.kind == "error_surge"]
+    assert len(surges) == 1 and "not in the database" in surges[0].signal
+    assert surges[0].details["count"] == 40 and surges[0].details["baseline_count"] == 2

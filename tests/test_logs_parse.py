@@ -36,12 +36,31 @@ def test_file_shape_keeps_messages_that_look_like_header_fields():
     assert out[-1] == "[client 10.0.0.1] File does not exist: /x"
 
 
+def test_a_bracket_group_some_lines_lack_is_message_even_when_most_lines_have_it():
+    head = "2017-05-16 00:00:{:02d}.008 25746 INFO nova.compute.manager [req-{} 113d3a99c3da401f 54fadb412c4e40cd - - -]"
+    lines = [f"{head.format(i, i)} [instance: b900-{i}] Took {i}.5 seconds to build instance." for i in range(18)]
+    lines += [f"{head.format(i, i)} 10.11.10.1 \"GET /v2/servers HTTP/1.1\" status: 200" for i in range(2)]
+    out = strip_headers(lines)
+    assert out[0] == "[instance: b900-0] Took 0.5 seconds to build instance."
+    assert out[-1] == '10.11.10.1 "GET /v2/servers HTTP/1.1" status: 200'
+
+
 def test_masking_keeps_delimiters_and_canonical_rules_apply():
     assert mask_variables("rhost=218.188.2.4 uid=0 took 35ms") == "rhost=<*> uid=<*> took <*>"
     assert mask_variables("open /var/log/app.log at 0x7f3a") == "open <*> at <*>"
     assert mask_variables("connect to db.example.com:5432 failed") == "connect to <*>:<*> failed"
     assert canonical_template("blk_<*>  is  true") == "<*> is <*>"
     assert canonical_template("v<*>.<*>.<*> and <*><*>") == "<*> and <*>"
+
+
+def test_key_value_masks_named_instances_and_keeps_words_and_delimiters():
+    # A value naming an instance ("pkg/.Activity", "object@addr") is a variable even if
+    # every line shows the same one; plain words and numbers with delimiters are not.
+    assert mask_variables("cmp=com.tencent.mm/.ui.LauncherUI (has extras)") == "cmp=<*> (has extras)"
+    assert mask_variables("manager = com.huawei.health.g.c@4e1b ok") == "manager = <*> ok"
+    assert mask_variables("logname= uid=0 tty=ssh user=guest") == "logname= uid=<*> tty=ssh user=guest"
+    assert mask_variables("steps=12##30 phase=@0x1f") == "steps=<*>##<*> phase=@<*>"
+    assert mask_variables("Error Domain=com.apple.sos Code=5") == "Error Domain=com.apple.sos Code=<*>"
 
 
 def test_templates_group_lines_and_keep_constants():

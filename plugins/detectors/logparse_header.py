@@ -69,6 +69,9 @@ _TOKEN_RE = re.compile(r"[^\s|]+")
 _LOOKAHEAD_TOKENS = 6
 
 _TERMINAL = {"comp", "dash"}
+# Share of lines that, reading the header without a trailing bracket group, show that
+# group is message text (a header field is written on every line).
+OPTIONAL_SHARE = 0.05
 _MAX_PREFIX_TOKENS = 5
 
 
@@ -194,7 +197,8 @@ def _next_field(line: str, pos: int, previous: str) -> tuple[str, int] | None:
 class HeaderStripper:
     """Learns the header shape of one file and cuts it off each line.
 
-    The shape is the most common sequence of field kinds. A line whose own reading is
+    The shape is the most common sequence of field kinds, less a trailing bracket
+    group that at least OPTIONAL_SHARE of the lines read without. A line whose own reading is
     longer than the shape (its message starts like a header field) is cut where the
     shape ends; a line that reads shorter keeps what it read. Lines without a
     timestamp, or files where no shape is shared by a fifth of the lines, are untouched.
@@ -207,6 +211,11 @@ class HeaderStripper:
         if shapes:
             shape, count = shapes.most_common(1)[0]
             if count >= min_share * max(1, len(lines)):
+                # A trailing bracket group that some lines lack is the start of the
+                # others' messages ("[instance: <id>] Took 3 s"), not a header field:
+                # one format string writes the header, so its fields are in every line.
+                while shape and shape[-1] == "bracket" and shapes[shape[:-1]] >= OPTIONAL_SHARE * len(lines):
+                    shape = shape[:-1]
                 self.shape = shape
 
     def content(self, index: int, line: str) -> str:

@@ -47,6 +47,16 @@ _NUMBER_RE = re.compile(r"(?<![\w<])(?:[<>]=?)?[-+]?\d+(?:\.\d+)?(?![\w>])")
 # A quantity followed by the same quantity restated in brackets is one value:
 # "1190 bytes (1.16 KB) sent" reads as "<*> bytes sent", like "0 bytes sent".
 _RESTATED_RE = re.compile(r"(<\*>(?: [A-Za-z]{1,12})?) \(<\*> ?[A-Za-z%]{1,5}\)(?=[\s,;.]|$)")
+# The value of a "key=value" pair that names something ("pkg=com.tencent.mobileqq",
+# "cmp=com.a/.Main") is a variable even when the lines at hand all show the same one. A
+# plain word ("tty=ssh", "user=guest") is left to the clusterer, which sees whether it
+# varies; a value that starts with a masked number keeps its inner delimiters
+# ("steps=<*>##<*>"), as numbers elsewhere do. A space after
+# "=" counts only with one before it ("name = x"), so "logname= uid=0" has an empty value.
+_KEY_VALUE_RE = re.compile(
+    r"(?<![\w.\-])([A-Za-z_][\w.\-]*(?:=| = ?))([^\s,;=\"'(){}\[\]]*[^\s,;=\"'(){}\[\].:])"
+)
+_PLAIN_VALUE_RE = re.compile(r"[^@/#]*|[^A-Za-z]*|<\*>.*")
 
 _PATH_DELIMS = r"\s,!;:=|\"'\[\](){}"
 _PATH_SPLIT_RE = re.compile(rf"([{_PATH_DELIMS}])")
@@ -71,7 +81,13 @@ def mask_variables(message: str) -> str:
     text = _NUM_UNIT_RE.sub(WILDCARD, text)
     text = _NUMBER_RE.sub(WILDCARD, text)
     text = _RESTATED_RE.sub(r"\1", text)
+    text = _KEY_VALUE_RE.sub(_mask_value, text)
     return canonical_template(text, default_strings=False)
+
+
+def _mask_value(match: re.Match[str]) -> str:
+    key, value = match.group(1), match.group(2)
+    return match.group(0) if _PLAIN_VALUE_RE.fullmatch(value) else key + WILDCARD
 
 
 def canonical_template(template: str, default_strings: bool = True) -> str:

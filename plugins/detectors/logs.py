@@ -30,6 +30,15 @@ _ERROR_WORDS = re.compile(
     r"out of memory|\boom\b|refused|unreachable|segfault|stack overflow|killed|denied",
     re.IGNORECASE,
 )
+# A plain-text line carries its level in the header ("2023-01-29 08:43:12.123 ERROR 1 ---
+# [exec-5] c.a.OrderService : ...", "[INFO] ..."): the first upper-case level word
+# standing alone within the first HEADER_CHARS characters, where headers end in the
+# common Java, Python and Go formats. Read only when the collector gave no level.
+_HEADER_LEVEL = re.compile(
+    r"(?<![\w.\-])(?:TRACE|DEBUG|INFO|NOTICE|WARN|WARNING|ERROR|ERR|FATAL|CRITICAL|CRIT|SEVERE|EMERG|ALERT|PANIC)"
+    r"(?![\w.\-])"
+)
+HEADER_CHARS = 64
 MIN_SCORE = 4.0  # robust sigmas; below this a burst is not reported
 MIN_COUNT = 3  # lines; fewer are never a burst or surge
 MAX_FINDINGS_PER_COMPONENT = 5
@@ -45,7 +54,7 @@ def thin(records: list[LogRecord], budget: int | None = None) -> list[LogRecord]
     budget = LOG_BUDGET if budget is None else budget
     if len(records) <= budget:
         return records
-    errors = [r.level.upper() in _ERROR_LEVELS for r in records]
+    errors = [level_of(r) in _ERROR_LEVELS for r in records]
     keep_share = max(budget - sum(errors), budget // 10) / max(len(records) - sum(errors), 1)
     cut = int(min(keep_share, 1.0) * 2**32)
     return [r for r, err in zip(records, errors)
@@ -65,8 +74,16 @@ class _Stats:
     error_examples: list[str] = field(default_factory=list)
 
 
+def level_of(record: LogRecord) -> str:
+    """The record's level, or the level its plain-text header shows, or ""."""
+    if record.level:
+        return record.level.upper()
+    m = _HEADER_LEVEL.search(record.message, 0, HEADER_CHARS)
+    return m.group(0) if m else ""
+
+
 def is_error(record: LogRecord, template: str) -> bool:
-    level = record.level.upper()
+    level = level_of(record)
     if level in _ERROR_LEVELS:
         return True
     if level in {"DEBUG", "INFO", "TRACE"}:
