@@ -5,7 +5,8 @@
 Everything runs as a user would: `copilot` subprocesses over a corpus generated into a
 temporary folder (tests/fuzz_corpus.py, tests/hostile.py, tests/data/secrets_corpus.yaml).
 Counts, all of which should be zero: tracebacks, hangs (60 s), wrong exit codes or
-messages that do not name the file; secrets leaked and raw escape sequences per output
+messages that do not name the file (a hung model endpoint: the rules' result under one
+warning line within its 2 s budget, else a hang); secrets leaked and raw escape sequences per output
 channel; partial writes after `kb import` runs SIGKILLed mid-import. Also prints redaction
 recall and precision on the corpus. Takes a few minutes; it is a benchmark, not a test.
 """
@@ -85,6 +86,28 @@ def bad_input(t: Tally, base: Path, env: dict[str, str], kb_env: dict[str, str])
                err.replace("duplicate ids in this import", f"{target}: duplicate ids"))
 
 
+def hung_model(t: Tally, base: Path, env: dict[str, str], budget: float = 2.0) -> None:
+    """`--query` against a model endpoint that accepts and never answers, or stalls midway:
+    the rules' result under one warning line (exit 0), within the budget of the first connection."""
+    from tests.hung_endpoint import HungEndpoint
+
+    for mode in ("silent", "stall"):
+        cfg = base / f"hung-{mode}"
+        (cfg / "sre-copilot").mkdir(parents=True)
+        with HungEndpoint(mode) as hung:
+            (cfg / "sre-copilot" / "config.toml").write_text(
+                f'base_url = "{hung.base_url}"\nmodel = "m"\napi_key = "sk-local"\nmodel_budget = {budget}\n')
+            code, out, err = run(["--query", "why is checkout slow?", "--no-memory"], dict(env, XDG_CONFIG_HOME=str(cfg)))
+            late = not hung.accepted or time.monotonic() - hung.accepted[0] > 2 * budget + HANG_S / 6
+        row = t.rows[f"--query, model endpoint hung ({budget:g} s budget)"]
+        row["inputs"] += 1
+        if code is None or late:
+            row["hangs"] += 1
+            continue
+        row["tracebacks"] += "Traceback" in err
+        row["wrong exit/message"] += code != 0 or sum("rules' result" in line for line in out.splitlines()) != 1
+
+
 def channels(base: Path, env: dict[str, str], kb_env: dict[str, str]) -> dict[str, tuple[int, int]]:
     """channel -> (secrets leaked, outputs with raw escapes)."""
     incident = hostile_incident(base / "incident", env)
@@ -162,6 +185,7 @@ def main() -> int:
         run(["kb", "list"], kb_env, timeout=600)  # seed the KB once
         tally = Tally()
         bad_input(tally, base, env, kb_env)
+        hung_model(tally, base, env)
         per_channel = channels(base, env, kb_env)
         kill_runs, killed, partial = kills(base, kb_env, args.kills)
     data = corpus()
@@ -169,10 +193,10 @@ def main() -> int:
     precision = sum(redact(t) == t for t in data["clean"]) / len(data["clean"])
 
     print("Bad input (each malformed input: exit 1, one line naming the file)")
-    print(f"| {'group':<32} | inputs | tracebacks | hangs | wrong exit/message |")
-    print(f"|{'-' * 34}|--------|------------|-------|--------------------|")
+    print(f"| {'group':<42} | inputs | tracebacks | hangs | wrong exit/message |")
+    print(f"|{'-' * 44}|--------|------------|-------|--------------------|")
     for group, row in tally.rows.items():
-        print(f"| {group:<32} | {row['inputs']:>6} | {row['tracebacks']:>10} | {row['hangs']:>5} | {row['wrong exit/message']:>18} |")
+        print(f"| {group:<42} | {row['inputs']:>6} | {row['tracebacks']:>10} | {row['hangs']:>5} | {row['wrong exit/message']:>18} |")
     print("\nSecrets and terminal escapes per channel (hostile incident: "
           f"{len(canaries()) + 2} canaries, {len(ESCAPES)} escape kinds)")
     print(f"| {'channel':<28} | secrets leaked | raw escapes |")
