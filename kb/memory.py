@@ -85,7 +85,11 @@ class KnowledgeMemory:
             "model": diagnosis.model,
             "diagnosis_json": json.dumps(redact_obj(diagnosis.to_dict()), ensure_ascii=False, default=str),
         }
-        return self.store.put("incident", [redact_obj(row)])[0]  # memory never stores a secret
+        entry_id = self.store.put("incident", [redact_obj(row)])[0]  # memory never stores a secret
+        from .snapshot import refresh
+
+        refresh(self.store)  # the next `memory list` reads the snapshot, not LanceDB
+        return entry_id
 
     # -- recall -------------------------------------------------------------------------
     def recall(self, question: str, findings: list[Finding] | None = None, k: int = 3) -> list[dict[str, Any]]:

@@ -121,3 +121,18 @@ class StoreView:
     def runbook(self, doc_id: str) -> list[dict[str, Any]]:
         chunks = [e for e in self._all().get("document", []) if e.get("doc_id") == doc_id]
         return sorted(chunks, key=lambda e: e.get("position") or 0)
+
+
+REFRESH_MAX_ROWS = 2_000  # a writer re-snapshots a store this small; a bigger one is left to the next reader
+
+
+def refresh(store: Any) -> None:
+    """After a write by a process that has the store open (an investigation saving its
+    diagnosis), write the snapshot at once, so the next `kb list` / `memory list` does not
+    pay LanceDB's import to re-read it. Skipped for big stores (the listing costs more)."""
+    key = state_key(store.uri, store.embedder.name)
+    if key is None:
+        return
+    if sum(store.count(kind) for kind in S.KINDS if store.has_table(kind)) > REFRESH_MAX_ROWS:
+        return
+    save(store.uri, key, {kind: store.list(kind) for kind in S.KINDS})
