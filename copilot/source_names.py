@@ -32,14 +32,25 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "cloudwatch": ("cloudwatch", "aws"),
 }
 _BY_ALIAS = {alias: name for name, aliases in ALIASES.items() for alias in aliases}
-_WORD = "|".join(sorted((re.escape(a) for a in _BY_ALIAS), key=len, reverse=True))
+# Words that name a source on their own after "from"/"using"; the others ("aws", "k8s",
+# "file") need "data"/"source" after them ("errors from AWS" is about AWS, not CloudWatch).
+_STRONG = ("local", "本地", "prometheus", "普罗米修斯", "loki", "elasticsearch", "alertmanager", "jaeger", "tempo",
+           "cloudwatch")
+
+
+def _alternatives(words: Any) -> str:
+    return "|".join(sorted((re.escape(a) for a in words), key=len, reverse=True))
+
+
+_WORD = _alternatives(_BY_ALIAS)
 _SOURCE_WORDS = r"(?:data\s*sources?|datasources?|sources?|data|metrics|数据源|数据)"
 _CLAUSE = re.compile(
     # Chinese: 请参考local的数据源 / 用 prometheus 的数据 / 基于本地数据 / 只看 loki
-    rf"[，,;；]?\s*(?:请\s*)?(?:参考|使用|用|基于|根据|依据|只看|查看|看)\s*(?P<zh>{_WORD})\s*(?:的)?\s*{_SOURCE_WORDS}?"
+    rf"[，,;；]?\s*(?:请\s*)?(?:参考|使用|用|基于|根据|依据|只看)\s*"
+    rf"(?:(?P<zh>{_alternatives(_STRONG)})\s*(?:的)?\s*{_SOURCE_WORDS}?|(?P<zh2>{_WORD})\s*(?:的)?\s*{_SOURCE_WORDS})"
     # English: from Prometheus / using the local data source / based on loki logs
     rf"|[,;]?\s*\b(?:(?:answer|look|check|read|only)\s+)?(?:from|using|use|via|according\s+to|based\s+on)\s+(?:the\s+)?(?:only\s+)?"
-    rf"(?P<en>{_WORD})\b(?:\s+{_SOURCE_WORDS}\b)?(?:\s+only\b)?"
+    rf"(?:(?P<en>{_alternatives(_STRONG)})\b(?:\s+{_SOURCE_WORDS}\b)?|(?P<en2>{_WORD})\s+{_SOURCE_WORDS}\b)(?:\s+only\b)?"
     # "the prometheus data source", "local的数据源"
     rf"|(?P<bare>\b{_WORD})\s*(?:的)?\s*(?:data\s*sources?|datasources?|数据源)",
     re.I,
@@ -47,13 +58,17 @@ _CLAUSE = re.compile(
 
 
 def _matches(question: str) -> list[re.Match[str]]:
-    return [m for m in _CLAUSE.finditer(question) if (m.group("zh") or m.group("en") or m.group("bare"))]
+    return [m for m in _CLAUSE.finditer(question) if _word(m)]
+
+
+def _word(m: re.Match[str]) -> str:
+    return m.group("zh") or m.group("zh2") or m.group("en") or m.group("en2") or m.group("bare") or ""
 
 
 def named_sources(question: str) -> list[str]:
     out: list[str] = []
     for m in _matches(question):
-        word = (m.group("zh") or m.group("en") or m.group("bare")).lower()
+        word = _word(m).lower()
         name = _BY_ALIAS.get(word)
         if name and name not in out:
             out.append(name)

@@ -54,6 +54,10 @@ def test_no_time_given_defaults_to_the_last_hour_of_data():
     ("帮我看看集群 c1 的状态", []),
     ("请参考知识库里的经验", []),
     ("errors from the payment service", []),
+    ("why do we get 502s from AWS", []),
+    ("帮我看看 k8s 集群的 pod", []),
+    ("用 k8s 的数据看看 pod 为什么 pending", ["kubernetes"]),
+    ("read from the aws data source", ["cloudwatch"]),
 ])
 def test_named_sources(question, names):
     from copilot.source_names import named_sources

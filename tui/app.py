@@ -4,7 +4,7 @@ The investigation runs in a Textual worker that iterates `Session.ask()` and han
 event to the conversation pane; Ctrl+C cancels that worker (the app keeps running),
 Ctrl+Q quits. Tools that change systems ask through a modal (`ModalApprover`). Slash
 commands are shared with the REPL (`tui.slash`). F2 or /kb opens the knowledge screen
-(`tui.knowledge`).
+(`tui.knowledge`), F3 or /runs the run-history screen (`tui.runs`).
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from textual.worker import Worker, WorkerState
 from copilot.errors import CopilotError
 
 from .knowledge import KnowledgeScreen
+from .runs import RunsScreen
 from .render import RunStatus, failed_text
 from .screens import ModalApprover, SessionsScreen
 from .slash import is_command, run_command
@@ -43,6 +44,7 @@ class CopilotApp(App[int]):
         Binding("ctrl+c", "cancel_run", "Cancel", priority=True),
         Binding("ctrl+q", "quit", "Quit", priority=True),
         Binding("f2", "knowledge", "Knowledge"),
+        Binding("f3", "runs", "Runs"),
     ]
 
     def __init__(self, session: Any, question: str | None = None, clock: Callable[[], float] = time.monotonic) -> None:
@@ -169,13 +171,17 @@ class CopilotApp(App[int]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "cancel_run":
             return self.running  # otherwise Ctrl+C falls through (copy in the input)
-        if action == "knowledge":
+        if action in ("knowledge", "runs"):
             return len(self.screen_stack) == 1  # from the conversation, not over another screen
         return True
 
     def action_knowledge(self) -> None:
         if len(self.screen_stack) == 1:
             self.push_screen(KnowledgeScreen(self.session.settings))
+
+    def action_runs(self) -> None:
+        if len(self.screen_stack) == 1:
+            self.push_screen(RunsScreen())
 
     def action_cancel_run(self) -> None:
         if self.worker is not None:
@@ -195,6 +201,9 @@ class CopilotApp(App[int]):
             return
         if outcome.action == "knowledge":
             self.action_knowledge()
+            return
+        if outcome.action == "runs":
+            self.action_runs()
             return
         if outcome.action == "sessions" and outcome.sessions:
             self.push_screen(SessionsScreen(outcome.sessions, self.session.settings), callback=self._picked)

@@ -22,6 +22,7 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("/sessions", "list saved sessions"),
     ("/resume ID", "continue a saved session (a unique prefix of the id is enough)"),
     ("/kb", "the knowledge base: experiences and runbooks (a screen in the TUI, also F2)"),
+    ("/runs", "workflow run history: runs, their steps, labels (a screen in the TUI, also F3)"),
     ("/new", "start over: the next question opens a new investigation (follow-ups are about the current one)"),
     ("/clear", "clear the screen"),
     ("/exit", "quit (also Ctrl+D in the REPL, Ctrl+Q in the TUI)"),
@@ -30,6 +31,10 @@ COMMANDS: tuple[tuple[str, str], ...] = (
 
 KB_HINT = ("the knowledge base: `copilot kb list`, `copilot kb search QUERY`, `copilot kb add`, "
            "`copilot kb edit ID`, `copilot kb rm ID`; the TUI (`copilot`) has a knowledge screen (F2)")
+
+
+RUNS_HINT = ("workflow run history: `copilot runs list`, `copilot runs show RUN_ID`, `copilot runs label RUN_ID STEP "
+             "LABEL`; the TUI (`copilot`) has a run-history screen (F3)")
 
 
 def help_text() -> str:
@@ -43,7 +48,7 @@ def help_text() -> str:
 @dataclass
 class Outcome:
     text: str = ""
-    action: str = ""  # "" | clear | exit | sessions | resumed | knowledge | new
+    action: str = ""  # "" | clear | exit | sessions | resumed | knowledge | runs | new
     error: bool = False
     sessions: list[Any] = field(default_factory=list)  # SessionSummary rows for /sessions
 
@@ -160,6 +165,8 @@ def run_command(session: Any, line: str) -> Outcome:
         return _resume(session, arg)
     if name == "/kb":
         return Outcome(KB_HINT, action="knowledge")
+    if name == "/runs":
+        return Outcome(RUNS_HINT, action="runs")
     if name == "/new":
         session.start_over()
         return Outcome(f"new session {session.id}: the next question starts a new investigation", action="new")
