@@ -63,7 +63,6 @@ _PATH_SPLIT_RE = re.compile(rf"([{_PATH_DELIMS}])")
 _PATH_TOKEN_RE = re.compile(r"^(?:/[^/]+)+/?$")
 _TOKEN_SPLIT_RE = re.compile(rf"([{_PATH_DELIMS}.\-+@#$%&])")
 _DEFAULT_STRINGS = {"true", "false", "null", "root", "admin"}
-_DIGITS_RE = re.compile(r"^\d+$")
 _ANY_DIGIT_RE = re.compile(r"\d")
 _GLUED_RE = re.compile(r"^[^\s/]*<\*>[^\s/]*$")
 
@@ -119,9 +118,9 @@ def canonical_template(template: str, default_strings: bool = True) -> str:
         template = "".join(WILDCARD if _PATH_TOKEN_RE.match(p) else p for p in parts)
     out = []
     for token in _TOKEN_SPLIT_RE.split(template):
-        if (default_strings and token.lower() in _DEFAULT_STRINGS) or _DIGITS_RE.match(token):
+        if (default_strings and token.lower() in _DEFAULT_STRINGS) or token.isdecimal():  # isdecimal: what \d takes
             token = WILDCARD
-        elif _GLUED_RE.match(token) and token != "<*>/<*>":
+        elif "<*>" in token and token != "<*>/<*>" and _GLUED_RE.match(token):
             token = WILDCARD
         out.append(token)
     template = "".join(out)
