@@ -63,25 +63,42 @@ _PATH_SPLIT_RE = re.compile(rf"([{_PATH_DELIMS}])")
 _PATH_TOKEN_RE = re.compile(r"^(?:/[^/]+)+/?$")
 _TOKEN_SPLIT_RE = re.compile(rf"([{_PATH_DELIMS}.\-+@#$%&])")
 _DEFAULT_STRINGS = {"true", "false", "null", "root", "admin"}
-_DIGITS_RE = re.compile(r"^\d+$")
+_ANY_DIGIT_RE = re.compile(r"\d")
 _GLUED_RE = re.compile(r"^[^\s/]*<\*>[^\s/]*$")
 
 
 def mask_variables(message: str) -> str:
-    """The message with obvious variables replaced by <*>, delimiters kept."""
-    text = _URL_RE.sub(WILDCARD, message)
-    text = _UUID_RE.sub(WILDCARD, text)
-    text = _MAC_RE.sub(WILDCARD, text)
-    text = _DATETIME_RE.sub(WILDCARD, text)
-    text = _HOST_RE.sub(WILDCARD, text)
-    text = _PATH_RE.sub(WILDCARD, text)
-    text = _IPV4_RE.sub(WILDCARD, text)
-    text = _HEX_RE.sub(WILDCARD, text)
-    text = _HEXID_RE.sub(WILDCARD, text)
-    text = _NUM_UNIT_RE.sub(WILDCARD, text)
-    text = _NUMBER_RE.sub(WILDCARD, text)
-    text = _RESTATED_RE.sub(r"\1", text)
-    text = _KEY_VALUE_RE.sub(_mask_value, text)
+    """The message with obvious variables replaced by <*>, delimiters kept.
+
+    A pattern runs only on text holding a character every match of it needs (":" for
+    a URL or MAC, "." for a host or IP, a digit for dates and numbers, ...): the same
+    result, in about half the time on real logs."""
+    text = message
+    if "://" in text:
+        text = _URL_RE.sub(WILDCARD, text)
+    if "-" in text:
+        text = _UUID_RE.sub(WILDCARD, text)
+    if ":" in text:
+        text = _MAC_RE.sub(WILDCARD, text)
+    digits = _ANY_DIGIT_RE.search(text) is not None
+    if digits:
+        text = _DATETIME_RE.sub(WILDCARD, text)
+    if "." in text:
+        text = _HOST_RE.sub(WILDCARD, text)
+    if "/" in text:
+        text = _PATH_RE.sub(WILDCARD, text)
+    if digits:
+        if "." in text:
+            text = _IPV4_RE.sub(WILDCARD, text)
+        if "0x" in text or "0X" in text:
+            text = _HEX_RE.sub(WILDCARD, text)
+        text = _HEXID_RE.sub(WILDCARD, text)
+        text = _NUM_UNIT_RE.sub(WILDCARD, text)
+        text = _NUMBER_RE.sub(WILDCARD, text)
+    if "(" in text:
+        text = _RESTATED_RE.sub(r"\1", text)
+    if "=" in text:
+        text = _KEY_VALUE_RE.sub(_mask_value, text)
     return canonical_template(text, default_strings=False)
 
 
@@ -96,13 +113,14 @@ def canonical_template(template: str, default_strings: bool = True) -> str:
     `default_strings=False` keeps words such as "root" or "true": masking leaves them to
     the clusterer, which sees whether they vary, and the final template masks them."""
     template = " ".join(template.split())
-    parts = _PATH_SPLIT_RE.split(template)
-    template = "".join(WILDCARD if _PATH_TOKEN_RE.match(p) else p for p in parts)
+    if "/" in template:
+        parts = _PATH_SPLIT_RE.split(template)
+        template = "".join(WILDCARD if _PATH_TOKEN_RE.match(p) else p for p in parts)
     out = []
     for token in _TOKEN_SPLIT_RE.split(template):
-        if (default_strings and token.lower() in _DEFAULT_STRINGS) or _DIGITS_RE.match(token):
+        if (default_strings and token.lower() in _DEFAULT_STRINGS) or token.isdecimal():  # isdecimal: what \d takes
             token = WILDCARD
-        elif _GLUED_RE.match(token) and token != "<*>/<*>":
+        elif "<*>" in token and token != "<*>/<*>" and _GLUED_RE.match(token):
             token = WILDCARD
         out.append(token)
     template = "".join(out)
