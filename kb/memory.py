@@ -83,9 +83,12 @@ class KnowledgeMemory:
             "language": detect_language(diagnosis.question),
             "session_id": diagnosis.session_id,
             "model": diagnosis.model,
-            "diagnosis_json": json.dumps(redact_obj(diagnosis.to_dict()), ensure_ascii=False, default=str),
         }
-        entry_id = self.store.put("incident", [redact_obj(row)])[0]  # memory never stores a secret
+        row = redact_obj(row)  # memory never stores a secret
+        # the diagnosis is redacted as data, then serialised: redacting its JSON text again could
+        # cut through an escaped quote and store JSON that no longer parses
+        row["diagnosis_json"] = json.dumps(redact_obj(diagnosis.to_dict()), ensure_ascii=False, default=str)
+        entry_id = self.store.put("incident", [row])[0]
         from .snapshot import refresh
 
         refresh(self.store)  # the next `memory list` reads the snapshot, not LanceDB

@@ -72,6 +72,10 @@ def test_transcripts_and_memory_never_store_a_secret(tmp_path, monkeypatch):
 
     class FakeStore:
         location = "mem"
+        uri = "s3://bucket/kb"  # not local: nothing to snapshot
+
+        class embedder:
+            name = "test"
 
         def put(self, kind, rows):
             saved.extend(rows)
