@@ -95,7 +95,31 @@ def test_query_through_an_openai_compatible_server(incident):
         assert any(t["function"]["name"] == "detect_metric_anomalies" for t in first["tools"])
 
 
-def test_plugins_and_config_show():
+@pytest.mark.parametrize("cites", [True, False])
+def test_react_strategy_ends_in_the_five_section_report(incident, cites):
+    """A free ReAct run that looked at data ends in the report every strategy ends in; the
+    model's text is its summary only when it cites a finding that exists."""
+    text = "cart memory climbs steadily [M2, X99]; restart it." if cites else "I think the database is overloaded."
+    with FakeOpenAI(models=["fake-model"]) as server:
+        server.reply("Looking at the metrics.", tool_calls=[{"name": "detect_metric_anomalies", "arguments": {}}])
+        server.reply("Ranking.", tool_calls=[{"name": "rank_root_causes", "arguments": {}}])
+        server.reply(f"Final Answer: {text}")
+        r = copilot("--query", "why is cart slow?", "--data", str(incident), "--base-url", server.base_url,
+                    "--model", "fake-model", "--format", "json", "--no-memory",
+                    env={"COPILOT_STRATEGY": "react", "OPENAI_API_KEY": "sk-test-123456789"})
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    report = out["report"]
+    assert report["root_cause"] and report["symptoms"] and report["actions"]["now"], report.keys()
+    assert out["root_causes"][0]["component"] == "cart"
+    if cites:  # the uncited id is dropped, the cited one kept
+        assert report["summary"] == "cart memory climbs steadily [M2]; restart it." and report["summary_model"] == "fake-model"
+        assert report["summary"] in out["answer"]
+    else:
+        assert "summary" not in report and "database is overloaded" not in out["answer"]
+
+
+
     r = copilot("plugins", "--json")
     plugins = {p["name"]: p for p in json.loads(r.stdout)["plugins"]}
     assert {"telemetry", "knowledge", "prometheus"} <= plugins.keys()

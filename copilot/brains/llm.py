@@ -356,6 +356,13 @@ class LLMBrain:
         self._notes[index] = (content, fill(load_prompt("correction"), problem=problem, tool_names=names))
         return Decision(thought=thought)
 
-    @staticmethod
-    def _answer(state: RunState, thought: str, answer: str) -> Decision:
-        return Decision(thought=thought, answer=answer, diagnosis=diagnosis_from_answer(answer, state.question))
+    def _answer(self, state: RunState, thought: str, answer: str) -> Decision:
+        """The model's conclusion; after an investigation, the five-section report every
+        strategy ends in (report_stage.py), with the model's cited text as its summary."""
+        from .report_stage import report_for_answer
+
+        model = diagnosis_from_answer(answer, state.question)
+        reported = report_for_answer(state, answer, model, self.label)
+        if reported is None:
+            return Decision(thought=thought, answer=answer, diagnosis=model)
+        return Decision(thought=thought, answer=reported.answer, diagnosis=reported, agent="report")
