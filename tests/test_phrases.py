@@ -336,3 +336,12 @@ async def test_alert_descriptions_are_details_in_both_alert_paths():
     bare = Finding("A1", "alerts", "cart", "HighLatency", "alert", "alert HighLatency fired on cart at x: slow", 0.0, T0,
                    {"severity": "critical"})
     assert finding_sentence(bare, "zh") == "2023-11-14 22:13 UTC cart 触发告警 `HighLatency`（严重）"
+
+
+def test_a_chinese_question_with_english_names_is_chinese():
+    from copilot.language import detect_language
+
+    assert detect_language("checkout 的 Pod 为什么一直 Pending？") == "zh"
+    assert detect_language("JAVA进程GC异常 checkout") == "zh"
+    assert detect_language("why is 支付 slow on checkout?") == "en"
+    assert detect_language("Why are checkout pods Pending?") == "en"
