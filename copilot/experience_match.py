@@ -13,7 +13,7 @@ import re
 from typing import Any
 
 from .diagnosis import Finding, RootCause
-from .kinds import BUILTIN, register_experiences
+from .kinds import is_detector_kind, register_experiences
 from .reasons import reason
 
 MIN_HITS = 2
@@ -62,20 +62,28 @@ def match(cause: RootCause, findings: list[Finding], entries: list[dict[str, Any
     register_experiences(e for e in entries if str(e.get("id", "")).startswith("exp-"))
     text = evidence_text(cause, findings)
     best: tuple[float, dict[str, Any], int] | None = None
+    candidates: list[tuple[float, dict[str, Any], int]] = []
     for e in entries:
         kind = str(e.get("fault_kind") or "")
         if not kind or not str(e.get("id", "")).startswith("exp-"):
             continue
         hits = sum(1 for p in phrases(e) if p.lower() in text)
         same = kind == cause.fault_type
-        if not same and (kind in BUILTIN or hits < (1 if same_fault(e, cause) else MIN_HITS)):
+        if not same and (is_detector_kind(kind) or hits < (1 if same_fault(e, cause) else MIN_HITS)):
             continue  # another built-in kind is the rules' call, not an experience's
         if same and hits == 0:
             continue
         score = 2 * hits + (1 if same else 0) + (0.5 if e.get("language") == lang else 0)
+        candidates.append((score, e, hits))
         if best is None or score > best[0]:
             best = (score, e, hits)
-    return (best[1], best[2]) if best else None
+    if best is None:
+        return None
+    # the same kind's experience in the report's language, when it matches too (the
+    # English evidence hits more of the English entry's phrases; the reader wants theirs)
+    own = [c for c in candidates if c[1].get("fault_kind") == best[1].get("fault_kind") and c[1].get("language") == lang]
+    chosen = max(own, key=lambda c: c[0]) if own else best
+    return chosen[1], chosen[2]
 
 
 def apply(causes: list[RootCause], findings: list[Finding], entries: list[dict[str, Any]], lang: str = "en") -> list[RootCause]:

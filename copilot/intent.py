@@ -20,7 +20,7 @@ ONSET_PADDING_MIN = 15.0
 _DIAGNOSE = re.compile(
     r"wrong|fail|error|slow|latenc|down|outage|incident|alert|spike|broken|timeout|why|root cause|diagnos|"
     r"investigat|degrad|5\d\d|oom|crash|high|full|exception|"
-    r"故障|异常|报错|错误|失败|变慢|慢|延迟|告警|宕机|不可用|超时|根因|排查|诊断|怎么了|为什么|飙升|打满|写满",
+    r"故障|异常|报错|错误|失败|变慢|慢|延迟|告警|宕机|不可用|超时|根因|排查|诊断|怎么了|为什么|飙升|打满|写满|崩溃|重启|驱逐|卡住|起不来",
     re.I,
 )
 _KNOWLEDGE = re.compile(
@@ -32,7 +32,8 @@ _KNOWLEDGE = re.compile(
 _STATUS = re.compile(
     r"\b(what('s| is| are)|anything|something|is (it|anything|something))\b.{0,12}\b(wrong|broken|going on|happening|"
     r"up with|the (problem|matter|issue))\b|\bwhat happened\b|\bhealth ?check\b|"
-    r"出(了)?什么(问题|事|状况)|有(什么|啥)(问题|异常)|怎么回事|发生了什么|什么情况|哪里(出)?(问题|不对)|是否(正常|健康)|健康检查",
+    r"出(了)?什么(问题|事|状况)|有(什么|啥)(问题|异常)|怎么回事|发生了什么|什么情况|哪里(出)?(问题|不对)|是否(正常|健康)|健康检查|"
+    r"(?<!常见)(?<!常见的)(?<!一般)原因是什么|是什么原因",
     re.I,
 )
 _REPORT = re.compile(r"\b(write|generate|regenerate|draft)\b.*\breport\b|写.*报告|生成.*报告|故障报告", re.I)

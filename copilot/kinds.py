@@ -152,6 +152,13 @@ def prompt_kinds() -> str:
     return ", ".join(list(BUILTIN) + sorted(k for k in kinds if k not in BUILTIN))
 
 
+def is_detector_kind(kind: str) -> bool:
+    """A kind that detectors name (built in or a plugin's): the rules' call, which an
+    experience may cite but not impose on a cause of another kind."""
+    with _lock:
+        return kind in BUILTIN or kind in _plugin_kinds
+
+
 def is_kind(kind: str) -> bool:
     return kind in all_kinds()
 

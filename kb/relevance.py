@@ -209,7 +209,7 @@ def table_stats(uri: str, kind: str, tbl: Any, with_vectors: bool) -> TableStats
         if with_vectors and table.num_rows:
             col = table.column("vector").combine_chunks()
             flat = np.asarray(col.flatten(), dtype=np.float32).reshape(len(col), -1)
-            vectors = VectorStats.of(flat, [str(x or "") for x in table.column("language").to_pylist()])
+            vectors = VectorStats.of(flat, [str(x or "") for x in table.column("language").to_pylist()], rows)
         for old in [k for k in _TABLE_STATS if k[:2] == key[:2]]:
             del _TABLE_STATS[old]  # an older version of the same table
         _TABLE_STATS[key] = TableStats(terms, vectors)
@@ -239,8 +239,9 @@ CALIBRATIONS: dict[str, Calibration] = {
         coverage_weight=0.05,
     ),
 }
-# The scale-free fallback: z + Z_COVERAGE_WEIGHT * coverage >= Z_THRESHOLD.
+# The scale-free fallback: z + Z_COVERAGE_WEIGHT * coverage >= Z_THRESHOLD (or VectorStats.bar).
 Z_THRESHOLD = 2.7
+Z_MAX_QUANTILE = 0.95  # VectorStats.bar: how rarely chance alone may clear the bar in a table of n entries
 Z_COVERAGE_WEIGHT = 3.0
 
 
@@ -262,19 +263,33 @@ class VectorStats:
 
     mean: dict[str, Any] = field(default_factory=dict)
     second: dict[str, Any] = field(default_factory=dict)
+    count: dict[str, float] = field(default_factory=dict)  # entries per language (scaled up from a sample)
 
     @classmethod
-    def of(cls, vectors: Any, languages: list[str]) -> "VectorStats":
+    def of(cls, vectors: Any, languages: list[str], rows: int = 0) -> "VectorStats":
         import numpy as np
 
         stats = cls()
         langs = np.asarray(languages)
+        scale = max(rows, len(languages)) / max(len(languages), 1)
         for lang in sorted(set(languages)):
             block = vectors[langs == lang]
             if len(block) >= 2:
                 stats.mean[lang] = block.mean(axis=0)
                 stats.second[lang] = block.T @ block / len(block)
+                stats.count[lang] = len(block) * scale
         return stats
+
+    def bar(self, lang: str) -> float:
+        """The z a hit must clear among this many entries of its language: Z_THRESHOLD, or
+        more for a bigger table. The best of n unrelated entries already stands high above
+        the mean by chance (the maximum of n normal draws grows like sqrt(2 ln n)), so the
+        bar is the level that maximum stays under 95% of the time, Phi^-1(0.95^(1/n));
+        without it a growing knowledge base turns its own spread into false hits."""
+        from statistics import NormalDist
+
+        n = self.count.get(lang, 0.0)
+        return max(Z_THRESHOLD, NormalDist().inv_cdf(Z_MAX_QUANTILE ** (1 / n))) if n > 1 else Z_THRESHOLD
 
     def z(self, qvec: Any, sim: float, lang: str) -> float | None:
         import numpy as np
@@ -287,7 +302,7 @@ class VectorStats:
 
 
 def is_relevant(cal: Calibration | None, question_lang: str, entry_lang: str, sim: float, cover: float,
-                z: float | None = None) -> bool:
+                z: float | None = None, z_bar: float = Z_THRESHOLD) -> bool:
     if cal is not None:
         return sim + cal.coverage_weight * cover >= cal.threshold(question_lang, entry_lang or question_lang)
-    return z is not None and z + Z_COVERAGE_WEIGHT * cover >= Z_THRESHOLD
+    return z is not None and z + Z_COVERAGE_WEIGHT * cover >= z_bar

@@ -168,7 +168,8 @@ def search(
             entry_lang = row.get("language") or question_lang
             vstats = stats[kd].vectors
             z = vstats.z(qvec, sim, entry_lang) if vstats is not None else None
-            relevant = R.is_relevant(calibration, question_lang, entry_lang, sim, cover, z)
+            bar = vstats.bar(entry_lang) if vstats is not None else R.Z_THRESHOLD
+            relevant = R.is_relevant(calibration, question_lang, entry_lang, sim, cover, z, bar)
             if relevant_only and not relevant:
                 continue
             entry = S.to_entry(kd, row)

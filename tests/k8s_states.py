@@ -448,3 +448,27 @@ def selector_mismatch() -> dict[str, Any]:
     c["others"] = [service("cart", {"app": "cart"}), endpoints("cart", ["10.244.1.30", "10.244.2.31"]),
                    service("checkout", {"app": "chekout"}), endpoints("checkout", [])]
     return c
+
+
+def tls_secret(name: str, not_after: str, namespace: str = "shop") -> dict[str, Any]:
+    """A `kubernetes.io/tls` Secret as `kubectl get secrets -o json` prints it, with a real
+    self-signed certificate expiring at `not_after` (made with `cryptography`)."""
+    import base64
+    from datetime import datetime, timedelta
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    end = datetime.fromisoformat(not_after.replace("Z", "+00:00"))
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"{name}.{namespace}.svc")])
+    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(end - timedelta(days=90)).not_valid_after(end)
+            .sign(key, hashes.SHA256()))
+    pem = cert.public_bytes(serialization.Encoding.PEM)
+    key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    return {"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/tls",
+            "metadata": {"name": name, "namespace": namespace, "uid": uid(name), "creationTimestamp": T0},
+            "data": {"tls.crt": base64.b64encode(pem).decode(), "tls.key": base64.b64encode(key_pem).decode()}}

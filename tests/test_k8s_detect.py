@@ -199,3 +199,22 @@ def test_service_whose_selector_matches_no_pod(tmp_path):
     assert (top.fault_type, top.category) == ("service_selector_mismatch", "configuration_error")
     assert not [x for x in found if x.component == "cart" and x.kind != "ruled_out"]  # cart has endpoints
     assert not [x for x in found if x.component == "checkout" and x.kind == "ruled_out"]  # its rollout is no red herring
+
+
+def test_every_platform_fault_has_expert_experience_in_english_and_chinese(tmp_path):
+    import yaml
+
+    from copilot.experience_match import apply
+
+    bundled = yaml.safe_load((ROOT / "kb" / "bundled" / "experiences.yaml").read_text(encoding="utf-8"))["experiences"]
+    langs: dict[str, set[str]] = {}
+    for e in bundled:
+        langs.setdefault(e.get("fault_kind") or "", set()).add(e["language"])
+    for kind in ("oom_killed", "crash_loop", "image_pull_error", "missing_config", "pod_unschedulable_resources",
+                 "pod_unschedulable_constraints", "pvc_unbound", "pod_evicted", "node_not_ready", "node_pressure",
+                 "probe_failure", "rollout_stuck", "hpa_at_max", "tls_failure", "cert_expiring"):
+        assert langs.get(kind) == {"en", "zh"}, kind
+    # a Chinese run cites the Chinese experience of the cause's own kind
+    found = findings_of(tmp_path, K.oom_killed())
+    top = apply(combine(found, []), found, bundled, "zh")[0]
+    assert (top.fault_type, top.experience) == ("oom_killed", "exp-k8s-oom-killed-zh")

@@ -5,6 +5,7 @@ from a local HTTP server with a kubeconfig pointing at it."""
 from __future__ import annotations
 
 import http.server
+import json
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -322,3 +323,65 @@ def test_secrets_in_pod_env_and_events_are_redacted_where_data_enters(tmp_path):
     env = {e["name"]: e["value"] for e in tel.platform.pods[0]["spec"]["containers"][0]["env"]}
     assert env == {"DB_PASSWORD": "[REDACTED]", "LOG_LEVEL": "info"}
     assert "eyJhbGciOiJIUzI1NiJ9" not in tel.platform.events[0].message
+
+
+def test_tls_secrets_give_certificate_expiry_and_their_keys_are_not_kept(tmp_path):
+    from plugins.platform.detect import detect_platform
+
+    secrets = [K.tls_secret("shop-tls", "2024-06-08T00:00:00Z"), K.tls_secret("far-tls", "2025-06-01T00:00:00Z"),
+               {"apiVersion": "v1", "kind": "Secret", "type": "Opaque", "metadata": {"name": "db", "namespace": "shop"},
+                "data": {"password": "aHVudGVyMg=="}}]
+    tel = load_directory(K.write(tmp_path / "d", {**K.save(K.healthy()), "secrets.json": K.listing(secrets)}))
+    certs = tel.platform.certificates
+    assert [c["metadata"]["name"] for c in certs] == ["shop-tls", "far-tls"]  # the Opaque secret is not read
+    assert certs[0]["status"]["notAfter"] == "2024-06-08T00:00:00Z"
+    assert "tls.key" not in json.dumps(certs) and "data" not in certs[0]  # the private key is dropped at the door
+    n = iter(range(1, 100))
+    found = [f for f in detect_platform(tel, lambda p: f"{p}{next(n)}") if f.kind == "cert_expiring"]
+    assert [(f.component, f.details["days_left"]) for f in found] == [("shop-tls", 4.6)]
+    assert "TLS secret shop-tls expires at" in found[0].summary
+
+
+def test_tls_secret_without_cryptography_is_one_clear_line(tmp_path, monkeypatch):
+    import builtins
+
+    from plugins.platform.objects import tls_secret_certificate
+
+    real = builtins.__import__
+
+    def no_cryptography(name, *args, **kwargs):
+        if name.startswith("cryptography"):
+            raise ImportError(name)
+        return real(name, *args, **kwargs)
+
+    secret = K.tls_secret("shop-tls", "2024-06-08T00:00:00Z")
+    monkeypatch.setattr(builtins, "__import__", no_cryptography)
+    record = tls_secret_certificate(secret)
+    assert record["problem"] == ("TLS Secret shop/shop-tls: reading certificate expiry from TLS Secrets needs the "
+                                 "`cryptography` package (pip install cryptography); cert-manager Certificates are still read")
+    assert "notAfter" not in record["status"]
+
+
+def test_live_reads_events_of_both_apis_once_each_and_only_tls_secrets(tmp_path):
+    cluster = K.crash_loop()
+    fake = Cluster(cluster)
+    core = cluster["events"][0]
+    m = core["metadata"]
+    same = K.event_v1("Pod", core["involvedObject"]["name"], core["reason"], core["message"], core["lastTimestamp"])
+    same["metadata"]["uid"] = m["uid"]  # the same event through the other API
+    only_v1 = K.event_v1("Node", "node-2", "NodeNotReady", "Node node-2 status is now: NodeNotReady", "2024-06-03T10:35:00Z",
+                         controller="node-controller", namespace="default")
+    fake.lists["/apis/events.k8s.io/v1/events"] = {"kind": "EventList", "apiVersion": "events.k8s.io/v1", "metadata": {},
+                                                   "items": [K._bare(same), K._bare(only_v1)]}
+    fake.lists["/api/v1/secrets"] = {"kind": "SecretList", "apiVersion": "v1", "metadata": {},
+                                     "items": [K._bare(K.tls_secret("shop-tls", "2024-06-08T00:00:00Z"))]}
+    server, url = serve(fake.handler())
+    try:
+        tel = live_source(tmp_path, url).collect(ALL)
+    finally:
+        stop(server)
+    reasons = sorted(e.reason for e in tel.platform.events)
+    assert len(reasons) == len(cluster["events"]) + 1 and "NodeNotReady" in reasons
+    asked = [q for _, p, q in fake.requests if p == "/api/v1/secrets"]
+    assert asked and asked[0]["fieldSelector"] == "type=kubernetes.io/tls"
+    assert [c["status"]["notAfter"] for c in tel.platform.certificates] == ["2024-06-08T00:00:00Z"]

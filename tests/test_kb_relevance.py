@@ -5,6 +5,7 @@ end to end on the bundled knowledge."""
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -105,6 +106,9 @@ def test_calibration_unanswerable_questions_get_nothing(store):
     ("磁盘满了应该如何处理？", ("exp-disk-full", "sop-disk-full")),
     ("JAVA进程GC异常 checkout", ("exp-jvm-gc",)),
     ("connection pool exhausted, timeout waiting for connection", ("exp-connection-pool",)),
+    ("容器被 OOMKilled，退出码137怎么办？", ("exp-k8s-oom-killed-zh",)),
+    ("Pod 一直 ImagePullBackOff 拉不到镜像", ("exp-k8s-image-pull-zh",)),
+    ("HPA 已经扩到最大副本数了还是扛不住", ("exp-k8s-hpa-at-max-zh",)),
 ])
 def test_answerable_questions_keep_their_entries(store, question, expected):
     hits = search(store, question, k=3, relevant_only=True)
@@ -130,7 +134,10 @@ async def test_kb_search_tool_says_no_data_for_the_oncall_question(kb_settings):
 
 
 class BagOfWordsEmbedder:
-    """An embedder without a calibration (stands in for an OpenAI-compatible endpoint)."""
+    """An embedder without a calibration (stands in for an OpenAI-compatible endpoint).
+    Like such an endpoint it reads both languages the knowledge base holds: English words
+    and Chinese characters (an embedder blind to Chinese would put every Chinese entry on
+    one vector, the bias, and that vector near every question)."""
 
     name = "test/bag-of-words-64"
     dim = 64
@@ -138,7 +145,7 @@ class BagOfWordsEmbedder:
     def passages(self, texts):
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         for i, text in enumerate(texts):
-            for word in R.latin_terms(text):
+            for word in R.latin_terms(text) + re.findall(r"[\u4e00-\u9fff]", text):
                 out[i, sum(map(ord, word)) % self.dim] += 1.0
             out[i, 0] += 0.5  # no all-zero vectors
         return out / np.linalg.norm(out, axis=1, keepdims=True)
@@ -171,3 +178,17 @@ def test_table_statistics_are_cached_per_version_and_sampled_when_big(store, mon
     assert max(sampled.terms.df.values()) <= sampled.terms.rows
     assert set(sampled.vectors.mean) <= {"en", "zh"} and sampled.vectors.mean
     assert not math.isnan(sampled.vectors.z(store.embedder.query("disk full"), 0.9, next(iter(sampled.vectors.mean))))
+
+
+def test_the_fallback_bar_rises_with_the_table_so_chance_alone_rarely_clears_it():
+    """Among n unrelated entries the best z grows with n: a fixed bar lets a bigger
+    knowledge base answer off-topic questions; the bar keeps chance under 5%."""
+    rng = np.random.default_rng(3)
+    for n in (40, 400):
+        stats = R.VectorStats(count={"en": float(n)})
+        best = rng.normal(size=(2000, n)).max(axis=1)  # the top z of n unrelated entries, 2000 questions
+        assert (best >= R.Z_THRESHOLD).mean() > 0.07  # the fixed bar: chance answers too often
+        assert (best >= stats.bar("en")).mean() == pytest.approx(0.05, abs=0.02)
+    assert R.VectorStats(count={"en": 5.0}).bar("en") == R.Z_THRESHOLD  # small tables keep the floor
+    assert not R.is_relevant(None, "en", "en", 0.0, 0.0, z=2.8, z_bar=3.0)
+

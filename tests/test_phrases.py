@@ -380,3 +380,12 @@ def test_platform_causes_read_in_chinese_with_when_they_ended():
     assert cause_reasons(causes["api"], [live], "zh")[0] == "api：它的容器超出内存限制，被 OOMKilled"
     assert causes["web"].reasons[0].endswith("(over: last seen 01:00 UTC).")
     assert cause_reasons(causes["web"], [over], "zh")[0] == "web：它的容器反复崩溃重启（已结束：最后出现于 01:00 UTC）"
+
+
+def test_a_chinese_question_with_english_names_is_chinese():
+    from copilot.language import detect_language
+
+    assert detect_language("checkout 的 Pod 为什么一直 Pending？") == "zh"
+    assert detect_language("JAVA进程GC异常 checkout") == "zh"
+    assert detect_language("why is 支付 slow on checkout?") == "en"
+    assert detect_language("Why are checkout pods Pending?") == "en"

@@ -80,6 +80,15 @@ def test_suite_covers_what_issue_5_asks():
     assert {sc.expect.get("verdict", "fault") for sc in k8s} >= {"fault", "healthy"}
     assert {sc.name.rsplit("-", 1)[-1] for sc in k8s} == {"en", "zh"}
     assert any(p.suffix == ".log" for sc in committed for p in sc.data.iterdir())  # raw text logs
+    # every platform and database fault and every "nothing wrong" variant, in English and in Chinese
+    from tests.scenarios.k8s_make_data import DB_TWINS, TWINS
+
+    names = {sc.name for sc in committed}
+    for stem in list(TWINS) + list(DB_TWINS):
+        for lang in ("en", "zh"):
+            assert any(n.startswith(stem) and n.endswith(f"-{lang}") for n in names), (stem, lang)
+    db = [sc for sc in committed if sc.name.startswith("db-")]
+    assert {sc.expect.get("verdict") for sc in db} == {"fault", "recovered", "healthy"}
 
 
 QUESTION = "The HighLatency alert on the shop fired again. What is wrong?"

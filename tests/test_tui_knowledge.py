@@ -152,9 +152,10 @@ async def test_search_narrows_and_an_empty_search_shows_all(tmp_path, monkeypatc
         await search(screen, pilot, "pods stuck", typed=True)
         ids = shown_ids(screen)
         assert 0 < len(ids) < everything
-        # "pods stuck": the seed's pod-pending rows and the stuck-rollout experience are what it means
+        # "pods stuck": the pod-pending rows (the seed's and the platform's Pending-by-cause
+        # experiences) and the stuck-rollout experience are what it means
         assert all(i.startswith(("exp-pod-pending", "exp-k8s")) for i in ids), ids
-        assert sum(i.startswith("exp-pod-pending") for i in ids[:6]) >= 4, ids
+        assert sum(i.startswith(("exp-pod-pending", "exp-k8s-pending", "exp-k8s-pvc")) for i in ids[:6]) >= 4, ids
         assert "match “pods stuck”" in status(screen)
         assert not app.query(".question")  # the search did not become a question for the agent
 

@@ -525,7 +525,19 @@ def scan_logs(scan: Scan) -> None:
 
 
 def scan_certificates(scan: Scan) -> None:
+    """cert-manager Certificates (status.notAfter) and kubernetes.io/tls Secrets (the
+    certificate's notAfter, objects.tls_secret_certificate); a Secret whose certificate
+    is also a cert-manager Certificate's is read once."""
+    managed = {(meta(c).get("namespace"), (c.get("spec") or {}).get("secretName")) for c in scan.platform.certificates
+               if c.get("kind") != "Secret"}
+    problems = scan.tel.meta.setdefault("source_errors", [])
     for cert in scan.platform.certificates:
+        if cert.get("kind") == "Secret" and (meta(cert).get("namespace"), meta(cert).get("name")) in managed:
+            continue
+        if cert.get("problem"):
+            if cert["problem"] not in problems:
+                problems.append(cert["problem"])
+            continue
         st = cert.get("status") or {}
         end = parse_time(st.get("notAfter"))
         if end is None:
@@ -535,7 +547,8 @@ def scan_certificates(scan: Scan) -> None:
         if left <= CERT_WARN_DAYS:
             secret = (cert.get("spec") or {}).get("secretName", "")
             expired = left <= 0
-            scan.add(name, "cert_expiring", f"certificate/{name}", f"certificate {name} (secret {secret}) "
+            what = f"TLS secret {name}" if cert.get("kind") == "Secret" else f"certificate {name} (secret {secret})"
+            scan.add(name, "cert_expiring", f"certificate/{name}", f"{what} "
                      + (f"expired at {day(end)}" if expired else f"expires at {day(end)}, in {left:.1f} days"),
                      8.0 if expired else 5.0, end if expired else None, True, namespace=meta(cert).get("namespace"),
                      not_after=end, days_left=round(left, 1), secret=secret)

@@ -29,6 +29,10 @@ REQUIRED = ("pods", "events")
 LISTS: dict[str, tuple[str, str, str | None]] = {
     "pods": ("CoreV1Api", "list_pod_for_all_namespaces", "list_namespaced_pod"),
     "events": ("CoreV1Api", "list_event_for_all_namespaces", "list_namespaced_event"),
+    # the same events through events.k8s.io/v1 (richer: series, reportingController); deduplicated by uid
+    "events_v1": ("EventsV1Api", "list_event_for_all_namespaces", "list_namespaced_event"),
+    # TLS Secrets, for certificate expiry; only the certificate's notAfter is kept (objects.tls_secret_certificate)
+    "secrets": ("CoreV1Api", "list_secret_for_all_namespaces", "list_namespaced_secret"),
     "nodes": ("CoreV1Api", "list_node", None),
     "deployments": ("AppsV1Api", "list_deployment_for_all_namespaces", "list_namespaced_deployment"),
     "replicasets": ("AppsV1Api", "list_replica_set_for_all_namespaces", "list_namespaced_replica_set"),
@@ -42,7 +46,9 @@ LISTS: dict[str, tuple[str, str, str | None]] = {
     "services": ("CoreV1Api", "list_service_for_all_namespaces", "list_namespaced_service"),
     "endpoints": ("CoreV1Api", "list_endpoints_for_all_namespaces", "list_namespaced_endpoints"),
 }
-KIND_OF_LIST = {"pods": "Pod", "events": "Event", "nodes": "Node", "deployments": "Deployment",
+# Extra arguments of a list call: only TLS Secrets are asked for (the API filters them).
+LIST_ARGS: dict[str, dict[str, str]] = {"secrets": {"field_selector": "type=kubernetes.io/tls"}}
+KIND_OF_LIST = {"pods": "Pod", "events": "Event", "events_v1": "Event", "secrets": "Secret", "nodes": "Node", "deployments": "Deployment",
                 "replicasets": "ReplicaSet", "statefulsets": "StatefulSet", "daemonsets": "DaemonSet", "jobs": "Job",
                 "hpas": "HorizontalPodAutoscaler", "pvcs": "PersistentVolumeClaim", "quotas": "ResourceQuota",
                 "services": "Service", "endpoints": "Endpoints"}
@@ -108,7 +114,7 @@ class KubernetesApi:
         for fn, args in scopes:
             token = ""
             while len(out) < cap:
-                kwargs: dict[str, Any] = {"limit": min(PAGE, cap - len(out))}
+                kwargs: dict[str, Any] = {"limit": min(PAGE, cap - len(out)), **LIST_ARGS.get(name, {})}
                 if token:
                     kwargs["_continue"] = token
                 body = self.call(name, fn, *args, **kwargs)
@@ -150,6 +156,7 @@ def read_cluster(api: KubernetesApi, namespaces: tuple[str, ...], cap: int) -> t
     """Everything the detectors read, plus the logs of the troubled pods; notes name what was refused."""
     platform = Platform()
     notes: list[str] = []
+    seen_events: set[str] = set()  # core/v1 and events.k8s.io/v1 list the same events: one each
     for name in LISTS:
         try:
             items = api.list(name, namespaces, cap)
@@ -158,6 +165,14 @@ def read_cluster(api: KubernetesApi, namespaces: tuple[str, ...], cap: int) -> t
                 raise
             notes.append(str(exc))
             continue
+        if name in ("events", "events_v1"):
+            fresh = []
+            for item in items:
+                uid = str(objects.meta(item).get("uid") or "")
+                if not uid or uid not in seen_events:
+                    seen_events.add(uid)
+                    fresh.append(item)
+            items = fresh
         objects.add_objects(platform, items)
     objects.resolve_owners(platform)
     platform.captured_at = time.time()

@@ -77,11 +77,51 @@ def add_objects(platform: Platform, objects: Iterable[dict[str, Any]]) -> int:
                 platform.events.append(event)
                 kept += 1
             continue
+        if kind == "Secret":  # only TLS Secrets, and only their certificate's expiry is kept
+            if obj.get("type") == "kubernetes.io/tls":
+                platform.certificates.append(tls_secret_certificate(obj))
+                kept += 1
+            continue
         name = FIELD_OF_KIND.get(kind)
         if name:
             getattr(platform, name).append(obj)
             kept += 1
     return kept
+
+
+def tls_secret_certificate(obj: dict[str, Any]) -> dict[str, Any]:
+    """A `kubernetes.io/tls` Secret as a certificate record: its name and the notAfter of
+    the first certificate in `tls.crt`, read with the optional `cryptography` package.
+    The Secret's data (the private key above all) is not kept. When the certificate
+    cannot be read, `problem` says why in one line."""
+    import base64
+    import binascii
+
+    m = meta(obj)
+    where = f"TLS Secret {m.get('namespace', '')}/{m.get('name', '')}"
+    record: dict[str, Any] = {"kind": "Secret", "metadata": {k: m[k] for k in ("name", "namespace", "uid") if k in m},
+                              "spec": {"secretName": m.get("name", "")}, "status": {}}
+    encoded = (obj.get("data") or {}).get("tls.crt") or ""
+    try:
+        pem = base64.b64decode(encoded, validate=True) if encoded else b""
+    except (binascii.Error, ValueError):
+        pem = b""
+    if not pem:
+        record["problem"] = f"{where}: data.tls.crt is missing or not base64; its expiry is unknown"
+        return record
+    try:
+        from cryptography import x509
+    except ImportError:
+        record["problem"] = (f"{where}: reading certificate expiry from TLS Secrets needs the `cryptography` package "
+                             "(pip install cryptography); cert-manager Certificates are still read")
+        return record
+    try:
+        cert = x509.load_pem_x509_certificate(pem)
+    except ValueError as exc:
+        record["problem"] = f"{where}: tls.crt is not a PEM certificate ({exc}); its expiry is unknown"
+        return record
+    record["status"]["notAfter"] = cert.not_valid_after_utc.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return record
 
 
 def to_event(obj: dict[str, Any]) -> PlatformEvent | None:

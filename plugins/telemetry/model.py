@@ -99,7 +99,7 @@ PLATFORM_KINDS: dict[str, tuple[str, ...]] = {
     "quotas": ("ResourceQuota", "LimitRange"),
     "services": ("Service",),
     "endpoints": ("Endpoints", "EndpointSlice"),
-    "certificates": ("Certificate",),  # cert-manager Certificates (status.notAfter)
+    "certificates": ("Certificate",),  # cert-manager Certificates (status.notAfter); TLS Secrets too (objects.py)
 }
 
 
