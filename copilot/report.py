@@ -14,7 +14,7 @@ citations the brain has checked against the real finding ids.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypedDict
 
 from .diagnosis import SIGNAL_SOURCES, Diagnosis, Finding, significant
 from .faults import CATALOGUE, fault_info, kind_experience
@@ -107,6 +107,20 @@ _L: dict[str, dict[str, Any]] = {
 }
 
 
+class RootSection(TypedDict):
+    """The report's root-cause section (section 2): the top-ranked cause."""
+
+    component: str
+    fault_type: str
+    category: str
+    experience: str
+    fault_name: str
+    confidence: float
+    reasons: list[str]
+    evidence: list[str]
+    alternatives: list[dict[str, Any]]
+
+
 def fmt_time(ts: float | None) -> str | None:
     return None if ts is None else when(ts, seconds=True)
 
@@ -154,8 +168,8 @@ def build_report(
     onsets = []
     held = diagnosis.data_held
     for source, items in groups.items():
-        timed = [f for f in strong.get(source, []) if f.onset is not None]
-        first = min(timed, key=lambda f: f.onset) if timed else None
+        timed = [(f.onset, f) for f in strong.get(source, []) if f.onset is not None]
+        first = min(timed, key=lambda t: t[0])[1] if timed else None
         onsets.append({
             "source": source,
             "onset": fmt_time(first.onset) if first else None,
@@ -198,7 +212,7 @@ def build_report(
         v = decide(diagnosis.root_causes, diagnosis.findings)
         diagnosis.verdict, diagnosis.verdict_detail = v.state, v.to_dict()
     verdict = {"state": diagnosis.verdict, **diagnosis.verdict_detail}
-    root = None
+    root: RootSection | None = None
     if diagnosis.root_causes:
         top = diagnosis.root_causes[0]
         info = fault_info(top.fault_type)
@@ -257,7 +271,7 @@ def build_report(
     }
 
 
-def fill_commands(text: str, diagnosis: Diagnosis, root: dict[str, Any]) -> str:
+def fill_commands(text: str, diagnosis: Diagnosis, root: RootSection) -> str:
     """Proposed kubectl commands with the cause's own namespace, workload, pod and node;
     proposed AWS CLI commands with the cause's own database instance."""
     by_id = {f.id: f for f in diagnosis.findings}
@@ -323,13 +337,14 @@ def render_markdown(report: dict[str, Any]) -> str:
         lines += [f"*{t['times']}*{colon}{report['timezone']}", ""]
     if report.get("summary"):  # a short model-written summary (its citations are checked by the brain)
         lines += [f"## {t['summary']}", "", str(report["summary"]).strip(), ""]
-    verdict = report.get("verdict") or {}
+    verdict: dict[str, Any] = report.get("verdict") or {}
     if verdict.get("state"):
         since = verdict.get("since")
         when = (f"{paren(t['since'][verdict['state']] + ' ' + fmt_time(since))}"
                 if since and verdict["state"] in t["since"] else "")
         lines += [f"**{t['verdict']}**{colon}**{t['states'].get(verdict['state'], verdict['state'])}**{when}"]
-        reasons = verdict.get("reasons_zh") if lang == "zh" and verdict.get("reasons_zh") else verdict.get("reasons", [])
+        zh_reasons = verdict.get("reasons_zh") if lang == "zh" else None
+        reasons = zh_reasons or verdict.get("reasons", [])
         lines += [f"- {reason}" for reason in reasons]
         lines.append("")
 

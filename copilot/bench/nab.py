@@ -54,13 +54,13 @@ def sweep_weights(n: int, limits: list[tuple[int, int]], profile: str = "standar
     max_tp = float(scaled_sigmoid(np.array(-1.0)))
     sweep = np.empty(n)
     window = np.full(n, -1)
-    prev_right, prev_width = None, None
+    prev: tuple[int, float] | None = None  # the last window's right edge and width
     i = 0
     bounds = sorted(limits)
     for w, (lo, hi) in enumerate(bounds + [(n, n)]):
         if i < lo:  # outside any window: a false positive, cheaper right after a window
             idx = np.arange(i, lo)
-            pos = np.full(idx.size, 3.0) if prev_right is None else np.abs(prev_right - idx) / max(prev_width - 1, 1.0)
+            pos = np.full(idx.size, 3.0) if prev is None else np.abs(prev[0] - idx) / max(prev[1] - 1, 1.0)
             sweep[i:lo] = scaled_sigmoid(pos) * a_fp
         if w == len(bounds):
             break
@@ -68,7 +68,7 @@ def sweep_weights(n: int, limits: list[tuple[int, int]], profile: str = "standar
         idx = np.arange(lo, hi + 1)
         sweep[lo:hi + 1] = scaled_sigmoid(-(hi - idx + 1) / width) * a_tp / max_tp
         window[lo:hi + 1] = w
-        prev_right, prev_width, i = hi, width, hi + 1
+        prev, i = (hi, width), hi + 1
     probation = int(min(math.floor(PROBATION * n), PROBATION * 5000))
     window[:probation] = -2
     return sweep, window
@@ -106,7 +106,7 @@ def best_threshold(files: list[Scored], profile: str = "standard") -> tuple[floa
     # Every score among the highest (where the best threshold usually is), a grid below.
     top = np.sort(every)[-2000:]
     values = np.unique(np.concatenate([top, np.quantile(every, np.linspace(0, 1, 501))])) if every.size else every
-    best = (-math.inf, 1.1, {})
+    best: tuple[float, float, dict[str, int]] = (-math.inf, 1.1, {})
     for th in values:
         raw, counts = total_score(files, float(th), profile)
         score = normalized(files, raw, profile)

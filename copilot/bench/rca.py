@@ -14,7 +14,7 @@ import argparse
 import json
 import sys
 import time
-from typing import Callable
+from typing import Any, Callable
 
 from copilot.errors import DataError
 from plugins.telemetry import datasets
@@ -39,7 +39,8 @@ def run_benchmark(name: str, path: str, time_shift: float = 0.0, limit: int | No
     if limit:
         cases = cases[:limit]
     options = {"traces": "traces" in signals, "logs": "logs" in signals}
-    per_case, scores, floor_scores = [], [], []
+    per_case: list[dict[str, Any]] = []  # one JSON record per case
+    scores, floor_scores = [], []
     started = time.perf_counter()
     for case in cases:
         telemetry = case.load(**options)

@@ -26,7 +26,7 @@ import time
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import AbstractSet, Any
 
 from copilot.config import Settings, cache_dir, load_settings
 from copilot.diagnosis import FAULT_KINDS
@@ -282,7 +282,7 @@ def report_section(markdown: str, number: int) -> str:
     return ""
 
 
-def consistency_checks(diagnosis: dict[str, Any], call_ids: set[str] = frozenset()) -> list[Check]:
+def consistency_checks(diagnosis: dict[str, Any], call_ids: AbstractSet[str] = frozenset()) -> list[Check]:
     """What every incident report must satisfy, whatever the scenario: five sections; the
     report's root cause is the ranking's top; faulty components deduplicated and in rank
     order; every cited id a real finding (or tool call) id."""
@@ -401,7 +401,7 @@ def fact_checks(sc: Scenario, prep: Prepared, outcome: Outcome) -> list[Check]:
     window = diag.get("window")
     tz_name = str(sc.settings.get("timezone", ""))
     if wf.get("covers_truth"):
-        ok = bool(window) and true_start is not None and window[0] <= true_start <= window[1]
+        ok = bool(window and true_start is not None and window[0] <= true_start <= window[1])
         out.append(Check("window covers the fault onset", ok, str(window)))
     if "start" in wf:
         pad = float(wf.get("padding_min", 0))

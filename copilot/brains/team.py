@@ -565,11 +565,11 @@ class TeamBrain:
         if say:
             yield say
         reply: Reply | None = None
-        async for item in self._ask(run, thinking, "reflect", _chat(self._system("reflect", state), user), schema=schema):
-            if isinstance(item, Reply):
-                reply = item
-            elif item is not None:
-                yield item
+        async for asked in self._ask(run, thinking, "reflect", _chat(self._system("reflect", state), user), schema=schema):
+            if isinstance(asked, Reply):
+                reply = asked
+            elif asked is not None:
+                yield asked
         rules_said = ("规则检查：" if zh else "Rule checks: ") + " ".join(notes[:3])
         if reply is None:
             async for item in self._finish(thinking, Decision(thought=rules_said, agent="reflection")):
@@ -616,15 +616,15 @@ class TeamBrain:
         head = summary_head(report)
         reply: Reply | None = None
         started = False
-        async for item in self._ask(run, thinking, "report", _chat(self._system("report", state), inputs.summary_facts(report, diagnosis)),
+        async for asked in self._ask(run, thinking, "report", _chat(self._system("report", state), inputs.summary_facts(report, diagnosis)),
                                     stream_as="answer"):
-            if isinstance(item, Reply):
-                reply = item
-            elif isinstance(item, AnswerDelta) and not started:
+            if isinstance(asked, Reply):
+                reply = asked
+            elif isinstance(asked, AnswerDelta) and not started:
                 started = True
-                yield AnswerDelta(head + item.text)
-            elif item is not None:
-                yield item
+                yield AnswerDelta(head + asked.text)
+            elif asked is not None:
+                yield asked
         if reply is not None and reply.text:
             summary, removed = roles.filter_citations(roles.trim_summary(reply.text), valid)
             if summary and not roles.cited(summary, valid):

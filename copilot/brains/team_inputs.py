@@ -46,7 +46,7 @@ def shown_findings(findings: list[Finding], ranking: list[RootCause], limit: int
     (scores compare within a source, not across)."""
     by_id = {f.id: f for f in findings}
     picked: list[Finding] = [by_id[e] for e in (ranking[0].evidence if ranking else []) if e in by_id][: limit // 2]
-    queues = {}
+    queues: dict[str, list[Finding]] = {}
     for f in sorted(findings, key=lambda f: -f.score):
         queues.setdefault(f.source, []).append(f)
     while len(picked) < limit and any(queues.values()):

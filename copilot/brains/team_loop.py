@@ -129,7 +129,8 @@ class RoleLoop:
         self.sync(parent)
         started = time.monotonic()
         self.calls += 1
-        raw, field = "", None  # a JSON reply shows its "thought" field, not raw JSON
+        raw = ""
+        field: FieldStreamer | _Plain | None = None  # a JSON reply shows its "thought" field, not raw JSON
         try:
             async for item in self.brain.step(self.state):
                 if isinstance(item, Decision):

@@ -87,7 +87,7 @@ def response_format(tool_names: list[str], final_only: bool = False) -> dict[str
     action: dict[str, Any] = {"type": "string"}
     if tool_names:
         action["enum"] = list(tool_names)
-    schema = {
+    schema: dict[str, Any] = {
         "anyOf": [
             {
                 "type": "object",

@@ -4,7 +4,7 @@ from the finding's structured fields, with the detector's number formats)."""
 from __future__ import annotations
 
 import math
-from typing import Any, Callable
+from typing import Any, Callable, TypeGuard
 
 from copilot.diagnosis import Finding
 from copilot.timefmt import hhmm, when as day_hhmm
@@ -19,7 +19,8 @@ def num(v: Any) -> str:
     return f"{v:.0f}" if a >= 100 else f"{v:.1f}" if a >= 1 else f"{v:.3g}"
 
 
-def _number(v: Any) -> bool:
+def _number(v: object) -> TypeGuard[float]:
+    """A finite int or float (not a bool); a guard, so callers may use the value as a number."""
     return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
 

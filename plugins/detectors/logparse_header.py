@@ -87,7 +87,9 @@ class HeaderParse:
 
 
 def _skip_sep(line: str, pos: int) -> int:
-    return _SEP_RE.match(line, pos).end()
+    m = _SEP_RE.match(line, pos)
+    assert m is not None  # every part of _SEP_RE is optional: it matches (maybe empty) at any position
+    return m.end()
 
 
 def _find_timestamp(line: str) -> tuple[int, int, int] | None:
@@ -117,7 +119,9 @@ def read_header(line: str) -> HeaderParse | None:
         pos = 0
         for _ in range(n_before):
             pos = _skip_sep(line, pos)
-            pos = _TOKEN_RE.match(line, pos).end()
+            tok = _TOKEN_RE.match(line, pos)
+            assert tok is not None  # _find_timestamp matched these n_before tokens the same way
+            pos = tok.end()
             kinds.append("pre")
             ends.append(pos)
     kinds.append("ts")

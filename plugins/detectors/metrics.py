@@ -535,15 +535,17 @@ def count_ratio_scores(scored: list[Scored], series: list[MetricSeries], window,
     for s in scored:
         m = s.series
         req = counts.get((m.component, m.timestamps.tobytes()))
-        fail = _failure_share(m, m.values) if req is not None else None
-        n = _request_counts(req) if req is not None else None
+        if req is None:
+            continue
+        fail = _failure_share(m, m.values)
+        n = _request_counts(req)
         if fail is None or n is None:
             continue
         ts = m.timestamps
         win = (ts >= window[0]) & (ts <= window[1])
         rr, rq = refs.get(m.key), refs.get(req.key)
         rfail = _failure_share(m, rr.values) if rr is not None and rq is not None else None
-        if rfail is not None and len(rr.values) == len(rq.values):
+        if rr is not None and rq is not None and rfail is not None and len(rr.values) == len(rq.values):
             fb, nb = rfail, _request_counts(rq)
         else:
             base = (ts >= baseline[0]) & (ts < baseline[1])

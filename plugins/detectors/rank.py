@@ -50,6 +50,7 @@ import math
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import Literal
 
 from copilot.diagnosis import Finding, RootCause
 from copilot.reasons import Reason, cited, reason
@@ -235,6 +236,11 @@ INTRINSIC = tuple(INTRINSIC_WEIGHT)
 SYMPTOMS = tuple(SYMPTOM_WEIGHT)
 
 
+def _not_later(onset: float | None, ref: float | None) -> bool:
+    """Whether a callee's onset is not clearly after ref (either one unknown: it may be)."""
+    return ref is None or onset is None or onset <= ref + ONSET_TOLERANCE_S
+
+
 def _combine(values: list[float]) -> float:
     """Strongest first, each next one counting half as much as the previous."""
     return sum(v * COMBINE_DECAY**i for i, v in enumerate(sorted(values, reverse=True)))
@@ -318,7 +324,7 @@ def rank_root_causes(findings: list[Finding], call_graph: list[tuple[str, str]],
             parts.append((cat, w * strength(sigma)))
         my_onset = anomalous.get(name)
         near = [d for d in callees.get(name, ())
-                if d in anomalous and (not scope or d in scope) and (my_onset is None or anomalous[d] is None or anomalous[d] <= my_onset + ONSET_TOLERANCE_S)]
+                if d in anomalous and (not scope or d in scope) and _not_later(anomalous[d], my_onset)]
         blamed: set[str] = set()
         for cat in SYMPTOMS:
             e = c.best(cat)
@@ -329,20 +335,19 @@ def rank_root_causes(findings: list[Finding], call_graph: list[tuple[str, str]],
             blamed.update(by)
             w = SYMPTOM_WEIGHT[cat] * (EXPLAINED if by else 1.0)
             parts.append((cat, w * strength(e.score)))
-        blamed = sorted(blamed)
         if blamed:
-            c.notes.append(reason("callees_inherited", names=blamed))
+            c.notes.append(reason("callees_inherited", names=sorted(blamed)))
         elif callees.get(name) and name in anomalous:
             c.notes.append(reason("callees_healthy", names=sorted(callees[name])))
         # below a surge, only what more traffic causes is explained by it (its load, and the
         # latency and CPU that follow load), and not where its request rate fell
         carried = name in below_surge and name not in surges and c.sigma("load_drop") < MIN_SIGMA
         if carried:
-            parts = [v * (SURGE_EXPLAINED if cat in LOAD_FOLLOWS else 1.0) for cat, v in parts]
+            values = [v * (SURGE_EXPLAINED if cat in LOAD_FOLLOWS else 1.0) for cat, v in parts]
             c.notes.append(reason("below_surge", at=below_surge[name]))
         else:
-            parts = [v for _, v in parts]
-        score = _combine(parts)
+            values = [v for _, v in parts]
+        score = _combine(values)
         change = c.best("change")
         if change is not None and score > 0:
             score += CHANGE_WEIGHT * strength(change.score)
@@ -547,7 +552,8 @@ def classify(c: Candidate, is_surge: bool) -> tuple[str, str | dict[str, str]]:
         if cat == "memory" and not memory_unambiguous(c):
             continue  # a step of a few percent is not a leak
         own[cat] = sigma
-    if "cpu" in own and "net_latency" in own and (_ratio(c.best("cpu").finding) or 0.0) >= CPU_STARVES_NETWORK:
+    cpu = c.best("cpu")
+    if "cpu" in own and "net_latency" in own and cpu is not None and (_ratio(cpu.finding) or 0.0) >= CPU_STARVES_NETWORK:
         del own["net_latency"]  # a starved CPU is slow to serve its sockets; a slow network does not raise CPU
     # A full disk and clear memory growth are unambiguous, unless the CPU is pinned at its
     # limit and memory merely stepped up with it (a CPU hog allocates too). A CPU driven to
@@ -653,7 +659,7 @@ def _symptom_flow(shows, own, callees: dict[str, set[str]], callers: dict[str, s
 # `details["explains"]` are dropped from the ranking (any finding may name signals it accounts for).
 
 
-def declared_category(f: Finding) -> str | None | bool:
+def declared_category(f: Finding) -> str | None | Literal[False]:
     """"declared" for a finding naming its fault kind, None for a confounder, False otherwise."""
     if f.details.get("confounder"):
         return None

@@ -53,8 +53,8 @@ class AlertmanagerSource(HttpSource):
             raw = self.fetch(client)
         tel = Telemetry(meta={"source": self.name, "label": self.label})
         cap = Capped(self.name, "alerts", self.cap(query))
-        alerts = [to_alert(a, self.component_labels, now) for a in raw]
-        alerts = [a for a in alerts if a is not None and _overlaps(a, query.start, query.end)]
+        converted = [to_alert(a, self.component_labels, now) for a in raw]
+        alerts = [a for a in converted if a is not None and _overlaps(a, query.start, query.end)]
         alerts.sort(key=lambda a: a.timestamp)
         for alert in alerts:
             if not cap.take():

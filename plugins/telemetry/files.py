@@ -406,6 +406,7 @@ def read_spans(path: Path) -> list[Span]:
     if missing:
         raise DataError(f"{path}: missing span column(s) {', '.join(missing)}; expected trace_id, span_id, parent_id, "
                         "service, operation, start, duration_ms, status")
+    cols = {k: v for k, v in need.items() if v is not None}  # every one: none is missing
     pcol = pick(header, "parent_id", "parentid", "parent_span_id", "parentspanid", "parent")
     ocol = pick(header, "operation", "operationname", "operation_name", "name", "span_name", "endpoint")
     ecol = pick(header, "end", "end_time", "endtime", "endtimeunixnano")
@@ -415,22 +416,23 @@ def read_spans(path: Path) -> list[Span]:
     scol = pick(header, "status", "status_code", "statuscode", "error", "otel_status_code")
     if ecol is None and dcol is None and dus is None and dns is None:
         raise DataError(f"{path}: no duration; expected a duration_ms column or an end column")
-    scol_name = header[need["service"]]
-    starts = time_column(path, header, rows, need["start"])
+    scol_name = header[cols["service"]]
+    starts = time_column(path, header, rows, cols["start"])
     ends = time_column(path, header, rows, ecol) if ecol is not None else None
     out = []
     for n, (r, start) in enumerate(zip(rows, starts), start=2):
-        if ends is not None:
-            dur = _exact_ms(r[need["start"]], r[ecol]) or (ends[n - 2] - start) * 1000.0
+        if ends is not None and ecol is not None:  # ends is read exactly when there is an end column
+            dur = _exact_ms(r[cols["start"]], r[ecol]) or (ends[n - 2] - start) * 1000.0
         elif dcol is not None:
             dur = float_cell(path, header, r, n, dcol)
         elif dus is not None:
             dur = float_cell(path, header, r, n, dus) / 1000.0
         else:
+            assert dns is not None  # with no duration column at all, the check above raised
             dur = float_cell(path, header, r, n, dns) / 1e6
         parent = "" if pcol is None or r[pcol] is None else str(r[pcol])
-        comp, inst = _component(str(r[need["service"]]), scol_name)
-        out.append(Span(str(r[need["trace_id"]]), str(r[need["span_id"]]), "" if parent.lower() in _NO_PARENT else parent,
+        comp, inst = _component(str(r[cols["service"]]), scol_name)
+        out.append(Span(str(r[cols["trace_id"]]), str(r[cols["span_id"]]), "" if parent.lower() in _NO_PARENT else parent,
                         comp, "" if ocol is None else str(r[ocol]), start, dur,
                         status_of(r[scol], header[scol]) if scol is not None else "ok", inst))
     return out
@@ -559,8 +561,9 @@ def read_alerts(path: Path) -> list[Alert]:
         return webhook
     out = []
     for n, rec in enumerate(_records(path), start=1):
-        labels = rec.get("labels") if isinstance(rec.get("labels"), dict) else {}
-        notes = rec.get("annotations") if isinstance(rec.get("annotations"), dict) else {}
+        raw_labels, raw_notes = rec.get("labels"), rec.get("annotations")
+        labels: dict[Any, Any] = raw_labels if isinstance(raw_labels, dict) else {}
+        notes: dict[Any, Any] = raw_notes if isinstance(raw_notes, dict) else {}
         t = _stamp(path, n, rec, "timestamp", "time", "startsAt", "starts_at", "fired_at", "ts")
         comp = str(rec.get("component") or rec.get("service") or labels.get("service") or labels.get("job") or labels.get("pod") or "")
         name = str(rec.get("name") or rec.get("alertname") or labels.get("alertname") or "alert")

@@ -101,7 +101,7 @@ class PrometheusClient:
 
     @classmethod
     def from_settings(cls, settings: Any, **overrides: Any) -> "PrometheusClient":
-        values = {
+        values: dict[str, Any] = {
             "url": getattr(settings, "prometheus_url", "") or "",
             "token": getattr(settings, "prometheus_token", "") or "",
             "ca": getattr(settings, "prometheus_ca", "") or "",
@@ -380,7 +380,7 @@ def matrix_to_series(
         pairs = item.get("values") or []
         ts = np.array([float(p[0]) for p in pairs], dtype=float)
         vals = np.array([_value(p[1]) for p in pairs], dtype=float)
-        if axis is not None:
+        if axis is not None and grid is not None:  # (the axis is built exactly when there is a grid)
             idx = np.rint((ts - grid[0]) / grid[2]).astype(int)
             keep = (idx >= 0) & (idx < len(axis))
             full = np.full(len(axis), np.nan)

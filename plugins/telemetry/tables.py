@@ -83,28 +83,28 @@ def read_table(path: Path) -> tuple[list[str], list[list[Any]]]:
     if s in (".jsonl", ".jsonl.gz", ".ndjson", ".ndjson.gz"):
         records = list(read_jsonl(path))
         header: list[str] = []
-        for r in records:
-            for k in r:
+        for rec in records:
+            for k in rec:
                 if k not in header:
                     header.append(k)
-        return header, [[r.get(k) for k in header] for r in records]
+        return header, [[rec.get(k) for k in header] for rec in records]
     try:
         with open_text(path) as fh:
             sample = fh.read(4096)
             fh.seek(0)
             delimiter = "\t" if s.startswith(".tsv") or ("\t" in sample.splitlines()[0] if sample else False) else ","
             reader = csv.reader(_no_nul(path, fh), delimiter=delimiter)
-            header = next(reader, None)
-            if not header:
+            first = next(reader, None)
+            if not first:
                 raise DataError(f"{path}: empty file; expected a header row")
             rows = [r for r in reader if r]
     except READ_ERRORS as exc:
         raise read_problem(path, exc) from None
-    width = len(header)
+    width = len(first)
     for n, r in enumerate(rows, start=2):
         if len(r) != width:
             raise DataError(f"{path}: row {n} has {len(r)} columns, expected {width} like the header")
-    return [h.strip().lstrip("\ufeff") for h in header], rows
+    return [h.strip().lstrip("\ufeff") for h in first], rows
 
 
 CSV_SUFFIXES = (".csv", ".csv.gz", ".tsv", ".tsv.gz")
