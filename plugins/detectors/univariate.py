@@ -44,6 +44,7 @@ CALIBRATION_SLOPE = 1.5  # logistic slope per sigma: 0.05 at threshold - 2, 0.95
 DRIFT_SPAN = 60
 DRIFT_HISTORY_DAYS = 7
 DRIFT_MIN_SEEN = 0.3
+_DRIFT_SAMPLES = 256  # at most about this many past levels make the drift yardstick
 _CHUNK_ELEMENTS = 1_000_000  # window elements per chunk: bounds temporary memory
 _MAD_TO_SIGMA = 1.4826
 _MEANAD_TO_SIGMA = 1.2533
@@ -131,7 +132,7 @@ def drift_z_matrix(x: np.ndarray, *, period: int | None, span: int | None = None
     and, once there is a week of history, a week ago; its median over the last `span`
     points (the current level, robust to spikes) is divided by the usual size of that same
     statistic over the previous DRIFT_HISTORY_DAYS days (median |level| / 0.6745, sampled
-    every span/6 points, ending `span` points back so the change under test is not in its
+    every span/6 points or sparser, at most about _DRIFT_SAMPLES of them, ending `span` points back so the change under test is not in its
     own yardstick). The reference with the smaller usual size judges. Series without a
     daily period score 0: "days back" has no meaning for them.
 
@@ -145,10 +146,10 @@ def drift_z_matrix(x: np.ndarray, *, period: int | None, span: int | None = None
     lag_sets = _drift_lag_sets(period, t)
     span = span or DRIFT_SPAN
     history = max(DRIFT_HISTORY_DAYS * period, 8 * span)
-    stride = max(1, span // 6)
+    stride = max(1, span // 6, history // _DRIFT_SAMPLES)
     lookback = 2 * span + history
     width = max(span, history // stride)
-    step = max(1, chunk) if chunk else max(4 * span, _CHUNK_ELEMENTS // max(1, rows * width))
+    step = max(1, chunk) if chunk else max(lookback, _CHUNK_ELEMENTS // max(1, rows * width))
     filled = _forward_fill(x)
     missing = ~np.isfinite(x)
     for lo in range(0, t, step):
