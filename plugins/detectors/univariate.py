@@ -14,6 +14,10 @@ a live stream and a replayed history identically. For each point:
   baselines is used (a point is unusual only if every baseline finds it unusual);
 - score = a logistic in z, exactly 0.5 at `threshold` sigmas and near 0 for ordinary
   points (below 0.05 two sigmas under the threshold), so it reads like a probability.
+- a drift test (drift_z_matrix), for slow ramps every short baseline follows: the level
+  of the last DRIFT_SPAN points against the same time yesterday and a week ago, in units
+  of how far that comparison usually strays; scored by the same logistic and reported
+  where it first alarms.
 
 Everything is vectorised over series and time (numpy sliding windows, chunked so memory
 stays bounded); the first `min_history` points of a series score 0 (nothing to compare).
