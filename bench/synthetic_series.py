@@ -108,7 +108,7 @@ def generate(out: Path, seed: int = 1, per_type: int = 8) -> dict[str, list[list
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description="write a labelled synthetic series set (NOT the NAB corpus)")
     p.add_argument("out")
-    p.add_argument("--seed", type=int, default=1, help="1 is the development set; 2 was held out until the end")
+    p.add_argument("--seed", type=int, default=1, help="1 is the development set; 2 and 3 were each held out and scored once")
     p.add_argument("--per-type", type=int, default=8)
     args = p.parse_args(argv)
     labels = generate(Path(args.out), args.seed, args.per_type)

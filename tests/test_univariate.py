@@ -10,7 +10,7 @@ import pytest
 
 from copilot.commands import detect
 from copilot.errors import CopilotError
-from plugins.detectors.univariate import infer_period, robust_z_matrix, score_matrix, score_series
+from plugins.detectors.univariate import drift_z_matrix, infer_period, robust_z_matrix, score_matrix, score_series
 
 
 def _noise(n: int, seed: int = 0) -> np.ndarray:
@@ -214,3 +214,29 @@ def test_scores_do_not_depend_on_the_block_size(chunk):
     matrix = np.vstack([x, x[::-1]])
     np.testing.assert_array_equal(robust_z_matrix(matrix, window=30, period=24, chunk=chunk),
                                   robust_z_matrix(matrix, window=30, period=24, chunk=n))
+    drift = drift_z_matrix(matrix, period=24, chunk=chunk)
+    assert (drift > 0).mean() > 0.3  # the long look-back test is in play, not all zeros
+    np.testing.assert_array_equal(drift, drift_z_matrix(matrix, period=24, chunk=n))
+
+
+def test_a_slow_drift_is_flagged_near_its_start():
+    """A ramp of 10 noise sigmas over a day, on a daily cycle of 60 units: each step (0.03
+    sigma) is far below what the short-horizon baselines notice."""
+    ts, x = _daily(12, seed=16)
+    onset = 9 * 288 + 40
+    x[onset:] += 10.0 * np.minimum(1.0, (np.arange(x.size - onset) + 1) / 288)
+    level_only = robust_z_matrix(x.reshape(1, -1), period=288)[0]
+    assert level_only[onset: onset + 288].max() < 5  # missed by the point-by-point test
+    r = score_series(x, ts, mode="onset")
+    assert drift_z_matrix(x.reshape(1, -1), period=288)[0, :onset].max() < 5  # quiet before the ramp
+    assert r.flags[onset - 288: onset].sum() == 0
+    first = int(np.flatnonzero(r.flags[onset:])[0])
+    assert first <= 120  # within 10 hours of the start, while the ramp is under 4.2 sigmas
+    assert r.flags[onset:].sum() <= 2  # reported once (not again while it persists)
+
+
+def test_a_flat_noisy_series_stays_quiet_over_weeks():
+    ts = 1_709_510_400 + 300.0 * np.arange(16 * 288)
+    r = score_series(_noise(ts.size, seed=17), ts, mode="onset")
+    assert r.period == 288
+    assert r.flags.sum() == 0 and np.mean(r.scores < 0.05) > 0.98

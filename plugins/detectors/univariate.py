@@ -14,6 +14,10 @@ a live stream and a replayed history identically. For each point:
   baselines is used (a point is unusual only if every baseline finds it unusual);
 - score = a logistic in z, exactly 0.5 at `threshold` sigmas and near 0 for ordinary
   points (below 0.05 two sigmas under the threshold), so it reads like a probability.
+- a drift test (drift_z_matrix), for slow ramps every short baseline follows: the level
+  of the last DRIFT_SPAN points against the same time yesterday and a week ago, in units
+  of how far that comparison usually strays; scored by the same logistic and reported
+  where it first alarms.
 
 Everything is vectorised over series and time (numpy sliding windows, chunked so memory
 stays bounded); the first `min_history` points of a series score 0 (nothing to compare).
@@ -36,8 +40,15 @@ MIN_HISTORY = 8
 SEASONAL_LAGS = 3
 WEEKLY_LAGS = 2
 SELECT_MARGIN = 0.7  # ... and its recent error must be below this fraction of the local one
-SELECT_CAP = 10.0
-CALIBRATION_SLOPE = 1.5  # logistic slope per sigma: 0.05 at threshold - 2, 0.95 at threshold + 2  # a point's |z| counts at most this much when comparing baselines
+SELECT_CAP = 10.0  # a point's |z| counts at most this much when comparing baselines
+CALIBRATION_SLOPE = 1.5  # logistic slope per sigma: 0.05 at threshold - 2, 0.95 at threshold + 2
+# Drift test (drift_z_matrix): the level of the last DRIFT_SPAN points against the same
+# time yesterday and a week ago, in units of how far that comparison strayed over the
+# previous DRIFT_HISTORY_DAYS days (judged once at least DRIFT_MIN_SEEN of them exist).
+DRIFT_SPAN = 60
+DRIFT_HISTORY_DAYS = 7
+DRIFT_MIN_SEEN = 0.3
+_DRIFT_SAMPLES = 256  # at most about this many past levels make the drift yardstick
 _CHUNK_ELEMENTS = 1_000_000  # window elements per chunk: bounds temporary memory
 _MAD_TO_SIGMA = 1.4826
 _MEANAD_TO_SIGMA = 1.2533
@@ -102,10 +113,99 @@ def score_series(
     else:
         used = period
     z = robust_z_matrix(x, window=window, period=used, chunk=chunk)[0]
-    scores = z_to_score(z, threshold)
+    dz = drift_z_matrix(x, period=used, chunk=chunk)[0]
+    level, drift = z_to_score(z, threshold), z_to_score(dz, threshold)
     if mode == "onset":
-        scores = onset_scores(scores, ONSET_HORIZON)
-    return UnivariateResult(scores=scores, flags=scores >= 0.5, zscores=z, period=used)
+        # A drift is reported where its test first alarms, unless either test alarmed
+        # within DRIFT_SPAN points (a level shift trips both: it is reported once).
+        recent = np.maximum(level, drift)
+        drift_onset = np.minimum(drift, 1.0 - _previous_max(recent, DRIFT_SPAN))
+        scores = np.maximum(onset_scores(level, ONSET_HORIZON), drift_onset)
+    else:
+        # a drift has no single unusual point: it is reported where its test first alarms
+        scores = np.maximum(level, np.minimum(drift, 1.0 - _previous_max(drift, DRIFT_SPAN)))
+    return UnivariateResult(scores=scores, flags=scores >= 0.5, zscores=np.maximum(z, dz), period=used)
+
+
+def drift_z_matrix(x: np.ndarray, *, period: int | None, span: int | None = None,
+                   chunk: int | None = None) -> np.ndarray:
+    """Causal long-horizon z of every point of every row of a 2-D array (0 where unscored).
+
+    A slow ramp moves every short-horizon baseline along with it. This test compares the
+    series with itself days back instead: the residual against the same time yesterday
+    and, once there is a week of history, a week ago; its median over the last `span`
+    points (the current level, robust to spikes) is divided by the usual size of that same
+    statistic over the previous DRIFT_HISTORY_DAYS days (median |level| / 0.6745, sampled
+    every span/6 points or sparser, at most about _DRIFT_SAMPLES of them, ending `span` points back so the change under test is not in its
+    own yardstick). The reference with the smaller usual size judges. Series without a
+    daily period score 0: "days back" has no meaning for them.
+
+    Scored in blocks like robust_z_matrix, each with its look-back (two spans and the
+    history), so the scores do not depend on the block size.
+    """
+    rows, t = x.shape
+    z = np.zeros((rows, t))
+    if not period or t <= 2 * period:
+        return z
+    lag_sets = _drift_lag_sets(period, t)
+    span = span or DRIFT_SPAN
+    history = max(DRIFT_HISTORY_DAYS * period, 8 * span)
+    stride = max(1, span // 6, history // _DRIFT_SAMPLES)
+    lookback = 2 * span + history
+    width = max(span, history // stride)
+    step = max(1, chunk) if chunk else max(lookback, _CHUNK_ELEMENTS // max(1, rows * width))
+    filled = _forward_fill(x)
+    missing = ~np.isfinite(x)
+    for lo in range(0, t, step):
+        hi = min(t, lo + step)
+        base = max(0, lo - lookback)
+        z[:, lo:hi] = _drift_block(filled, missing, base, hi, lag_sets, span, history, stride)[:, lo - base:]
+    z[missing] = 0.0
+    z[:, : min(MIN_HISTORY, t)] = 0.0
+    return np.nan_to_num(z, nan=0.0, posinf=0.0)
+
+
+def _drift_lag_sets(period: int, t: int) -> list[tuple[tuple[int, ...], int]]:
+    """Yesterday, and a week ago once the series is longer than a week: single days, so a
+    weekend moves a reference only on the day it starts and the day after it ends (a median
+    of several days back would be off for four days of every week)."""
+    sets: list[tuple[tuple[int, ...], int]] = [((period,), 1)]
+    if t > 7 * period:
+        sets.append(((7 * period,), 1))
+    return sets
+
+
+def _drift_block(filled: np.ndarray, missing: np.ndarray, base: int, hi: int,
+                 lag_sets: list[tuple[tuple[int, ...], int]], span: int, history: int,
+                 stride: int) -> np.ndarray:
+    """Drift z of the points base..hi-1 (exact from base + two spans + history)."""
+    rows, t = filled.shape[0], hi - base
+    best = np.full((rows, t), np.inf)
+    best_usual = np.full((rows, t), np.inf)
+    for lags, min_lags in lag_sets:
+        resid, have = _seasonal_residual(filled, base, hi, lags)
+        resid[(have < min_lags) | missing[:, base:hi]] = np.nan
+        # the current level: median of the residuals of the last `span` points, this one included
+        padded = np.concatenate([np.full((rows, span - 1), np.nan), resid], axis=1)
+        win = np.sort(sliding_window_view(padded, span, axis=1), axis=-1)
+        count = np.isfinite(win).sum(axis=-1)
+        level = np.where(count * 2 >= span, _middle(win, count), np.nan)
+        # its usual size: |level| over the `history` points ending `span` points back
+        lead = history + span
+        past = np.concatenate([np.full((rows, lead), np.nan), np.abs(level)], axis=1)
+        sampled = np.sort(sliding_window_view(past, history, axis=1)[:, :t, ::stride], axis=-1)
+        seen = np.isfinite(sampled).sum(axis=-1)
+        with np.errstate(invalid="ignore"):
+            usual = _middle(sampled, seen) / 0.6745
+        floor = 1e-6 * (np.abs(filled[:, base:hi]) + 1.0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            zset = np.abs(level) / np.maximum(usual, floor)
+        zset[seen < DRIFT_MIN_SEEN * sampled.shape[-1]] = np.nan
+        # the reference that has strayed least lately judges the point
+        steady = np.isfinite(zset) & (usual < best_usual)
+        best = np.where(steady, zset, best)
+        best_usual = np.where(steady, usual, best_usual)
+    return np.where(np.isfinite(best), best, 0.0)
 
 
 def onset_scores(scores: np.ndarray, horizon: int) -> np.ndarray:
@@ -113,10 +213,14 @@ def onset_scores(scores: np.ndarray, horizon: int) -> np.ndarray:
     quiet stretch, near 0 while an anomaly persists; at least 0.5 exactly where the level
     score first crosses 0.5 within the horizon (or climbs from below 0.5 to above it)."""
     s = np.asarray(scores, dtype=float)
+    return np.minimum(s, 1.0 - _previous_max(s, horizon))
+
+
+def _previous_max(s: np.ndarray, horizon: int) -> np.ndarray:
+    """The highest of the `horizon` values before each point (0 before the first)."""
     if s.size == 0:
         return s.copy()
-    before = sliding_window_view(np.concatenate([np.zeros(horizon), s[:-1]]), horizon).max(axis=1)
-    return np.minimum(s, 1.0 - before)
+    return sliding_window_view(np.concatenate([np.zeros(horizon), s[:-1]]), horizon).max(axis=1)
 
 
 def score_matrix(
@@ -159,11 +263,7 @@ def robust_z_matrix(x: np.ndarray, *, window: int = DEFAULT_WINDOW, period: int 
         raise ValueError("window must be at least 2 points")
     rows, t = x.shape
     filled = _forward_fill(x)
-    lag_sets: list[tuple[tuple[int, ...], int]] = []
-    if period and period > 0 and t > 2 * period:
-        lag_sets.append((tuple(k * period for k in range(1, SEASONAL_LAGS + 1)), 2))
-        if t > WEEKLY_LAGS * 7 * period:
-            lag_sets.append((tuple(7 * k * period for k in range(1, WEEKLY_LAGS + 1)), 1))
+    lag_sets = _lag_sets(period, t)
     step = max(1, chunk) if chunk else max(4 * window, _CHUNK_ELEMENTS // max(1, rows * window))
     lookback = 2 * window + 1  # a point's z needs a window; its baseline choice, the window before
     z = np.empty((rows, t))
@@ -174,6 +274,16 @@ def robust_z_matrix(x: np.ndarray, *, window: int = DEFAULT_WINDOW, period: int 
     z[~np.isfinite(x)] = 0.0
     z[:, : min(MIN_HISTORY, t)] = 0.0
     return np.nan_to_num(z, nan=0.0, posinf=0.0)
+
+
+def _lag_sets(period: int | None, t: int) -> list[tuple[tuple[int, ...], int]]:
+    """The seasonal references of a series of `t` points: (lags in points, lags needed)."""
+    lag_sets: list[tuple[tuple[int, ...], int]] = []
+    if period and period > 0 and t > 2 * period:
+        lag_sets.append((tuple(k * period for k in range(1, SEASONAL_LAGS + 1)), 2))
+        if t > WEEKLY_LAGS * 7 * period:
+            lag_sets.append((tuple(7 * k * period for k in range(1, WEEKLY_LAGS + 1)), 1))
+    return lag_sets
 
 
 def _z_block(filled: np.ndarray, base: int, hi: int, window: int,
@@ -236,10 +346,10 @@ def _local_fit(x: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray, np.n
     return err / spread, err, np.where(np.isfinite(spread), spread, np.nan)
 
 
-def _seasonal_z(filled: np.ndarray, base: int, hi: int, window: int, lags: tuple[int, ...],
-                min_lags: int) -> tuple[np.ndarray, np.ndarray]:
-    """z against the same phase `lags` points back (median of them), and its absolute error,
-    for the points base..hi-1 (the lagged values are read from the whole series)."""
+def _seasonal_residual(filled: np.ndarray, base: int, hi: int,
+                       lags: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """x minus the median of its values `lags` points back, for the points base..hi-1 (NaN
+    where none exists), and how many of them exist (read from the whole series)."""
     n = filled.shape[0]
     t = hi - base
     lagged = np.full((n, t, len(lags)), np.nan)
@@ -248,8 +358,16 @@ def _seasonal_z(filled: np.ndarray, base: int, hi: int, window: int, lags: tuple
         if first < hi:
             lagged[:, first - base:, k] = filled[:, first - lag: hi - lag]
     have = np.isfinite(lagged).sum(axis=-1)
-    seasonal = _middle(np.sort(lagged, axis=-1), have)
-    resid = filled[:, base:hi] - seasonal
+    return filled[:, base:hi] - _middle(np.sort(lagged, axis=-1), have), have
+
+
+def _seasonal_z(filled: np.ndarray, base: int, hi: int, window: int, lags: tuple[int, ...],
+                min_lags: int) -> tuple[np.ndarray, np.ndarray]:
+    """z against the same phase `lags` points back (median of them), and its absolute error,
+    for the points base..hi-1 (the lagged values are read from the whole series)."""
+    n = filled.shape[0]
+    t = hi - base
+    resid, have = _seasonal_residual(filled, base, hi, lags)
     start = max(lags[0], base) - base  # residuals exist from one lag on
     z = np.full((n, t), np.nan)
     err = np.full((n, t), np.nan)
