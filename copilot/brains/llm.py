@@ -94,6 +94,9 @@ class LLMBrain:
     # server never showed the tools" and asked again in text (a role loop, where answering
     # at once is legitimate, turns this off)
     retry_plain_answers = True
+    # the run's own brain ends in the report stage; a role loop inside the team brain (RoleBrain)
+    # answers its role's question and leaves the report to the team brain
+    writes_report = True
     def __init__(self, settings: Settings, *, client: ChatClient | None = None, backoff_s: float = 0.5) -> None:
         self.settings = settings
         self.client = client or ChatClient(settings, backoff_s=backoff_s)
@@ -362,7 +365,7 @@ class LLMBrain:
         from .report_stage import report_for_answer
 
         model = diagnosis_from_answer(answer, state.question)
-        reported = report_for_answer(state, answer, model, self.label)
+        reported = report_for_answer(state, answer, model, self.label) if self.writes_report else None
         if reported is None:
             return Decision(thought=thought, answer=answer, diagnosis=model)
         return Decision(thought=thought, answer=reported.answer, diagnosis=reported, agent="report")

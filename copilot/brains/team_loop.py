@@ -49,6 +49,7 @@ class RoleBrain(LLMBrain):
     """LLMBrain with a role's own system prompt and opening message."""
 
     retry_plain_answers = False  # answering at once ("enough", the ranking) is legitimate here
+    writes_report = False  # the team brain writes the report
     wants_recall_first = False
 
     def __init__(self, settings: Settings, client: ChatClient, model: str, system: str, opening: str) -> None:
