@@ -106,6 +106,7 @@ class StoreView:
             key = state_key(self.uri, self.embedder_name)
             entries = {kind: store.list(kind) for kind in S.KINDS}
             save(self.uri, key, entries)
+            _save_search(store, key)
             self._entries = entries
         return self._entries
 
@@ -129,10 +130,22 @@ REFRESH_MAX_ROWS = 2_000  # a writer re-snapshots a store this small; a bigger o
 def refresh(store: Any) -> None:
     """After a write by a process that has the store open (an investigation saving its
     diagnosis), write the snapshot at once, so the next `kb list` / `memory list` does not
-    pay LanceDB's import to re-read it. Skipped for big stores (the listing costs more)."""
+    pay LanceDB's import to re-read it, nor the next `kb search`. Skipped for big stores (the
+    listing costs more)."""
     key = state_key(store.uri, store.embedder.name)
     if key is None:
         return
     if sum(store.count(kind) for kind in S.KINDS if store.has_table(kind)) > REFRESH_MAX_ROWS:
         return
     save(store.uri, key, {kind: store.list(kind) for kind in S.KINDS})
+    _save_search(store, key)
+
+
+def _save_search(store: Any, key: str | None) -> None:
+    """The data `kb search` needs beside the snapshot (kb/snapshot_search.py)."""
+    from .snapshot_search import save as save_search
+
+    try:
+        save_search(store, key)
+    except (ImportError, TypeError, ValueError, RuntimeError, OSError):
+        pass  # a LanceDB whose tokenizer or index settings differ: searches keep reading LanceDB
