@@ -10,6 +10,8 @@ key still matches and no journal is pending (kb/journal.py), so a stale snapshot
 read: any write makes the next read go through LanceDB, which writes a fresh snapshot. The
 key is taken *before* the store is read, so a commit racing the read leaves a snapshot whose
 key is already out of date. Object-store URIs (s3://, db://) always read through LanceDB.
+Whoever writes the snapshot also writes, under the same key, what `kb search` needs to rank
+without LanceDB (kb/snapshot_search.py).
 """
 
 from __future__ import annotations
