@@ -129,7 +129,7 @@ class StoreView:
 REFRESH_MAX_ROWS = 2_000  # a writer re-snapshots a store this small; a bigger one is left to the next reader
 
 
-def refresh(store: Any) -> None:
+def refresh(store: Any, repair: bool = True) -> None:
     """After a write by a process that has the store open (an investigation saving its
     diagnosis), write the snapshot at once, so the next `kb list` / `memory list` does not
     pay LanceDB's import to re-read it, nor the next `kb search`. Skipped for big stores (the
@@ -140,14 +140,20 @@ def refresh(store: Any) -> None:
     if sum(store.count(kind) for kind in S.KINDS if store.has_table(kind)) > REFRESH_MAX_ROWS:
         return
     save(store.uri, key, {kind: store.list(kind) for kind in S.KINDS})
-    _save_search(store, key)
+    if _save_search(store, key, repair) and repair:
+        refresh(store, repair=False)  # an index was rebuilt: a new state, snapshotted once more
 
 
-def _save_search(store: Any, key: str | None) -> None:
-    """The data `kb search` needs beside the snapshot (kb/snapshot_search.py)."""
+def _save_search(store: Any, key: str | None, repair: bool = False) -> bool:
+    """The data `kb search` needs beside the snapshot (kb/snapshot_search.py); True when a
+    full-text index had to be rebuilt first (the store changed)."""
+    from .snapshot_search import Rebuilt
     from .snapshot_search import save as save_search
 
     try:
-        save_search(store, key)
+        save_search(store, key, repair)
+    except Rebuilt:
+        return True
     except (ImportError, TypeError, ValueError, RuntimeError, OSError):
         pass  # a LanceDB whose tokenizer or index settings differ: searches keep reading LanceDB
+    return False

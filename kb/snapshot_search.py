@@ -39,6 +39,7 @@ from typing import Any
 from . import relevance as R
 from . import schema as S
 from . import snapshot
+from .store import FTS_REBUILD_MAX_ROWS
 
 FILE = ".snapshot-search.json"
 K1, B = 1.2, 0.75  # Lance's BM25 constants
@@ -84,7 +85,11 @@ def _paths(root: Path, kind: str) -> Path:
 
 
 # -- writing (by a process that has the store open) --------------------------------------
-def _table_data(store: Any, kind: str) -> tuple[dict[str, Any], Any] | None:
+class Rebuilt(Exception):
+    """A table's full-text index was rebuilt: the store has a new state to snapshot."""
+
+
+def _table_data(store: Any, kind: str, repair: bool) -> tuple[dict[str, Any], Any] | None:
     import numpy as np
 
     tbl = store.table(kind)
@@ -117,6 +122,11 @@ def _table_data(store: Any, kind: str) -> tuple[dict[str, Any], Any] | None:
     }
     vectors = np.asarray([r["vector"] for r in data], dtype=np.float32).reshape(len(data), -1)
     if fts is not None and data and not _probe(tbl, out):
+        if repair and rows <= FTS_REBUILD_MAX_ROWS:
+            with store.write_lock():
+                tbl.checkout_latest()
+                store._index(tbl)  # an index an older version updated in place: rebuilt, once
+            raise Rebuilt(kind)
         return None
     return out, vectors
 
@@ -146,8 +156,10 @@ def _probe(tbl: Any, data: dict[str, Any]) -> bool:
     return True
 
 
-def save(store: Any, key: str | None) -> None:
-    """Write the search data of a store read at state `key` (taken before the reads)."""
+def save(store: Any, key: str | None, repair: bool = False) -> None:
+    """Write the search data of a store read at state `key` (taken before the reads). With
+    `repair`, a small table whose index scores differently (updated in place by an older
+    version) has its index rebuilt, and `Rebuilt` is raised: the caller snapshots again."""
     import numpy as np
 
     root = snapshot._local_root(store.uri)
@@ -158,7 +170,7 @@ def save(store: Any, key: str | None) -> None:
     for kind in S.KINDS:
         if not store.has_table(kind):
             continue
-        got = _table_data(store, kind)
+        got = _table_data(store, kind, repair)
         if got is None:
             (root / FILE).unlink(missing_ok=True)
             return

@@ -135,3 +135,23 @@ def test_query_syntax_goes_to_lancedb(store, cache_home):  # noqa: F811
     run(path, cache_home, "kb", "search", "disk full")
     _, imported = run(path, cache_home, "kb", "search", '"disk full"')
     assert "lancedb" in imported
+
+
+def test_an_index_updated_in_place_is_not_served_until_rebuilt(store, monkeypatch):  # noqa: F811
+    """An index an older version updated in place (it still counts deleted rows) scores
+    differently: the probe refuses it, and a refresh rebuilds it once."""
+    import kb.store
+    from kb import snapshot, snapshot_search
+    from kb.search import search
+
+    monkeypatch.setattr(kb.store, "FTS_REBUILD_MAX_ROWS", 0)  # the old behaviour: update in place
+    assert store.delete("exp-disk-full-en") == 1
+    key = snapshot.state_key(store.uri, store.embedder.name)
+    snapshot_search.save(store, key)  # no repair: refused
+    assert snapshot_search.load(store.uri, store.embedder.name) is None
+    monkeypatch.undo()
+    snapshot.refresh(store)  # repairs
+    index = snapshot_search.load(store.uri, store.embedder.name)
+    assert index is not None
+    for query in ("disk full, no space left on device", "磁盘空间不足，写入失败"):
+        assert search(store, query, index=index) == search(store, query)
