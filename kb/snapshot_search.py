@@ -120,7 +120,8 @@ def _table_data(store: Any, kind: str, repair: bool) -> tuple[dict[str, Any], An
         "fault_kind": [[r["fault_kind"] or "", r.get("verdict_fault_kind") or ""] for r in data],
         "tf": [dict(c) for c in tf], "tokenizer": params,
     }
-    vectors = np.asarray([r["vector"] for r in data], dtype=np.float32).reshape(len(data), -1)
+    vectors = (np.asarray([r["vector"] for r in data], dtype=np.float32).reshape(len(data), -1) if data
+               else np.zeros((0, 0), dtype=np.float32))
     if fts is not None and data and not _probe(tbl, out):
         if repair and rows <= FTS_REBUILD_MAX_ROWS:
             with store.write_lock():
@@ -177,6 +178,7 @@ def save(store: Any, key: str | None, repair: bool = False) -> None:
         tables[kind], vectors[kind] = got
     staged = root / f"{FILE}.{os.getpid()}.tmp"
     try:
+        (root / FILE).unlink(missing_ok=True)  # no reader pairs the old rows with the new vectors
         for kind, vecs in vectors.items():
             tmp = root / f".snapshot-{kind}.{os.getpid()}.tmp.npy"
             np.save(tmp, vecs)
