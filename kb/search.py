@@ -11,11 +11,14 @@ enough to answer from.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import relevance as R
 from . import schema as S
 from .store import KnowledgeStore, newest_per_id, sql_str
+
+if TYPE_CHECKING:
+    from .snapshot_search import SnapshotIndex
 
 RRF_K = 60  # the standard constant from Cormack et al. (2009)
 _POOL: dict[str, Any] = {}
@@ -92,6 +95,16 @@ def _fetch(tables: dict[str, Any], picked: list[tuple[str, dict[str, Any]]]) -> 
     return out
 
 
+def _fetch_snapshot(index: SnapshotIndex, picked: list[tuple[str, dict[str, Any]]]) -> dict[str, dict[str, Any]]:
+    """The candidates as `_fetch` returns them, from the snapshot: the public entry (what
+    `S.to_entry` makes of the full row) with the search text and the vector."""
+    out: dict[str, dict[str, Any]] = {}
+    for kd, row in picked:
+        entry_id, text, vector = index.row(kd, row["_row"])
+        out[entry_id] = dict(index.entries[kd][entry_id], text=text, vector=vector)
+    return out
+
+
 def search(
     store: KnowledgeStore,
     query: str,
@@ -102,10 +115,15 @@ def search(
     language: str | None = None,
     relevant_only: bool = False,
     exclude: tuple[str, ...] = (),
+    index: SnapshotIndex | None = None,
 ) -> list[dict[str, Any]]:
     """The k best entries for a query: entry dicts with `score` (fused), `similarity`,
     `coverage` and `relevant`; with `relevant_only`, entries that fail the relevance test
-    are dropped; kinds in `exclude` are not searched (a run without memory: "incident")."""
+    are dropped; kinds in `exclude` are not searched (a run without memory: "incident").
+
+    With `index` (kb/snapshot_search.py: the snapshot of the store's current state) the two
+    retrievers run on it with numpy and `store` only embeds the query; the fusion and the
+    relevance test below are the same code either way."""
     import numpy as np
 
     query = " ".join(query.split())
@@ -119,8 +137,21 @@ def search(
     jobs = []
     tables: dict[str, Any] = {}
     stats: dict[str, R.TableStats] = {}
-    pool = _pool()
-    for kd in kinds:
+    vector_ranked: list[tuple[float, str, dict[str, Any]]] = []
+    text_lists: list[list[tuple[str, dict[str, Any]]]] = []
+    if index is not None:
+        for kd in kinds:
+            if not index.has_table(kd) or not index.tables[kd]["id"]:
+                continue
+            stats[kd] = R.TableStats(index.term_stats(kd), index.vector_stats(kd) if calibration is None else None)
+            keep = index.mask(kd, service, fault_kind, language)
+            ids = index.tables[kd]["id"]
+            tables[kd] = index
+            for dist, i in index.vector_hits(kd, qvec, keep, n):
+                vector_ranked.append((dist, kd, {"id": ids[i], "_row": i}))
+            text_lists.append([(kd, {"id": ids[i], "_row": i}) for i in index.text_hits(kd, query, keep, n)])
+    pool = _pool() if index is None else None
+    for kd in kinds if index is None else ():
         if not store.has_table(kd):
             continue
         tbl = store.table(kd)
@@ -132,10 +163,9 @@ def search(
         # The two retrievers (and the tables) run at once: the work happens in Lance's
         # native threads, so Python threads overlap well here.
         tables[kd] = tbl
+        assert pool is not None
         jobs.append((kd, pool.submit(_vector_hits, tbl, kd, qvec, where, n),
                      pool.submit(_text_hits, tbl, kd, query, where, n)))
-    vector_ranked: list[tuple[float, str, dict[str, Any]]] = []
-    text_lists: list[list[tuple[str, dict[str, Any]]]] = []
     for kd, vec_job, text_job in jobs:
         for row in newest_per_id(vec_job.result()):
             vector_ranked.append((row.pop("_distance"), kd, row))
@@ -159,7 +189,7 @@ def search(
     while start < len(ranked) and len(out) < k:
         chunk = ranked[start:start + batch]
         start, batch = start + len(chunk), n
-        full = _fetch(tables, [rows[i] for i in chunk])
+        full = _fetch(tables, [rows[i] for i in chunk]) if index is None else _fetch_snapshot(index, [rows[i] for i in chunk])
         for entry_id in chunk:
             kd, _ = rows[entry_id]
             row = full[entry_id]
@@ -172,7 +202,7 @@ def search(
             relevant = R.is_relevant(calibration, question_lang, entry_lang, sim, cover, z, bar)
             if relevant_only and not relevant:
                 continue
-            entry = S.to_entry(kd, row)
+            entry = S.to_entry(kd, row) if index is None else row
             entry.update(score=round(scores[entry_id], 6), similarity=round(sim, 4), coverage=round(cover, 3),
                          relevant=relevant)
             out.append(entry)

