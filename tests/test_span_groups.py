@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from plugins.detectors.span_groups import span_groups
-from plugins.detectors.spanstats import is_client_span
+from plugins.detectors.spanstats import is_client_span, op_key
 from plugins.detectors.traces import EXPECTED_CALL, MIN_SPANS
 from plugins.telemetry.model import Span
 
@@ -77,6 +77,24 @@ def reference(spans, window, baseline):
     return lat, rat
 
 
+def reference_patterns(spans, window, baseline):
+    """Per span in either period, the steps its children made, as `trace_paths` names them."""
+    children = defaultdict(list)
+    for s in spans:
+        if s.parent_id:
+            children[s.parent_id].append(s)
+
+    def step(c):
+        kids = children.get(c.span_id, ())
+        target = kids[0] if is_client_span(c, kids) else c
+        return (target.component, op_key(target.operation))
+
+    def judged(s):
+        return baseline[0] <= s.start < baseline[1] or window[0] <= s.start <= window[1]
+
+    return [frozenset(step(c) for c in children.get(s.span_id, ())) if judged(s) else None for s in spans]
+
+
 def messy(seed: int) -> list[Span]:
     """A shop with failures, lost parents, repeated span ids, client spans and spans outside both periods."""
     rng = np.random.default_rng(seed)
@@ -109,6 +127,8 @@ def test_span_groups_equal_the_per_span_loop(spans):
         for key, (b, w, t, f) in ref.items():
             assert (list(mine[key][0]), list(mine[key][1])) == (b, w), (name, key)
             assert mine[key][2].tolist() == t and mine[key][3].tolist() == f, (name, key)
+    assert got.patterns == reference_patterns(spans, WINDOW, BASELINE)
+    assert any(p for p in got.patterns) == bool(spans)
     if spans:
         assert got.self_ms and got.wire_ms and got.edge_ms and got.origin_err
 

@@ -34,6 +34,9 @@ class SpanGroups:
     origin_err: dict[str, Ratio] = field(default_factory=dict)  # failed spans with no failing child nor missing call
     lost: dict[tuple[str, str], Ratio] = field(default_factory=dict)  # expected calls that went missing
     orphans: dict[str, Ratio] = field(default_factory=dict)  # spans whose parent never arrived
+    period: list[int] = field(default_factory=list)  # per span: 0 baseline, 1 window, -1 neither
+    # per span in either period, the steps its children made (see `trace_paths`); None outside both
+    patterns: list[frozenset[tuple[str, str]] | None] = field(default_factory=list)
 
 
 def _codes(values: Iterable[K]) -> tuple[np.ndarray, list[K]]:
@@ -88,6 +91,9 @@ def span_groups(spans: Sequence[Span], window: tuple[float, float], baseline: tu
     span it wraps, see `spanstats.is_client_span`), callee durations and failures, failures
     that originate in a span, calls an operation made in at least `expected_call` of its
     baseline spans (when it had `min_spans` of them) that went missing, and orphans.
+    Also each span's period and, in either period, its call pattern: the steps
+    (component, `op_key` of the operation) its children made, a client child named by the
+    server span it wraps (`trace_paths`).
     Spans sharing an id share their children, and a parent id means the last span with it."""
     n = len(spans)
     groups = SpanGroups()
@@ -175,6 +181,23 @@ def span_groups(spans: Sequence[Span], window: tuple[float, float], baseline: tu
     groups.edge_err = _ratio(edge_key, edge_names, period, failed, start, edge)
     groups.origin_err = _ratio(comp, comp_names, period, originates, start, judged)
     groups.orphans = _ratio(comp, comp_names, period, pnode == -2, start, judged)
+    groups.period = period.tolist()
+    groups.patterns = _patterns(node, child, par, n, np.where(client, first_kid, np.arange(n)), opk, op_names,
+                                judged)
     groups.lost = _ratio(comp[e_span] * nc + e_svc, edge_names, period[e_span], e_missing, start[e_span],
                          np.ones(len(e_span), dtype=bool))
     return groups
+
+
+def _patterns(node: np.ndarray, child: np.ndarray, par: np.ndarray, n: int, target: np.ndarray,
+              opk: np.ndarray, op_names: Sequence[tuple[str, str]], judged: np.ndarray,
+              ) -> list[frozenset[tuple[str, str]] | None]:
+    """Per judged span, the frozenset of its children's steps, built in child order."""
+    step_names = [(comp, op_key(op)) for comp, op in op_names]
+    order = child[np.argsort(par, kind="stable")]
+    kid_steps = [step_names[k] for k in opk[target[order]].tolist()]
+    ptr = _csr(par, n).tolist()
+    out: list[frozenset[tuple[str, str]] | None] = [None] * n
+    for i, j in zip(np.flatnonzero(judged).tolist(), node[judged].tolist()):
+        out[i] = frozenset(kid_steps[ptr[j]:ptr[j + 1]])
+    return out

@@ -147,7 +147,7 @@ def detect_trace_anomalies(
                 f"spans lost upstream of {comp}, {round(score, 2):.1f} sigma",
                 round(score, 2), None, {"ratio_before": pb, "ratio_after": pw, "spans": nw},
             ))
-    out += detect_path_changes(spans, children, period)
+    out += detect_path_changes(spans, children, period, periods=g.period, patterns=g.patterns)
     out.sort(key=lambda f: -f.score)
     for f in out:
         f.id = next_id("T")
