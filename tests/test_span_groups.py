@@ -128,6 +128,13 @@ def test_span_groups_equal_the_per_span_loop(spans):
             assert (list(mine[key][0]), list(mine[key][1])) == (b, w), (name, key)
             assert mine[key][2].tolist() == t and mine[key][3].tolist() == f, (name, key)
     assert got.patterns == reference_patterns(spans, WINDOW, BASELINE)
+    children = defaultdict(list)
+    for s in spans:
+        if s.parent_id:
+            children[s.parent_id].append(s)
+    for s in spans:
+        assert got.children.get(s.span_id, ()) == children.get(s.span_id, ()), s.span_id
+    assert got.children.get("no such span") is None
     assert any(p for p in got.patterns) == bool(spans)
     if spans:
         assert got.self_ms and got.wire_ms and got.edge_ms and got.origin_err

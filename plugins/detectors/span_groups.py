@@ -10,8 +10,10 @@ tests/test_span_groups.py keeps as the reference.
 
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass, field
-from typing import Hashable, Iterable, Sequence, TypeVar
+from itertools import repeat
+from typing import Hashable, Iterable, Iterator, Mapping, Sequence, TypeVar
 
 import numpy as np
 
@@ -19,6 +21,7 @@ from ..telemetry.model import Span
 from .spanstats import op_key
 
 K = TypeVar("K", bound=Hashable)
+_FIELDS = operator.attrgetter("span_id", "parent_id", "component", "operation", "start", "duration_ms", "status")
 
 Latency = tuple[np.ndarray, np.ndarray, np.ndarray]  # baseline values, window values, window start times
 Ratio = tuple[tuple[int, int], tuple[int, int], np.ndarray, np.ndarray]  # (k, n) baseline, (k, n) window, window times, window flags
@@ -37,13 +40,14 @@ class SpanGroups:
     period: list[int] = field(default_factory=list)  # per span: 0 baseline, 1 window, -1 neither
     # per span in either period, the steps its children made (see `trace_paths`); None outside both
     patterns: list[frozenset[tuple[str, str]] | None] = field(default_factory=list)
+    children: Mapping[str, list[Span]] = field(default_factory=dict)  # child spans by parent span id
 
 
-def _codes(values: Iterable[K]) -> tuple[np.ndarray, list[K]]:
+def _codes(values: Sequence[K]) -> tuple[np.ndarray, list[K]]:
     """Integer codes of hashable values, and the values by code."""
-    table: dict[K, int] = {}
-    codes = np.fromiter((table.setdefault(v, len(table)) for v in values), dtype=np.int64)
-    return codes, list(table)
+    names = list(dict.fromkeys(values))
+    table = dict(zip(names, range(len(names))))
+    return np.fromiter(map(table.__getitem__, values), dtype=np.int64, count=len(values)), names
 
 
 def _split(key: np.ndarray, mask: np.ndarray) -> Iterable[tuple[int, np.ndarray]]:
@@ -99,15 +103,20 @@ def span_groups(spans: Sequence[Span], window: tuple[float, float], baseline: tu
     groups = SpanGroups()
     if not n:
         return groups
-    by_id = {s.span_id: i for i, s in enumerate(spans)}
-    node = np.fromiter((by_id[s.span_id] for s in spans), dtype=np.int64, count=n)
+    sid, pid, comps, ops, starts, durs, status = zip(*map(_FIELDS, spans))
+    by_id = dict(zip(sid, range(n)))  # the last span with an id
+    node = np.fromiter(map(by_id.__getitem__, sid), dtype=np.int64, count=n)
     # parent's span index; -1 root, -2 a parent that never arrived
-    pnode = np.fromiter((by_id.get(s.parent_id, -2) if s.parent_id else -1 for s in spans), dtype=np.int64, count=n)
-    comp, comp_names = _codes(s.component for s in spans)
-    opk, op_names = _codes((s.component, s.operation) for s in spans)
-    start = np.fromiter((s.start for s in spans), dtype=np.float64, count=n)
-    dur = np.fromiter((s.duration_ms for s in spans), dtype=np.float64, count=n)
-    failed = np.fromiter((s.status == "error" for s in spans), dtype=bool, count=n)
+    parent_of = {**by_id, "": -1}  # an empty parent id: a root, even if some span has no id
+    pnode = np.fromiter(map(parent_of.get, pid, repeat(-2)), dtype=np.int64, count=n)
+    comp, comp_names = _codes(comps)
+    op, op_strings = _codes(ops)
+    opk, inverse = np.unique(comp * len(op_strings) + op, return_inverse=True)
+    op_names = [(comp_names[k // len(op_strings)], op_strings[k % len(op_strings)]) for k in opk.tolist()]
+    opk = inverse.reshape(-1)
+    start = np.array(starts, dtype=np.float64)
+    dur = np.array(durs, dtype=np.float64)
+    failed = np.fromiter(map("error".__eq__, status), dtype=bool, count=n)
     period = np.full(n, -1, dtype=np.int64)
     period[(window[0] <= start) & (start <= window[1])] = 1
     period[(baseline[0] <= start) & (start < baseline[1])] = 0
@@ -182,22 +191,48 @@ def span_groups(spans: Sequence[Span], window: tuple[float, float], baseline: tu
     groups.origin_err = _ratio(comp, comp_names, period, originates, start, judged)
     groups.orphans = _ratio(comp, comp_names, period, pnode == -2, start, judged)
     groups.period = period.tolist()
-    groups.patterns = _patterns(node, child, par, n, np.where(client, first_kid, np.arange(n)), opk, op_names,
-                                judged)
+    order = child[np.argsort(par, kind="stable")]  # children grouped by parent, in span order
+    ptr = _csr(par, n).tolist()
+    groups.children = Children(spans, by_id, order, ptr)
+    groups.patterns = _patterns(node, order, ptr, np.where(client, first_kid, np.arange(n)), opk, op_names, judged)
     groups.lost = _ratio(comp[e_span] * nc + e_svc, edge_names, period[e_span], e_missing, start[e_span],
                          np.ones(len(e_span), dtype=bool))
     return groups
 
 
-def _patterns(node: np.ndarray, child: np.ndarray, par: np.ndarray, n: int, target: np.ndarray,
+def _patterns(node: np.ndarray, order: np.ndarray, ptr: list[int], target: np.ndarray,
               opk: np.ndarray, op_names: Sequence[tuple[str, str]], judged: np.ndarray,
               ) -> list[frozenset[tuple[str, str]] | None]:
-    """Per judged span, the frozenset of its children's steps, built in child order."""
+    """Per judged span, the frozenset of its children's steps, built in child order (one
+    frozenset per sequence of steps: spans that made the same calls in the same order share it)."""
     step_names = [(comp, op_key(op)) for comp, op in op_names]
-    order = child[np.argsort(par, kind="stable")]
-    kid_steps = [step_names[k] for k in opk[target[order]].tolist()]
-    ptr = _csr(par, n).tolist()
-    out: list[frozenset[tuple[str, str]] | None] = [None] * n
+    kid_codes = opk[target[order]].tolist()
+    built: dict[tuple[int, ...], frozenset[tuple[str, str]]] = {}
+    out: list[frozenset[tuple[str, str]] | None] = [None] * len(node)
     for i, j in zip(np.flatnonzero(judged).tolist(), node[judged].tolist()):
-        out[i] = frozenset(kid_steps[ptr[j]:ptr[j + 1]])
+        seq = tuple(kid_codes[ptr[j]:ptr[j + 1]])
+        pattern = built.get(seq)
+        if pattern is None:
+            pattern = built[seq] = frozenset(step_names[k] for k in seq)
+        out[i] = pattern
     return out
+
+
+class Children(Mapping[str, list[Span]]):
+    """The child spans of a span id, in span order (the spans of the last span with that id)."""
+
+    def __init__(self, spans: Sequence[Span], by_id: dict[str, int], order: np.ndarray, ptr: list[int]) -> None:
+        self._spans, self._by_id, self._order, self._ptr = spans, by_id, order, ptr
+
+    def __getitem__(self, span_id: str) -> list[Span]:
+        j = self._by_id[span_id]
+        kids = [self._spans[k] for k in self._order[self._ptr[j]:self._ptr[j + 1]].tolist()]
+        if not kids:
+            raise KeyError(span_id)
+        return kids
+
+    def __iter__(self) -> Iterator[str]:
+        return (sid for sid, j in self._by_id.items() if self._ptr[j + 1] > self._ptr[j])
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)

@@ -23,7 +23,7 @@ do, or if the calls that ended the requests took at most GAVE_UP_EARLY of their 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from typing import Callable, Iterable, NamedTuple, Sequence
+from typing import Callable, Iterable, Mapping, NamedTuple, Sequence
 
 import numpy as np
 
@@ -60,7 +60,7 @@ class Changed(NamedTuple):
 
 def detect_path_changes(
     spans: Iterable[Span],
-    children: dict[str, list[Span]],
+    children: Mapping[str, list[Span]],
     period: Callable[[Span], int],
     next_id: Callable[[str], str] | None = None,
     periods: Sequence[int] | None = None,

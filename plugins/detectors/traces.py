@@ -17,7 +17,6 @@ Scores are robust sigmas (latency) or binomial z (ratios), capped at 99.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from typing import Callable
 
 import numpy as np
@@ -53,10 +52,6 @@ def detect_trace_anomalies(
     next_id: Callable[[str], str],
 ) -> list[Finding]:
     spans = thin_traces(spans)
-    children: dict[str, list[Span]] = defaultdict(list)
-    for s in spans:
-        if s.parent_id:
-            children[s.parent_id].append(s)
 
     def period(s: Span) -> int:  # 0 baseline, 1 window, -1 neither
         if baseline[0] <= s.start < baseline[1]:
@@ -147,7 +142,7 @@ def detect_trace_anomalies(
                 f"spans lost upstream of {comp}, {round(score, 2):.1f} sigma",
                 round(score, 2), None, {"ratio_before": pb, "ratio_after": pw, "spans": nw},
             ))
-    out += detect_path_changes(spans, children, period, periods=g.period, patterns=g.patterns)
+    out += detect_path_changes(spans, g.children, period, periods=g.period, patterns=g.patterns)
     out.sort(key=lambda f: -f.score)
     for f in out:
         f.id = next_id("T")
