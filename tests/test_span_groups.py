@@ -96,7 +96,8 @@ def reference_patterns(spans, window, baseline):
 
 
 def messy(seed: int) -> list[Span]:
-    """A shop with failures, lost parents, repeated span ids, client spans and spans outside both periods."""
+    """A shop with failures, lost parents, repeated span ids, client spans, spans on the period
+    edges and spans outside both periods."""
     rng = np.random.default_rng(seed)
     spans = shop("checkout_return", seed) + shop("catalog_exception", seed + 1)
     out = []
@@ -106,6 +107,7 @@ def messy(seed: int) -> list[Span]:
         parent = "gone" if 0.05 <= r < 0.07 and s.parent_id else s.parent_id
         sid = spans[i - 1].span_id if 0.07 <= r < 0.08 and i else s.span_id
         start = s.start + (7200 if 0.08 <= r < 0.09 else 0)
+        start = BASELINE[1] if 0.09 <= r < 0.095 else WINDOW[1] if 0.095 <= r < 0.1 else start  # period edges
         out.append(Span(s.trace_id, sid, parent, s.component, s.operation, start,
                         float(rng.lognormal(1.0, 0.5)) * (3 if s.component == "cart" and start > WINDOW[0] else 1), status))
     return out
