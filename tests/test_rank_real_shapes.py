@@ -9,7 +9,8 @@ import numpy as np
 from copilot.diagnosis import Finding
 from plugins.detectors.metrics import detect_metric_anomalies
 from plugins.detectors.rank import rank_root_causes
-from plugins.detectors.traces import detect_trace_anomalies, is_client_span
+from plugins.detectors.spanstats import is_client_span
+from plugins.detectors.traces import detect_trace_anomalies
 from plugins.telemetry.model import MetricSeries, Span
 
 T0 = 1_700_000_000.0

@@ -23,7 +23,7 @@ do, or if the calls that ended the requests took at most GAVE_UP_EARLY of their 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from typing import Callable, Iterable, NamedTuple
+from typing import Callable, Iterable, Mapping, NamedTuple, Sequence
 
 import numpy as np
 
@@ -60,12 +60,16 @@ class Changed(NamedTuple):
 
 def detect_path_changes(
     spans: Iterable[Span],
-    children: dict[str, list[Span]],
+    children: Mapping[str, list[Span]],
     period: Callable[[Span], int],
     next_id: Callable[[str], str] | None = None,
+    periods: Sequence[int] | None = None,
+    patterns: Sequence[frozenset[Step] | None] | None = None,
 ) -> list[Finding]:
     """Findings of kind `call_path_change`, one per (component, operation) whose requests
-    now stop part-way. `period(span)` is 0 for the baseline, 1 for the window, -1 otherwise."""
+    now stop part-way. `period(span)` is 0 for the baseline, 1 for the window, -1 otherwise.
+    `periods` and `patterns`, when given, are those of every span already computed (one per
+    span, in order; see `span_groups`)."""
     def step(c: Span) -> Step:
         # a client span is named by the call it makes (the server span it wraps): Java and
         # HTTP clients name every outgoing call alike (`GET`), so their own names would hide
@@ -80,13 +84,19 @@ def detect_path_changes(
     base: dict[Step, Counter] = defaultdict(Counter)
     win: dict[Step, list[tuple[Span, frozenset[Step]]]] = defaultdict(list)
     base_durations: dict[Step, list[float]] = defaultdict(list)
-    for s in spans:
-        p = period(s)
-        if p == 0:
-            base[(s.component, op_key(s.operation))][pattern(s)] += 1
-            base_durations[(s.component, op_key(s.operation))].append(s.duration_ms)
-        elif p == 1:
-            win[(s.component, op_key(s.operation))].append((s, pattern(s)))
+    spans = list(spans)
+    if periods is None or patterns is None:
+        periods = [period(s) for s in spans]
+        patterns = [pattern(s) if when >= 0 else None for s, when in zip(spans, periods)]
+    for s, when, pat in zip(spans, periods, patterns):
+        if when < 0 or pat is None:
+            continue
+        key = (s.component, op_key(s.operation))
+        if when == 0:
+            base[key][pat] += 1
+            base_durations[key].append(s.duration_ms)
+        else:
+            win[key].append((s, pat))
 
     base_ms = {k: float(np.median(v)) for k, v in base_durations.items() if len(v) >= MIN_BASE}
     usual: dict[Step, list[frozenset[Step]]] = {}
