@@ -355,8 +355,9 @@ def restarts(ctx: Ctx, res: str) -> list[Finding]:
     if conns is not None:
         ts, vs = ctx.part(conns, (first.timestamp - 300, (ended or first.timestamp) + 300))
         _, base = ctx.part(conns, ctx.baseline)
-        if len(vs) and _median(base) and float(np.min(vs)) <= 0.2 * float(_median(base)):
-            dropped = f"; connections dropped from {_median(base):.0f} to {float(np.min(vs)):.0f}"
+        usual = _median(base)
+        if len(vs) and usual and float(np.min(vs)) <= 0.2 * usual:
+            dropped = f"; connections dropped from {usual:.0f} to {float(np.min(vs)):.0f}"
     what = "failed over" if failover else "restarted"
     summary = (f"{res}: the instance {what} at {hhmm(first.timestamp)} (RDS: \"{first.description[:100]}\")"
                + (f", done at {hhmm(ended)} after {max(0.0, (ended - first.timestamp) / 60):.0f} min" if ended else "")
@@ -410,7 +411,7 @@ def cpu(ctx: Ctx, res: str) -> list[Finding]:
     shape = f"CPU rose from {level:.0f}% to {peak:.0f}% at {hhmm(onset)}" + (
         "" if active else f" and came back below {CPU_NORMAL:.0f}% at {hhmm(recovered)}" if recovered else "")
     out: list[Finding] = []
-    if query_drives:
+    if query_drives and lead is not None:
         summary = (f"{res}: {shape}; one statement carries {100 * share:.0f}% of the database load "
                    f"({float(lead['total']):.2f} AAS): {str(lead['name'])[:120]}")
         out.append(ctx.finding(res, m.metric, "db_cpu_query", summary, 11.0 if active else 7.0, onset, baseline=level,

@@ -74,7 +74,7 @@ def detect_path_changes(
         # a client span is named by the call it makes (the server span it wraps): Java and
         # HTTP clients name every outgoing call alike (`GET`), so their own names would hide
         # which calls a request skipped
-        kids = children.get(c.span_id, ())
+        kids: Sequence[Span] = children.get(c.span_id, ())
         target = kids[0] if is_client_span(c, kids) else c
         return (target.component, op_key(target.operation))
 
@@ -109,7 +109,7 @@ def detect_path_changes(
     # whose share fell most), which names the missing steps.
     flagged: dict[Step, dict[frozenset[Step], frozenset[Step]]] = {}
     for key, items in win.items():
-        counts, patterns = base.get(key), usual.get(key, ())
+        counts, patterns = base.get(key) or Counter(), usual.get(key, ())
         if not counts or not patterns:
             continue
         nb, nw = sum(counts.values()), len(items)
@@ -165,15 +165,17 @@ def detect_path_changes(
         ratios = []
         for sp in entry.own:
             c = last_call(sp)
-            usual = base_ms.get((c.component, op_key(c.operation))) if c is not None and c.component == target else None
+            if c is None or c.component != target:
+                continue
+            usual = base_ms.get((c.component, op_key(c.operation)))
             if usual:
                 ratios.append(c.duration_ms / usual)
         return len(ratios) >= MIN_CUT and float(np.median(ratios)) <= GAVE_UP_EARLY
 
     changed: list[Changed] = []
     for key, items in sorted(win.items()):
-        counts = base.get(key)
-        nb, nw = (sum(counts.values()) if counts else 0), len(items)
+        counts = base.get(key) or Counter()
+        nb, nw = sum(counts.values()), len(items)
         if nb < MIN_BASE or nw < MIN_WINDOW:
             continue
         kb = sum(k for p, k in counts.items() if p in flagged.get(key, {}))

@@ -229,7 +229,7 @@ def scheduler_reasons(message: str) -> list[tuple[int, str]]:
 
 def pending(scan: Scan, pod: dict[str, Any], comp: str, base: dict[str, Any], events: list[PlatformEvent]) -> None:
     status = pod.get("status") or {}
-    cond = next((c for c in status.get("conditions") or [] if c.get("type") == "PodScheduled"), {})
+    cond: dict[str, Any] = next((c for c in status.get("conditions") or [] if c.get("type") == "PodScheduled"), {})
     failed = [e for e in events if e.reason == "FailedScheduling"]
     message = (failed[-1].message if failed else "") or str(cond.get("message") or "")
     since = min([e.first or e.timestamp for e in failed] + [t for t in [parse_time(cond.get("lastTransitionTime")),
@@ -255,16 +255,16 @@ PROBE = re.compile(r"(Liveness|Readiness|Startup) probe (failed|errored):?\s*(.*
 
 
 def probes(scan: Scan, comp: str, base: dict[str, Any], events: list[PlatformEvent]) -> None:
-    unhealthy = [e for e in events if e.reason == "Unhealthy" and PROBE.search(e.message)]
+    unhealthy = [(e, probe) for e in events if e.reason == "Unhealthy" and (probe := PROBE.search(e.message))]
     if not unhealthy:
         return
     kills = [e for e in events if e.reason == "Killing" and re.search(r"fail(ed)? (liveness|startup) probe", e.message, re.I)]
     by_kind: dict[str, int] = defaultdict(int)
-    for e in unhealthy:
-        by_kind[PROBE.search(e.message).group(1).lower()] += e.count
-    last = max(e.timestamp for e in unhealthy)
-    first = min(e.first or e.timestamp for e in unhealthy)
-    sample = PROBE.search(unhealthy[-1].message).group(3).strip()
+    for e, probe in unhealthy:
+        by_kind[probe.group(1).lower()] += e.count
+    last = max(e.timestamp for e, _ in unhealthy)
+    first = min(e.first or e.timestamp for e, _ in unhealthy)
+    sample = unhealthy[-1][1].group(3).strip()
     restarts = sum(e.count for e in kills)
     counts = ", ".join(f"{k} failed {n} times" for k, n in sorted(by_kind.items()))
     active = scan.recent(last)
@@ -344,13 +344,13 @@ def scan_workloads(scan: Scan) -> None:
                      f"(ProgressDeadlineExceeded at {hhmm(at)}): {prog.get('message', '')}; {unavailable} of {want} "
                      f"replicas unavailable" + (f", new ReplicaSet {meta(new).get('name')} {new_ready}/{want} ready" if new else ""),
                      8.0, new_made or at, True, **base, new_replicaset=meta(new).get("name") if new else "")
-        elif new is not None and len(sets) > 1 and new_ready < want and new_made and scan.now - new_made > ROLLOUT_SLOW_S \
+        elif new is not None and new_ready is not None and len(sets) > 1 and new_ready < want and new_made and scan.now - new_made > ROLLOUT_SLOW_S \
                 and int(new.get("spec", {}).get("replicas") or 0) > 0:
             scan.add(name, "rollout_stuck", f"deployment/{name}", f"deployment {name}: new ReplicaSet "
                      f"{meta(new).get('name')} (revision {revision(new)}) created {hhmm(new_made)} has {new_ready}/{want} "
                      f"ready after {(scan.now - new_made) / 60:.0f} min; {unavailable} replicas unavailable", 7.0,
                      new_made, True, **base, new_replicaset=meta(new).get("name"))
-        elif new is not None and len(sets) > 1 and new_ready >= want and unavailable == 0 and new_made \
+        elif new is not None and new_ready is not None and len(sets) > 1 and new_ready >= want and unavailable == 0 and new_made \
                 and scan.now - new_made <= RULED_OUT_ROLLOUT_S and not any(
                 d.component == name and d.kind != "ruled_out" and d.details.get("active") for d in scan.drafts):
             old_live = [rs for rs in sets[:-1] if int((rs.get("status") or {}).get("replicas") or 0) > 0]

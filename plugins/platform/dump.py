@@ -121,7 +121,9 @@ def pod_log_records(lines: Iterable[str], pod_key: str, platform: Platform) -> l
             continue
         m = _STAMP.match(line)
         t = None
+        stamp_end = 0
         if m:
+            stamp_end = m.end()
             try:
                 t = parse_time(m.group(1))
             except ValueError:
@@ -133,7 +135,7 @@ def pod_log_records(lines: Iterable[str], pod_key: str, platform: Platform) -> l
             t, rest = fallback, line.strip()
         else:
             timed = True
-            rest = line[m.end():].strip()
+            rest = line[stamp_end:].strip()
         lm = _LEVEL.search(rest[:80])
         level = {"WARNING": "WARN", "ERR": "ERROR", "CRITICAL": "FATAL", "PANIC": "FATAL"}.get(
             lm.group(1).upper(), lm.group(1).upper()) if lm else ""
@@ -144,12 +146,11 @@ def pod_log_records(lines: Iterable[str], pod_key: str, platform: Platform) -> l
 def _pod_started(platform: Platform, pod_key: str) -> float | None:
     for pod in platform.pods:
         if objects.key(pod) == pod_key:
-            times = []
+            times: list[float] = []
             for cs in (pod.get("status") or {}).get("containerStatuses") or []:
                 for state in (cs.get("state") or {}).values():
-                    if isinstance(state, dict):
-                        times.append(objects.parse_time(state.get("startedAt")))
-            times = [t for t in times if t]
+                    if isinstance(state, dict) and (started := objects.parse_time(state.get("startedAt"))):
+                        times.append(started)
             return max(times) if times else objects.parse_time((pod.get("status") or {}).get("startTime"))
     return None
 

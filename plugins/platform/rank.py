@@ -115,7 +115,7 @@ def _ended(items: list[Finding]) -> tuple[str, str]:
     """When a platform cause that is over was last seen (English, Chinese), in the run's zone."""
     from copilot.timefmt import hhmm, zone_tag
 
-    ends = [f.details.get("ended") for f in items if isinstance(f.details.get("ended"), (int, float))]
+    ends = [end for f in items if isinstance(end := f.details.get("ended"), (int, float))]
     if not ends:
         return "not seen in the current state", "当前状态中已不存在"
     at = f"{hhmm(max(ends))} {zone_tag(max(ends))}"

@@ -42,6 +42,7 @@ class KubernetesSource:
         self.namespaces = tuple(n.strip() for n in names if str(n).strip())
         self.files = str(opts.get("files") or "").strip()
         self.live = not self.files
+        self.path: Path | None
         if self.files:
             self.path = Path(self.files).expanduser()
             self.label = f"Kubernetes state saved in {self.path}"
@@ -60,13 +61,12 @@ class KubernetesSource:
 
     def collect(self, query: SourceQuery) -> Telemetry:
         if self.path is not None:
-            return self._saved()
+            return self._saved(self.path)
         return self._live(query)
 
-    def _saved(self) -> Telemetry:
+    def _saved(self, path: Path) -> Telemetry:
         from .dump import load_platform, walk
 
-        path = self.path
         if not path.exists():
             raise ConfigError(f"kubernetes_files {self.files}: no such file or folder; point it at saved kubectl output")
         root = path if path.is_dir() else path.parent
