@@ -67,7 +67,7 @@ def arrow_schema(kind: str, dim: int, embedder: str):
 
 
 def blank(kind: str) -> dict[str, Any]:
-    defaults = {STR: "", LIST: [], FLOAT: None, INT: 0}
+    defaults: dict[str, Any] = {STR: "", LIST: [], FLOAT: None, INT: 0}
     return {name: defaults[t] for name, t in FIELDS[kind].items()}
 
 

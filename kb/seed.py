@@ -72,7 +72,9 @@ def _prime(store: KnowledgeStore, plan: ImportPlan) -> None:
     from . import prebuilt
 
     prime = getattr(store.embedder, "prime", None)
-    vectors = prebuilt.load(store.embedder.name) if prime else {}
+    if prime is None:
+        return
+    vectors = prebuilt.load(store.embedder.name)
     if vectors:
         texts = [S.search_text("experience", {**S.blank("experience"), **e}) for e in plan.experiences]
         texts += [S.search_text("document", {**S.blank("document"), **c}) for cs in plan.documents.values() for c in cs]

@@ -16,6 +16,7 @@ without LanceDB (kb/snapshot_search.py).
 
 from __future__ import annotations
 
+import builtins
 import hashlib
 import json
 import os
@@ -121,7 +122,7 @@ class StoreView:
 
         return next((e for e in self._all().get(kind_of(entry_id), []) if e["id"] == entry_id), None)
 
-    def runbook(self, doc_id: str) -> list[dict[str, Any]]:
+    def runbook(self, doc_id: str) -> builtins.list[dict[str, Any]]:
         chunks = [e for e in self._all().get("document", []) if e.get("doc_id") == doc_id]
         return sorted(chunks, key=lambda e: e.get("position") or 0)
 

@@ -7,6 +7,7 @@ write the same file (session ids are unique per run).
 
 from __future__ import annotations
 
+import builtins
 import json
 import os
 import re
@@ -109,9 +110,9 @@ class SessionStore:
         files = sorted(self.directory.glob("*.jsonl"), key=lambda p: p.stat().st_mtime, reverse=True)
         return [self.summary(p.stem) for p in files[:limit]]
 
-    def conversation(self, session_id: str) -> list[dict[str, str]]:
+    def conversation(self, session_id: str) -> builtins.list[dict[str, str]]:
         """The question/answer turns of a session, to resume it."""
-        turns: list[dict[str, str]] = []
+        turns: builtins.list[dict[str, str]] = []
         for ev in self.events(session_id):
             if ev.get("kind") == "run_started":
                 turns.append({"role": "user", "content": ev.get("question", "")})

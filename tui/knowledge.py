@@ -300,22 +300,22 @@ class ExperienceForm(ModalScreen["dict[str, Any] | None"]):
             else:
                 raw[field] = value
         for field in ("fault_kind", "language"):
-            value = self.query_one("#" + _dom_id(field), Select).value
-            raw[field] = "" if value is Select.NULL else str(value)
+            choice = self.query_one("#" + _dom_id(field), Select).value
+            raw[field] = "" if choice is Select.NULL else str(choice)
         if self.entry is not None:
             raw["id"] = self.entry["id"]
         return raw
 
     def show_problems(self, problems: list[tuple[str, str]]) -> None:
-        for error in self.query(".field-error"):
+        for error in self.query(".field-error").results(Static):
             error.update("")
             error.remove_class("-shown")
         first = None
         for field, message in problems:
             matches = self.query("#" + _dom_id(field) + "-error")
             if matches:
-                matches.first().update(safe_text(f"{field}: {message}"))
-                matches.first().add_class("-shown")
+                matches.first(Static).update(safe_text(f"{field}: {message}"))
+                matches.first(Static).add_class("-shown")
                 first = first or field
         summary = "; ".join(f"{f}: {m}" for f, m in problems)
         self.query_one("#form-problems", Static).update(

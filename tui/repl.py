@@ -42,9 +42,9 @@ class PromptReader:
         if history is not None:
             history.parent.mkdir(parents=True, exist_ok=True)
         store = FileHistory(str(history)) if history is not None else InMemoryHistory()
-        self.questions = PromptSession(history=store, input=input, output=output)
+        self.questions: PromptSession[str] = PromptSession(history=store, input=input, output=output)
         # Answers to y/N questions stay out of the question history.
-        self.answers = PromptSession(input=input, output=output)
+        self.answers: PromptSession[str] = PromptSession(input=input, output=output)
 
     async def read(self, prompt: str) -> str:
         return await self.questions.prompt_async(prompt)
