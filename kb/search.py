@@ -169,7 +169,10 @@ def search(
     for kd, vec_job, text_job in jobs:
         for row in newest_per_id(vec_job.result()):
             vector_ranked.append((row.pop("_distance"), kd, row))
-        text_lists.append([(kd, r) for r in newest_per_id(text_job.result())])
+        # Lance returns tied BM25 scores in no fixed order (it changes with the limit): ties go
+        # in row order, as in the snapshot search, so a search ranks the same every time
+        hits = sorted(newest_per_id(text_job.result()), key=lambda r: (-float(r.get("_score") or 0.0), r.get("_rowid", 0)))
+        text_lists.append([(kd, r) for r in hits])
     vector_ranked.sort(key=lambda t: t[0])
     scores: dict[str, float] = {}
     rows: dict[str, tuple[str, dict[str, Any]]] = {}
