@@ -26,7 +26,13 @@ def _isolated_xdg(tmp_path_factory, monkeypatch):
     for name in list(os.environ):
         if name.startswith("COPILOT_") or name in ("OPENAI_BASE_URL", "OPENAI_API_KEY", "OPENAI_MODEL"):
             monkeypatch.delenv(name, raising=False)
+    # A test that runs a front end in this process (cli.main, a REPL) sets the print zone of
+    # this context, as the front end does for its own process; the next test starts in UTC.
+    from copilot.timefmt import _ZONE
+
+    token = _ZONE.set(_ZONE.get())
     yield
+    _ZONE.reset(token)
 
 
 _CACHE: list[Path] = []
