@@ -171,8 +171,8 @@ def search(
             vector_ranked.append((row.pop("_distance"), kd, row))
         # Lance returns tied BM25 scores in no fixed order (it changes with the limit): ties go
         # in row order, as in the snapshot search, so a search ranks the same every time
-        hits = sorted(newest_per_id(text_job.result()), key=lambda r: (-float(r.get("_score") or 0.0), r.get("_rowid", 0)))
-        text_lists.append([(kd, r) for r in hits])
+        found = sorted(newest_per_id(text_job.result()), key=lambda r: (-float(r.get("_score") or 0.0), r.get("_rowid", 0)))
+        text_lists.append([(kd, r) for r in found])
     vector_ranked.sort(key=lambda t: t[0])
     scores: dict[str, float] = {}
     rows: dict[str, tuple[str, dict[str, Any]]] = {}
