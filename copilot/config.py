@@ -43,10 +43,17 @@ class Settings:
     strategy: str = "team"  # team: host, data-source, RCA, reflection and report roles; react: one plain ReAct loop
     response_format: bool = False  # JSON-schema constrained output for the text protocol
     temperature: float = 0.0
+    # cap on what one model reply may generate: a small model can otherwise ramble until its
+    # context is full (seen: 7,085 tokens, 23 min, from a 1.5B model on a CPU)
+    max_reply_tokens: int = 1500
     max_steps: int = 16
     request_timeout: float = 30.0  # read timeout: a model request that sends nothing for this long fails (connect: <= 10 s)
     retries: int = 3  # attempts per model call (429, 5xx, connection errors, timeouts)
-    model_budget: float = 45.0  # seconds per model call until its answer starts, every attempt and backoff included
+    model_budget: float = 45.0  # seconds per model call until the server answers (headers), every attempt and backoff included
+    # seconds a model that has answered may take to produce its first output: a local model on a
+    # CPU reads a long prompt for minutes (it keeps the stream alive meanwhile; a silent one
+    # still fails after request_timeout without a byte)
+    model_first_output: float = 600.0
     token_budget: int = 200_000  # total tokens per run
     time_budget: float = 900.0  # seconds per run
     output_budget: int = 6000  # characters of tool output a model sees

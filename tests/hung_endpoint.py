@@ -14,8 +14,8 @@ import time
 
 class HungEndpoint:
     def __init__(self, mode: str = "silent") -> None:
-        if mode not in ("silent", "stall"):
-            raise ValueError("mode: silent or stall")
+        if mode not in ("silent", "stall", "slow"):
+            raise ValueError("mode: silent, stall or slow")
         self.mode = mode
         self.accepted: list[float] = []  # time.monotonic() of every accepted connection
         self._listener = socket.create_server(("127.0.0.1", 0))
@@ -44,6 +44,8 @@ class HungEndpoint:
             self._held.append(conn)  # kept open, never closed until the test ends
             if self.mode == "stall":
                 threading.Thread(target=self._start_answer, args=(conn,), daemon=True).start()
+            elif self.mode == "slow":
+                threading.Thread(target=self._slow_answer, args=(conn,), daemon=True).start()
 
     def _start_answer(self, conn: socket.socket) -> None:
         try:
@@ -55,5 +57,26 @@ class HungEndpoint:
                                   "finish_reason": None}]}
             conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n"
                          + f"data: {json.dumps(chunk)}\n\n".encode())
+        except OSError:
+            return
+
+    slow_s = 1.5  # "slow": how long the server reads the prompt before its first token
+
+    def _slow_answer(self, conn: socket.socket) -> None:
+        """Answer at once (headers), keep the stream alive with SSE comments while "reading the
+        prompt" (as llama.cpp's server does), then send the whole answer."""
+        try:
+            request = b""
+            while b"\r\n\r\n" not in request:
+                request += conn.recv(65536) or b"\r\n\r\n"
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n")
+            until = time.monotonic() + self.slow_s
+            while time.monotonic() < until and not self._stop.wait(0.2):
+                conn.sendall(b": ping\n\n")
+            chunk = {"id": "c1", "object": "chat.completion.chunk", "created": 0, "model": "m",
+                     "choices": [{"index": 0, "delta": {"role": "assistant", "content": "Final Answer: slow but sure"},
+                                  "finish_reason": "stop"}]}
+            conn.sendall(f"data: {json.dumps(chunk)}\n\ndata: [DONE]\n\n".encode())
+            conn.close()
         except OSError:
             return

@@ -286,6 +286,21 @@ async def test_stream_options_rejected_by_the_server_are_dropped(server):
     assert "stream_options" in server.chat_requests[0] and "stream_options" not in server.chat_requests[1]
 
 
+async def test_every_reply_is_capped_and_a_server_refusing_the_cap_is_asked_without_it(server):
+    """A small model can ramble until its context is full: each reply asks for at most
+    max_reply_tokens; a server that rejects the field gets the request without it."""
+    server.reply("Final Answer: ok")
+    brain = LLMBrain(settings(server, tool_protocol="native", max_reply_tokens=321))
+    _, decision = await collect(brain, state())
+    assert decision.answer == "ok" and server.chat_requests[0]["max_tokens"] == 321
+    server.error(400, "Unsupported parameter: 'max_tokens' is not supported with this model")
+    server.reply("Final Answer: still ok")
+    brain = LLMBrain(settings(server, tool_protocol="native"))
+    _, decision = await collect(brain, state())
+    assert decision.answer == "still ok"
+    assert server.chat_requests[1]["max_tokens"] == 1500 and "max_tokens" not in server.chat_requests[2]
+
+
 async def test_empty_model_uses_the_first_listed(server):
     server.reply("Final Answer: ok")
     brain = LLMBrain(settings(server, model="", tool_protocol="native"))

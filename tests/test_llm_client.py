@@ -151,6 +151,27 @@ async def test_a_silent_endpoint_fails_within_the_model_budget(retries):
     assert str(err.value).startswith(f"the model at {hung.base_url} did not start answering within 0.8s")
 
 
+async def test_a_server_that_answered_may_read_a_long_prompt_beyond_the_budget():
+    """Headers at once, then the first token after longer than model_budget (a local model on a
+    CPU reading its prompt, keeping the stream alive): the answer is waited for, never re-sent."""
+    from tests.hung_endpoint import HungEndpoint
+
+    with HungEndpoint("slow") as hung:
+        _, decision = await decide(brain_for(hung.base_url, model_budget=0.5, request_timeout=1.0, retries=3))
+    assert decision.answer == "slow but sure" and len(hung.accepted) == 1
+
+
+async def test_a_first_output_that_never_comes_fails_at_model_first_output():
+    from tests.hung_endpoint import HungEndpoint
+
+    with HungEndpoint("slow") as hung:
+        started = time.monotonic()
+        with pytest.raises(ModelError, match=r"produced no output within 0.6s \(model_first_output\)"):
+            await decide(brain_for(hung.base_url, model_budget=0.5, request_timeout=1.0, model_first_output=0.6))
+        took = time.monotonic() - started
+    assert took < 0.6 + 1.5 and len(hung.accepted) == 1
+
+
 async def test_an_answer_that_stalls_midway_fails_within_the_budget():
     from tests.hung_endpoint import HungEndpoint
 

@@ -215,6 +215,8 @@ class LLMBrain:
             "messages": self.messages(state, mode),
             "temperature": self.settings.temperature,
         }
+        if self.settings.max_reply_tokens > 0:
+            body["max_tokens"] = int(self.settings.max_reply_tokens)
         if mode == "native" and tools and self.protocol != "text" and not self._last_step(state):
             body["tools"] = [t.openai_schema() for t in tools]
         elif mode == "text":

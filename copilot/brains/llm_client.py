@@ -150,6 +150,7 @@ class ChatClient:
         self.backoff_s = backoff_s
         self.max_backoff_s = max_backoff_s
         self.include_usage = True  # turned off once a server rejects stream_options
+        self.send_max_tokens = True  # turned off once a server rejects max_tokens
         self.schema_as_json_object = False  # llama-cpp-python wants {"type": "json_object", "schema": ...}
         self.requests = 0  # HTTP requests sent (attempts included)
         self._client: Any = None
@@ -162,6 +163,11 @@ class ChatClient:
     def budget_s(self) -> float:
         """Seconds a call may take until its answer starts, every attempt included."""
         return max(0.1, float(self.settings.model_budget))
+
+    @property
+    def first_output_s(self) -> float:
+        """Seconds an answering server may take to produce its first output."""
+        return max(0.1, float(self.settings.model_first_output))
 
     @property
     def stall_s(self) -> float:
@@ -221,13 +227,13 @@ class ChatClient:
             raise ModelError(f"the model server at {self.base_url} lists no models; set the model name with --model")
         return models[0]
 
-    async def _open(self, request: dict[str, Any]) -> tuple[Any, Any, list[Piece], bool]:
-        """Send the request and read until the first piece of real output (or the end)."""
+    async def _open(self, request: dict[str, Any]) -> Any:
+        """Send the request; the stream, once the server has answered (its headers)."""
         import openai
 
         client = self._openai()
         stream = None
-        for _ in range(3):  # at most one fallback for each optional feature
+        for _ in range(4):  # at most one fallback for each optional feature (usage, schema, max_tokens)
             body = self._body(request)
             self.requests += 1
             try:
@@ -238,24 +244,26 @@ class ChatClient:
                     raise
         if stream is None:
             raise ModelError(f"the model server at {self.base_url} rejected every form of the request; check its log")
+        return stream
+
+    async def _first_output(self, stream: Any) -> tuple[Any, list[Piece], bool]:
+        """Read until the first piece of real output (or the end)."""
         iterator = stream.__aiter__()
         buffered: list[Piece] = []
-        try:
-            while True:
-                try:
-                    chunk = await iterator.__anext__()
-                except StopAsyncIteration:
-                    return stream, iterator, buffered, True
-                piece = _piece_from_chunk(chunk)
-                buffered.append(piece)
-                if piece.has_output:
-                    return stream, iterator, buffered, False
-        except BaseException:
-            await stream.close()
-            raise
+        while True:
+            try:
+                chunk = await iterator.__anext__()
+            except StopAsyncIteration:
+                return iterator, buffered, True
+            piece = _piece_from_chunk(chunk)
+            buffered.append(piece)
+            if piece.has_output:
+                return iterator, buffered, False
 
     def _body(self, request: dict[str, Any]) -> dict[str, Any]:
         body = dict(request, stream=True)
+        if not self.send_max_tokens:
+            body.pop("max_tokens", None)
         if self.include_usage:
             body["stream_options"] = {"include_usage": True}
         fmt = body.get("response_format")
@@ -271,6 +279,9 @@ class ChatClient:
         if "stream_options" in message and "stream_options" in body:
             self.include_usage = False  # this server does not know it; count tokens ourselves
             return True
+        if "max_tokens" in message and "max_tokens" in body and self.send_max_tokens:
+            self.send_max_tokens = False  # e.g. a reasoning model that wants max_completion_tokens
+            return True
         fmt = body.get("response_format")
         if "response_format" in message and isinstance(fmt, dict) and fmt.get("type") == "json_schema":
             self.schema_as_json_object = True
@@ -282,13 +293,40 @@ class ChatClient:
         import openai
 
         model = str(request.get("model", ""))
-        try:
-            async with asyncio.timeout(self.budget_s):
-                async for attempt in self._retrying():
-                    with attempt:
-                        stream, iterator, buffered, done = await self._open(request)
-        except Exception as exc:
-            raise self.error(exc, model) from None
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.budget_s
+        for attempt_no in range(self.attempts):
+            try:
+                async with asyncio.timeout_at(deadline):
+                    async for attempt in self._retrying():
+                        with attempt:
+                            stream = await self._open(request)
+            except Exception as exc:
+                raise self.error(exc, model) from None
+            # The server has answered (its headers): it may read a long prompt for a while (a local
+            # model on a CPU), so the first output has its own limit, and a slow start is not
+            # retried (a retry would only queue a second copy behind the first). A connection
+            # dropped before any output is retried: nothing was lost.
+            try:
+                async with asyncio.timeout(self.first_output_s):
+                    iterator, buffered, done = await self._first_output(stream)
+                break
+            except TimeoutError:
+                await stream.close()
+                raise ModelUnreachable(
+                    f"the model at {self.base_url} produced no output within {self.first_output_s:g}s "
+                    "(model_first_output); check the model server, or use --offline") from None
+            except openai.APIError as exc:
+                await stream.close()
+                dropped = isinstance(exc, openai.APIConnectionError) and not isinstance(exc, openai.APITimeoutError)
+                if dropped and attempt_no + 1 < self.attempts and loop.time() < deadline:
+                    continue
+                raise ModelUnreachable(
+                    f"the model at {self.base_url} answered but sent no output ({_root_reason(exc)}); "
+                    "check the model server's log, raise request_timeout, or use --offline") from None
+            except BaseException:
+                await stream.close()
+                raise
         try:
             for piece in buffered:
                 yield piece
