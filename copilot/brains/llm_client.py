@@ -247,18 +247,38 @@ class ChatClient:
         return stream
 
     async def _first_output(self, stream: Any) -> tuple[Any, list[Piece], bool]:
-        """Read until the first piece of real output (or the end)."""
+        """Read until the first piece of real output (or the end). The server has answered (its
+        headers): it may read a long prompt for a while (a local model on a CPU), so this has its
+        own limit, and running out of it is not retried (a copy would queue behind the first).
+        A connection dropped before any output is transient and retried: nothing was lost."""
+        import openai
+
         iterator = stream.__aiter__()
         buffered: list[Piece] = []
-        while True:
-            try:
-                chunk = await iterator.__anext__()
-            except StopAsyncIteration:
-                return iterator, buffered, True
-            piece = _piece_from_chunk(chunk)
-            buffered.append(piece)
-            if piece.has_output:
-                return iterator, buffered, False
+        try:
+            async with asyncio.timeout(self.first_output_s):
+                while True:
+                    try:
+                        chunk = await iterator.__anext__()
+                    except StopAsyncIteration:
+                        return iterator, buffered, True
+                    piece = _piece_from_chunk(chunk)
+                    buffered.append(piece)
+                    if piece.has_output:
+                        return iterator, buffered, False
+        except TimeoutError:
+            await stream.close()
+            raise ModelUnreachable(
+                f"the model at {self.base_url} produced no output within {self.first_output_s:g}s "
+                "(model_first_output); check the model server, or use --offline") from None
+        except openai.APITimeoutError as exc:
+            await stream.close()
+            raise ModelUnreachable(
+                f"the model at {self.base_url} answered but sent no output ({_root_reason(exc)}); "
+                "check the model server's log, raise request_timeout, or use --offline") from None
+        except BaseException:
+            await stream.close()
+            raise
 
     def _body(self, request: dict[str, Any]) -> dict[str, Any]:
         body = dict(request, stream=True)
@@ -293,40 +313,15 @@ class ChatClient:
         import openai
 
         model = str(request.get("model", ""))
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.budget_s
-        for attempt_no in range(self.attempts):
-            try:
-                async with asyncio.timeout_at(deadline):
-                    async for attempt in self._retrying():
-                        with attempt:
-                            stream = await self._open(request)
-            except Exception as exc:
-                raise self.error(exc, model) from None
-            # The server has answered (its headers): it may read a long prompt for a while (a local
-            # model on a CPU), so the first output has its own limit, and a slow start is not
-            # retried (a retry would only queue a second copy behind the first). A connection
-            # dropped before any output is retried: nothing was lost.
-            try:
-                async with asyncio.timeout(self.first_output_s):
+        deadline = asyncio.get_running_loop().time() + self.budget_s
+        try:
+            async for attempt in self._retrying():
+                with attempt:
+                    async with asyncio.timeout_at(deadline):  # model_budget: until the server answers
+                        stream = await self._open(request)
                     iterator, buffered, done = await self._first_output(stream)
-                break
-            except TimeoutError:
-                await stream.close()
-                raise ModelUnreachable(
-                    f"the model at {self.base_url} produced no output within {self.first_output_s:g}s "
-                    "(model_first_output); check the model server, or use --offline") from None
-            except openai.APIError as exc:
-                await stream.close()
-                dropped = isinstance(exc, openai.APIConnectionError) and not isinstance(exc, openai.APITimeoutError)
-                if dropped and attempt_no + 1 < self.attempts and loop.time() < deadline:
-                    continue
-                raise ModelUnreachable(
-                    f"the model at {self.base_url} answered but sent no output ({_root_reason(exc)}); "
-                    "check the model server's log, raise request_timeout, or use --offline") from None
-            except BaseException:
-                await stream.close()
-                raise
+        except Exception as exc:
+            raise self.error(exc, model) from None
         try:
             for piece in buffered:
                 yield piece

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import CopilotError
+from ..language import detect_language
 from ..replay import Outcome
 
 
@@ -24,12 +25,6 @@ class RecordedRun:
     window: tuple[float, float]
     question: str
     outcome: Outcome
-
-
-def _language(text: str) -> str:
-    from ..language import detect_language
-
-    return detect_language(text)
 
 
 def recorded_run(history: Any, run_id: str) -> RecordedRun:
@@ -51,7 +46,7 @@ def recorded_run(history: Any, run_id: str) -> RecordedRun:
         causes = [c for c in model[-1]["output"] if isinstance(c, dict)]
     else:
         text = " ".join([first["workflow"]] + [f.summary for f in findings])
-        language = _language(first["question"] or text)
+        language = detect_language(first["question"] or text)
         causes = [c.to_dict() for c in rule_causes(findings, retrieve_experiences(text, language), language)]
     label = f"workflow {first['workflow']}"
     outcome = Outcome(first["run_id"], first["question"] or label, label, (float(window[0]), float(window[1])),
@@ -74,7 +69,7 @@ async def replay_run(run: RecordedRun, settings: Any, data_dir: Any = None) -> t
                            f"known workflows: {', '.join(sorted(workflows)) or 'none'}")
     events: list[Any] = []
     final: dict[str, Any] | None = None
-    language = _language(run.question or workflows[run.workflow].description)
+    language = detect_language(run.question or workflows[run.workflow].description)
     async for event in run_workflow(workflows[run.workflow], run.params, settings=settings, catalog=catalog,
                                     window=run.window, question=run.question, language=language,
                                     data_dir=data_dir, on_finish=lambda r: None):
