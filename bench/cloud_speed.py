@@ -71,8 +71,8 @@ def write_fleet(root: Path, instances: int, hours: int, end: float) -> None:
 
 
 def speed(instances: int, hours: int) -> dict:
-    from plugins.cloud.detect import detect_database_faults
-    from plugins.cloud.folder import load_folder
+    from copilot.plugins.cloud.detect import detect_database_faults
+    from copilot.plugins.cloud.folder import load_folder
 
     end = 1_800_000_000.0
     with tempfile.TemporaryDirectory() as tmp:
@@ -96,8 +96,8 @@ def speed(instances: int, hours: int) -> dict:
 
 
 def accuracy() -> dict:
-    from plugins.cloud.detect import detect_database_faults
-    from plugins.cloud.folder import load_folder
+    from copilot.plugins.cloud.detect import detect_database_faults
+    from copilot.plugins.cloud.folder import load_folder
     from tests.aws_states import DB, ONSET, REPLICA, STATES, T0, state
 
     expected = {"storage_full": (DB, "db_storage_full"), "storage_full_events_only": (DB, "db_storage_full"),

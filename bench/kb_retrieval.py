@@ -46,7 +46,7 @@ def hit(ids: list[str], expect: list[str]) -> bool:
 
 
 def recall(store, queries: list[dict], k: int = 3) -> dict:
-    from kb.search import search
+    from copilot.kb.search import search
 
     per: dict[str, list[int]] = {}
     misses = []
@@ -81,7 +81,7 @@ def _rate(flags: list[bool]) -> dict:
 
 def relevance(store, queries: list[dict], relevance_set: dict, k: int = 3) -> dict:
     """False "no answer" on answerable questions, false answers on unanswerable ones."""
-    from kb.search import search
+    from copilot.kb.search import search
 
     answerable = [dict(q, split="calibration", set=q["cat"]) for q in queries]
     answerable += [dict(q, set="on-call") for q in relevance_set.get("answerable", [])]
@@ -144,7 +144,7 @@ def import_throughput(store, n: int) -> dict:
     """Entries per second through the importer: first with embedding, then cached."""
     import yaml
 
-    from kb.importer import import_paths
+    from copilot.kb.importer import import_paths
 
     entries = synthetic_experiences(n, seed=11)
     for e in entries:
@@ -166,7 +166,7 @@ def grow(store, total: int, pool: int = 2000, seed: int = 3) -> float:
     """Add filler experiences until the table holds `total` rows; returns seconds taken."""
     import numpy as np
 
-    from kb import schema as S
+    from copilot.kb import schema as S
 
     have = store.count("experience")
     need = max(0, total - have)
@@ -191,7 +191,7 @@ def grow(store, total: int, pool: int = 2000, seed: int = 3) -> float:
 
 
 def latency(store, queries: list[dict], rounds: int = 3) -> dict:
-    from kb.search import search
+    from copilot.kb.search import search
 
     t0 = time.perf_counter()
     search(store, queries[0]["q"], k=5)  # the first search after a write builds the term statistics
@@ -235,9 +235,9 @@ def main() -> int:
 
     import yaml
 
-    from kb.embed import CachedEmbedder, E5Embedder
-    from kb.seed import sync_bundled
-    from kb.store import KnowledgeStore
+    from copilot.kb.embed import CachedEmbedder, E5Embedder
+    from copilot.kb.seed import sync_bundled
+    from copilot.kb.store import KnowledgeStore
 
     queries = load_queries(args.queries)
     result: dict = {}

@@ -59,7 +59,7 @@ async def diagnose(settings: Any, question: str) -> tuple[Any, str, list[dict[st
 def run_sequence(rounds: int, labels: bool, work: Path) -> list[dict[str, Any]]:
     from copilot.bench.scenarios import base_settings
     from copilot.demo import generate
-    from kb.memory import KnowledgeMemory
+    from copilot.kb.memory import KnowledgeMemory
 
     settings = replace(base_settings(), kb_uri=str(work / "lancedb"), sessions_dir=str(work / "sessions"))
     memory = KnowledgeMemory.from_settings(settings)

@@ -19,8 +19,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from plugins.detectors.logs import detect_log_anomalies  # noqa: E402
-from plugins.telemetry.model import LogRecord  # noqa: E402
+from copilot.plugins.detectors.logs import detect_log_anomalies  # noqa: E402
+from copilot.plugins.telemetry.model import LogRecord  # noqa: E402
 
 T0 = 1_700_000_000.0
 SHAPES = ("[%s] INFO  c.t.s.controller.%sController - [query][Query success][id: %s]",

@@ -20,8 +20,8 @@ from pathlib import Path
 from statistics import mean
 from typing import Any
 
-import plugins.detectors.logparse as logparse
-import plugins.detectors.logparse_merge as logparse_merge
+import copilot.plugins.detectors.logparse as logparse
+import copilot.plugins.detectors.logparse_merge as logparse_merge
 from copilot.bench.loghub import _truth_file, read_truth, score
 from copilot.commands.logs import read_log_lines, templates_for
 

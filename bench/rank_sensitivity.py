@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from copilot.bench import rank as bench_rank  # noqa: E402
 from copilot.bench.rca import ADAPTERS  # noqa: E402
 from copilot.bench.scoring import score_ranking  # noqa: E402
-from plugins.detectors import rank as R  # noqa: E402
+from copilot.plugins.detectors import rank as R  # noqa: E402
 
 SCALARS = ("EXPLAINED", "LOAD_EXPLAINED", "SURGE_EXPLAINED", "MIN_SIGMA", "MIN_SHARE", "SURGE_RATIO",
            "ONSET_TOLERANCE_S", "EARLY_BONUS", "LATE_PENALTY", "LATE_AFTER_S", "CHANGE_WEIGHT", "COMBINE_DECAY",
@@ -42,10 +42,10 @@ ABOUT_ONE = ("EARLY_BONUS", "LATE_PENALTY")  # multipliers around 1: their dista
 
 def prepare(kind: str, path: str) -> list[tuple[list, list, object]]:
     """(findings, call graph, truth) per case, from the product's own detectors."""
-    from plugins.detectors.logs import detect_log_anomalies
-    from plugins.detectors.metrics import alerted_series, detect_metric_anomalies
-    from plugins.detectors.traces import detect_trace_anomalies
-    from plugins.telemetry.model import Telemetry
+    from copilot.plugins.detectors.logs import detect_log_anomalies
+    from copilot.plugins.detectors.metrics import alerted_series, detect_metric_anomalies
+    from copilot.plugins.detectors.traces import detect_trace_anomalies
+    from copilot.plugins.telemetry.model import Telemetry
 
     out = []
     for case in ADAPTERS[kind](path):

@@ -23,8 +23,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from plugins.detectors.traces import detect_trace_anomalies  # noqa: E402
-from plugins.telemetry.model import Span  # noqa: E402
+from copilot.plugins.detectors.traces import detect_trace_anomalies  # noqa: E402
+from copilot.plugins.telemetry.model import Span  # noqa: E402
 
 T0 = 1_700_000_000.0
 

@@ -52,7 +52,7 @@ class Server(http.server.ThreadingHTTPServer):
 def build(tmp: Path):
     from copilot.workflows.loader import parse_workflow
     from copilot.workflows.yamlspec import parse_spec
-    from plugins.items.catalog import Catalog, parse_item
+    from copilot.plugins.items.catalog import Catalog, parse_item
 
     catalog = Catalog()
     for i, delay in enumerate(DELAYS):
@@ -67,7 +67,7 @@ def build(tmp: Path):
 
 
 async def timed_item(catalog, name: str) -> float:
-    from plugins.items.catalog import run_item
+    from copilot.plugins.items.catalog import run_item
 
     start = time.perf_counter()
     await run_item(catalog.get(name), {}, (time.time() - 3600, time.time()))

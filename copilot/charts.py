@@ -60,7 +60,7 @@ def load_telemetry(data: str | Path | None) -> Any:
         data = named.group(1)
     if not data or not Path(str(data)).expanduser().is_dir():
         return None
-    from plugins.telemetry.files import load_directory
+    from copilot.plugins.telemetry.files import load_directory
 
     from .errors import CopilotError
 

@@ -151,7 +151,7 @@ def _with_plugin_commands(parser: argparse.ArgumentParser, argv: Sequence[str]) 
     if "_ARGCOMPLETE" not in os.environ and (word is None or word in sub.choices):
         return parser
     from .config import load_settings
-    from .plugins import load_plugins
+    from .plugin_manager import load_plugins
 
     settings = load_settings()
     loaded = load_plugins(disabled=set(settings.disabled_plugins), settings=settings)
@@ -213,7 +213,7 @@ def _run_tui(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         raise CopilotError("the TUI needs a terminal; use `copilot --query \"...\"` in scripts or `copilot repl`")
-    from tui.app import run_app
+    from copilot.tui.app import run_app
 
     question = None
     if args.demo:
@@ -225,7 +225,7 @@ def _run_tui(args: argparse.Namespace) -> int:
 
 def _run_repl(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
-    from tui.repl import run_repl
+    from copilot.tui.repl import run_repl
 
     return run_repl(settings)
 

@@ -5,7 +5,7 @@ Three places define kinds, later ones adding to (never renaming) earlier ones:
 1. the built-ins below: the contest's nine (copilot/diagnosis.py FAULT_KINDS) and the
    platform kinds of the Kubernetes detectors (plugins/platform/detect.py);
 2. plugins: `Plugin.kinds = {"rds_storage_full": "resource_exhaustion", ...}`
-   (copilot/plugins.py), registered when plugins load;
+   (copilot/plugin_manager.py), registered when plugins load;
 3. expert experiences in the knowledge base: an experience whose `fault_kind` is a new
    snake_case name and whose tags say `category:<category>` defines that kind.
 

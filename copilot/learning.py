@@ -3,7 +3,7 @@ the present one proposes its verified root cause.
 
 `copilot memory label` records a human verdict on a remembered diagnosis: `correct`, or a
 corrected component and fault kind. When a later investigation recalls that incident by
-symptom signature (kb.memory.KnowledgeMemory.recall, through `similar_incidents`), the
+symptom signature (copilot.kb.memory.KnowledgeMemory.recall, through `similar_incidents`), the
 verified cause is put first in the ranking with a reason that cites the label, provided
 the verified component shows anomalies of its own now (a label about a component that is
 healthy in this incident says nothing about it). Unverified memories never change the

@@ -19,7 +19,7 @@ from .errors import CopilotError
 from .events import Event, FinalAnswer, RunFailed
 from .followup import investigation_of
 from .memory import Memory
-from .plugins import LoadedPlugins, load_plugins
+from .plugin_manager import LoadedPlugins, load_plugins
 from .tools import ToolContext
 
 
@@ -41,7 +41,7 @@ def open_memory(settings: Settings) -> Memory | None:
     """The LanceDB memory of diagnoses, when memory is enabled and the knowledge package is installed."""
     if not settings.memory:
         return None
-    for module in ("kb.memory", "sessions.memory"):
+    for module in ("copilot.kb.memory",):
         try:
             mod = importlib.import_module(module)
         except ModuleNotFoundError:
@@ -98,7 +98,7 @@ class Session:
         self.approver = approver or DenyAll()
         self.id = session_id or new_session_id()
         if store is None:
-            from sessions.store import SessionStore
+            from copilot.sessions.store import SessionStore
 
             store = SessionStore(settings.sessions_path())
         self.store = store
@@ -198,7 +198,7 @@ class Session:
             return None
 
         def collect() -> None:
-            from plugins.telemetry.collect import run_telemetry
+            from copilot.plugins.telemetry.collect import run_telemetry
 
             run_telemetry(ctx)
 

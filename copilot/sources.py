@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Callable, Protocol, runtime_checkable
 from .errors import ConfigError, CopilotError
 
 if TYPE_CHECKING:  # numpy-heavy; imported where telemetry is built
-    from plugins.telemetry.model import Telemetry
+    from copilot.plugins.telemetry.model import Telemetry
 
 KINDS = ("metrics", "logs", "traces", "changes", "alerts", "topology", "platform")
 
@@ -230,7 +230,7 @@ def configured_sources(settings: Any, factories: list[SourceFactory]) -> list[An
 def select_sources(settings: Any, factories: list[SourceFactory]) -> DataSelection:
     """What this run reads: `--data DIR` beats configured sources; the bundled demo only with
     `--demo`, or when nothing at all is configured (and then every front end says so)."""
-    from plugins.telemetry.files_source import FilesSource, files_source
+    from copilot.plugins.telemetry.files_source import FilesSource, files_source
 
     if getattr(settings, "demo", False):
         from .demo import ensure_demo

@@ -3,7 +3,7 @@ first run loads the bundled knowledge without embedding it (seconds saved on eve
 install). Keyed by a hash of each text: a text changed since the file was built simply
 misses and is embedded as usual.
 
-Rebuild after editing kb/bundled/:  .venv/bin/python -m kb.prebuilt
+Rebuild after editing kb/bundled/:  .venv/bin/python -m copilot.kb.prebuilt
 """
 
 from __future__ import annotations

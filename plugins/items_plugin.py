@@ -8,7 +8,7 @@ import time
 from typing import Any
 
 from copilot.finding_ids import allocator
-from copilot.plugins import Plugin
+from copilot.plugin_manager import Plugin
 from copilot.tools import Tool, ToolContext, ToolResult
 
 PREFIX = {"metrics": "M", "logs": "L", "traces": "T", "changes": "C", "alerts": "A"}
@@ -31,7 +31,7 @@ def _schema(item: Any) -> dict[str, Any]:
 
 
 def item_tool(item: Any, catalog: Any, settings: Any) -> Tool:
-    from plugins.items.catalog import run_item
+    from copilot.plugins.items.catalog import run_item
 
     async def call(ctx: ToolContext | None = None, **kwargs: Any) -> ToolResult:
         ctx = ctx or ToolContext()
@@ -51,7 +51,7 @@ def item_tool(item: Any, catalog: Any, settings: Any) -> Tool:
 
 def plugin() -> Plugin:
     from copilot.config import load_settings
-    from plugins.items.catalog import load_catalog
+    from copilot.plugins.items.catalog import load_catalog
 
     settings = load_settings()
     catalog = load_catalog(settings)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from copilot.plugins import Plugin
+from copilot.plugin_manager import Plugin
 from copilot.tools import ToolContext, ToolResult, tool
 
 KINDS = ("experience", "document", "incident")
@@ -13,7 +13,7 @@ MEMORY_OFF = "memory is off in this run (--no-memory): past incidents are neithe
 
 
 def _store(ctx: ToolContext | None) -> Any:
-    from kb.store import open_store
+    from copilot.kb.store import open_store
 
     return open_store(getattr(ctx, "settings", None))
 
@@ -27,7 +27,7 @@ def kb_search(query: str, kind: str | None = None, k: int = 5, ctx: ToolContext 
         kind: experience | document | incident; omit to search all
         k: how many entries to return (1-20)
     """
-    from kb.search import cite, search
+    from copilot.kb.search import cite, search
 
     if kind is not None and kind not in KINDS:
         return ToolResult.error(f"kind must be one of {', '.join(KINDS)} (or omitted), got {kind!r}")
@@ -53,7 +53,7 @@ def similar_incidents(query: str | None = None, k: int = 3, ctx: ToolContext = N
         query: a description of the present incident; omit to use the findings alone
         k: how many incidents to return (1-10)
     """
-    from kb.memory import KnowledgeMemory
+    from copilot.kb.memory import KnowledgeMemory
 
     if not getattr(getattr(ctx, "settings", None), "memory", True):
         return ToolResult.no_data(MEMORY_OFF)
@@ -79,7 +79,7 @@ def get_runbook(name_or_id: str, ctx: ToolContext = None) -> ToolResult:
     Args:
         name_or_id: a runbook id such as sop-disk-full, or words from its title
     """
-    from kb.search import search
+    from copilot.kb.search import search
 
     store = _store(ctx)
     doc_id = name_or_id.split("#")[0].strip()

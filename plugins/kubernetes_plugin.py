@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from copilot.plugins import Plugin
+from copilot.plugin_manager import Plugin
 from copilot.tools import ToolContext, ToolResult, tool
 
 
@@ -18,7 +18,7 @@ def kubernetes_source(settings: Any) -> Any:
     opts = (getattr(settings, "sources", None) or {}).get("kubernetes") or {}
     if not any(str(opts.get(k) or "").strip() for k in ("kubeconfig", "context", "files")):
         return None  # not configured: nothing to import
-    from plugins.platform.source import KubernetesSource
+    from copilot.plugins.platform.source import KubernetesSource
 
     return KubernetesSource.from_settings(settings)
 
@@ -33,8 +33,8 @@ plugin = Plugin(
 
 def _detect(ctx: ToolContext, component: str | None = None) -> ToolResult:
     from copilot.errors import CopilotError
-    from plugins.platform.detect import detect_platform
-    from plugins.telemetry_plugin import _ids, _lines, _telemetry
+    from copilot.plugins.platform.detect import detect_platform
+    from copilot.plugins.telemetry_plugin import _ids, _lines, _telemetry
 
     try:
         tel = _telemetry(ctx)

@@ -21,7 +21,7 @@ from typing import Any, Callable, Sequence
 
 from copilot.errors import CopilotError
 from copilot.finding_ids import allocator
-from copilot.plugins import Plugin
+from copilot.plugin_manager import Plugin
 from copilot.timefmt import current_zone, hhmm, when, zone_tag
 from copilot.tools import ToolContext, ToolResult, tool
 
@@ -57,13 +57,13 @@ def _guard(fn: Callable[..., ToolResult]) -> Callable[..., ToolResult]:
 
 
 def _client(ctx: ToolContext | None):
-    from plugins.telemetry.prometheus import PrometheusClient
+    from copilot.plugins.telemetry.prometheus import PrometheusClient
 
     return PrometheusClient.from_settings(getattr(ctx, "settings", None))
 
 
 def _component_labels(ctx: ToolContext | None) -> Sequence[str]:
-    from plugins.telemetry.prometheus import DEFAULT_COMPONENT_LABELS
+    from copilot.plugins.telemetry.prometheus import DEFAULT_COMPONENT_LABELS
 
     value = getattr(getattr(ctx, "settings", None), "prometheus_component_labels", None)
     if isinstance(value, str):
@@ -74,8 +74,8 @@ def _component_labels(ctx: ToolContext | None) -> Sequence[str]:
 
 def parse_time(value: str | float | int | None, now: float) -> float | None:
     """Unix seconds from the formats in the module docstring; None stays None."""
-    from plugins.telemetry.prometheus import parse_duration
-    from plugins.telemetry.tables import parse_time as parse_absolute
+    from copilot.plugins.telemetry.prometheus import parse_duration
+    from copilot.plugins.telemetry.tables import parse_time as parse_absolute
 
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
@@ -152,7 +152,7 @@ def deviation(ts, values, split: float, sigma: float = DEVIATION_SIGMA) -> dict[
     base = values[(ts < split) & ~np.isnan(values)]
     if len(base) < 5:
         return None
-    from plugins.detectors.robust import center_scale
+    from copilot.plugins.detectors.robust import center_scale
 
     med, scale = center_scale(base, rel_floor=0.02, abs_floor=1e-9)
     after = ts >= split
@@ -206,7 +206,7 @@ def prom_query(query: str, start: str | None = None, end: str | None = None, ste
         end: range end, same formats (default: now)
         step: resolution, e.g. 15s, 1m (default: chosen for about 700 points)
     """
-    from plugins.telemetry.prometheus import auto_step, load_range, name_of_query, parse_duration
+    from copilot.plugins.telemetry.prometheus import auto_step, load_range, name_of_query, parse_duration
 
     s, e = resolve_range(ctx, start, end, QUERY_SPAN_S, LOOKBACK_S)
     st = parse_duration(step) if step else auto_step(s, e)
@@ -270,7 +270,7 @@ def prom_labels(label: str | None = None, match: str | None = None, ctx: ToolCon
         label: a label name such as service, job, pod or __name__ (omit to list label names)
         match: optional series selector to narrow the search, e.g. {job="api"}
     """
-    from plugins.telemetry.prometheus import DEFAULT_COMPONENT_LABELS
+    from copilot.plugins.telemetry.prometheus import DEFAULT_COMPONENT_LABELS
 
     s, e = resolve_range(ctx, None, None, DISCOVERY_SPAN_S)
     with _client(ctx) as client:
@@ -301,8 +301,8 @@ def prom_detect(query: str, start: str | None = None, end: str | None = None, ct
         start: window start: ISO-8601, unix seconds, now-30m, -30m or HH:MM in the run's time zone (default: the run's window widened 15 min back, or the last 30 min)
         end: window end, same formats (default: now)
     """
-    from plugins.detectors.metrics import SEASON_S, detect_metric_anomalies
-    from plugins.telemetry.prometheus import auto_step, load_range, name_of_query, with_history
+    from copilot.plugins.detectors.metrics import SEASON_S, detect_metric_anomalies
+    from copilot.plugins.telemetry.prometheus import auto_step, load_range, name_of_query, with_history
 
     ws, we = resolve_range(ctx, start, end, DETECT_SPAN_S, LOOKBACK_S)
     bs = ws - min(max(3 * (we - ws), BASELINE_MIN_S), BASELINE_MAX_S)
@@ -330,7 +330,7 @@ def prom_detect(query: str, start: str | None = None, end: str | None = None, ct
 
 
 def _prometheus_source(settings: Any):
-    from plugins.telemetry.prometheus_source import prometheus_source
+    from copilot.plugins.telemetry.prometheus_source import prometheus_source
 
     return prometheus_source(settings)
 

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from copilot.plugins import Plugin
+from copilot.plugin_manager import Plugin
 
 SOURCES = {  # name -> (module, class)
-    "alertmanager": ("plugins.sources.alertmanager", "AlertmanagerSource"),
-    "loki": ("plugins.sources.loki", "LokiSource"),
-    "elasticsearch": ("plugins.sources.elasticsearch", "ElasticsearchSource"),
-    "jaeger": ("plugins.sources.jaeger", "JaegerSource"),
-    "tempo": ("plugins.sources.tempo", "TempoSource"),
+    "alertmanager": ("copilot.plugins.sources.alertmanager", "AlertmanagerSource"),
+    "loki": ("copilot.plugins.sources.loki", "LokiSource"),
+    "elasticsearch": ("copilot.plugins.sources.elasticsearch", "ElasticsearchSource"),
+    "jaeger": ("copilot.plugins.sources.jaeger", "JaegerSource"),
+    "tempo": ("copilot.plugins.sources.tempo", "TempoSource"),
 }
 
 

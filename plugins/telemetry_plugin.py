@@ -11,7 +11,7 @@ from typing import Callable
 
 from copilot.errors import CopilotError
 from copilot.finding_ids import allocator
-from copilot.plugins import Plugin
+from copilot.plugin_manager import Plugin
 from copilot.timefmt import hhmm, zone_tag
 from copilot.timefmt import when as _when
 from copilot.tools import ToolContext, ToolResult, tool
@@ -21,7 +21,7 @@ MAX_LINES = 25
 
 def _telemetry(ctx: ToolContext):
     """The run's telemetry: every source of the run asked once, merged (plugins/telemetry/collect.py)."""
-    from plugins.telemetry.collect import run_telemetry
+    from copilot.plugins.telemetry.collect import run_telemetry
 
     return run_telemetry(ctx)
 
@@ -32,7 +32,7 @@ def _ids(ctx: ToolContext) -> Callable[[str], str]:
 
 
 def _window(ctx: ToolContext, tel, start, end):
-    from plugins.telemetry.window import resolve_window
+    from copilot.plugins.telemetry.window import resolve_window
 
     return resolve_window(tel, ctx.window, start, end)
 
@@ -82,7 +82,7 @@ def _findings_result(findings: list, header: str, context: dict) -> ToolResult:
 @_guard
 def describe_telemetry(ctx: ToolContext) -> ToolResult:
     """Describe the telemetry: components, signals per source, time range, alerts and call graph. Call this first."""
-    from plugins.detectors.signals import family
+    from copilot.plugins.detectors.signals import family
 
     tel = _telemetry(ctx)
     rng = tel.time_range()
@@ -140,8 +140,8 @@ def detect_metric_anomalies(ctx: ToolContext, component: str | None = None, star
         start: window start: ISO-8601, HH:MM (the run's time zone, the data's day) or unix seconds
         end: window end, same formats
     """
-    from plugins.detectors.metrics import alerted_series
-    from plugins.detectors.metrics import detect_metric_anomalies as detect
+    from copilot.plugins.detectors.metrics import alerted_series
+    from copilot.plugins.detectors.metrics import detect_metric_anomalies as detect
 
     tel = _telemetry(ctx)
     comp = _check_component(tel, component)
@@ -167,7 +167,7 @@ def detect_log_anomalies(ctx: ToolContext, component: str | None = None, start: 
         end: window end, same formats
     """
     try:
-        from plugins.detectors.logs import detect_log_anomalies as detect
+        from copilot.plugins.detectors.logs import detect_log_anomalies as detect
     except ImportError as exc:
         return ToolResult.error(f"log anomaly detection is not available ({exc}); use the other detectors")
     tel = _telemetry(ctx)
@@ -191,7 +191,7 @@ def detect_trace_anomalies(ctx: ToolContext, start: str | None = None, end: str 
         start: window start: ISO-8601, HH:MM (the run's time zone, the data's day) or unix seconds
         end: window end, same formats
     """
-    from plugins.detectors.traces import detect_trace_anomalies as detect
+    from copilot.plugins.detectors.traces import detect_trace_anomalies as detect
 
     tel = _telemetry(ctx)
     if not tel.spans:
@@ -226,7 +226,7 @@ def list_changes(ctx: ToolContext, start: str | None = None, end: str | None = N
         start: window start: ISO-8601, HH:MM (the run's time zone, the data's day) or unix seconds
         end: window end, same formats
     """
-    from plugins.detectors.changes import detect_changes
+    from copilot.plugins.detectors.changes import detect_changes
     tel = _telemetry(ctx)
     if not tel.changes:
         return ToolResult.no_data("no change events in this telemetry")
@@ -246,7 +246,7 @@ def rank_root_causes(ctx: ToolContext, top_k: int = 5) -> ToolResult:
         top_k: how many candidates to return
     """
     from copilot.faults import fault_info
-    from plugins.detectors.rank import rank_root_causes as rank
+    from copilot.plugins.detectors.rank import rank_root_causes as rank
 
     if not ctx.findings:
         return ToolResult.no_data("no findings yet; run the detectors (metrics, logs, traces, changes) first")
@@ -255,7 +255,7 @@ def rank_root_causes(ctx: ToolContext, top_k: int = 5) -> ToolResult:
     others = [f for f in ctx.findings if f.source != "platform"]
     causes = rank(others, graph, top_k=max(1, int(top_k))) if others else []
     if platform:  # Kubernetes faults (plugins/platform/rank.py): active ones lead, ruled-out ones never rank
-        from plugins.platform.rank import combine
+        from copilot.plugins.platform.rank import combine
 
         causes = combine(platform, causes, top_k=max(1, int(top_k)))
     if not causes:
@@ -283,8 +283,8 @@ def get_metric_series(ctx: ToolContext, component: str, metric: str, start: str 
     """
     import numpy as np
 
-    from plugins.detectors.signals import family
-    from plugins.telemetry.window import parse_when
+    from copilot.plugins.detectors.signals import family
+    from copilot.plugins.telemetry.window import parse_when
 
     tel = _telemetry(ctx)
     comp = _check_component(tel, component)
@@ -316,7 +316,7 @@ def get_metric_series(ctx: ToolContext, component: str, metric: str, start: str 
 
 
 def _files_source(settings):
-    from plugins.telemetry.files_source import files_source
+    from copilot.plugins.telemetry.files_source import files_source
 
     return files_source(settings)
 

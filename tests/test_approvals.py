@@ -15,10 +15,10 @@ from copilot.brains.base import Decision
 from copilot.config import load_settings
 from copilot.errors import ConfigError
 from copilot.events import ApprovalRequested, Observation
-from copilot.plugins import Plugin, load_plugins
+from copilot.plugin_manager import Plugin, load_plugins
 from copilot.tools import Tool, ToolContext, ToolRegistry, tool
 from tests.fakes import ScriptedBrain, call
-from tui.repl import LineReader
+from copilot.tui.repl import LineReader
 
 
 def _restart_tool(log: list[str], risk: str = "write") -> Tool:

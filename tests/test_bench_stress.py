@@ -6,7 +6,7 @@ import gzip
 import sys
 from pathlib import Path
 
-from plugins.telemetry import datasets
+from copilot.plugins.telemetry import datasets
 from tests.test_datasets_adapters import NEZHA_PODS, write_nezha
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))

@@ -17,7 +17,7 @@ from copilot.charts import ASCII, BLOCKS, sparkline
 from copilot.cli import main
 from copilot.demo import ensure_demo
 from copilot.events import FindingReported, RunStarted
-from tui.render import Renderer
+from copilot.tui.render import Renderer
 
 
 @pytest.fixture

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from plugins.cloud.detect import detect_database_faults
-from plugins.cloud.folder import load_folder
-from plugins.cloud.kinds import KINDS
+from copilot.plugins.cloud.detect import detect_database_faults
+from copilot.plugins.cloud.folder import load_folder
+from copilot.plugins.cloud.kinds import KINDS
 from tests.aws_states import DB, GIB, ONSET, REPLICA, T0, state
 
 ROOT = Path(__file__).resolve().parents[1]

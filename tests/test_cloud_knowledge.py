@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from kb.search import search
-from kb.seed import bundled_plan
-from plugins.cloud.kinds import KINDS, NAMES
+from copilot.kb.search import search
+from copilot.kb.seed import bundled_plan
+from copilot.plugins.cloud.kinds import KINDS, NAMES
 from tests.kb_fixtures import store  # noqa: F401
 
 
@@ -42,7 +42,7 @@ def test_a_database_fault_is_named_and_mitigated_from_data_not_generic_lines(lan
     """Without a knowledge-base search the report's actions for a database kind still come
     from its bundled experience (cited, with the instance filled in); the plugin supplies
     its name and the improvement as data."""
-    from copilot.plugins import load_plugins
+    from copilot.plugin_manager import load_plugins
 
     load_plugins()
     report = _storage_full(lang)

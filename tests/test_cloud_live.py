@@ -19,8 +19,8 @@ boto3 = pytest.importorskip("boto3")  # the [aws] extra; the test extra installs
 from copilot.config import load_settings  # noqa: E402
 from copilot.errors import CopilotError  # noqa: E402
 from copilot.sources import SourceQuery  # noqa: E402
-from plugins.cloud.detect import detect_database_faults  # noqa: E402
-from plugins.cloud.plugin import cloud_source  # noqa: E402
+from copilot.plugins.cloud.detect import detect_database_faults  # noqa: E402
+from copilot.plugins.cloud.plugin import cloud_source  # noqa: E402
 from tests.aws_states import DB, MINUTES, ONSET, T0, curve, minutes  # noqa: E402
 from tests.jsonserver import serve, stop  # noqa: E402
 

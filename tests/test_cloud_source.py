@@ -15,10 +15,10 @@ import pytest
 
 from copilot.config import load_settings
 from copilot.errors import DataError
-from copilot.plugins import load_plugins
+from copilot.plugin_manager import load_plugins
 from copilot.sources import SourceQuery, TelemetrySource, select_sources
-from plugins.cloud.folder import CloudFolderSource, load_folder
-from plugins.cloud.plugin import cloud_source
+from copilot.plugins.cloud.folder import CloudFolderSource, load_folder
+from copilot.plugins.cloud.plugin import cloud_source
 from tests.aws_states import DB, GIB, MINUTES, ONSET, REPLICA, T0, state
 
 ROOT = Path(__file__).resolve().parents[1]

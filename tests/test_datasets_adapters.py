@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from copilot.errors import DataError
-from plugins.telemetry import datasets
+from copilot.plugins.telemetry import datasets
 
 RCD_CONTAINERS = ("carts", "carts-db", "orders", "front-end", "user")
 
@@ -232,7 +232,7 @@ def test_petshop_cases_and_load(tmp_path):
     assert len(tel.metrics[0].values) == 5
     lat = next(m for m in tel.metrics if m.metric == "latency_average")
     assert lat.labels == {"statistic": "Average", "unit": "s"}  # X-Ray response time is in seconds
-    from plugins.detectors.metrics import series_unit
+    from copilot.plugins.detectors.metrics import series_unit
     assert series_unit(lat) == "s" and series_unit(next(m for m in tel.metrics if m.metric == "requests_sum")) == "req"
     ref = tel.meta["reference"]
     assert len(ref.metrics[0].values) == 50

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from copilot.diagnosis import Finding
-from plugins.detectors.metrics import change_points, detect_metric_anomalies, score_series
-from plugins.detectors.signals import family, normalise
-from plugins.telemetry.model import MetricSeries
+from copilot.plugins.detectors.metrics import change_points, detect_metric_anomalies, score_series
+from copilot.plugins.detectors.signals import family, normalise
+from copilot.plugins.telemetry.model import MetricSeries
 
 T0 = 1715688000.0
 N = 120
@@ -177,8 +177,8 @@ def test_a_utilisation_driven_to_its_limit_is_reported_even_from_a_noisy_baselin
 
 
 def test_findings_record_how_closely_they_moved_with_the_alerted_series():
-    from plugins.detectors.metrics import alerted_series
-    from plugins.telemetry.model import Alert
+    from copilot.plugins.detectors.metrics import alerted_series
+    from copilot.plugins.telemetry.model import Alert
 
     step = np.zeros(N)
     step[85:100] = 1.0  # the alerted latency rises at minute 85 and recovers at 100
@@ -271,7 +271,7 @@ def test_availability_with_request_counts_is_a_beta_binomial_test_of_failures_pe
 
 
 def test_failures_per_request_allow_for_the_baselines_own_spread():
-    from plugins.detectors.metrics import failure_z
+    from copilot.plugins.detectors.metrics import failure_z
 
     req = np.full(40, 1000.0)
     steady = np.full(40, 0.01)

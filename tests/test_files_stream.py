@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 from copilot.errors import DataError
-from plugins.telemetry import files
-from plugins.telemetry.files import load_directory, read_metrics, stream_metrics
-from plugins.telemetry.tables import read_table
+from copilot.plugins.telemetry import files
+from copilot.plugins.telemetry.files import load_directory, read_metrics, stream_metrics
+from copilot.plugins.telemetry.tables import read_table
 
 BASE = 1_715_688_000
 

@@ -21,11 +21,11 @@ from copilot.events import ActionProposed, FinalAnswer
 from copilot.followup import answer_followup
 from copilot.session import Session
 from copilot.tools import ToolContext, ToolRegistry
-from plugins.telemetry_plugin import plugin as telemetry_plugin
+from copilot.plugins.telemetry_plugin import plugin as telemetry_plugin
 from tests.fake_openai import FakeOpenAI
-from tui.app import CopilotApp
-from tui.repl import Repl
-from tui.widgets import HistoryInput, Notice, StepBlock
+from copilot.tui.app import CopilotApp
+from copilot.tui.repl import Repl
+from copilot.tui.widgets import HistoryInput, Notice, StepBlock
 
 QUESTION = "Why is the shop slow since 13:29 UTC?"
 FOLLOW_UP = "could the 13:00 config change be the cause?"

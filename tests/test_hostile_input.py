@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @pytest.mark.parametrize("name", sorted(telemetry_cases()))
 def test_malformed_telemetry_is_one_line_naming_the_file(tmp_path, name):
-    from plugins.telemetry.files import load_directory
+    from copilot.plugins.telemetry.files import load_directory
 
     target = telemetry_cases()[name](tmp_path / name)
     with pytest.raises(DataError) as err:
@@ -147,7 +147,7 @@ def test_killed_label_learn_keeps_both_or_neither(kb_settings, tmp_path_factory,
     """SIGKILL `memory label --learn` as soon as the verdict's commit lands: the next command
     sees the verdict and the learned entry, or neither."""
     from copilot.diagnosis import Diagnosis, Finding, RootCause
-    from kb.memory import KnowledgeMemory
+    from copilot.kb.memory import KnowledgeMemory
     from tests.kb_fixtures import _session_root
 
     finding = Finding("M1", "metrics", "cart", "cpu", "spike", "cart CPU rose to 97%", 9.0)

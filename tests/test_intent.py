@@ -73,7 +73,7 @@ def test_a_source_clause_does_not_make_an_investigation_a_knowledge_question():
 def test_narrowing_to_a_named_source(tmp_path):
     from copilot.config import load_settings
     from copilot.errors import CopilotError
-    from copilot.plugins import load_plugins
+    from copilot.plugin_manager import load_plugins
     from copilot.source_names import narrow
     from copilot.sources import select_sources
 

@@ -221,13 +221,13 @@ def test_items_paths_setting_adds_a_folder(confdir, capsys, tmp_path, monkeypatc
 
 def _item(tmp_path: Path, text: str):
     from copilot.workflows.yamlspec import parse_spec
-    from plugins.items.catalog import parse_item
+    from copilot.plugins.items.catalog import parse_item
 
     return parse_item(parse_spec(text, str(tmp_path / "x.yaml")))
 
 
 async def test_bearer_auth_from_env_and_basic_from_a_secrets_file(api, tmp_path, monkeypatch):
-    from plugins.items.catalog import run_item
+    from copilot.plugins.items.catalog import run_item
 
     monkeypatch.setenv("CLUSTER_API", api.url)
     monkeypatch.setenv("API_TOKEN", "tok-123")
@@ -246,7 +246,7 @@ async def test_bearer_auth_from_env_and_basic_from_a_secrets_file(api, tmp_path,
 
 
 async def test_retries_on_503_then_succeed(api, tmp_path, monkeypatch):
-    from plugins.items.catalog import run_item
+    from copilot.plugins.items.catalog import run_item
 
     monkeypatch.setenv("CLUSTER_API", api.url)
     item = _item(tmp_path, CLUSTER_STATUS.replace("/api/v1/cluster/", "/flaky/").replace("  method: GET\n", "  method: GET\n  retries: 3\n"))
@@ -257,7 +257,7 @@ async def test_retries_on_503_then_succeed(api, tmp_path, monkeypatch):
 
 async def test_filter_cannot_see_the_environment_and_is_time_limited(monkeypatch):
     from copilot.errors import CopilotError
-    from plugins.items.jqfilter import run_filter
+    from copilot.plugins.items.jqfilter import run_filter
 
     monkeypatch.setenv("SUPER_SECRET", "hunter2")
     got = await run_filter("[env, $ENV] | tostring", {})
@@ -335,12 +335,12 @@ def test_match_needs_shared_words_and_every_required_param(tmp_path):
 async def test_items_plugin_turns_the_teams_items_into_read_only_tools(confdir, api):
     import tomllib
 
-    from copilot.plugins import load_plugins
+    from copilot.plugin_manager import load_plugins
     from copilot.tools import ToolContext
-    from plugins.items_plugin import plugin
+    from copilot.plugins.items_plugin import plugin
 
     eps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["entry-points"]["sre_copilot.plugins"]
-    assert eps["items"] == "plugins.items_plugin:plugin"
+    assert eps["items"] == "copilot.plugins.items_plugin:plugin"
     loaded = load_plugins(extra=[plugin()], disabled={"items"})
     tool = loaded.registry.get("item_cluster_status")
     assert tool is not None and tool.risk == "read" and tool.parameters["required"] == ["cluster"]
@@ -353,18 +353,18 @@ async def test_items_plugin_turns_the_teams_items_into_read_only_tools(confdir, 
 
 
 def test_a_bad_item_file_fails_the_plugin_not_the_copilot(confdir, monkeypatch):
-    from copilot.plugins import Plugin, load_plugins
+    from copilot.plugin_manager import Plugin, load_plugins
 
     (confdir / "items" / "bad.yaml").write_text("name: x\nkind: http\n", encoding="utf-8")
 
     class EP:
-        name, value = "items", "plugins.items_plugin:plugin"
+        name, value = "items", "copilot.plugins.items_plugin:plugin"
 
         def load(self):
-            from plugins.items_plugin import plugin
+            from copilot.plugins.items_plugin import plugin
             return plugin
 
-    monkeypatch.setattr("copilot.plugins._entry_points", lambda: [EP()])
+    monkeypatch.setattr("copilot.plugin_manager._entry_points", lambda: [EP()])
     loaded = load_plugins()
     assert not any(isinstance(p, Plugin) and p.name == "items" for p in loaded.plugins)
     assert len(loaded.errors) == 1 and "bad.yaml:1: description: missing" in loaded.errors[0]

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from copilot.verdict import decide
-from plugins.platform.detect import detect_platform, scheduler_reasons
-from plugins.platform.rank import combine
-from plugins.telemetry.files import load_directory
+from copilot.plugins.platform.detect import detect_platform, scheduler_reasons
+from copilot.plugins.platform.rank import combine
+from copilot.plugins.telemetry.files import load_directory
 from tests import k8s_states as K
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -14,10 +14,10 @@ import pytest
 from copilot.config import Settings
 from copilot.errors import CopilotError, DataError
 from copilot.sources import SourceQuery
-from plugins.platform.objects import parse_time
-from plugins.platform.source import KubernetesSource
-from plugins.telemetry.collect import merge
-from plugins.telemetry.files import load_directory
+from copilot.plugins.platform.objects import parse_time
+from copilot.plugins.platform.source import KubernetesSource
+from copilot.plugins.telemetry.collect import merge
+from copilot.plugins.telemetry.files import load_directory
 from tests import k8s_states as K
 from tests.jsonserver import reply_json, serve, stop
 
@@ -326,7 +326,7 @@ def test_secrets_in_pod_env_and_events_are_redacted_where_data_enters(tmp_path):
 
 
 def test_tls_secrets_give_certificate_expiry_and_their_keys_are_not_kept(tmp_path):
-    from plugins.platform.detect import detect_platform
+    from copilot.plugins.platform.detect import detect_platform
 
     secrets = [K.tls_secret("shop-tls", "2024-06-08T00:00:00Z"), K.tls_secret("far-tls", "2025-06-01T00:00:00Z"),
                {"apiVersion": "v1", "kind": "Secret", "type": "Opaque", "metadata": {"name": "db", "namespace": "shop"},
@@ -345,7 +345,7 @@ def test_tls_secrets_give_certificate_expiry_and_their_keys_are_not_kept(tmp_pat
 def test_tls_secret_without_cryptography_is_one_clear_line(tmp_path, monkeypatch):
     import builtins
 
-    from plugins.platform.objects import tls_secret_certificate
+    from copilot.plugins.platform.objects import tls_secret_certificate
 
     real = builtins.__import__
 

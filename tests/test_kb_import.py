@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from kb.importer import ImportError_, apply_plan, import_paths, plan_import, split_runbook
+from copilot.kb.importer import ImportError_, apply_plan, import_paths, plan_import, split_runbook
 from tests.kb_fixtures import embedder, store  # noqa: F401
 
 GOOD_YAML = """\
@@ -128,7 +128,7 @@ def test_directory_import_and_unknown_paths(store, tmp_path):
 
 
 def test_bundled_files_pass_the_importer():
-    from kb.seed import bundled_plan
+    from copilot.kb.seed import bundled_plan
 
     plan, version = bundled_plan()
     assert not plan.problems and len(plan.experiences) >= 30 and len(plan.documents) >= 3

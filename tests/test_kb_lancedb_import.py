@@ -5,7 +5,7 @@ from __future__ import annotations
 import pydantic
 import pytest
 
-from kb.lancedb_import import _lazy, import_lancedb
+from copilot.kb.lancedb_import import _lazy, import_lancedb
 
 
 def test_lazy_validate_call_still_validates_on_call() -> None:
@@ -45,7 +45,7 @@ def test_threads_importing_at_once_each_get_the_whole_module() -> None:
 
     code = (
         "import sys, threading\n"
-        "from kb.lancedb_import import import_lancedb\n"
+        "from copilot.kb.lancedb_import import import_lancedb\n"
         "got = []\n"
         "def late():\n"  # asks while the first import is under way
         "    while 'lancedb' not in sys.modules:\n"

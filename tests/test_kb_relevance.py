@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 import yaml
 
-from kb import relevance as R
-from kb.search import search
+from copilot.kb import relevance as R
+from copilot.kb.search import search
 from tests.kb_fixtures import kb_settings, store  # noqa: F401
 
 RELEVANCE_SET = Path(__file__).resolve().parent.parent / "bench" / "kb_relevance.yaml"
@@ -123,7 +123,7 @@ def test_cross_lingual_entry_is_relevant_when_only_the_other_language_is_searche
 
 async def test_kb_search_tool_says_no_data_for_the_oncall_question(kb_settings):
     from copilot.tools import ToolContext, ToolRegistry
-    from plugins.kb_plugin import plugin
+    from copilot.plugins.kb_plugin import plugin
 
     registry = ToolRegistry()
     for t in plugin.tools:
@@ -155,8 +155,8 @@ class BagOfWordsEmbedder:
 
 
 def test_uncalibrated_embedder_falls_back_to_the_scale_free_rule(tmp_path):
-    from kb.seed import sync_bundled
-    from kb.store import KnowledgeStore
+    from copilot.kb.seed import sync_bundled
+    from copilot.kb.store import KnowledgeStore
 
     other = KnowledgeStore(str(tmp_path / "kb"), BagOfWordsEmbedder())
     sync_bundled(other)

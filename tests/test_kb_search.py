@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kb.search import cite, search
+from copilot.kb.search import cite, search
 from tests.kb_fixtures import embedder, store  # noqa: F401
 
 

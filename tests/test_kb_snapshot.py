@@ -60,7 +60,7 @@ def test_a_write_by_another_process_makes_the_snapshot_stale(store, cache_home):
 
 
 def test_a_pending_journal_or_a_foreign_snapshot_is_never_read(store, cache_home):  # noqa: F811
-    from kb import journal
+    from copilot.kb import journal
 
     path = Path(store.location)
     run(path, cache_home, "kb", "list", "--json")
@@ -81,7 +81,7 @@ def test_a_pending_journal_or_a_foreign_snapshot_is_never_read(store, cache_home
 
 def test_memory_list_reads_the_snapshot_after_a_save(store, cache_home):  # noqa: F811
     from copilot.diagnosis import Diagnosis, RootCause
-    from kb.memory import KnowledgeMemory
+    from copilot.kb.memory import KnowledgeMemory
 
     path = Path(store.location)
     memory = KnowledgeMemory(store)

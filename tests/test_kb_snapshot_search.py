@@ -61,8 +61,8 @@ def run(store_path: Path, cache: Path, *argv: str) -> tuple[str, str]:
 
 
 def test_snapshot_ranking_equals_lancedb(store):  # noqa: F811
-    from kb import snapshot, snapshot_search
-    from kb.search import search
+    from copilot.kb import snapshot, snapshot_search
+    from copilot.kb.search import search
 
     snapshot.refresh(store)
     index = snapshot_search.load(store.uri, store.embedder.name)
@@ -80,7 +80,7 @@ def test_snapshot_ranking_equals_lancedb(store):  # noqa: F811
 
 def test_full_text_scores_equal_the_index(store):  # noqa: F811
     """Lance's BM25 and the numpy one agree on every scored row of a query."""
-    from kb import snapshot, snapshot_search
+    from copilot.kb import snapshot, snapshot_search
 
     snapshot.refresh(store)
     index = snapshot_search.load(store.uri, store.embedder.name)
@@ -97,7 +97,7 @@ def test_full_text_scores_equal_the_index(store):  # noqa: F811
 
 
 def test_a_write_makes_the_search_snapshot_stale(store):  # noqa: F811
-    from kb import snapshot, snapshot_search
+    from copilot.kb import snapshot, snapshot_search
 
     snapshot.refresh(store)
     assert snapshot_search.load(store.uri, store.embedder.name) is not None
@@ -128,7 +128,7 @@ def test_cli_search_reads_the_snapshot_and_falls_back_when_stale(store, cache_ho
 
 
 def test_query_syntax_goes_to_lancedb(store, cache_home):  # noqa: F811
-    from kb import snapshot_search
+    from copilot.kb import snapshot_search
 
     assert not snapshot_search.usable_query('"disk full"')
     path = Path(store.location)
@@ -140,11 +140,11 @@ def test_query_syntax_goes_to_lancedb(store, cache_home):  # noqa: F811
 def test_an_index_updated_in_place_is_not_served_until_rebuilt(store, monkeypatch):  # noqa: F811
     """An index an older version updated in place (it still counts deleted rows) scores
     differently: the probe refuses it, and a refresh rebuilds it once."""
-    import kb.store
-    from kb import snapshot, snapshot_search
-    from kb.search import search
+    import copilot.kb.store
+    from copilot.kb import snapshot, snapshot_search
+    from copilot.kb.search import search
 
-    monkeypatch.setattr(kb.store, "FTS_REBUILD_MAX_ROWS", 0)  # the old behaviour: update in place
+    monkeypatch.setattr(copilot.kb.store, "FTS_REBUILD_MAX_ROWS", 0)  # the old behaviour: update in place
     assert store.delete("exp-disk-full-en") == 1
     key = snapshot.state_key(store.uri, store.embedder.name)
     snapshot_search.save(store, key)  # no repair: refused

@@ -12,9 +12,9 @@ import pytest
 
 from copilot.diagnosis import FAULT_KINDS
 from copilot.errors import CopilotError
-from kb import schema as S
-from kb import seed
-from kb.store import KnowledgeStore
+from copilot.kb import schema as S
+from copilot.kb import seed
+from copilot.kb.store import KnowledgeStore
 from tests.kb_fixtures import cache_home, embedder, kb_settings, store  # noqa: F401
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -88,7 +88,7 @@ def test_older_schema_is_migrated(store, monkeypatch):
     assert all(e["source"].endswith("(migrated)") for e in migrated.values())
     assert int(fresh.table("experience").schema.metadata[S.VERSION_KEY]) == S.SCHEMA_VERSION
     # Still searchable after the rewrite (the full-text index was rebuilt).
-    from kb.search import search
+    from copilot.kb.search import search
 
     assert search(fresh, "磁盘空间不足", kind="experience", k=1)[0]["id"] == "exp-disk-full-zh"
 
@@ -154,7 +154,7 @@ WRITER = textwrap.dedent(
     """
     import sys
     from copilot.config import Settings
-    from kb.store import open_store
+    from copilot.kb.store import open_store
     store = open_store(Settings(kb_uri=sys.argv[1]))
     for i in range(8):
         store.put("experience", [{"id": f"exp-{sys.argv[2]}-{i}", "fault_name": f"fault {sys.argv[2]} {i}",
@@ -179,7 +179,7 @@ def test_two_processes_writing_at_once_lose_nothing(tmp_path, cache_home):
     ids = [r["id"] for r in rows]
     assert len(ids) == len(set(ids)), "duplicate rows"
     assert {f"exp-{t}-{i}" for t in "ab" for i in range(8)} <= set(ids)
-    from kb.seed import bundled_plan
+    from copilot.kb.seed import bundled_plan
 
     bundled = {e["id"] for e in bundled_plan()[0].experiences}
     assert bundled <= set(ids) and len([i for i in ids if i in bundled]) == len(bundled)  # each once
@@ -188,16 +188,16 @@ def test_two_processes_writing_at_once_lose_nothing(tmp_path, cache_home):
 def test_prebuilt_vectors_cover_the_bundled_knowledge_and_match_the_model():
     import numpy as np
 
-    from kb import prebuilt
-    from kb.embed import E5Embedder
-    from kb.seed import bundled_plan
+    from copilot.kb import prebuilt
+    from copilot.kb.embed import E5Embedder
+    from copilot.kb.seed import bundled_plan
 
     plan, _ = bundled_plan()
     texts = [S.search_text("experience", {**S.blank("experience"), **e}) for e in plan.experiences]
     texts += [S.search_text("document", {**S.blank("document"), **c}) for cs in plan.documents.values() for c in cs]
     vectors = prebuilt.load(E5Embedder.name)
     missing = [t[:40] for t in texts if prebuilt.text_key(t) not in vectors]
-    assert not missing, f"run `python -m kb.prebuilt` after editing kb/bundled/: {missing}"
+    assert not missing, f"run `python -m copilot.kb.prebuilt` after editing kb/bundled/: {missing}"
     fresh = E5Embedder().passages(texts[:2])
     for text, vec in zip(texts[:2], fresh):
         assert float(np.dot(vectors[prebuilt.text_key(text)], vec)) > 0.999
@@ -207,8 +207,8 @@ def test_a_megabyte_entry_embeds_a_bounded_text_and_stays_searchable(store):  # 
     """The embedder averages 512-token windows over the whole text: a 1 MB entry took ~5 min.
     Its vector now comes from a bounded text that keeps the head of every field; the full
     text is still indexed for full-text search."""
-    from kb.search import search
-    from kb.store import EMBED_CHARS
+    from copilot.kb.search import search
+    from copilot.kb.store import EMBED_CHARS
 
     seen: list[str] = []
     inner = store.embedder

@@ -18,7 +18,7 @@ from copilot.diagnosis import Finding, RootCause
 from copilot.events import DiagnosisSaved, FinalAnswer
 from copilot.learning import LABEL_MATCH_MIN, apply_labels
 from copilot.session import Session
-from kb.memory import KnowledgeMemory
+from copilot.kb.memory import KnowledgeMemory
 from tests.kb_fixtures import embedder, kb_settings, store  # noqa: F401
 
 

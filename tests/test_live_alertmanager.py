@@ -17,7 +17,7 @@ import pytest
 
 from copilot.config import Settings
 from copilot.sources import SourceQuery, TelemetrySource
-from plugins.sources.alertmanager import AlertmanagerSource, alert_window
+from copilot.plugins.sources.alertmanager import AlertmanagerSource, alert_window
 from tests.http_stub import open_source
 from tests.servers import free_port, self_signed_cert, start, stop
 

@@ -10,7 +10,7 @@ import pytest
 
 from copilot.errors import CopilotError
 from copilot.sources import TelemetrySource
-from plugins.sources.elasticsearch import ElasticsearchSource, field
+from copilot.plugins.sources.elasticsearch import ElasticsearchSource, field
 from tests.http_stub import T0, Stub, open_source
 from tests.http_stub import hour_query as query
 

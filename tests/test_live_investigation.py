@@ -22,8 +22,8 @@ import pytest
 
 from copilot.config import load_settings
 from copilot.sources import SourceQuery, select_sources
-from plugins.telemetry.prometheus import PrometheusClient
-from plugins.telemetry.prometheus_source import PrometheusSource
+from copilot.plugins.telemetry.prometheus import PrometheusClient
+from copilot.plugins.telemetry.prometheus_source import PrometheusSource
 from tests.test_prometheus_source import free_port, start_prometheus, stop
 
 needs_prometheus = pytest.mark.skipif(
@@ -158,7 +158,7 @@ def test_data_beats_configured_sources(live_prom, tmp_path):
     data = tmp_path / "incident"
     generate(data, "memory_leak", "cart", seed=3)
     settings = load_settings({"data": str(data)}, env={"COPILOT_PROMETHEUS_URL": live_prom})
-    from copilot.plugins import load_plugins
+    from copilot.plugin_manager import load_plugins
 
     selection = select_sources(settings, load_plugins().source_factories)
     assert [s.name for s in selection.sources] == ["files"] and not selection.demo

@@ -13,8 +13,8 @@ import pytest
 from copilot.config import Settings, load_settings
 from copilot.errors import CopilotError
 from copilot.sources import TelemetrySource
-from plugins.sources.loki import LokiSource
-from plugins.sources_plugin import plugin
+from copilot.plugins.sources.loki import LokiSource
+from copilot.plugins.sources_plugin import plugin
 from tests.http_stub import T0, Stub, open_source
 from tests.http_stub import hour_query as query
 from tests.servers import free_port, self_signed_cert

@@ -11,8 +11,8 @@ import pytest
 
 from copilot.errors import CopilotError
 from copilot.sources import TelemetrySource
-from plugins.sources.jaeger import JaegerSource
-from plugins.sources.tempo import TempoSource
+from copilot.plugins.sources.jaeger import JaegerSource
+from copilot.plugins.sources.tempo import TempoSource
 from tests.http_stub import T0, Stub, open_source
 from tests.http_stub import hour_query as query
 

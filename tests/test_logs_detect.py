@@ -5,8 +5,8 @@ from __future__ import annotations
 import itertools
 import random
 
-from plugins.detectors.logs import detect_log_anomalies, poisson_sigma
-from plugins.telemetry.model import LogRecord
+from copilot.plugins.detectors.logs import detect_log_anomalies, poisson_sigma
+from copilot.plugins.telemetry.model import LogRecord
 
 T0 = 1_700_000_000.0  # baseline hour starts here; the window is the hour after
 WINDOW = (T0 + 3600, T0 + 7200)
@@ -96,7 +96,7 @@ def test_poisson_sigma_grows_with_surprise():
 
 
 def test_more_lines_than_the_budget_are_thinned_alike_keeping_every_error():
-    from plugins.detectors.logs import thin
+    from copilot.plugins.detectors.logs import thin
 
     records = _incident()
     errors = [r for r in records if r.level == "ERROR"]

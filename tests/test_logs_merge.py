@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import random
 
-from plugins.detectors.logparse import mine_templates
-from plugins.detectors.logparse_mask import mask_variables
-from plugins.detectors.logparse_merge import aligned_merge, covers, is_variable_token, merge_templates
+from copilot.plugins.detectors.logparse import mine_templates
+from copilot.plugins.detectors.logparse_mask import mask_variables
+from copilot.plugins.detectors.logparse_merge import aligned_merge, covers, is_variable_token, merge_templates
 
 
 def _toks(text: str) -> tuple[str, ...]:

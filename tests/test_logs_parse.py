@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from plugins.detectors.logparse import mine_templates
-from plugins.detectors.logparse_header import read_header, strip_headers
-from plugins.detectors.logparse_mask import canonical_template, mask_variables
+from copilot.plugins.detectors.logparse import mine_templates
+from copilot.plugins.detectors.logparse_header import read_header, strip_headers
+from copilot.plugins.detectors.logparse_mask import canonical_template, mask_variables
 
 
 def test_headers_of_common_formats_are_stripped():

@@ -11,8 +11,8 @@ from copilot.cli import main
 from copilot.diagnosis import Diagnosis, Finding, RootCause
 from copilot.errors import CopilotError
 from copilot.memory import Memory
-from kb.memory import KnowledgeMemory, open_memory
-from kb.signature import signature, similarity
+from copilot.kb.memory import KnowledgeMemory, open_memory
+from copilot.kb.signature import signature, similarity
 from tests.kb_fixtures import embedder, kb_settings, store  # noqa: F401
 
 
@@ -96,7 +96,7 @@ def test_label_and_learning_loop(memory, store):
     exp_id = memory.learn(inc)
     assert store.get(exp_id)["origin"] == "learned"
     # The learned experience is found like any other, and the recall reports the verdict.
-    from kb.search import search
+    from copilot.kb.search import search
 
     assert exp_id in [h["id"] for h in search(store, "paymentservice NPE after deploy", kind="experience", k=3)]
     got = memory.recall("payments erroring after deploy", k=1)[0]

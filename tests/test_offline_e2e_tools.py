@@ -11,7 +11,7 @@ import pytest
 
 from copilot.demo import DEFAULT_SERVICE, GENERATED_KINDS, ensure_demo, generate
 from copilot.tools import ToolContext, ToolRegistry
-from plugins.telemetry_plugin import plugin
+from copilot.plugins.telemetry_plugin import plugin
 
 PLAN = ["describe_telemetry", "detect_metric_anomalies", "detect_log_anomalies", "detect_trace_anomalies",
         "list_changes", "rank_root_causes"]
@@ -76,7 +76,7 @@ async def test_question_window_from_the_run_still_finds_the_cause(tmp_path):
     """The run's window (e.g. "since HH:MM" in the question, after the onset) is widened back."""
     root = ensure_demo("code_exception")
     question_time = json.loads((root / "alerts.jsonl").read_text().splitlines()[0])["timestamp"]
-    from plugins.telemetry.tables import parse_time
+    from copilot.plugins.telemetry.tables import parse_time
 
     t = parse_time(question_time)
     results, _ = await investigate(root, window=(t, t + 3600))

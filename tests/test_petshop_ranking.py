@@ -6,14 +6,14 @@ from __future__ import annotations
 import pytest
 
 from copilot.diagnosis import Finding
-from plugins.detectors.rank import _symptom_flow, rank_root_causes
-from plugins.telemetry import datasets
+from copilot.plugins.detectors.rank import _symptom_flow, rank_root_causes
+from copilot.plugins.telemetry import datasets
 
 T = 1_681_000_000.0
 
 
 def _metric(fid, comp, name, score, direction="up", baseline=10.0, after=30.0):
-    from plugins.detectors.signals import family
+    from copilot.plugins.detectors.signals import family
 
     return Finding(fid, "metrics", comp, name, "level_shift", f"{comp} {name} moved", score, T + 300,
                    {"family": family(name), "direction": direction, "baseline": baseline, "after": after})

@@ -23,7 +23,7 @@ from copilot.phrases import cause_reasons, finding_sentence
 from copilot.reflection import Check, Note, localize_note, parse_note, reflect, review
 from copilot.report import build_report, render_markdown
 from copilot.tools import ToolContext, ToolRegistry
-from plugins.telemetry_plugin import plugin
+from copilot.plugins.telemetry_plugin import plugin
 
 PLAN = ["describe_telemetry", "detect_metric_anomalies", "detect_log_anomalies", "detect_trace_anomalies",
         "list_changes", "rank_root_causes"]
@@ -171,7 +171,7 @@ def test_notes_nothing_can_read_stay_as_written():
 
 # -- detector shapes the demo does not produce -------------------------------------------
 def _series(values, component="db", metric="success_rate"):
-    from plugins.telemetry.model import MetricSeries
+    from copilot.plugins.telemetry.model import MetricSeries
 
     ts = np.arange(len(values), dtype=float) * 60.0
     return MetricSeries(component, metric, ts, np.asarray(values, dtype=float), {"instance": "db-0"})
@@ -183,7 +183,7 @@ def _ids():
 
 
 def test_a_falling_metric_and_its_ratio_forms():
-    from plugins.detectors.metrics import detect_metric_anomalies
+    from copilot.plugins.detectors.metrics import detect_metric_anomalies
 
     rng = np.random.default_rng(3)
     drop = np.r_[100 + rng.normal(0, 1, 60), 30 + rng.normal(0, 1, 30)]
@@ -201,8 +201,8 @@ def test_a_falling_metric_and_its_ratio_forms():
 
 
 def test_changes_after_the_onset_and_without_author():
-    from plugins.detectors.changes import detect_changes
-    from plugins.telemetry.model import ChangeEvent
+    from copilot.plugins.detectors.changes import detect_changes
+    from copilot.plugins.telemetry.model import ChangeEvent
 
     changes = [ChangeEvent(1300.0, "cart", "rollback", "roll back cart to v2.4.2", "", "chg-1"),
                ChangeEvent(1000.0, "db", "schema", "add index on orders", "ops", "chg-2")]
@@ -264,7 +264,7 @@ def test_every_reason_code_renders_in_both_languages():
 
 @pytest.mark.parametrize("fault", ["frontend_exception", "checkout_return", "catalog_exception"])
 def test_requests_that_stop_part_way_read_in_chinese(fault):
-    from plugins.detectors.traces import detect_trace_anomalies
+    from copilot.plugins.detectors.traces import detect_trace_anomalies
     from tests.test_trace_paths import BASELINE, WINDOW, shop
 
     found = [f for f in detect_trace_anomalies(shop(fault), WINDOW, BASELINE, _ids()) if f.kind == "call_path_change"]
@@ -281,7 +281,7 @@ def test_requests_that_stop_part_way_read_in_chinese(fault):
 
 @pytest.mark.parametrize("fault", ["api_slow", "store_errors", "lost", "orphans"])
 def test_other_trace_shapes_read_in_chinese(fault):
-    from plugins.detectors.traces import detect_trace_anomalies
+    from copilot.plugins.detectors.traces import detect_trace_anomalies
     from tests.test_traces_changes import BASELINE, T0, WINDOW, make_spans
 
     spans = make_spans(None if fault == "orphans" else fault)
@@ -301,7 +301,7 @@ LOG_WINDOW = (T0 + 3600, T0 + 7200)
 
 
 def _log_incident():
-    from plugins.telemetry.model import LogRecord
+    from copilot.plugins.telemetry.model import LogRecord
 
     steady = [LogRecord(T0 - 3600 + 60 * k, "cart", f"request {k} served", "INFO") for k in range(180)]
     new = [LogRecord(LOG_WINDOW[0] + 900 + 60 * k, "cart", f"cache miss for key user:{k}", "WARN") for k in range(6)]
@@ -315,7 +315,7 @@ def _log_incident():
     ((T0, T0 + 1800), 30, False, "the 30-minute baseline", "30 分钟的基线期"),
 ])
 def test_log_findings_carry_their_baseline_period(baseline, minutes, adjacent, en, zh):
-    from plugins.detectors.logs import detect_log_anomalies
+    from copilot.plugins.detectors.logs import detect_log_anomalies
 
     (new,) = [f for f in detect_log_anomalies(_log_incident(), LOG_WINDOW, baseline, _ids()) if f.kind == "new_template"]
     assert (new.details["baseline_minutes"], new.details["baseline_adjacent"]) == (minutes, adjacent)
@@ -328,8 +328,8 @@ def test_log_findings_carry_their_baseline_period(baseline, minutes, adjacent, e
 
 
 def test_log_findings_without_a_baseline_say_so():
-    from plugins.detectors.logs import detect_log_anomalies
-    from plugins.telemetry.model import LogRecord
+    from copilot.plugins.detectors.logs import detect_log_anomalies
+    from copilot.plugins.telemetry.model import LogRecord
 
     errors = [LogRecord(LOG_WINDOW[0] + 60 * k, "cart", f"OrderException: order {k} failed", "ERROR") for k in range(5)]
     (surge,) = detect_log_anomalies(errors, LOG_WINDOW, None, _ids())
@@ -340,8 +340,8 @@ def test_log_findings_without_a_baseline_say_so():
 
 def test_the_printed_sigma_is_the_stored_score():
     """16 lines against 1 scores 5.748: stored as 5.75, which prints as 5.8, not 5.7."""
-    from plugins.detectors.logs import detect_log_anomalies, poisson_sigma
-    from plugins.telemetry.model import LogRecord
+    from copilot.plugins.detectors.logs import detect_log_anomalies, poisson_sigma
+    from copilot.plugins.telemetry.model import LogRecord
 
     assert f"{poisson_sigma(16, 1.0):.1f}" != f"{round(poisson_sigma(16, 1.0), 2):.1f}"
     records = [LogRecord(T0 + 1800, "cart", "cache warmed", "INFO")]
@@ -354,7 +354,7 @@ def test_the_printed_sigma_is_the_stored_score():
 
 async def test_alert_descriptions_are_details_in_both_alert_paths():
     from copilot.bench.rank import alert_findings
-    from plugins.telemetry.files import load_directory
+    from copilot.plugins.telemetry.files import load_directory
 
     findings, _ = await demo("disk_full")
     alerts = [f for f in findings if f.source == "alerts"]
@@ -369,7 +369,7 @@ async def test_alert_descriptions_are_details_in_both_alert_paths():
 
 
 def test_platform_causes_read_in_chinese_with_when_they_ended():
-    from plugins.platform.rank import platform_causes
+    from copilot.plugins.platform.rank import platform_causes
 
     live = Finding("K1", "platform", "api", "memory", "oom_killed", "api container OOMKilled (limit 256Mi)", 8.0, 100.0,
                    details={"active": True, "fault_kind": "oom_killed"})

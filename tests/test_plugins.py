@@ -21,7 +21,7 @@ from copilot.cli import main
 from copilot.config import config_file, load_settings
 from copilot.errors import ConfigError
 from copilot.plugin_settings import Option
-from copilot.plugins import GROUP, Plugin, load_plugins
+from copilot.plugin_manager import GROUP, Plugin, load_plugins
 from copilot.sources import SourceQuery, select_sources
 from copilot.tools import ToolContext, tool
 

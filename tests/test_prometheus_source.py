@@ -22,8 +22,8 @@ import pytest
 from copilot.config import Settings
 from copilot.errors import CopilotError
 from copilot.tools import ToolContext, ToolRegistry
-from plugins.prometheus_plugin import NOT_CONFIGURED, plugin
-from plugins.telemetry.prometheus import (
+from copilot.plugins.prometheus_plugin import NOT_CONFIGURED, plugin
+from copilot.plugins.telemetry.prometheus import (
     PrometheusClient,
     load_range,
     matrix_to_series,
@@ -463,7 +463,7 @@ async def test_prom_series_and_prom_labels(prom, history):
 
 
 def test_tool_times_accept_relative_clock_and_iso_forms():
-    from plugins.prometheus_plugin import parse_time
+    from copilot.plugins.prometheus_plugin import parse_time
 
     now = 1_700_000_000.0  # 2023-11-14 22:13:20 UTC
     assert parse_time("now", now) == now
@@ -483,8 +483,8 @@ def test_range_queries_run_concurrently_and_bounded():
     import urllib.parse
 
     from copilot.sources import SourceQuery
-    from plugins.telemetry.prometheus import PrometheusClient
-    from plugins.telemetry.prometheus_source import FETCH_WORKERS, PrometheusSource
+    from copilot.plugins.telemetry.prometheus import PrometheusClient
+    from copilot.plugins.telemetry.prometheus_source import FETCH_WORKERS, PrometheusSource
     from tests.jsonserver import reply_json, serve, stop as stop_server
 
     metrics = [f"app_metric_{i}" for i in range(10)]

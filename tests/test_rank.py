@@ -5,14 +5,14 @@ from __future__ import annotations
 import random
 
 from copilot.diagnosis import FAULT_KINDS, Finding
-from plugins.detectors.rank import categorise, rank_root_causes
+from copilot.plugins.detectors.rank import categorise, rank_root_causes
 
 T = 1715688000.0
 GRAPH = [("web", "api"), ("api", "store"), ("web", "auth")]
 
 
 def metric(fid, comp, name, score, onset=T, kind="level_shift", direction="up", baseline=10.0, after=30.0, fam=None):
-    from plugins.detectors.signals import family
+    from copilot.plugins.detectors.signals import family
 
     return Finding(fid, "metrics", comp, name, kind, f"{comp} {name} moved", score, onset,
                    {"family": fam or family(name), "direction": direction, "baseline": baseline, "after": after})

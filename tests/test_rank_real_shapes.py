@@ -7,11 +7,11 @@ from __future__ import annotations
 import numpy as np
 
 from copilot.diagnosis import Finding
-from plugins.detectors.metrics import detect_metric_anomalies
-from plugins.detectors.rank import rank_root_causes
-from plugins.detectors.spanstats import is_client_span
-from plugins.detectors.traces import detect_trace_anomalies
-from plugins.telemetry.model import MetricSeries, Span
+from copilot.plugins.detectors.metrics import detect_metric_anomalies
+from copilot.plugins.detectors.rank import rank_root_causes
+from copilot.plugins.detectors.spanstats import is_client_span
+from copilot.plugins.detectors.traces import detect_trace_anomalies
+from copilot.plugins.telemetry.model import MetricSeries, Span
 
 T0 = 1_700_000_000.0
 STEP = 300.0
@@ -138,7 +138,7 @@ GRAPH = [("site", "search"), ("site", "lb"), ("client", "search"), ("search", "s
 
 
 def metric(fid, comp, name, score, direction="up", baseline=10.0, after=30.0, kind="level_shift"):
-    from plugins.detectors.signals import family
+    from copilot.plugins.detectors.signals import family
 
     return Finding(fid, "metrics", comp, name, kind, f"{comp} {name} moved", score, T,
                    {"family": family(name), "direction": direction, "baseline": baseline, "after": after})
@@ -183,7 +183,7 @@ def test_a_few_mebibytes_more_beside_saturated_cpu_is_not_a_memory_leak():
 
 
 def test_node_metrics_belong_to_the_node_not_to_each_pod(tmp_path):
-    from plugins.telemetry.datasets import load_nezha_window
+    from copilot.plugins.telemetry.datasets import load_nezha_window
 
     day = tmp_path / "2022-08-22"
     (day / "metric").mkdir(parents=True)

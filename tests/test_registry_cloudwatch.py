@@ -20,7 +20,7 @@ from copilot.cli import main  # noqa: E402
 from copilot.config import Settings  # noqa: E402
 from copilot.errors import CopilotError  # noqa: E402
 from copilot.workflows.yamlspec import SpecError, parse_spec  # noqa: E402
-from plugins.items.catalog import Catalog, parse_item, run_item  # noqa: E402
+from copilot.plugins.items.catalog import Catalog, parse_item, run_item  # noqa: E402
 from tests.jsonserver import serve, stop  # noqa: E402
 
 T0 = 1_790_000_000.0 - (1_790_000_000 % 60)

@@ -14,7 +14,7 @@ import pytest
 
 from copilot.config import Settings
 from copilot.workflows.yamlspec import parse_spec
-from plugins.items.catalog import Catalog, parse_item, run_item
+from copilot.plugins.items.catalog import Catalog, parse_item, run_item
 from tests.test_prometheus_source import free_port, start_prometheus, stop
 
 STEP = 60

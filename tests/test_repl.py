@@ -21,9 +21,9 @@ from tests.test_tui_support import (
     restart_script,
     slow_script,
 )
-from tui.render import wants_color
-from tui.repl import Repl
-from tui.slash import run_command
+from copilot.tui.render import wants_color
+from copilot.tui.repl import Repl
+from copilot.tui.slash import run_command
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -15,7 +15,7 @@ from copilot.events import (
     ThoughtDelta,
     Usage,
 )
-from tui.render import Renderer, RunStatus, finding_text, observation_summary
+from copilot.tui.render import Renderer, RunStatus, finding_text, observation_summary
 
 
 def test_observation_summary_is_one_line_with_tool_status_elapsed():

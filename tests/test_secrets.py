@@ -8,8 +8,8 @@ import pytest
 
 from copilot.diagnosis import Diagnosis, Finding, RootCause
 from copilot.redact import MASK, redact, redact_obj, redact_telemetry
-from plugins.telemetry.model import Alert, ChangeEvent, LogRecord, MetricSeries, Span, Telemetry
-from sessions.store import SessionStore
+from copilot.plugins.telemetry.model import Alert, ChangeEvent, LogRecord, MetricSeries, Span, Telemetry
+from copilot.sessions.store import SessionStore
 from tests.hostile import canaries, corpus, hostile_run  # noqa: F401
 
 
@@ -50,7 +50,7 @@ def test_redact_telemetry_covers_every_text_field():
 
 
 def test_files_source_redacts_where_data_enters(tmp_path):
-    from plugins.telemetry.files import load_directory
+    from copilot.plugins.telemetry.files import load_directory
 
     lines = [{"timestamp": 1715690000 + i, "component": "cart", "message": text} for i, (text, _) in enumerate(canaries())]
     (tmp_path / "logs.jsonl").write_text("\n".join(json.dumps(r) for r in lines), encoding="utf-8")
@@ -81,7 +81,7 @@ def test_transcripts_and_memory_never_store_a_secret(tmp_path, monkeypatch):
             saved.extend(rows)
             return [r["id"] for r in rows]
 
-    from kb.memory import KnowledgeMemory
+    from copilot.kb.memory import KnowledgeMemory
 
     finding = Finding("L1", "logs", "cart", "errors", "surge", "cart logged 'password=hunter2x' 9 times", 5.0, 1.0)
     diagnosis = Diagnosis(question="why? token=tok_12345abc", answer="DB_PASSWORD=Pg_sup3r_s3cret leaked",

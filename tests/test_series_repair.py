@@ -9,7 +9,7 @@ import argparse
 import numpy as np
 
 from copilot.commands import detect
-from plugins.detectors.series_repair import regularize
+from copilot.plugins.detectors.series_repair import regularize
 
 T0 = 1_700_000_000
 

@@ -2,7 +2,7 @@ import pytest
 
 from copilot.errors import CopilotError
 from copilot.events import FinalAnswer, RunStarted, Thought
-from sessions.store import SessionStore
+from copilot.sessions.store import SessionStore
 
 
 def test_transcripts_round_trip_and_summaries(tmp_path):

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-import copilot.plugins as plugins_module
+import copilot.plugin_manager as plugins_module
 from copilot.cli import main
 from tests.http_stub import Stub
 from tests.servers import free_port
@@ -27,7 +27,7 @@ def live_sources_registered(monkeypatch):
     def entry_points():
         found = list(real())
         if not any(e.name == "live-sources" for e in found):
-            found.append(EntryPoint("live-sources", "plugins.sources_plugin:plugin", plugins_module.GROUP))
+            found.append(EntryPoint("live-sources", "copilot.plugins.sources_plugin:plugin", plugins_module.GROUP))
         return found
 
     monkeypatch.setattr(plugins_module, "_entry_points", entry_points)
@@ -35,7 +35,7 @@ def live_sources_registered(monkeypatch):
 
 def test_pyproject_registers_the_plugin():
     declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["entry-points"]["sre_copilot.plugins"]
-    assert declared["live-sources"] == "plugins.sources_plugin:plugin"
+    assert declared["live-sources"] == "copilot.plugins.sources_plugin:plugin"
 
 
 def serve_loki(stub: Stub) -> None:

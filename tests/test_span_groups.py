@@ -7,10 +7,10 @@ from collections import defaultdict
 import numpy as np
 import pytest
 
-from plugins.detectors.span_groups import span_groups
-from plugins.detectors.spanstats import is_client_span, op_key
-from plugins.detectors.traces import EXPECTED_CALL, MIN_SPANS
-from plugins.telemetry.model import Span
+from copilot.plugins.detectors.span_groups import span_groups
+from copilot.plugins.detectors.spanstats import is_client_span, op_key
+from copilot.plugins.detectors.traces import EXPECTED_CALL, MIN_SPANS
+from copilot.plugins.telemetry.model import Span
 
 from .test_trace_paths import BASELINE, T0, WINDOW, shop
 

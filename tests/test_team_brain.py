@@ -18,8 +18,8 @@ from copilot.diagnosis import Finding, RootCause
 from copilot.events import AnswerDelta, FinalAnswer, RunFailed, Thought, ThoughtDelta, Usage
 from copilot.report import summary_head
 from copilot.tools import ToolContext, ToolRegistry, ToolResult, tool
-from plugins.kb_plugin import plugin as kb_plugin
-from plugins.telemetry_plugin import plugin as telemetry_plugin
+from copilot.plugins.kb_plugin import plugin as kb_plugin
+from copilot.plugins.telemetry_plugin import plugin as telemetry_plugin
 from tests.fake_openai import FakeOpenAI
 from tests.kb_fixtures import embedder, kb_settings, store  # noqa: F401
 

@@ -14,7 +14,7 @@ from copilot.terminal_text import TerminalSafe, has_raw_controls, sanitize_termi
 from copilot.trace import trace_line
 from tests.hostile import ESCAPES, copilot, hostile_run  # noqa: F401
 from tests.kb_fixtures import embedder, kb_settings, store  # noqa: F401
-from tui.render import Renderer
+from copilot.tui.render import Renderer
 
 HOSTILE = "disk full " + " ".join(ESCAPES.values()) + " on\tnode-7\r\n"
 

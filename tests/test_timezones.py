@@ -21,9 +21,9 @@ from copilot.timeparse import Window
 from copilot.timezones import format_time, iso_time, local_zone, zone_label
 from copilot.trace import trace_line
 from copilot.workflows.chatlog import parse_messages
-from sessions.store import SessionStore
-from tui.render import run_started_text
-from tui.slash import session_line
+from copilot.sessions.store import SessionStore
+from copilot.tui.render import run_started_text
+from copilot.tui.slash import session_line
 
 ROOT = Path(__file__).resolve().parent.parent
 T = datetime(2024, 5, 14, 12, 5, tzinfo=timezone.utc).timestamp()

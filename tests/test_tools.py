@@ -186,7 +186,7 @@ def test_a_schema_the_function_does_not_match_is_the_tools_fault():
 def test_every_installed_tool_declares_a_valid_json_schema():
     from jsonschema import Draft202012Validator
 
-    from copilot.plugins import load_plugins
+    from copilot.plugin_manager import load_plugins
 
     loaded = load_plugins()
     assert len(loaded.registry) >= 10

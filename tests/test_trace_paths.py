@@ -6,9 +6,9 @@ import itertools
 
 import numpy as np
 
-from plugins.detectors.trace_paths import detect_path_changes
-from plugins.detectors.traces import detect_trace_anomalies
-from plugins.telemetry.model import Span
+from copilot.plugins.detectors.trace_paths import detect_path_changes
+from copilot.plugins.detectors.traces import detect_trace_anomalies
+from copilot.plugins.telemetry.model import Span
 
 T0 = 1715688000.0
 WINDOW = (T0 + 3600, T0 + 5400)
@@ -135,7 +135,7 @@ def test_http_clients_that_name_every_call_alike_still_show_the_skipped_call():
 
 
 def test_thinned_traces_are_whole_traces_and_still_show_the_fault():
-    from plugins.detectors.spanstats import thin_traces
+    from copilot.plugins.detectors.spanstats import thin_traces
 
     spans = shop("checkout_return")
     kept = thin_traces(spans, budget=len(spans) // 3)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from plugins.detectors.changes import closeness, detect_changes
-from plugins.detectors.traces import detect_trace_anomalies
-from plugins.telemetry.model import ChangeEvent, Span
+from copilot.plugins.detectors.changes import closeness, detect_changes
+from copilot.plugins.detectors.traces import detect_trace_anomalies
+from copilot.plugins.telemetry.model import ChangeEvent, Span
 
 T0 = 1715688000.0
 WINDOW = (T0 + 3600, T0 + 5400)

@@ -16,9 +16,9 @@ from tests.test_tui_support import (
     restart_script,
     slow_script,
 )
-from tui.app import CopilotApp
-from tui.screens import ApprovalScreen, SessionsScreen
-from tui.widgets import ActionLine, FindingLine, HistoryInput, Notice, ObservationBlock, QuestionLine, StepBlock
+from copilot.tui.app import CopilotApp
+from copilot.tui.screens import ApprovalScreen, SessionsScreen
+from copilot.tui.widgets import ActionLine, FindingLine, HistoryInput, Notice, ObservationBlock, QuestionLine, StepBlock
 
 
 async def wait_idle(app: CopilotApp, pilot, timeout: float = 5.0) -> None:

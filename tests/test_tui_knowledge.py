@@ -12,18 +12,18 @@ from textual.widgets import Input, Markdown, OptionList, Select, Static
 from copilot.cli import main
 from tests.kb_fixtures import shared_embedder
 from tests.test_tui_support import investigation_script, make_session
-from tui.app import CopilotApp
-from tui.knowledge import ConfirmDelete, ExperienceForm, KnowledgeScreen
-from tui.widgets import HistoryInput
+from copilot.tui.app import CopilotApp
+from copilot.tui.knowledge import ConfirmDelete, ExperienceForm, KnowledgeScreen
+from copilot.tui.widgets import HistoryInput
 
 
 @pytest.fixture(autouse=True)
 def one_embedder(monkeypatch, tmp_path_factory):
     """Each test has its own store; they share one (real) embedder, so its model loads once."""
-    import kb.embed
+    import copilot.kb.embed
 
     emb = shared_embedder(tmp_path_factory)
-    monkeypatch.setattr(kb.embed, "embedder_from_settings", lambda settings=None: emb)
+    monkeypatch.setattr(copilot.kb.embed, "embedder_from_settings", lambda settings=None: emb)
 
 
 async def wait_for(condition, pilot, timeout: float = 15.0) -> None:
@@ -61,7 +61,7 @@ def status(screen: KnowledgeScreen) -> str:
 
 
 def store_for(session):
-    from kb.store import open_store
+    from copilot.kb.store import open_store
 
     return open_store(session.settings)
 
@@ -102,7 +102,7 @@ async def test_lists_bundled_experiences_previews_runbooks_and_esc_returns(tmp_p
         assert labels == ["Fault", "Kind", "Root cause", "Mitigation", "Lang", "Source"]
         row = [str(cell) for cell in screen.table.get_row("exp-disk-full-zh")]
         assert row[0] == "磁盘空间不足" and row[1] == "disk_full" and row[4] == "zh"
-        from kb.seed import bundled_plan
+        from copilot.kb.seed import bundled_plan
 
         assert f"{len(bundled)} experiences · {len(bundled_plan()[0].documents)} runbooks" in status(screen)
         await select_row(screen, pilot, "exp-disk-full-en")  # the highlighted entry in full below
@@ -273,7 +273,7 @@ async def test_edit_changes_a_field_and_delete_removes_the_entry(tmp_path, monke
 async def test_loads_in_the_background_and_a_search_typed_meanwhile_runs_once_loaded(tmp_path, monkeypatch):
     import threading
 
-    from tui.knowledge import KnowledgeBase
+    from copilot.tui.knowledge import KnowledgeBase
 
     gate = threading.Event()
     real = KnowledgeBase.experiences
@@ -323,7 +323,7 @@ async def test_a_store_that_cannot_be_opened_is_reported_on_the_screen(tmp_path,
 
 
 def test_kb_slash_command_opens_the_screen_in_the_tui_and_explains_the_cli_in_the_repl(tmp_path, monkeypatch):
-    from tui.slash import help_text, run_command
+    from copilot.tui.slash import help_text, run_command
 
     session = make_session(tmp_path, monkeypatch, investigation_script())
     outcome = run_command(session, "/kb")

@@ -13,9 +13,9 @@ from copilot.cli import main
 from copilot.workflows.history import RunHistory
 from tests.test_items_workflows import api, confdir  # noqa: F401  (fixtures)
 from tests.test_tui_support import investigation_script, make_session
-from tui.app import CopilotApp
-from tui.runs import LabelForm, RunsScreen
-from tui.widgets import HistoryInput
+from copilot.tui.app import CopilotApp
+from copilot.tui.runs import LabelForm, RunsScreen
+from copilot.tui.widgets import HistoryInput
 
 
 async def wait_for(condition, pilot, timeout: float = 15.0) -> None:

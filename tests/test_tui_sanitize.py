@@ -17,8 +17,8 @@ from copilot.events import (
 from copilot.terminal_text import has_raw_controls
 from tests.test_tui import submit, wait_for
 from tests.test_tui_support import investigation_script, make_session
-from tui.app import CopilotApp
-from tui.screens import SessionsScreen
+from copilot.tui.app import CopilotApp
+from copilot.tui.screens import SessionsScreen
 
 OSC52 = "\x1b]52;c;ZXZpbCBjbGlwYm9hcmQ=\x07"  # writes the clipboard
 TITLE = "\x1b]0;pwned\x07"

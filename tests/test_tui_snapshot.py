@@ -12,8 +12,8 @@ import time
 from types import SimpleNamespace
 
 from tests.test_tui_support import investigation_script, make_session
-from tui.app import CopilotApp
-from tui.widgets import HistoryInput
+from copilot.tui.app import CopilotApp
+from copilot.tui.widgets import HistoryInput
 
 
 def test_main_screen_after_an_investigation(snap_compare, tmp_path, monkeypatch):
@@ -23,7 +23,7 @@ def test_main_screen_after_an_investigation(snap_compare, tmp_path, monkeypatch)
     session = make_session(tmp_path, monkeypatch, investigation_script(), session_id="snapshot-session")
     # the data label names a temporary folder: give it a fixed one so the snapshot is stable
     from copilot.sources import DataSelection
-    from plugins.telemetry.files_source import FilesSource
+    from copilot.plugins.telemetry.files_source import FilesSource
 
     session._selection = DataSelection([FilesSource(tmp_path / "data", label="files in ./incident")])
     app = CopilotApp(session, clock=lambda: 0.0)

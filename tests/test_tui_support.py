@@ -16,7 +16,7 @@ from copilot.brains.base import Decision, RunState, ToolCall
 from copilot.config import Settings
 from copilot.diagnosis import Finding
 from copilot.events import AnswerDelta, Event, ThoughtDelta, Usage
-from copilot.plugins import LoadedPlugins, Plugin
+from copilot.plugin_manager import LoadedPlugins, Plugin
 from copilot.session import Session
 from copilot.tools import ToolRegistry, ToolResult, tool
 

@@ -10,7 +10,7 @@ import pytest
 
 from copilot.commands import detect
 from copilot.errors import CopilotError
-from plugins.detectors.univariate import drift_z_matrix, infer_period, robust_z_matrix, score_matrix, score_series
+from copilot.plugins.detectors.univariate import drift_z_matrix, infer_period, robust_z_matrix, score_matrix, score_series
 
 
 def _noise(n: int, seed: int = 0) -> np.ndarray:

@@ -6,7 +6,7 @@ import numpy as np
 
 from copilot.diagnosis import Finding, RootCause
 from copilot.verdict import decide, missing_series
-from plugins.telemetry.model import MetricSeries, Telemetry
+from copilot.plugins.telemetry.model import MetricSeries, Telemetry
 
 T = 1_717_400_000.0
 

@@ -19,7 +19,7 @@ from copilot.events import ActionProposed, FinalAnswer, Observation, Thought
 from copilot.workflows.loader import parse_workflow
 from copilot.workflows.run import run_workflow
 from copilot.workflows.yamlspec import parse_spec
-from plugins.items.catalog import Catalog, parse_item
+from copilot.plugins.items.catalog import Catalog, parse_item
 from tests.fake_openai import FakeOpenAI
 from tests.jsonserver import reply_json, serve, stop
 
@@ -147,7 +147,7 @@ async def test_concurrency_is_bounded(tmp_path, server):
 
 
 async def test_tool_step_runs_a_registered_tool(tmp_path, server):
-    from copilot.plugins import load_plugins
+    from copilot.plugin_manager import load_plugins
 
     registry = load_plugins().registry
     cat = catalog(tmp_path, item("a", "/a", ".problems", query='{bad: "1"}'))
@@ -155,7 +155,7 @@ async def test_tool_step_runs_a_registered_tool(tmp_path, server):
 
     wf = workflow(tmp_path, "name: wf\ndescription: t\nsteps:\n  - item: a\n  - tool: detect_metric_anomalies\n", cat,
                   set(registry.names()))
-    from plugins.telemetry.files import load_directory
+    from copilot.plugins.telemetry.files import load_directory
 
     data = ensure_demo()
     lo, hi = load_directory(data).time_range()  # a recorded incident: the window is the data's last hour

@@ -15,7 +15,7 @@ from copilot.events import FinalAnswer, Thought
 from copilot.workflows.chatops import workflow_events
 from copilot.workflows.extract import param_schema, validate
 from copilot.workflows.loader import load_workflows
-from plugins.items.catalog import load_catalog
+from copilot.plugins.items.catalog import load_catalog
 from tests.fake_openai import FakeOpenAI
 from tests.test_items_workflows import Api, api, confdir  # noqa: F401
 

@@ -3,8 +3,8 @@
 The investigation runs in a Textual worker that iterates `Session.ask()` and hands each
 event to the conversation pane; Ctrl+C cancels that worker (the app keeps running),
 Ctrl+Q quits. Tools that change systems ask through a modal (`ModalApprover`). Slash
-commands are shared with the REPL (`tui.slash`). F2 or /kb opens the knowledge screen
-(`tui.knowledge`), F3 or /runs the run-history screen (`tui.runs`).
+commands are shared with the REPL (`copilot.tui.slash`). F2 or /kb opens the knowledge screen
+(`copilot.tui.knowledge`), F3 or /runs the run-history screen (`copilot.tui.runs`).
 """
 
 from __future__ import annotations

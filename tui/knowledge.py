@@ -1,7 +1,7 @@
 """The knowledge screen (F2 or /kb): expert experiences and SOP runbooks.
 
-The Experiences tab is a table with hybrid search (kb.search: meaning and keywords,
-English or Chinese), add and edit through a form that validates with kb.validate (errors
+The Experiences tab is a table with hybrid search (copilot.kb.search: meaning and keywords,
+English or Chinese), add and edit through a form that validates with copilot.kb.validate (errors
 are shown beside the fields and nothing is written), and delete with a confirmation. The
 Runbooks tab lists each runbook with its sections and previews the selected one as
 Markdown. Esc returns to the conversation.
@@ -66,7 +66,7 @@ class KnowledgeBase:
     @property
     def store(self) -> Any:
         if self._store is None:
-            from kb.store import open_store
+            from copilot.kb.store import open_store
 
             self._store = open_store(self.settings)
         return self._store
@@ -83,7 +83,7 @@ class KnowledgeBase:
 
     def search(self, query: str) -> tuple[list[dict[str, Any]], bool]:
         """(entries, close): the relevant experiences, or the nearest few when none is."""
-        from kb.search import search
+        from copilot.kb.search import search
 
         hits = search(self.store, query, kind="experience", k=20)
         relevant = [h for h in hits if h.get("relevant")]
@@ -92,7 +92,7 @@ class KnowledgeBase:
     def save(self, fields: dict[str, Any], old_id: str | None = None) -> str:
         """Write an experience; an edit keeps the entry's id, creation time and origin
         (a bundled entry stays bundled, so upgrades know the user changed it)."""
-        from kb.schema import now_iso
+        from copilot.kb.schema import now_iso
 
         row = dict(fields)
         if old_id:
@@ -106,7 +106,7 @@ class KnowledgeBase:
         return self.store.put("experience", [row])[0]
 
     def delete(self, entry_id: str) -> int:
-        from kb.seed import forget_bundled
+        from copilot.kb.seed import forget_bundled
 
         row = self.store.get_row(entry_id)
         removed = self.store.delete(entry_id)
@@ -228,7 +228,7 @@ def _whoami() -> str:
 
 
 class ExperienceForm(ModalScreen["dict[str, Any] | None"]):
-    """Add or edit an experience. Save validates with kb.validate; problems are shown under
+    """Add or edit an experience. Save validates with copilot.kb.validate; problems are shown under
     their fields and the form stays open, so nothing is written until they are fixed."""
 
     DEFAULT_CSS = """
@@ -291,7 +291,7 @@ class ExperienceForm(ModalScreen["dict[str, Any] | None"]):
         yield Static("", classes="field-error", id=_dom_id(field) + "-error")
 
     def raw(self) -> dict[str, Any]:
-        """What the form holds, in the shape kb.validate reads."""
+        """What the form holds, in the shape copilot.kb.validate reads."""
         raw: dict[str, Any] = {"symptoms": {}}
         for field, _ in FORM_TEXT_FIELDS:
             value = self.query_one("#" + _dom_id(field), Input).value
@@ -324,7 +324,7 @@ class ExperienceForm(ModalScreen["dict[str, Any] | None"]):
             self.query_one("#" + _dom_id(first)).focus()
 
     def action_save(self) -> None:
-        from kb.validate import normalize
+        from copilot.kb.validate import normalize
 
         fields, problems = normalize("experience", self.raw())
         self.show_problems(problems)

@@ -1,7 +1,7 @@
 """`copilot repl`: a plain prompt-toolkit REPL for dumb terminals and flaky SSH.
 
-Questions start an investigation whose events stream through `tui.render.Renderer`;
-slash commands (`tui.slash`) change the model, list and resume sessions. Ctrl+C during
+Questions start an investigation whose events stream through `copilot.tui.render.Renderer`;
+slash commands (`copilot.tui.slash`) change the model, list and resume sessions. Ctrl+C during
 an investigation cancels it and returns to the prompt; Ctrl+D or /exit quits. Tools that
 change systems ask a y/N question first. Output is plain text when NO_COLOR is set,
 TERM=dumb, or stdout is not a terminal.
@@ -164,7 +164,7 @@ class Repl:
         self._task: asyncio.Task[None] | None = None
 
     def prompt(self) -> str:
-        from tui.render import short_data_label
+        from copilot.tui.render import short_data_label
 
         data = short_data_label(self.renderer.status.data, 32) if self.renderer.status.data else ""
         return f"{self.session.model_label}{' · ' + data if data else ''}> "

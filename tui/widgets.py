@@ -3,7 +3,7 @@
 `Conversation.show(event)` turns each event into widgets: a collapsible block per step
 (thought streaming in, actions, observations collapsed to a one-line summary, findings
 highlighted), notices, and the answer as Markdown (streamed when the brain streams it).
-Wording comes from `tui.render`, so the TUI and the REPL say the same things.
+Wording comes from `copilot.tui.render`, so the TUI and the REPL say the same things.
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from plugins.telemetry.model import MetricSeries, Telemetry
+from copilot.plugins.telemetry.model import MetricSeries, Telemetry
 
 # (pattern on the metric name, fault kind); first match wins.
 METRIC_FAMILIES: tuple[tuple[re.Pattern[str], str], ...] = tuple(

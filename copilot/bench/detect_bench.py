@@ -21,9 +21,9 @@ from pathlib import Path
 import numpy as np
 
 from copilot.commands.detect import read_series
-from plugins.detectors.series_repair import score_rows
+from copilot.plugins.detectors.series_repair import score_rows
 from copilot.errors import DataError
-from plugins.detectors import univariate
+from copilot.plugins.detectors import univariate
 
 
 def runs(mask: np.ndarray) -> list[tuple[int, int]]:

@@ -94,7 +94,7 @@ def _truth_file(folder: Path) -> Path | None:
 
 def read_truth(truth_file: Path, raw_truth: bool = False) -> tuple[list[str], str]:
     """Ground-truth templates per line, and which convention they follow."""
-    from plugins.detectors.logparse_mask import canonical_template
+    from copilot.plugins.detectors.logparse_mask import canonical_template
 
     with truth_file.open(encoding="utf-8", errors="replace", newline="") as fh:
         truth = [" ".join((row.get("EventTemplate") or "").split()) for row in csv.DictReader(fh)]

@@ -139,7 +139,7 @@ def gaussian_scores(values: np.ndarray, window: int = 6400) -> np.ndarray:
 
 def load(path: str, detector: str = "copilot", mode: str = "onset") -> list[Scored]:
     from copilot.commands.detect import read_series
-    from plugins.detectors.series_repair import score_rows
+    from copilot.plugins.detectors.series_repair import score_rows
 
     root = Path(path)
     labels_file = root / "labels" / "combined_windows.json"

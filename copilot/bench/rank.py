@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import itertools
 
-from plugins.telemetry.model import Telemetry
+from copilot.plugins.telemetry.model import Telemetry
 
 from . import baseline_rank
 
@@ -22,10 +22,10 @@ SIGNALS: frozenset[str] = frozenset({"metrics", "traces", "logs"})
 
 
 def rank_case(telemetry: Telemetry, alert_time: float) -> list[tuple[str, str]]:
-    from plugins.detectors.logs import detect_log_anomalies
-    from plugins.detectors.metrics import alerted_series, detect_metric_anomalies
-    from plugins.detectors.rank import rank_root_causes
-    from plugins.detectors.traces import detect_trace_anomalies
+    from copilot.plugins.detectors.logs import detect_log_anomalies
+    from copilot.plugins.detectors.metrics import alerted_series, detect_metric_anomalies
+    from copilot.plugins.detectors.rank import rank_root_causes
+    from copilot.plugins.detectors.traces import detect_trace_anomalies
 
     rng = telemetry.time_range()
     if rng is None:
@@ -53,7 +53,7 @@ def rank_case(telemetry: Telemetry, alert_time: float) -> list[tuple[str, str]]:
 def call_graph(telemetry: Telemetry) -> list[tuple[str, str]]:
     """The declared call graph and the calls the spans show: a declared graph may miss
     services (then they would look like entries nothing calls), the spans cannot lie."""
-    from plugins.telemetry.files import derive_call_graph
+    from copilot.plugins.telemetry.files import derive_call_graph
 
     return sorted(set(telemetry.call_graph) | set(derive_call_graph(telemetry.spans)))
 

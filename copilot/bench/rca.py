@@ -17,7 +17,7 @@ import time
 from typing import Any, Callable
 
 from copilot.errors import DataError
-from plugins.telemetry import datasets
+from copilot.plugins.telemetry import datasets
 
 from . import rank
 from .scoring import score_ranking, summarize

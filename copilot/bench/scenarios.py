@@ -189,7 +189,7 @@ def generated_dir(gen: dict[str, Any]) -> Path:
 
 def first_alert_hhmm(data_dir: Path) -> str:
     """HH:MM (UTC) of the earliest alert: what the on-call engineer saw fire."""
-    from plugins.telemetry.files import load_directory
+    from copilot.plugins.telemetry.files import load_directory
 
     alerts = load_directory(data_dir).alerts
     if not alerts:

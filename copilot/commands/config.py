@@ -45,7 +45,7 @@ def _show(args) -> int:
 def _plugin_options(settings) -> tuple[dict, list[str]]:
     """({plugin: its declared options}, why plugins were left out); loading the plugins fills
     and checks settings.plugins."""
-    from copilot.plugins import load_plugins
+    from copilot.plugin_manager import load_plugins
 
     loaded = load_plugins(disabled=set(settings.disabled_plugins), settings=settings)
     return {p.name: p.settings for p in loaded.plugins if p.settings}, loaded.errors

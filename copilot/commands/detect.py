@@ -60,8 +60,8 @@ def register(subparsers) -> None:
 
 @terminal_safe  # data reaches a terminal: no raw control characters
 def run(args: argparse.Namespace) -> int:
-    from plugins.detectors import univariate
-    from plugins.detectors.series_repair import score_rows
+    from copilot.plugins.detectors import univariate
+    from copilot.plugins.detectors.series_repair import score_rows
 
     series = read_series(args.file)
     period = parse_period(args.period)
@@ -124,7 +124,7 @@ def read_series(path: str | Path) -> Series:
         raise DataError(f"{name}: not a regular file (a folder, FIFO or device); pass a CSV with timestamp,value columns")
     if not p.is_file():
         raise DataError(f"{name}: no such file; pass a CSV with timestamp,value columns")
-    from plugins.telemetry.tables import READ_ERRORS, read_problem
+    from copilot.plugins.telemetry.tables import READ_ERRORS, read_problem
 
     try:
         raw = gzip.open(p, "rb") if name.endswith(".gz") else open(p, "rb")
@@ -146,7 +146,7 @@ def _parse_rows(name: str, stream) -> Series:
     try:
         first = next(rows, None)
     except csv.Error as exc:
-        from plugins.telemetry.tables import read_problem
+        from copilot.plugins.telemetry.tables import read_problem
 
         raise read_problem(Path(name), exc) from None
     if first is None:
@@ -183,7 +183,7 @@ def _parse_rows(name: str, stream) -> Series:
             for i in extra_cols:
                 series.extra[names[i]].append(row[i].strip() if i < len(row) else "")
     except csv.Error as exc:
-        from plugins.telemetry.tables import read_problem
+        from copilot.plugins.telemetry.tables import read_problem
 
         raise read_problem(Path(name), exc) from None
     if not series.values:

@@ -74,7 +74,7 @@ def render(values: dict[str, str]) -> str:
 def _init(args) -> int:
     from copilot.config import config_file, load_settings
     from copilot.errors import CopilotError
-    from copilot.plugins import load_plugins
+    from copilot.plugin_manager import load_plugins
     from copilot.sources import configured_sources
 
     values = {k: str(v) for k, v in vars(args).items() if k in dict(QUESTIONS) and v}

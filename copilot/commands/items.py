@@ -64,7 +64,7 @@ def register(sub) -> None:
 
 def _catalog(args: argparse.Namespace):
     from copilot.config import load_settings
-    from plugins.items.catalog import load_catalog
+    from copilot.plugins.items.catalog import load_catalog
 
     settings = load_settings()
     return settings, load_catalog(settings)
@@ -96,8 +96,8 @@ def _run(args: argparse.Namespace) -> int:
     import asyncio
 
     from copilot.workflows.params import parse_assignments
-    from plugins.items.catalog import run_item
-    from plugins.items.model import ItemResult
+    from copilot.plugins.items.catalog import run_item
+    from copilot.plugins.items.model import ItemResult
 
     settings, catalog = _catalog(args)
     if args.data:
@@ -125,8 +125,8 @@ def _validate(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from copilot.config import load_settings
-    from plugins.items.catalog import Catalog, load_catalog, validate_item_file
-    from plugins.items.rules import RuleGroup
+    from copilot.plugins.items.catalog import Catalog, load_catalog, validate_item_file
+    from copilot.plugins.items.rules import RuleGroup
 
     settings = load_settings()
     for name in args.file:

@@ -28,14 +28,14 @@ def _settings(args: argparse.Namespace) -> Any:
 
 
 def _store(args: argparse.Namespace) -> Any:
-    from kb.store import open_store
+    from copilot.kb.store import open_store
 
     return open_store(_settings(args))
 
 
 def _view(args: argparse.Namespace) -> Any:
     """The store for commands that only read: a snapshot while it is current (kb/snapshot.py)."""
-    from kb.snapshot import StoreView
+    from copilot.kb.snapshot import StoreView
 
     settings = _settings(args)
     return StoreView(settings, lambda: _store(args))
@@ -79,9 +79,9 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 @terminal_safe  # data reaches a terminal: no raw control characters
 def cmd_search(args: argparse.Namespace) -> int:
-    from kb.search import search
-    from kb.snapshot import refresh
-    from kb.snapshot_search import snapshot_index
+    from copilot.kb.search import search
+    from copilot.kb.snapshot import refresh
+    from copilot.kb.snapshot_search import snapshot_index
 
     if args.k < 1:
         raise CopilotError("-k must be at least 1")
@@ -128,7 +128,7 @@ def _editable(entry: dict[str, Any]) -> dict[str, Any]:
 
 
 def _save_fields(store: Any, kind: str, fields: dict[str, Any], old_row: dict[str, Any] | None, origin: str) -> str:
-    from kb.schema import now_iso
+    from copilot.kb.schema import now_iso
 
     row = dict(fields)
     if old_row:
@@ -140,7 +140,7 @@ def _save_fields(store: Any, kind: str, fields: dict[str, Any], old_row: dict[st
 
 
 def cmd_add(args: argparse.Namespace) -> int:
-    from kb.validate import normalize
+    from copilot.kb.validate import normalize
 
     raw: dict[str, Any] = {
         "fault_name": args.fault_name, "root_cause": args.root_cause, "mitigation": args.mitigation,
@@ -173,7 +173,7 @@ def cmd_add(args: argparse.Namespace) -> int:
 
 @terminal_safe  # data reaches a terminal: no raw control characters
 def cmd_import(args: argparse.Namespace) -> int:
-    from kb.importer import apply_plan, plan_import
+    from copilot.kb.importer import apply_plan, plan_import
 
     plan = plan_import([Path(p) for p in args.paths])
     if len(plan.problems) > 1:  # one problem is the error line itself
@@ -189,8 +189,8 @@ def cmd_import(args: argparse.Namespace) -> int:
 def cmd_edit(args: argparse.Namespace) -> int:
     import yaml
 
-    from kb.store import kind_of
-    from kb.validate import normalize
+    from copilot.kb.store import kind_of
+    from copilot.kb.validate import normalize
 
     store = _store(args)
     kind = kind_of(args.id)
@@ -229,7 +229,7 @@ def cmd_edit(args: argparse.Namespace) -> int:
 
 
 def cmd_rm(args: argparse.Namespace) -> int:
-    from kb.seed import forget_bundled
+    from copilot.kb.seed import forget_bundled
 
     store = _store(args)
     rows = store.runbook(args.id) if args.id.startswith("sop-") and "#" not in args.id else []

@@ -50,7 +50,7 @@ def read_log_lines(path: str, stdin: TextIO | None = None) -> list[str]:
 
 def templates_for(lines: list[str]) -> list[str]:
     """The template of each line, as `copilot logs parse` prints it."""
-    from plugins.detectors.logparse import mine_templates
+    from copilot.plugins.detectors.logparse import mine_templates
 
     return [mined.template for mined in mine_templates(lines)]
 

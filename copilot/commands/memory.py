@@ -13,21 +13,21 @@ from copilot.terminal_text import terminal_safe
 
 def _memory(args: argparse.Namespace) -> Any:
     from copilot.config import load_settings
-    from kb.memory import KnowledgeMemory
+    from copilot.kb.memory import KnowledgeMemory
 
     return KnowledgeMemory.from_settings(getattr(args, "settings", None) or load_settings())
 
 
 def _reader(args: argparse.Namespace) -> Any:
     from copilot.config import load_settings
-    from kb.memory import KnowledgeMemory
+    from copilot.kb.memory import KnowledgeMemory
 
     return KnowledgeMemory.reader(getattr(args, "settings", None) or load_settings())
 
 
 @terminal_safe  # data reaches a terminal: no raw control characters
 def cmd_list(args: argparse.Namespace) -> int:
-    from kb.memory import summary
+    from copilot.kb.memory import summary
 
     entries = _reader(args).list()
     if args.json:

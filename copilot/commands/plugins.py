@@ -28,7 +28,7 @@ def _commands(plugin) -> list[str]:
 def _list(args) -> int:
     from copilot.config import load_settings
     from copilot.plugin_settings import env_name, masked
-    from copilot.plugins import load_plugins
+    from copilot.plugin_manager import load_plugins
 
     settings = load_settings()
     loaded = load_plugins(disabled=set(settings.disabled_plugins), settings=settings)

@@ -65,7 +65,7 @@ def _remediate(args) -> int:
     from copilot.config import load_settings
     from copilot.errors import EXIT_NO_CONCLUSION, CopilotError
     from copilot.remediation import NAME, execute, propose
-    from sessions.store import SessionStore
+    from copilot.sessions.store import SessionStore
 
     if not NAME.match(args.namespace):
         raise CopilotError(f"--namespace {args.namespace!r} is not a Kubernetes name (lowercase letters, digits, '-')")

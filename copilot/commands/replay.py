@@ -29,7 +29,7 @@ def _replay(args: argparse.Namespace) -> int:
     from copilot.config import load_settings
     from copilot.errors import CopilotError
     from copilot.replay import original_investigation, prompts_folder, replay_investigation, replay_settings
-    from sessions.store import SessionStore
+    from copilot.sessions.store import SessionStore
 
     base = load_settings({"offline": True} if args.offline else {})
     try:

@@ -26,7 +26,7 @@ def _report(args) -> int:
     from copilot.report import build_report, render_markdown
     from copilot.timefmt import use_zone
     from copilot.timezones import local_zone
-    from sessions.store import SessionStore
+    from copilot.sessions.store import SessionStore
 
     settings = load_settings()
     use_zone(local_zone(settings))  # the report's times (onsets, verdict) in the configured zone

@@ -22,7 +22,7 @@ def register(sub) -> None:
 
 def _store():
     from copilot.config import load_settings
-    from sessions.store import SessionStore
+    from copilot.sessions.store import SessionStore
 
     return SessionStore(load_settings().sessions_path())
 

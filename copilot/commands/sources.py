@@ -19,7 +19,7 @@ def configured_sources(settings) -> tuple[list, list]:
     """(sources, problems): every plugin's source factories called with the settings; a factory
     that raises (a bad setting) is a problem, not a crash."""
     from copilot.errors import CopilotError
-    from copilot.plugins import load_plugins
+    from copilot.plugin_manager import load_plugins
 
     loaded = load_plugins(disabled=set(settings.disabled_plugins), settings=settings)
     sources, problems = [], [{"name": "plugins", "label": "plugins", "ok": False, "detail": e} for e in loaded.errors]
@@ -40,7 +40,7 @@ def _sources(args) -> int:
     from concurrent.futures import ThreadPoolExecutor
 
     from copilot.cli import settings_from_args
-    from plugins.telemetry.files_source import files_source
+    from copilot.plugins.telemetry.files_source import files_source
 
     settings = settings_from_args(args)
     sources, problems = configured_sources(settings)

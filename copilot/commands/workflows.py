@@ -40,12 +40,12 @@ def register(sub) -> None:
 
 def load_all(settings, *, tools: bool = False):
     from copilot.workflows.loader import load_workflows
-    from plugins.items.catalog import load_catalog
+    from copilot.plugins.items.catalog import load_catalog
 
     catalog = load_catalog(settings)
     names = None
     if tools:
-        from copilot.plugins import load_plugins
+        from copilot.plugin_manager import load_plugins
 
         names = set(load_plugins(settings=settings).registry.names())
     return catalog, load_workflows(settings, catalog, tool_names=names)
@@ -107,7 +107,7 @@ def _run(args: argparse.Namespace) -> int:
         settings.data = args.data
         data_dir = resolve_data_dir(settings)
         if window is None:
-            from plugins.telemetry.files import load_directory
+            from copilot.plugins.telemetry.files import load_directory
 
             span = load_directory(data_dir).time_range()
             if span is not None:
@@ -157,11 +157,11 @@ def _validate(args: argparse.Namespace) -> int:
 
     from copilot.config import load_settings
     from copilot.workflows.loader import validate_workflow_file
-    from plugins.items.catalog import load_catalog
+    from copilot.plugins.items.catalog import load_catalog
 
     settings = load_settings()
     catalog = load_catalog(settings)
-    from copilot.plugins import load_plugins
+    from copilot.plugin_manager import load_plugins
 
     tools = set(load_plugins(settings=settings).registry.names())
     for name in args.file:
@@ -176,7 +176,7 @@ def _draft(args: argparse.Namespace) -> int:
     from copilot.config import load_settings
     from copilot.errors import CopilotError
     from copilot.workflows.draft import draft_workflow
-    from plugins.items.catalog import load_catalog
+    from copilot.plugins.items.catalog import load_catalog
 
     draft = draft_workflow(Path(args.runbook), load_catalog(load_settings()))
     if args.out:

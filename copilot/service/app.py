@@ -196,7 +196,7 @@ def create_app(
         return Response(body, media_type=content_type)
 
     async def session_report(request: Request) -> Response:
-        from sessions.store import SessionStore
+        from copilot.sessions.store import SessionStore
 
         from ..errors import CopilotError
 

@@ -23,7 +23,7 @@ def find_match(question: str, settings: Any, *, complete_only: bool = True) -> t
 
     language = settings.language if getattr(settings, "language", "auto") in ("en", "zh") else detect_language(question)
     try:
-        from plugins.items.catalog import load_catalog
+        from copilot.plugins.items.catalog import load_catalog
 
         catalog = load_catalog(settings)
         workflows = load_workflows(settings, catalog)

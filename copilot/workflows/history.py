@@ -57,7 +57,7 @@ class RunHistory:
 
     def table(self, create: bool = False) -> Any:
         if self._table is None:
-            from kb.lancedb_import import import_lancedb
+            from copilot.kb.lancedb_import import import_lancedb
 
             lancedb = import_lancedb()
 

@@ -193,7 +193,7 @@ def validate_workflow_file(path: Path, catalog: Any = None, tool_names: set[str]
 def load_workflows(settings: Any, catalog: Any = None, *, bundled: bool = True,
                    tool_names: set[str] | None = None) -> dict[str, Workflow]:
     """Workflows by name: bundled examples, then the user's (which override them)."""
-    from plugins.items.catalog import user_dirs, yaml_files
+    from copilot.plugins.items.catalog import user_dirs, yaml_files
 
     out: dict[str, Workflow] = {}
     if bundled:
@@ -214,7 +214,7 @@ def load_workflows(settings: Any, catalog: Any = None, *, bundled: bool = True,
 
 def user_workflow_names(settings: Any) -> set[str]:
     """Names of workflows the user configured (chat-ops matches these, not the bundled examples)."""
-    from plugins.items.catalog import user_dirs, yaml_files
+    from copilot.plugins.items.catalog import user_dirs, yaml_files
 
     names = set()
     for path in yaml_files(user_dirs(settings, "workflows", "workflows_paths")):

@@ -24,7 +24,7 @@ EXAMPLE_WEIGHT = 1.5
 
 
 def words(text: str) -> set[str]:
-    from kb.stopwords import STOP_WORDS
+    from copilot.kb.stopwords import STOP_WORDS
 
     low = text.lower()
     out = set(re.findall(r"[a-z][a-z0-9_]{1,}", low))
@@ -58,7 +58,7 @@ def names_it(question: str, wf: Workflow) -> bool:
 
 def extract_param(question: str, param: Param) -> Any:
     """The value the question gives a parameter, or None."""
-    from kb.stopwords import STOP_WORDS
+    from copilot.kb.stopwords import STOP_WORDS
 
     if param.type == "enum":
         for value in param.values:

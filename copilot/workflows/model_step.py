@@ -49,7 +49,7 @@ def retrieve_experiences(text: str, language: str) -> list[dict[str, Any]]:
 def rule_causes(findings: list[Finding], experiences: list[dict[str, Any]], language: str = "en") -> list[RootCause]:
     """The rule ranking; when it names nothing (item findings are about clusters, not
     services), the component with the strongest findings, typed by the best experience."""
-    from plugins.detectors.rank import rank_root_causes
+    from copilot.plugins.detectors.rank import rank_root_causes
 
     causes = rank_root_causes(findings, [])
     if causes or not findings:

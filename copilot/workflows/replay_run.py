@@ -60,7 +60,7 @@ async def replay_run(run: RecordedRun, settings: Any, data_dir: Any = None) -> t
     from ..events import FinalAnswer, RunFailed
     from .loader import load_workflows
     from .run import run_workflow
-    from plugins.items.catalog import load_catalog
+    from copilot.plugins.items.catalog import load_catalog
 
     catalog = load_catalog(settings)
     workflows = load_workflows(settings, catalog)

@@ -168,7 +168,7 @@ class _Engine:
         try:
             args = self.step_args(step, each)
             if step.kind in ("item", "rules"):
-                from plugins.items.catalog import run_item
+                from copilot.plugins.items.catalog import run_item
 
                 item = self.catalog.get(step.target)
                 given = {k: v for k, v in self.values.items() if k in item.params}
@@ -193,7 +193,7 @@ class _Engine:
         from ..tools import ToolContext
 
         if self.registry is None:
-            from ..plugins import load_plugins
+            from ..plugin_manager import load_plugins
 
             self.registry = load_plugins(settings=self.settings).registry
         ctx = ToolContext(data_dir=self.data_dir, window=self.window, settings=self.settings,

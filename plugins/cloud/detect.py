@@ -34,7 +34,7 @@ from typing import Any, Callable
 import numpy as np
 
 from copilot.diagnosis import Finding
-from plugins.telemetry.model import MetricSeries, Telemetry
+from copilot.plugins.telemetry.model import MetricSeries, Telemetry
 
 from .kinds import KINDS
 
@@ -142,7 +142,7 @@ class Ctx:
 
 
 def hhmm(ts: float | None) -> str:
-    from plugins.detectors.metrics import hhmm as fmt
+    from copilot.plugins.detectors.metrics import hhmm as fmt
 
     return fmt(ts)
 

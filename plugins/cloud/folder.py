@@ -21,8 +21,8 @@ from typing import Any
 
 from copilot.errors import CopilotError, DataError
 from copilot.sources import SourceCheck, SourceQuery
-from plugins.telemetry.model import Telemetry
-from plugins.telemetry.tables import READ_ERRORS, read_problem
+from copilot.plugins.telemetry.model import Telemetry
+from copilot.plugins.telemetry.tables import READ_ERRORS, read_problem
 
 from .shapes import Parsed, parse
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from copilot.errors import ConfigError, CopilotError
 from copilot.sources import DEFAULT_RETRIES, DEFAULT_TIMEOUT_S, SourceCheck, SourceQuery
-from plugins.telemetry.model import Telemetry
+from copilot.plugins.telemetry.model import Telemetry
 
 from .shapes import Parsed, metric_data, pi_keys, pi_metrics, rds_events
 

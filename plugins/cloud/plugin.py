@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from copilot.errors import ConfigError
-from copilot.plugins import Plugin
+from copilot.plugin_manager import Plugin
 from copilot.tools import ToolContext, ToolResult, tool
-from plugins.telemetry_plugin import _findings_result, _guard, _ids, _span
+from copilot.plugins.telemetry_plugin import _findings_result, _guard, _ids, _span
 
 MAX_EVIDENCE = 3
 
@@ -31,8 +31,8 @@ def detect_database_faults(ctx: ToolContext, resource: str | None = None, start:
         start: window start: ISO-8601, HH:MM (the run's time zone, the data's day) or unix seconds
         end: window end, same formats
     """
-    from plugins.telemetry.collect import run_telemetry
-    from plugins.telemetry.window import resolve_window
+    from copilot.plugins.telemetry.collect import run_telemetry
+    from copilot.plugins.telemetry.window import resolve_window
 
     from .detect import database_resources, detect_database_faults as detect
 

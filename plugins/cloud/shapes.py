@@ -25,8 +25,8 @@ import numpy as np
 
 from copilot.errors import DataError
 from copilot.redact import redact
-from plugins.telemetry.model import Alert, ChangeEvent, MetricSeries
-from plugins.telemetry.tables import parse_time
+from copilot.plugins.telemetry.model import Alert, ChangeEvent, MetricSeries
+from copilot.plugins.telemetry.tables import parse_time
 
 STATISTICS = ("Average", "Maximum", "Minimum", "Sum", "SampleCount")
 SHAPES = "MetricDataResults (get-metric-data), Datapoints (get-metric-statistics), Events (rds describe-events), " \

@@ -18,9 +18,9 @@ import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 
-from plugins.detectors.logparse_header import strip_headers
-from plugins.detectors.logparse_mask import WILDCARD, canonical_template, mask_variables
-from plugins.detectors.logparse_merge import SPLIT_MAX_VALUES, common_prefix, generalise_token, merge_templates
+from copilot.plugins.detectors.logparse_header import strip_headers
+from copilot.plugins.detectors.logparse_mask import WILDCARD, canonical_template, mask_variables
+from copilot.plugins.detectors.logparse_merge import SPLIT_MAX_VALUES, common_prefix, generalise_token, merge_templates
 
 DRAIN_DEPTH = 4
 DRAIN_SIM = 0.5

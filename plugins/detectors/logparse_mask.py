@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 
-from plugins.detectors.logparse_header import DATETIME_PATTERN
+from copilot.plugins.detectors.logparse_header import DATETIME_PATTERN
 
 WILDCARD = "<*>"
 

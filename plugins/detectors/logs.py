@@ -22,7 +22,7 @@ from typing import Any, Callable
 
 from copilot.diagnosis import Finding
 from copilot.timefmt import hhmm as _hhmm
-from plugins.telemetry.model import LogRecord
+from copilot.plugins.telemetry.model import LogRecord
 
 _ERROR_LEVELS = {"ERROR", "ERR", "FATAL", "CRITICAL", "CRIT", "SEVERE", "EMERG", "ALERT", "PANIC"}
 _ERROR_WORDS = re.compile(
@@ -110,7 +110,7 @@ def detect_log_anomalies(
 
     When `baseline` is None, the records before the window are the baseline. More than
     `budget` lines (default LOG_BUDGET) are thinned first (see `thin`)."""
-    from plugins.detectors.logparse import mine_templates
+    from copilot.plugins.detectors.logparse import mine_templates
 
     w0, w1 = window
     if baseline is None:

@@ -48,7 +48,7 @@ def _options(settings: Any) -> dict[str, Any]:
 
 def saved_folder(settings: Any) -> Path | None:
     """The folder of saved AWS CLI output this run reads, if any: --data DIR, else cloudwatch_dir."""
-    from plugins.cloud.folder import has_cloud_data
+    from copilot.plugins.cloud.folder import has_cloud_data
 
     for raw in (getattr(settings, "data", "") or "", _options(settings).get("dir") or ""):
         if str(raw).strip():
@@ -68,8 +68,8 @@ def _to_series(parsed: Any) -> list[Series]:
 
 def read_saved(item: Any, dims: dict[str, str], window: tuple[float, float], root: Path) -> list[Series]:
     """The entry's series from saved get-metric-data output under root/cloudwatch (or root/aws/cloudwatch)."""
-    from plugins.cloud.folder import files_of, read_json, service_folders
-    from plugins.cloud.shapes import Parsed, parse
+    from copilot.plugins.cloud.folder import files_of, read_json, service_folders
+    from copilot.plugins.cloud.shapes import Parsed, parse
 
     parsed = Parsed()
     for folder in service_folders(root):
@@ -93,8 +93,8 @@ def read_live(item: Any, dims: dict[str, str], window: tuple[float, float], sett
     except ImportError:
         raise CopilotError(f"item {item.name}: CloudWatch needs boto3 (pip install 'sre-copilot[aws]'), or saved "
                            "get-metric-data output in --data DIR / cloudwatch_dir") from None
-    from plugins.cloud.live import LiveAwsSource
-    from plugins.cloud.shapes import metric_data
+    from copilot.plugins.cloud.live import LiveAwsSource
+    from copilot.plugins.cloud.shapes import metric_data
 
     options = _options(settings)
     if item.region:

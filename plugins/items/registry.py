@@ -146,7 +146,7 @@ Series = dict[str, Any]  # {"labels": {...}, "points": [[t, v], ...]}
 
 
 def _prometheus(item: MetricItem, query: str, window: tuple[float, float], settings: Any) -> list[Series]:
-    from plugins.telemetry.prometheus import PrometheusClient
+    from copilot.plugins.telemetry.prometheus import PrometheusClient
 
     overrides = {"url": item.url} if item.url else {}
     with PrometheusClient.from_settings(settings, **overrides) as client:

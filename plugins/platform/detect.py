@@ -26,7 +26,7 @@ from copilot.diagnosis import Finding
 from copilot.timefmt import hhmm as clock
 from copilot.timefmt import when, zone_tag
 
-from plugins.telemetry.model import Platform, PlatformEvent, Telemetry
+from copilot.plugins.telemetry.model import Platform, PlatformEvent, Telemetry
 
 from .objects import Owners, component_of, controller_of, key, meta, parse_time
 

@@ -22,8 +22,8 @@ from typing import Any, Iterable
 
 from copilot.errors import DataError
 
-from plugins.telemetry.model import LogRecord, Platform, Telemetry
-from plugins.telemetry.tables import open_text, parse_time, stem_of
+from copilot.plugins.telemetry.model import LogRecord, Platform, Telemetry
+from copilot.plugins.telemetry.tables import open_text, parse_time, stem_of
 
 from . import objects
 

@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 from copilot.errors import CopilotError
 
-from plugins.telemetry.model import LogRecord, Platform
+from copilot.plugins.telemetry.model import LogRecord, Platform
 
 from . import objects
 

@@ -15,7 +15,7 @@ import re
 from datetime import datetime
 from typing import Any, Iterable
 
-from plugins.telemetry.model import PLATFORM_KINDS, ChangeEvent, Platform, PlatformEvent
+from copilot.plugins.telemetry.model import PLATFORM_KINDS, ChangeEvent, Platform, PlatformEvent
 
 FIELD_OF_KIND = {kind: name for name, kinds in PLATFORM_KINDS.items() for kind in kinds}
 REVISION = "deployment.kubernetes.io/revision"

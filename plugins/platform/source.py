@@ -21,7 +21,7 @@ from typing import Any
 from copilot.errors import ConfigError, CopilotError
 from copilot.sources import SourceCheck, SourceConfig, SourceQuery
 
-from plugins.telemetry.model import Telemetry
+from copilot.plugins.telemetry.model import Telemetry
 
 from . import objects
 

@@ -17,8 +17,8 @@ from typing import Any
 
 from copilot.errors import CopilotError
 from copilot.sources import SourceQuery
-from plugins.telemetry.model import Alert, Telemetry
-from plugins.telemetry.tables import parse_time, service_of
+from copilot.plugins.telemetry.model import Alert, Telemetry
+from copilot.plugins.telemetry.tables import parse_time, service_of
 
 from .base import HttpSource
 from .http import Capped, SourceHttp

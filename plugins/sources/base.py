@@ -11,7 +11,7 @@ import httpx
 from copilot.errors import CopilotError
 from copilot.sources import SourceCheck, SourceConfig, SourceQuery
 
-from plugins.telemetry.model import Span, Telemetry
+from copilot.plugins.telemetry.model import Span, Telemetry
 
 from .http import Capped, SourceHttp
 

@@ -15,8 +15,8 @@ from typing import Any
 
 from copilot.errors import CopilotError
 from copilot.sources import SourceQuery
-from plugins.telemetry.model import Span, Telemetry
-from plugins.telemetry.tables import service_of
+from copilot.plugins.telemetry.model import Span, Telemetry
+from copilot.plugins.telemetry.tables import service_of
 
 from .base import HOUR_S, HttpSource
 from .http import Capped, SourceHttp

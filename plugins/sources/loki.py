@@ -18,9 +18,9 @@ from typing import Any
 
 from copilot.errors import CopilotError
 from copilot.sources import SourceQuery
-from plugins.telemetry.files import _guess_level, norm_level
-from plugins.telemetry.model import LogRecord, Telemetry
-from plugins.telemetry.tables import service_of, unwrap_log_message
+from copilot.plugins.telemetry.files import _guess_level, norm_level
+from copilot.plugins.telemetry.model import LogRecord, Telemetry
+from copilot.plugins.telemetry.tables import service_of, unwrap_log_message
 
 from .base import HOUR_S, HttpSource, regex_alternatives
 from .http import Capped, SourceHttp

@@ -15,8 +15,8 @@ from urllib.parse import quote
 
 from copilot.errors import CopilotError
 from copilot.sources import SourceQuery
-from plugins.telemetry.model import Span, Telemetry
-from plugins.telemetry.otlp import spans_of
+from copilot.plugins.telemetry.model import Span, Telemetry
+from copilot.plugins.telemetry.otlp import spans_of
 
 from .base import HOUR_S, HttpSource, regex_alternatives
 from .http import Capped, SourceHttp

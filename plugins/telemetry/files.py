@@ -95,7 +95,7 @@ def load_directory(root: str | Path, skip: frozenset[str] = frozenset()) -> Tele
         raise DataError(f"{root}: no such telemetry directory; pass --data DIR with metrics/logs/traces files")
     if not os.access(root, os.R_OK | os.X_OK):
         raise DataError(f"{root}: permission denied; make the folder readable (chmod u+rx)")
-    from plugins.platform.dump import LOG_SUFFIXES, load_platform, looks_like_kubernetes, walk
+    from copilot.plugins.platform.dump import LOG_SUFFIXES, load_platform, looks_like_kubernetes, walk
 
     found = discover(root, skip)
     # Kubernetes state (kubectl JSON, a cluster-info dump, pod logs) is read by its own reader

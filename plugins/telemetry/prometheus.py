@@ -27,10 +27,10 @@ import numpy as np
 from tenacity import Retrying, retry_if_exception, stop_after_attempt
 
 from copilot.errors import CopilotError
-from plugins.sources.http import Retryable as PromRetryable
-from plugins.sources.http import Wait as _Wait
-from plugins.sources.http import authorization, redact_url, tls_verify
-from plugins.sources.http import retryable as _retryable
+from copilot.plugins.sources.http import Retryable as PromRetryable
+from copilot.plugins.sources.http import Wait as _Wait
+from copilot.plugins.sources.http import authorization, redact_url, tls_verify
+from copilot.plugins.sources.http import retryable as _retryable
 
 from .model import MetricSeries
 

@@ -78,8 +78,8 @@ class StatusPageSource:
         return rows[: self.max_items]
 
     def collect(self, query: SourceQuery):
-        from plugins.telemetry.model import Alert, Telemetry
-        from plugins.telemetry.tables import parse_time
+        from copilot.plugins.telemetry.model import Alert, Telemetry
+        from copilot.plugins.telemetry.tables import parse_time
 
         alerts = [Alert(timestamp=parse_time(r["time"]), component=r["component"], name=r["title"],
                         severity="critical", description="status page")
