@@ -94,6 +94,9 @@ async def test_roles_act_through_native_tool_calls_and_see_their_results(server,
     assert agents == ["host", "data-sources", "rca", "data-sources", "rca", "rca", "rca", "reflection", "report"]
     drill_req, rca_req1, rca_req2, reflect_req, summary_req = server.chat_requests
 
+    # the data-source agents start from where the firing alerts point (the host's reading)
+    assert "Firing alerts point to:\n- traces: HighLatency on frontend" in drill_req["messages"][1]["content"]
+
     # every request of a role's loop offers that role's own tools
     offered = {t["function"]["name"] for t in drill_req["tools"]}
     assert "get_metric_series" in offered and "kb_search" not in offered and "rank_root_causes" not in offered

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, AsyncIterator
 
 from ..diagnosis import Diagnosis, Finding, RootCause
 from ..events import Event
+from ..alert_routing import alert_list, route_alerts
 from ..faults import CATALOGUE, fault_info
 from ..intent import Intent, classify, flag_window, understand, unknown_services
 from ..knowledge_answer import knowledge_answer
@@ -266,19 +267,38 @@ _ASKED_SIGNALS = (
 
 @dataclass(frozen=True)
 class AgentPlan:
-    """The data-source agents the host starts, and why the others stay idle."""
+    """The data-source agents the host starts, why the others stay idle, and where the
+    firing alerts point (agent -> alerts; copilot/alert_routing.py)."""
 
     idle: dict[str, str]  # agent -> reason ("no", "question") it is not started
+    alerted: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)  # agent -> (alert, component)
+    unheld: tuple[str, ...] = ()  # alerted agents whose signal the run does not hold
 
     def thought(self, lang: str) -> str:
-        if not self.idle:
-            return ""
         zh = lang == "zh"
-        why = {"no": ("数据中没有该信号", "the data holds none of its signal"),
-               "question": ("问题只问其他信号", "the question asks about other signals only")}
-        parts = [f"{agent}（{why[r][0]}）" if zh else f"{agent} ({why[r][1]})" for agent, r in self.idle.items()]
-        return (f"主控按问题和数据选择智能体，不启动：{'、'.join(parts)}。" if zh
-                else f"The host starts only the agents the question and data call for; not started: {', '.join(parts)}.")
+        parts_out: list[str] = []
+        if self.alerted:
+            names = _AGENT_NAMES_ZH if zh else {}
+            routes = [f"{names.get(a, a)}（{alert_list(al, lang)}）" if zh else f"{a} ({alert_list(al, lang)})"
+                      for a, al in self.alerted.items()]
+            parts_out.append(f"告警指向：{'；'.join(routes)}。" if zh else f"The firing alerts point to: {'; '.join(routes)}.")
+        if self.unheld:
+            what = "、".join(_AGENT_NAMES_ZH.get(a, a) for a in self.unheld) if zh else ", ".join(self.unheld)
+            parts_out.append(f"数据中没有告警所指的{what}信号，这些告警只能从其他信号判断。" if zh
+                             else f"The data holds no {what} signal the alerts point to; those alerts are judged "
+                             "from the other signals.")
+        if self.idle:
+            why = {"no": ("数据中没有该信号", "the data holds none of its signal"),
+                   "question": ("问题只问其他信号", "the question asks about other signals only")}
+            parts = [f"{agent}（{why[r][0]}）" if zh else f"{agent} ({why[r][1]})" for agent, r in self.idle.items()]
+            parts_out.append(f"主控按问题和数据选择智能体，不启动：{'、'.join(parts)}。" if zh
+                             else f"The host starts only the agents the question and data call for; not started: "
+                             f"{', '.join(parts)}.")
+        return " ".join(parts_out)
+
+
+_AGENT_NAMES_ZH = {"metrics": "指标", "logs": "日志", "traces": "调用链", "changes": "变更", "platform": "Kubernetes",
+                   "database": "数据库"}
 
 
 def agent_plan(state: RunState) -> AgentPlan | None:
@@ -300,7 +320,11 @@ def agent_plan(state: RunState) -> AgentPlan | None:
     idle = {agent: "no" for agent in SIGNAL_AGENTS if not held[agent]}
     if asked and any(held[a] for a in asked):
         idle.update({agent: "question" for agent in SIGNAL_AGENTS if agent not in asked and agent not in idle})
-    plan = AgentPlan(idle)
+    holds = {**held, "platform": bool(data.get("platform")), "database": _holds_database(state)}
+    route = route_alerts((f.signal, f.component, str(f.details.get("description") or ""))
+                         for f in state.ctx.findings if f.source == "alerts")
+    unheld = tuple(a for a in route.agents() if not holds.get(a, True))
+    plan = AgentPlan(idle, {a: al for a, al in route.by_agent.items() if holds.get(a, True)}, unheld)
     state.ctx.cache["agent_plan"] = plan
     return plan
 
@@ -322,6 +346,11 @@ def step_applies(step: PlanStep, state: RunState) -> bool:
         return True
     telemetry = state.ctx.cache.get("telemetry")  # or the collected telemetry's meta (e.g. "database")
     return telemetry is not None and bool(getattr(telemetry, "meta", {}).get(step.needs))
+
+
+def _holds_database(state: RunState) -> bool:
+    telemetry = state.ctx.cache.get("telemetry")
+    return telemetry is not None and bool(getattr(telemetry, "meta", {}).get("database"))
 
 
 def write_report(state: RunState, causes: list[RootCause], notes: list[str]) -> Diagnosis:

@@ -354,6 +354,7 @@ class TeamBrain:
             f"Components: {', '.join(inputs.known_components(state))}",
             "Findings:\n" + inputs.findings_text(inputs.shown_findings(state.ctx.findings, ranking)),
             "Rule ranking:\n" + inputs.ranking_text(ranking),
+            *inputs.alert_route_text(state),
             "Done already:\n" + "\n".join(f"- {c.name} {c.arguments}" for c in done),
         ])
 

@@ -9,11 +9,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ..alert_routing import alert_list
 from ..diagnosis import FAULT_KINDS, Diagnosis, Finding, RootCause
 from ..redact import redact
 from ..tools import Tool
 from .base import RunState
-from .offline import knowledge_entries
+from .offline import agent_plan, knowledge_entries
 from .team_roles import MAX_CAUSES
 
 MAX_FINDINGS = 15  # findings shown to a model
@@ -199,3 +200,14 @@ def rca_tools(state: RunState) -> list[Tool]:
     """What the RCA agent may call: the knowledge base, the memory of past incidents and the
     team's diagnosis items, read-only."""
     return [t for t in state.tools if t.risk == "read" and (t.name in KNOWLEDGE_TOOLS or t.plugin == "items")]
+
+
+def alert_route_text(state: RunState) -> list[str]:
+    """Where the firing alerts point (the host's reading, copilot/alert_routing.py), for a
+    data-source agent's opening; [] when no alert fired."""
+    plan = agent_plan(state)
+    if plan is None or not (plan.alerted or plan.unheld):
+        return []
+    lines = [f"- {agent}: {alert_list(alerts, 'en')}" for agent, alerts in plan.alerted.items()]
+    lines += [f"- {agent}: not in the data" for agent in plan.unheld]
+    return ["Firing alerts point to:\n" + "\n".join(lines)]
