@@ -787,10 +787,14 @@ class TeamBrain:
             elif item is not None:
                 yield item
         text, removed = roles.filter_citations(reply.text if reply else "", valid)
+        text, unusable = roles.usable_answer(text, lang)
         used = (roles.cited(text, valid) or roles.grounded_in(text, entries, inputs.entry_body)) if text else []
         local = local_only(state.question)  # "请参考local的数据源": never the model's general knowledge
         if not text or (local and not used):
             answer = knowledge_answer(state.question, entries, lang)
+        elif entries and not used:  # the entries the rules would cite stay the answer; the model's text beside them
+            answer = (knowledge_answer(state.question, entries, lang).rstrip() + "\n\n" + text.rstrip() + "\n\n"
+                      + provenance(lang, [], True) + "\n")
         else:
             answer = text.rstrip() + "\n\n" + provenance(lang, used, bool(entries)) + "\n"
         thought = (f"根据知识库检索到的 {len(entries)} 条内容由模型作答。" if lang == "zh"
@@ -799,6 +803,8 @@ class TeamBrain:
             thought += " " + named_note(lang)
         if removed:
             thought += f" (dropped citations of ids the knowledge base did not return: {', '.join(removed)})"
+        if unusable:
+            thought += f" ({unusable})"
         yield Decision(thought=thought, answer=answer, diagnosis=Diagnosis(question=state.question, answer=answer),
                        agent="host")
 
