@@ -6,14 +6,15 @@ A run walks the phases top to bottom. A phase with tools is one step of the agen
 brain does itself. Brains look phases up by name (`phase("detect")`), never by position,
 so a plan with a phase left out or moved changes what they do.
 
-    understand  the question's kind                   offline.py / team.py  step()
-    describe    describe_telemetry; then the host's   offline.py  agent_plan, _understand
-                agent plan, window and services
-    detect      the data-source agents' detectors     offline.py  phase_decision; team.py _drill
-    rank        rank_root_causes                      offline.py  phase_decision; team.py _rerank
-    consult     kb_search + similar_incidents         offline.py  phase_decision; team.py rank
-    reflect     check the leading hypothesis          copilot/reflection.py; team.py reflect
-    report      the five-section report               offline.py  write_report; team.py summarise
+    phase       the rules (brains/offline.py)           the model (brains/team.py, ModelPolicy)
+    understand  intent_kind(): followup, knowledge, ...  -
+    describe    describe_telemetry; agent_plan(),       -
+                then the window and services (echoed)
+    detect      the data-source agents' detectors       drill_down: the data-source agents
+    rank        rank_root_causes                        (rules: again after a drill-down found more)
+    consult     kb_search + similar_incidents           rank: the RCA agent, rules as floor
+    reflect     reflection.reflect (rule checks)        reflect: keep, revise or demote
+    report      write_report (five sections)            summarise: its summary of the report
 
 The ReAct brain (brains/llm.py) does not walk this plan: the model picks every tool, and
 its run ends in the same report stage (brains/report_stage.py).

@@ -1,5 +1,5 @@
-"""The team brain: issue 5's roles as phases of the one agent loop; with a model, the
-data-source agents and the RCA agent act (issue 15).
+"""The team brain: issue 5's roles over the pipeline's phases (copilot/pipeline.py) in the
+one agent loop; with a model, the data-source agents and the RCA agent act (issue 15).
 
     host          describe_telemetry; the window and services read by rules (as offline)
     data-sources  the four detectors, concurrently (as offline); then the data-source
