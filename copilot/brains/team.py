@@ -45,7 +45,7 @@ from ..reflection import reflect
 from ..report import render_markdown, summary_head
 from . import team_inputs as inputs
 from . import team_roles as roles
-from ..pipeline import PLAN, Phase, RulePolicy, phase, tool_phases
+from ..pipeline import PLAN, ModelPolicy, Phase, RulePolicy, phase, tool_phases
 from .base import Decision, RunState, StreamedThought, ToolCall
 from .llm import fill
 from .llm_client import ChatClient
@@ -213,17 +213,18 @@ class TeamBrain:
 
     async def _investigate(self, state: RunState, thinking: StreamedThought) -> AsyncIterator[Event | Decision]:
         """One step of an investigation: the first phase of the pipeline with work left takes it."""
+        model: ModelPolicy = self  # where the model is consulted (copilot/pipeline.py)
         phases = (
             self._rule_phase("describe"),  # the host: describe_telemetry (rules)
             self._rule_phase("detect"),  # the data-source agents' detectors (rules)
             self._drill_notes,  # what the last drill-down round brought, for this step's thought
             self._rule_phase("rank", finish=True),  # rank_root_causes (rules)
-            self.drill_down,  # the data-source agents' drill-down (model)
+            model.drill_down,  # the data-source agents' drill-down (model)
             self._rerank,  # rank again when the drill-down found more (rules)
             self._rule_phase("consult", finish=True),  # kb_search + similar_incidents (rules)
-            self.rank,  # the RCA agent's ranking (model, rules as floor)
-            self.reflect,  # the verdict on the leading hypothesis (model)
-            self.summarise,  # the report, with the model's summary
+            model.rank,  # the RCA agent's ranking (model, rules as floor)
+            model.reflect,  # the verdict on the leading hypothesis (model)
+            model.summarise,  # the report, with the model's summary
         )
         for take in phases:
             async for item in take(state, thinking):
