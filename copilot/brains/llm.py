@@ -147,9 +147,14 @@ class LLMBrain:
         self.model = settings.model
         self.label = settings.model or "default"
         self.protocol = settings.tool_protocol if settings.tool_protocol in ("auto", "native", "text") else "auto"
-        self._run: RunState | None = None
-        self._notes: dict[int, tuple[str, str]] = {}  # step index -> (unusable reply, correction)
         self._remembered()
+
+    @staticmethod
+    def _notes(state: RunState) -> dict[int, tuple[str, str]]:
+        """This run's corrections, kept on the run: step index -> (unusable reply, correction)."""
+        if not isinstance(state.memory, dict):
+            state.memory = {}
+        return state.memory
 
     def _remembered(self) -> None:
         if self.protocol == "auto" and self.model and needs_text_protocol(self.client.base_url, self.model):
@@ -203,7 +208,7 @@ class LLMBrain:
         out.append({"role": "user", "content": self.opening(state)})
         seen_calls: dict[str, int] = {}
         for step in state.steps:
-            note = self._notes.get(step.index)
+            note = self._notes(state).get(step.index)
             if note is not None:
                 out.append({"role": "assistant", "content": note[0] or "(empty reply)"})
                 out.append({"role": "user", "content": note[1]})
@@ -278,8 +283,6 @@ class LLMBrain:
 
     # -- one step ------------------------------------------------------------------------
     async def step(self, state: RunState) -> AsyncIterator[Event | Decision]:
-        if state is not self._run:
-            self._run, self._notes = state, {}
         if not self.model:
             self.model = await self.client.first_model()
             self.label = self.model
@@ -393,7 +396,7 @@ class LLMBrain:
             args = tp.fit_arguments(reply.arguments, state.tools.get(reply.action))
             return Decision(thought=thought, calls=[ToolCall(f"call_{index}_1", reply.action, args)])
         problem = reply.problem or "the reply could not be read"
-        if (index - 1) in self._notes:
+        if (index - 1) in self._notes(state):
             # the model missed the format twice in a row: take its words as the answer
             words = tp.split_think(content)[1].strip() or thought
             if not words:
@@ -402,7 +405,7 @@ class LLMBrain:
                 )
             return self._answer(state, thought, words)
         names = ", ".join(t.name for t in state.tools)
-        self._notes[index] = (content, fill(load_prompt("correction"), problem=problem, tool_names=names))
+        self._notes(state)[index] = (content, fill(load_prompt("correction"), problem=problem, tool_names=names))
         return Decision(thought=thought)
 
     def _answer(self, state: RunState, thought: str, answer: str) -> Decision:

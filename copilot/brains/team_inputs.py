@@ -126,14 +126,7 @@ def call_key(name: str, arguments: dict[str, Any]) -> str:
     return name + json.dumps(args, sort_keys=True, default=str).lower()
 
 
-
 # -- the RCA agent and the report agent -------------------------------------------------
-def hhmm(ts: float) -> str:
-    from ..timefmt import hhmm as clock, zone_tag
-
-    return f"{clock(ts)} {zone_tag(ts)}"
-
-
 def ranked_line(causes: list[RootCause]) -> str:
     return "; ".join(
         f"{i}. {c.component} / {c.fault_type} ({c.confidence:.2f}) [{', '.join(c.evidence[:4])}]"

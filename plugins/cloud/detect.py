@@ -34,6 +34,7 @@ from typing import Any, Callable
 import numpy as np
 
 from copilot.diagnosis import Finding
+from copilot.timefmt import hhmm
 from copilot.plugins.telemetry.model import MetricSeries, Telemetry
 
 from .kinds import KINDS
@@ -139,12 +140,6 @@ class Ctx:
         if kind in KINDS or kind in BUILTIN_KINDS:
             details = {"fault_kind": kind, "category": {**BUILTIN_KINDS, **KINDS}[kind], "why": WHY.get(kind, ("", ""))[0], "why_zh": WHY.get(kind, ("", ""))[1], **details}
         return Finding(self.next_id("D"), "database", resource, signal, kind, summary, round(float(score), 2), onset, details)
-
-
-def hhmm(ts: float | None) -> str:
-    from copilot.plugins.detectors.metrics import hhmm as fmt
-
-    return fmt(ts)
 
 
 def gib(b: float) -> str:
