@@ -7,7 +7,7 @@ import math
 from typing import Any, Callable, TypeGuard
 
 from copilot.diagnosis import Finding
-from copilot.evidence import AlertEvidence, ChangeEvidence, LogEvidence, MetricEvidence, TraceEvidence
+from copilot.evidence import AlertEvidence, ChangeEvidence, ItemEvidence, LogEvidence, MetricEvidence, TraceEvidence
 from copilot.timefmt import hhmm, when as day_hhmm
 
 
@@ -192,9 +192,9 @@ def _changes_zh(f: Finding) -> str | None:
 
 
 def _alerts_zh(f: Finding) -> str | None:
-    d = f.details if isinstance(f.details, AlertEvidence) else AlertEvidence()
-    desc = str(d.description or "").strip()
-    severity = str(d.severity or "")
+    d = f.details  # an alert's, or a diagnosis item's that reports as an alert
+    desc = str(d.description or "").strip() if isinstance(d, (AlertEvidence, ItemEvidence)) else ""
+    severity = str(d.severity or "") if isinstance(d, AlertEvidence) else ""
     sev = f"（{SEVERITY_ZH.get(severity.lower(), severity)}）" if severity else ""
     when = f"{day_hhmm(f.onset)} " if f.onset is not None else ""
     return f"{when}{f.component} 触发告警 {_code(f.signal)}{sev}" + (f"：{_code(desc)}" if desc else "")
