@@ -18,6 +18,7 @@ from typing import Any
 
 from .diagnosis import Finding, RootCause
 from .intent import classify, match_services
+from .timefmt import hhmm
 
 TIME_RE = re.compile(r"(?<!\d)([01]?\d|2[0-3])[:：]([0-5]\d)(?!\d)")
 NEAR_S = 15 * 60  # a finding "at 13:00" began within this many seconds of it
@@ -51,10 +52,6 @@ def investigation_of(diagnosis: dict[str, Any] | None) -> dict[str, Any] | None:
     if not isinstance(diagnosis, dict):
         return None
     return diagnosis if diagnosis.get("findings") or diagnosis.get("root_causes") else None
-
-
-def _hhmm(ts: float | None, tz: tzinfo) -> str:
-    return datetime.fromtimestamp(ts, tz).strftime("%H:%M") if ts is not None else "?"
 
 
 def _at(ts: float | None, times: list[tuple[int, int]], zones: list[tzinfo]) -> bool:
@@ -207,10 +204,10 @@ def answer_followup(question: str, diagnosis: dict[str, Any], lang: str, tz: tzi
             lines.append(f"本次排查没有发现{what}。" if zh else f"The investigation found no {what}.")
         if same_kind:
             lines.append(("它发现的同类证据：" if zh else "What it did find of that kind: ")
-                         + "; ".join(f"[{f.id}] {f.summary} ({_hhmm(f.onset, tz)})" for f in same_kind))
+                         + "; ".join(f"[{f.id}] {f.summary} ({hhmm(f.onset, tz=tz)})" for f in same_kind))
         return "\n".join(lines) + "\n"
     lines.append("与问题相关的发现：" if zh else "Findings that match the question:")
-    lines += [f"- [{f.id}] {f.summary} ({f.component}, {_hhmm(f.onset, tz)})" for f in picked[:4]]
+    lines += [f"- [{f.id}] {f.summary} ({f.component}, {hhmm(f.onset, tz=tz)})" for f in picked[:4]]
     lines.append(_verdict(picked[0], top, causes, findings, zh, tz))
     return "\n".join(lines) + "\n"
 
@@ -240,20 +237,20 @@ def _verdict(f: Finding, top: RootCause | None, causes: list[RootCause], finding
             return (f"[{f.id}] 属于首要根因 {top.component}，是支持该结论的证据。" if zh
                     else f"[{f.id}] is on {top.component}, the leading root cause: it is part of that conclusion's evidence.")
         if f.onset <= first:
-            return (f"它发生在 {top.component} 首次异常（{_hhmm(first, tz)}）之前，且就在首要根因上，因此可能是触发因素 [{f.id}, {cite}]。" if zh
+            return (f"它发生在 {top.component} 首次异常（{hhmm(first, tz=tz)}）之前，且就在首要根因上，因此可能是触发因素 [{f.id}, {cite}]。" if zh
                     else f"It touched {top.component}, the leading root cause, before that component's first anomaly at "
-                         f"{_hhmm(first, tz)}, so it is consistent with being the trigger [{f.id}, {cite}].")
-        return (f"它发生在 {top.component} 首次异常（{_hhmm(first, tz)}）之后，不可能是起因 [{f.id}]。" if zh
-                else f"It came after {top.component}'s first anomaly at {_hhmm(first, tz)}, so it cannot have started it [{f.id}].")
+                         f"{hhmm(first, tz=tz)}, so it is consistent with being the trigger [{f.id}, {cite}].")
+        return (f"它发生在 {top.component} 首次异常（{hhmm(first, tz=tz)}）之后，不可能是起因 [{f.id}]。" if zh
+                else f"It came after {top.component}'s first anomaly at {hhmm(first, tz=tz)}, so it cannot have started it [{f.id}].")
     rank = next((i for i, c in enumerate(causes, 1) if c.component == f.component), None)
     own = [x for x in findings if x.component == f.component and x.source != "changes"]
     own_first = min((x.onset for x in own if x.onset is not None), default=None)
     order = ""
     if own_first is not None and first is not None and first < own_first:
-        order = (f"{top.component} 的异常（{_hhmm(first, tz)}）早于 {f.component} 自身的异常（{_hhmm(own_first, tz)}），"
+        order = (f"{top.component} 的异常（{hhmm(first, tz=tz)}）早于 {f.component} 自身的异常（{hhmm(own_first, tz=tz)}），"
                  f"{f.component} 更像是受影响的一方。" if zh else
-                 f" {top.component}'s anomalies began first ({_hhmm(first, tz)}); {f.component}'s own began at "
-                 f"{_hhmm(own_first, tz)}, so it looks affected rather than the origin.")
+                 f" {top.component}'s anomalies began first ({hhmm(first, tz=tz)}); {f.component}'s own began at "
+                 f"{hhmm(own_first, tz=tz)}, so it looks affected rather than the origin.")
     if rank is not None:
         return (f"{f.component} 在根因排序中排第 {rank} 位；{order}证据首先指向 {top.component} / {top.fault_type} [{cite}]。" if zh
                 else f"{f.component} ranks #{rank} among the candidates.{order} The evidence points first at "

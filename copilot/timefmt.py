@@ -2,6 +2,7 @@
 time zone (`settings.timezone`, UTC by default):
 
     hhmm(ts)                "13:05" ("?" for no time); precise=True: "13:05:30" off the minute
+    hhmm_zone(ts)           "13:05 UTC" / "21:05 +08:00": a clock time read without a zone header
     when(ts)                "2024-05-14 13:05 UTC" / "2024-05-14 21:05 +08:00"; seconds=True adds :SS
     zone_tag(ts)            how a bare HH:MM names its zone: "UTC" / "+08:00"
     zone_header()           the zone named once, for trace and report headers: "Asia/Shanghai (UTC+08:00)"
@@ -56,3 +57,11 @@ def zone_header(tz: tzinfo | None = None, ts: float | None = None) -> str:
     if tz is timezone.utc:
         return "UTC"
     return f"{getattr(tz, 'key', None) or tz} (UTC{zone_tag(ts, tz)})"
+
+
+def hhmm_zone(ts: float | None, tz: tzinfo | None = None, missing: str = "?") -> str:
+    """A clock time with its zone, for text read without a header: "13:05 UTC" / "21:05 +08:00"
+    (`missing` for no time)."""
+    if ts is None:
+        return missing
+    return f"{hhmm(ts, tz=tz)} {zone_tag(ts, tz)}"

@@ -119,10 +119,6 @@ def _when(ts: float) -> str:
     return when(ts, seconds=True)
 
 
-def _hhmm(ts: float) -> str:
-    return hhmm(ts, precise=True)
-
-
 def _fmt(v: float) -> str:
     import math
 
@@ -185,10 +181,10 @@ def summarise(series, split: float) -> tuple[str, dict[str, Any]]:
     if dev:
         ratio = dev["level"] / dev["baseline"] if abs(dev["baseline"]) > 1e-12 else float("nan")
         how = f"{ratio:.1f}x, " if np.isfinite(ratio) and ratio > 0 and (ratio >= 1.5 or ratio <= 0.67) else ""
-        text += (f"; deviated from {_hhmm(dev['onset'])} ({'up' if dev['direction'] > 0 else 'down'} {how}"
+        text += (f"; deviated from {hhmm(dev['onset'], precise=True)} ({'up' if dev['direction'] > 0 else 'down'} {how}"
                  f"{_fmt(dev['baseline'])} -> {_fmt(dev['level'])}, peak {_sigma(dev['peak_sigma'])})")
     else:
-        text += f"; no deviation beyond {DEVIATION_SIGMA:g} sigma after {_hhmm(split)}"
+        text += f"; no deviation beyond {DEVIATION_SIGMA:g} sigma after {hhmm(split, precise=True)}"
     return text, {"series": series.key, "points": int(len(v)), **stats, "deviation": dev}
 
 
@@ -221,7 +217,7 @@ def prom_query(query: str, start: str | None = None, end: str | None = None, ste
     rows = [summarise(m, split) for m in series]
     rows.sort(key=lambda r: (r[1].get("deviation") is None, -(r[1].get("deviation") or {}).get("peak_sigma", 0.0)))
     deviating = sum(1 for r in rows if r[1].get("deviation"))
-    header = (f"{len(series)} series from {_when(s)} to {_when(e)}, step {st:g}s; baseline before {_hhmm(split)}; "
+    header = (f"{len(series)} series from {_when(s)} to {_when(e)}, step {st:g}s; baseline before {hhmm(split, precise=True)}; "
               f"{deviating} deviated")
     lines = [header] + [r[0] for r in rows[:MAX_LINES]]
     if len(rows) > MAX_LINES:
@@ -321,7 +317,7 @@ def prom_detect(query: str, start: str | None = None, end: str | None = None, ct
     for f in findings:
         if isinstance(f.details, MetricEvidence):
             f.details.query = query
-    header = (f"window {_hhmm(ws)}-{_hhmm(we)} {zone_tag(ws)}, baseline {_hhmm(bs)}-{_hhmm(ws)} (step {step:g}s); "
+    header = (f"window {hhmm(ws, precise=True)}-{hhmm(we, precise=True)} {zone_tag(ws)}, baseline {hhmm(bs, precise=True)}-{hhmm(ws, precise=True)} (step {step:g}s); "
               f"{len(series)} series scored, {len(findings)} anomalous")
     body = [f"{f.id} [{f.score:.1f}] {f.summary}" for f in findings[:MAX_LINES]]
     if len(findings) > MAX_LINES:

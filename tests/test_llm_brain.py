@@ -150,6 +150,38 @@ async def test_auto_switches_to_text_when_the_model_writes_its_calls_as_text(ser
     assert "tools" not in server.chat_requests[-1]
 
 
+async def test_the_protocol_that_worked_is_remembered_by_the_next_process(server, monkeypatch):
+    import copilot.brains.llm as llm
+    from copilot.config import data_dir
+
+    server.reply('Thought: look\nAction: get_metrics\nAction Input: {"service": "cart"}')
+    server.reply("Final Answer: cart")
+    await run_agent(LLMBrain(settings(server, model="text-only")))
+    saved = json.loads((data_dir() / llm.PROTOCOLS_FILE).read_text())
+    assert saved["text"] == [[server.base_url, "text-only"]]
+    monkeypatch.setattr(llm, "_TEXT_MODELS", set())  # a new process: only the file remembers
+    server.reply("Final Answer: still cart")
+    await collect(LLMBrain(settings(server, model="text-only")), state())
+    assert "tools" not in server.chat_requests[-1]
+    # another model at the same endpoint still starts with native tool calls
+    server.reply('<tool_call>{"name": "get_metrics", "arguments": {"service": "cart"}}</tool_call>')
+    before = len(server.chat_requests)
+    await collect(LLMBrain(settings(server, model="other")), state())
+    assert "tools" in server.chat_requests[before]
+
+
+async def test_an_unreadable_protocol_memory_is_ignored(server, monkeypatch):
+    import copilot.brains.llm as llm
+    from copilot.config import data_dir
+
+    data_dir().mkdir(parents=True, exist_ok=True)
+    (data_dir() / llm.PROTOCOLS_FILE).write_text("{not json")
+    monkeypatch.setattr(llm, "_TEXT_MODELS", set())
+    server.reply('<tool_call>{"name": "get_metrics", "arguments": {"service": "cart"}}</tool_call>')
+    await collect(LLMBrain(settings(server, model="m")), state())
+    assert "tools" in server.chat_requests[0]  # finds out again instead of failing
+
+
 async def test_auto_switches_on_a_json_call_in_content(server):
     server.reply('<tool_call>{"name": "get_metrics", "arguments": {"service": "cart"}}</tool_call>')
     _, decision = await collect(LLMBrain(settings(server, model="json-caller")), state())

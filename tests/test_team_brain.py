@@ -94,6 +94,9 @@ async def test_roles_act_through_native_tool_calls_and_see_their_results(server,
     assert agents == ["host", "data-sources", "rca", "data-sources", "rca", "rca", "rca", "reflection", "report"]
     drill_req, rca_req1, rca_req2, reflect_req, summary_req = server.chat_requests
 
+    # the data-source agents start from where the firing alerts point (the host's reading)
+    assert "Firing alerts point to:\n- traces: HighLatency on frontend" in drill_req["messages"][1]["content"]
+
     # every request of a role's loop offers that role's own tools
     offered = {t["function"]["name"] for t in drill_req["tools"]}
     assert "get_metric_series" in offered and "kb_search" not in offered and "rank_root_causes" not in offered
@@ -199,6 +202,21 @@ async def test_a_model_may_reorder_with_resolving_evidence():
     assert held[0].component == "cart" and "memory_leak signature is missing" in why
     stranger = [RootCause("web", "cpu_saturation", 0.9, ["M1"])] + rules
     assert roles.floor(stranger, rules, findings, {"web": ["M1"]})[0][0].component == "cart"
+
+
+async def test_with_no_rule_cause_a_model_cause_needs_evidence_a_confounder_does_not_explain():
+    cpu = Finding("M1", "metrics", "orders-db", "CPUUtilization", "level_shift", "CPU 25% -> 85%", 94.0, 100.0)
+    checkpoint = Finding("D1", "database", "orders-db", "maintenance", "maintenance", "checkpoint 11:30-11:40", 0.0, 100.0,
+                         {"confounder": True, "explains": ["CPUUtilization"]})
+    model = [RootCause("orders-db", "cpu_saturation", 0.8, ["M1"])]
+    kept, why = roles.floor(model, [], [cpu, checkpoint], {"orders-db": ["M1", "D1"]})
+    assert kept == [] and "cites no evidence of its own" in why and "orders-db / cpu_saturation" in why
+    # the same claim on a CPU rise nothing explains stands: the model may add what the rules missed
+    kept, why = roles.floor(model, [], [cpu], {"orders-db": ["M1"]})
+    assert [c.component for c in kept] == ["orders-db"] and why == ""
+    # but not on an id it did not cite, nor with the signature of another kind
+    assert roles.floor(model, [], [cpu], {"orders-db": []})[0] == []
+    assert roles.floor([RootCause("orders-db", "disk_full", 0.8, ["M1"])], [], [cpu], {"orders-db": ["M1"]})[0] == []
 
 
 async def test_drill_down_rounds_are_capped_and_repeats_skipped(server):
@@ -541,3 +559,40 @@ def test_an_answer_that_repeats_an_entry_without_citing_it_is_attributed_to_it()
     assert roles.grounded_in(said, entries, body) == ["sop-disk#1"]
     assert roles.grounded_in("The local knowledge base has no answer. " + said, entries, body) == []
     assert roles.grounded_in("检查每个挂载点的磁盘使用率", [{"id": "z", "body": "检查挂载点的磁盘使用率和inode"}], body) == ["z"]
+
+
+def test_a_knowledge_answer_must_be_prose_in_the_users_language():
+    assert roles.usable_answer('{"root_causes": []}', "en")[0] == ""
+    assert roles.usable_answer('```json\n{"a": 1}\n```', "zh")[0] == ""
+    text, why = roles.usable_answer("The pod is Pending because no node has enough CPU.", "zh")
+    assert text == "" and "中文" in why
+    # commands and names inside a Chinese answer do not make it English
+    zh = "先查看事件：\n```\nkubectl describe pod cart-7d9f -n shop\nkubectl get events --field-selector reason=FailedScheduling\n```\n然后检查节点资源。"
+    assert roles.usable_answer(zh, "zh") == (zh, "")
+    assert roles.usable_answer("Check `kubectl describe pod` for events.", "en")[1] == ""
+
+
+def test_a_detector_recognised_fault_is_not_displaced_by_a_plain_symptom():
+    # the replica's lag is recognised by the database detector and accounts for the primary's write load
+    findings = [Finding("M1", "metrics", "orders-db", "WriteIOPS", "level_shift", "write IOPS 3x", 99.0, 100.0),
+                Finding("M4", "metrics", "orders-db", "CPUUtilization", "level_shift", "CPU 30% -> 60%", 28.0, 100.0),
+                Finding("D1", "database", "orders-db-replica", "ReplicaLag", "db_replication_lag", "lag 900 s", 20.0, 90.0,
+                        {"fault_kind": "db_replication_lag", "explains": [["orders-db", "WriteIOPS"]]})]
+    rules = [RootCause("orders-db-replica", "db_replication_lag", 0.8, ["D1"]), RootCause("orders-db", "cpu_saturation", 0.4, ["M4"])]
+    model = [RootCause("orders-db", "cpu_saturation", 0.9, ["M4"]), RootCause("orders-db-replica", "db_replication_lag", 0.3, ["D1"])]
+    held, why = roles.floor(model, rules, findings, {"orders-db": ["M4", "M1"]})
+    assert held[0].component == "orders-db-replica" and "a detector recognised db_replication_lag" in why
+    # citing only what the replica's lag explains is no evidence at all
+    assert "nothing else explains" in roles.may_lead(model[0], rules, findings, {"orders-db": ["M1"]})
+
+
+def test_the_rules_kind_stands_where_the_data_backs_it():
+    findings = [Finding("M1", "metrics", "gateway", "request_rate", "level_shift", "requests 3x baseline", 40.0, 100.0),
+                Finding("M2", "metrics", "gateway", "cpu_usage", "level_shift", "cpu 35% -> 80%", 20.0, 110.0)]
+    rules = [RootCause("gateway", "traffic_surge", 0.8, ["M1", "M2"])]
+    model = [RootCause("gateway", "cpu_saturation", 0.9, ["M2"])]
+    kept, why = roles.floor(model, rules, findings, {"gateway": ["M2"]})
+    assert kept[0].fault_type == "traffic_surge" and "does not overturn it" in why
+    # where the rules could not name a kind, the model's kind with its signature present is taken
+    unknown = [RootCause("gateway", "unknown", 0.6, ["M2"])]
+    assert roles.floor(model, unknown, findings, {"gateway": ["M2"]})[0][0].fault_type == "cpu_saturation"

@@ -18,9 +18,10 @@ from __future__ import annotations
 import json
 import logging
 import re
+from pathlib import Path
 from typing import Any, AsyncIterator
 
-from ..config import Settings
+from ..config import Settings, data_dir
 from ..diagnosis import FAULT_KINDS, Diagnosis, RootCause
 from ..kinds import is_kind, prompt_kinds
 from ..errors import ModelError
@@ -33,8 +34,51 @@ from .llm_client import ChatClient, ToolCallFragment, estimate_tokens
 
 log = logging.getLogger(__name__)
 
-# (base_url, model) pairs seen to need the text protocol; remembered for the process
+# (base_url, model) pairs seen to need the text protocol: remembered for the process and in
+# the data dir (model_protocols.json), so the next `copilot --query` starts in the protocol
+# that worked instead of spending its first model call finding out again.
 _TEXT_MODELS: set[tuple[str, str]] = set()
+PROTOCOLS_FILE = "model_protocols.json"
+
+
+def _protocols_path() -> Path:
+    return data_dir() / PROTOCOLS_FILE
+
+
+def needs_text_protocol(base_url: str, model: str) -> bool:
+    """Whether this model at this endpoint was seen to need the text protocol (this process or before)."""
+    if (base_url, model) in _TEXT_MODELS:
+        return True
+    try:
+        saved = json.loads(_protocols_path().read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False  # nothing remembered yet, or a file we cannot read: find out again
+    text = saved.get("text", []) if isinstance(saved, dict) else []
+    if isinstance(text, list) and [base_url, model] in text:
+        _TEXT_MODELS.add((base_url, model))
+        return True
+    return False
+
+
+def remember_text_protocol(base_url: str, model: str) -> None:
+    """Record that this model needs the text protocol; a failed write only costs a retry next time."""
+    _TEXT_MODELS.add((base_url, model))
+    path = _protocols_path()
+    try:
+        saved = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    except (OSError, ValueError):
+        saved = {}
+    known = saved.get("text", []) if isinstance(saved, dict) else []
+    known = [k for k in known if isinstance(k, list) and len(k) == 2] if isinstance(known, list) else []
+    if [base_url, model] in known:
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"text": known + [[base_url, model]]}, indent=1), encoding="utf-8")
+        tmp.replace(path)
+    except OSError as exc:
+        log.info("could not remember the model's tool protocol in %s: %s", path, exc)
 
 _JSON_BLOCK_RE = re.compile(r"```(?:json)?\s*(\{.*?\})\s*```", re.DOTALL | re.IGNORECASE)
 
@@ -103,17 +147,22 @@ class LLMBrain:
         self.model = settings.model
         self.label = settings.model or "default"
         self.protocol = settings.tool_protocol if settings.tool_protocol in ("auto", "native", "text") else "auto"
-        self._run: RunState | None = None
-        self._notes: dict[int, tuple[str, str]] = {}  # step index -> (unusable reply, correction)
         self._remembered()
 
+    @staticmethod
+    def _notes(state: RunState) -> dict[int, tuple[str, str]]:
+        """This run's corrections, kept on the run: step index -> (unusable reply, correction)."""
+        if not isinstance(state.memory, dict):
+            state.memory = {}
+        return state.memory
+
     def _remembered(self) -> None:
-        if self.protocol == "auto" and self.model and (self.client.base_url, self.model) in _TEXT_MODELS:
+        if self.protocol == "auto" and self.model and needs_text_protocol(self.client.base_url, self.model):
             self.protocol = "text"
 
     def _switch_to_text(self) -> None:
         self.protocol = "text"
-        _TEXT_MODELS.add((self.client.base_url, self.model))
+        remember_text_protocol(self.client.base_url, self.model)
 
     def _mode(self, tools: dict[str, Tool]) -> str:
         if self.protocol == "text" and tools:
@@ -159,7 +208,7 @@ class LLMBrain:
         out.append({"role": "user", "content": self.opening(state)})
         seen_calls: dict[str, int] = {}
         for step in state.steps:
-            note = self._notes.get(step.index)
+            note = self._notes(state).get(step.index)
             if note is not None:
                 out.append({"role": "assistant", "content": note[0] or "(empty reply)"})
                 out.append({"role": "user", "content": note[1]})
@@ -234,8 +283,6 @@ class LLMBrain:
 
     # -- one step ------------------------------------------------------------------------
     async def step(self, state: RunState) -> AsyncIterator[Event | Decision]:
-        if state is not self._run:
-            self._run, self._notes = state, {}
         if not self.model:
             self.model = await self.client.first_model()
             self.label = self.model
@@ -349,7 +396,7 @@ class LLMBrain:
             args = tp.fit_arguments(reply.arguments, state.tools.get(reply.action))
             return Decision(thought=thought, calls=[ToolCall(f"call_{index}_1", reply.action, args)])
         problem = reply.problem or "the reply could not be read"
-        if (index - 1) in self._notes:
+        if (index - 1) in self._notes(state):
             # the model missed the format twice in a row: take its words as the answer
             words = tp.split_think(content)[1].strip() or thought
             if not words:
@@ -358,7 +405,7 @@ class LLMBrain:
                 )
             return self._answer(state, thought, words)
         names = ", ".join(t.name for t in state.tools)
-        self._notes[index] = (content, fill(load_prompt("correction"), problem=problem, tool_names=names))
+        self._notes(state)[index] = (content, fill(load_prompt("correction"), problem=problem, tool_names=names))
         return Decision(thought=thought)
 
     def _answer(self, state: RunState, thought: str, answer: str) -> Decision:

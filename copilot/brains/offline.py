@@ -1,22 +1,25 @@
 """The offline brain: a deterministic, rule-based investigation over the same tools.
 
-Used when no model is configured (air-gapped jump hosts) or with `--offline`. It follows
-the standard plan a senior SRE would: look at what telemetry exists, let each data-source
-agent scan its signal, rank root causes, consult the knowledge base and memory, reflect on
-the leading hypothesis, then write the report. Its thoughts say plainly that they come
-from rules, not from a model.
+Used when no model is configured (air-gapped jump hosts) or with `--offline`. It walks the
+pipeline (copilot/pipeline.py) a senior SRE would: look at what telemetry exists, let each
+data-source agent scan its signal, rank root causes, consult the knowledge base and memory,
+reflect on the leading hypothesis, then write the report. Its thoughts say plainly that they
+come from rules, not from a model; the team brain uses it, in its own voice, for the same
+rule phases.
 """
 
 from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, AsyncIterator
+from typing import Any, AsyncIterator, Literal
 
 from ..diagnosis import Diagnosis, Finding, RootCause
 from ..events import Event
+from ..alert_routing import alert_list, route_alerts
+from ..evidence import AlertEvidence, ItemEvidence
 from ..faults import CATALOGUE, fault_info
 from ..intent import Intent, classify, flag_window, understand, unknown_services
 from ..knowledge_answer import knowledge_answer
@@ -25,101 +28,61 @@ from ..learning import apply_labels
 from ..timezones import local_zone
 from ..report import build_report, render_markdown
 from ..reflection import reflect
+from ..pipeline import PLAN as PLAN, Phase as Phase, PlanStep as PlanStep  # re-exported: their old home
 from .base import Decision, RunState, ToolCall
 
 
-@dataclass(frozen=True)
-class PlanStep:
-    tool: str
-    agent: str
-    why_en: str
-    why_zh: str
-    needs: str = ""  # a kind of data the run must hold ("platform", "database"), else the step is skipped
-
-
-@dataclass(frozen=True)
-class Phase:
-    """One step of the plan: its tools run together (concurrently when read-only)."""
-
-    agent: str
-    steps: tuple[PlanStep, ...]
-
-
-PLAN: tuple[Phase, ...] = (
-    Phase("host", (
-        PlanStep("describe_telemetry", "host", "see which components and signals the data holds, and when alerts fired",
-                 "查看数据中有哪些组件和信号，以及告警何时触发"),
-    )),
-    Phase("data-sources", (
-        PlanStep("detect_metric_anomalies", "metrics", "scan every metric series against its baseline",
-                 "将每条指标序列与其基线比较，检测异常"),
-        PlanStep("detect_log_anomalies", "logs", "mine log templates and look for new templates and error surges",
-                 "挖掘日志模板，查找新模板和错误激增"),
-        PlanStep("detect_trace_anomalies", "traces", "check call edges for latency, errors and lost spans",
-                 "检查调用链各边的延迟、错误和丢点"),
-        PlanStep("list_changes", "changes", "list deploys and config changes near the onset",
-                 "列出异常开始前后的发布与配置变更"),
-        PlanStep("detect_platform_faults", "platform", "check the Kubernetes state: pods, nodes, rollouts and events",
-                 "检查 Kubernetes 状态：Pod、节点、发布与事件", needs="platform"),
-        PlanStep("detect_database_faults", "database", "check the managed databases: storage, connections, replica lag, "
-                 "failovers, CPU by query or maintenance, lock waits", "检查托管数据库：存储、连接数、复制延迟、故障切换、"
-                 "SQL或维护任务导致的CPU升高、锁等待", needs="database"),
-    )),
-    Phase("rca", (
-        PlanStep("rank_root_causes", "rca", "combine the findings with the call graph and rank root causes",
-                 "结合调用图综合各项发现，对根因排序"),
-    )),
-    Phase("rca", (
-        PlanStep("kb_search", "rca", "look up expert experience for the leading hypothesis",
-                 "检索与首要假设相符的专家经验"),
-        PlanStep("similar_incidents", "rca", "recall similar past incidents from memory",
-                 "从记忆中召回相似的历史故障"),
-    )),
-)
-
 _PREFIX = {"en": "[rules] ", "zh": "[规则] "}
+
+
+Voice = Literal["offline", "team"]  # how a phase's thought is worded: the offline run's, or the team's
+
+
+def intent_kind(state: RunState) -> str:
+    """The pipeline's first phase: the kind of question (RunState.intent_kind), read once."""
+    if not state.intent_kind:
+        from ..followup import about_investigation
+
+        state.intent_kind = "followup" if about_investigation(state.question, state.context) else classify(state.question)
+    return state.intent_kind
 
 
 class OfflineBrain:
     label = "offline"
 
-    def __init__(self, plan: tuple[Phase, ...] = PLAN) -> None:
+    def __init__(self, plan: tuple[Phase, ...] = PLAN, voice: Voice = "offline") -> None:
         self.plan = plan
+        self.voice = voice
 
     async def step(self, state: RunState) -> AsyncIterator[Event | Decision]:
-        lang = state.language
         if not state.steps:
-            from ..followup import about_investigation
-
-            kind = "followup" if about_investigation(state.question, state.context) else classify(state.question)
-            state.ctx.cache["intent_kind"] = kind
+            kind = intent_kind(state)
             if kind == "followup":
                 yield self.followup(state)
                 return
             if kind == "knowledge" and "kb_search" in state.tools:
                 yield self.knowledge_search(state)
                 return
-        elif state.ctx.cache.get("intent_kind") == "followup":
+        elif state.intent_kind == "followup":
             yield self.followup(state)  # the follow-up's look-ups are done: the answer
             return
-        if state.ctx.cache.get("intent_kind") == "knowledge" and state.results_of("kb_search"):
+        if state.intent_kind == "knowledge" and state.results_of("kb_search"):
             yield self._answer_from_knowledge(state)
             return
-        done = {c.name for s in state.steps for c in s.calls}
         phases = [p for p in self.plan if any(step_applies(st, state) for st in p.steps)]
-        pending = [p for p in phases if any(step_applies(st, state) and st.tool not in done for st in p.steps)]
+        pending = [p for p in phases if pending_steps(p, state)]
         # Always keep one step for the answer.
         if pending and state.max_steps - len(state.steps) > 1:
             yield self.phase_decision(state, pending[0], len(phases) - len(pending) + 1, len(phases))
             return
-        yield self._conclude(state)
+        yield self._conclude(state)  # reflect, then report
 
     def phase_decision(self, state: RunState, phase: Phase, n: int, total: int) -> Decision:
         """The calls of one plan phase (its tools not yet run), with the thought that explains
         them; the first phase after describe_telemetry also echoes the window and services."""
         lang = state.language
         done = {c.name for s in state.steps for c in s.calls}
-        todo = [st for st in phase.steps if step_applies(st, state) and st.tool not in done]
+        todo = pending_steps(phase, state)
         thought = self._thought(lang, n, total, todo)
         if done == {"describe_telemetry"}:
             plan = agent_plan(state)
@@ -189,10 +152,10 @@ class OfflineBrain:
         flagged = flag_window(getattr(settings, "since", ""), getattr(settings, "until", ""), reference)
         if flagged is not None:
             state.ctx.window = flagged
-        state.ctx.cache["services"] = intent.services
+        state.ctx.cache["services"] = intent.services  # a tool input: collect reads it
         notes = data_notes(state.language, intent, unknown_services(state.question, components), components,
                            data_range, tz)
-        state.ctx.cache["data_notes"] = notes
+        state.data_notes = notes
         return " ".join([intent.echo(state.language, tz)] + notes).strip()
 
     def _answer_from_knowledge(self, state: RunState) -> Decision:
@@ -210,10 +173,17 @@ class OfflineBrain:
         return Decision(thought=thought, answer=answer, diagnosis=diagnosis, agent="host")
 
     def _thought(self, lang: str, n: int, total: int, todo: list[PlanStep]) -> str:
+        """The phase's thought in this brain's voice: the team's names every step's agent."""
+        team = self.voice == "team"
+        named = team or len(todo) > 1
         if lang == "zh":
-            jobs = "；".join(f"{st.agent}：{st.why_zh}" if len(todo) > 1 else st.why_zh for st in todo)
+            jobs = "；".join(f"{st.agent}：{st.why_zh}" if named else st.why_zh for st in todo)
+            if team:
+                return f"{_PREFIX['zh']}标准排查步骤：{jobs}。"
             return f"{_PREFIX['zh']}未配置模型，按标准排查计划执行（第 {n}/{total} 步）：{jobs}。"
-        jobs = "; ".join(f"{st.agent} agent: {st.why_en}" if len(todo) > 1 else st.why_en for st in todo)
+        jobs = "; ".join(f"{st.agent} agent: {st.why_en}" if named else st.why_en for st in todo)
+        if team:
+            return f"{_PREFIX['en']}Standard step: {jobs}."
         return f"{_PREFIX['en']}No model configured, so I follow the standard investigation plan (step {n} of {total}): {jobs}."
 
     def _arguments(self, tool: str, state: RunState) -> dict[str, Any]:
@@ -266,19 +236,38 @@ _ASKED_SIGNALS = (
 
 @dataclass(frozen=True)
 class AgentPlan:
-    """The data-source agents the host starts, and why the others stay idle."""
+    """The data-source agents the host starts, why the others stay idle, and where the
+    firing alerts point (agent -> alerts; copilot/alert_routing.py)."""
 
     idle: dict[str, str]  # agent -> reason ("no", "question") it is not started
+    alerted: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)  # agent -> (alert, component)
+    unheld: tuple[str, ...] = ()  # alerted agents whose signal the run does not hold
 
     def thought(self, lang: str) -> str:
-        if not self.idle:
-            return ""
         zh = lang == "zh"
-        why = {"no": ("数据中没有该信号", "the data holds none of its signal"),
-               "question": ("问题只问其他信号", "the question asks about other signals only")}
-        parts = [f"{agent}（{why[r][0]}）" if zh else f"{agent} ({why[r][1]})" for agent, r in self.idle.items()]
-        return (f"主控按问题和数据选择智能体，不启动：{'、'.join(parts)}。" if zh
-                else f"The host starts only the agents the question and data call for; not started: {', '.join(parts)}.")
+        parts_out: list[str] = []
+        if self.alerted:
+            names = _AGENT_NAMES_ZH if zh else {}
+            routes = [f"{names.get(a, a)}（{alert_list(al, lang)}）" if zh else f"{a} ({alert_list(al, lang)})"
+                      for a, al in self.alerted.items()]
+            parts_out.append(f"告警指向：{'；'.join(routes)}。" if zh else f"The firing alerts point to: {'; '.join(routes)}.")
+        if self.unheld:
+            what = "、".join(_AGENT_NAMES_ZH.get(a, a) for a in self.unheld) if zh else ", ".join(self.unheld)
+            parts_out.append(f"数据中没有告警所指的{what}信号，这些告警只能从其他信号判断。" if zh
+                             else f"The data holds no {what} signal the alerts point to; those alerts are judged "
+                             "from the other signals.")
+        if self.idle:
+            why = {"no": ("数据中没有该信号", "the data holds none of its signal"),
+                   "question": ("问题只问其他信号", "the question asks about other signals only")}
+            parts = [f"{agent}（{why[r][0]}）" if zh else f"{agent} ({why[r][1]})" for agent, r in self.idle.items()]
+            parts_out.append(f"主控按问题和数据选择智能体，不启动：{'、'.join(parts)}。" if zh
+                             else f"The host starts only the agents the question and data call for; not started: "
+                             f"{', '.join(parts)}.")
+        return " ".join(parts_out)
+
+
+_AGENT_NAMES_ZH = {"metrics": "指标", "logs": "日志", "traces": "调用链", "changes": "变更", "platform": "Kubernetes",
+                   "database": "数据库"}
 
 
 def agent_plan(state: RunState) -> AgentPlan | None:
@@ -287,9 +276,8 @@ def agent_plan(state: RunState) -> AgentPlan | None:
     Kubernetes-only dump: none of the four), and a question that names some signals
     only ("what do the logs of payment say since 10:00?") starts those agents only.
     None before describe_telemetry (then every agent may run)."""
-    cached = state.ctx.cache.get("agent_plan")
-    if isinstance(cached, AgentPlan):
-        return cached
+    if state.agent_plan is not None:
+        return state.agent_plan
     described = [r for r in state.results_of("describe_telemetry") if r.status == "ok" and isinstance(r.data, dict)]
     if not described:
         return None
@@ -300,9 +288,20 @@ def agent_plan(state: RunState) -> AgentPlan | None:
     idle = {agent: "no" for agent in SIGNAL_AGENTS if not held[agent]}
     if asked and any(held[a] for a in asked):
         idle.update({agent: "question" for agent in SIGNAL_AGENTS if agent not in asked and agent not in idle})
-    plan = AgentPlan(idle)
-    state.ctx.cache["agent_plan"] = plan
+    holds = {**held, "platform": bool(data.get("platform")), "database": _holds_database(state)}
+    route = route_alerts((f.signal, f.component, (f.details.description or "")
+                          if isinstance(f.details, (AlertEvidence, ItemEvidence)) else "")
+                         for f in state.ctx.findings if f.source == "alerts")
+    unheld = tuple(a for a in route.agents() if not holds.get(a, True))
+    plan = state.agent_plan = AgentPlan(idle, {a: al for a, al in route.by_agent.items() if holds.get(a, True)},
+                                        unheld)
     return plan
+
+
+def pending_steps(phase: Phase, state: RunState) -> list[PlanStep]:
+    """The steps of a phase that apply to this run and whose tool has not run yet."""
+    done = {c.name for s in state.steps for c in s.calls}
+    return [st for st in phase.steps if step_applies(st, state) and st.tool not in done]
 
 
 def step_applies(step: PlanStep, state: RunState) -> bool:
@@ -322,6 +321,11 @@ def step_applies(step: PlanStep, state: RunState) -> bool:
         return True
     telemetry = state.ctx.cache.get("telemetry")  # or the collected telemetry's meta (e.g. "database")
     return telemetry is not None and bool(getattr(telemetry, "meta", {}).get(step.needs))
+
+
+def _holds_database(state: RunState) -> bool:
+    telemetry = state.ctx.cache.get("telemetry")
+    return telemetry is not None and bool(getattr(telemetry, "meta", {}).get("database"))
 
 
 def write_report(state: RunState, causes: list[RootCause], notes: list[str]) -> Diagnosis:
@@ -353,7 +357,7 @@ def write_report(state: RunState, causes: list[RootCause], notes: list[str]) -> 
     report = build_report(
         diagnosis, state.language, knowledge=knowledge_entries(state), reflection=notes,
             recalled=recalled_incidents(state),
-        data=" — ".join(x for x in [state.ctx.data_label, " ".join(state.ctx.cache.get("data_notes", []))] if x)
+        data=" — ".join(x for x in [state.ctx.data_label, " ".join(state.data_notes)] if x)
     )
     diagnosis.report = report
     diagnosis.answer = render_markdown(report)

@@ -1,5 +1,5 @@
-"""The team brain: issue 5's roles as phases of the one agent loop; with a model, the
-data-source agents and the RCA agent act (issue 15).
+"""The team brain: issue 5's roles over the pipeline's phases (copilot/pipeline.py) in the
+one agent loop; with a model, the data-source agents and the RCA agent act (issue 15).
 
     host          describe_telemetry; the window and services read by rules (as offline)
     data-sources  the four detectors, concurrently (as offline); then the data-source
@@ -28,25 +28,28 @@ general knowledge; the answer ends with a line saying which source it used.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from datetime import tzinfo
 from typing import Any, AsyncIterator, Callable
 
 from ..config import Settings
 from ..diagnosis import Diagnosis, RootCause, significant
 from ..errors import ModelError, ModelUnreachable
 from ..events import AnswerDelta, Event, ModelFailed, ThoughtDelta
-from ..intent import classify
 from ..knowledge_answer import knowledge_answer
 from ..source_names import local_only, named_note
+from ..tools import ToolResult
+from ..timefmt import hhmm_zone
 from ..kinds import prompt_kinds
 from ..prompts import load_prompt
 from ..reflection import reflect
 from ..report import render_markdown, summary_head
 from . import team_inputs as inputs
 from . import team_roles as roles
-from .base import Decision, RunState, ToolCall
+from ..pipeline import PLAN, ModelPolicy, Phase, RulePolicy, phase, tool_phases
+from .base import Decision, RunState, StreamedThought, ToolCall
 from .llm import fill
 from .llm_client import ChatClient
-from .offline import PLAN, OfflineBrain, PlanStep, rule_ranking, step_applies, write_report
+from .offline import OfflineBrain, pending_steps, intent_kind, rule_ranking, write_report
 from .team_loop import LoopBudget, RoleBrain, RoleLoop
 from .team_model import Reply, RoleModel, read_json_object
 
@@ -59,20 +62,9 @@ AFTER_DRILL = 5  # steps a run needs after the drill-down: re-rank, knowledge, r
 _AGENT_OF = (("metric", "metrics"), ("prom", "metrics"), ("log", "logs"), ("trace", "traces"), ("change", "changes"))
 
 
-class _RulePlan(OfflineBrain):
-    """The offline brain's phases, explained as the team's rule-driven steps."""
-
-    def _thought(self, lang: str, n: int, total: int, todo: list[PlanStep]) -> str:
-        if lang == "zh":
-            jobs = "；".join(f"{st.agent}：{st.why_zh}" for st in todo)
-            return f"[规则] 标准排查步骤：{jobs}。"
-        jobs = "; ".join(f"{st.agent} agent: {st.why_en}" for st in todo)
-        return f"[rules] Standard step: {jobs}."
-
-
 @dataclass
 class _Run:
-    """What the team remembers across the steps of one run."""
+    """What the team remembers across the steps of one run (kept in RunState.memory)."""
 
     state: RunState
     rounds: int = 0
@@ -93,36 +85,29 @@ class _Run:
     rule_lookups: bool = False  # a follow-up's rule look-ups have run
 
 
-class _Thinking:
-    """One step's thought, as streamed: what was sent as ThoughtDelta is the thought."""
+@dataclass
+class _Followup:
+    """What a follow-up step reads: the look-ups done so far and the rules' answer."""
 
-    def __init__(self, index: int) -> None:
-        self.index = index
-        self.text = ""
-
-    def say(self, text: str) -> ThoughtDelta | None:
-        text = text.strip()
-        if not text:
-            return None
-        sep = " " if self.text and not self.text.endswith((" ", "\n")) else ""
-        self.text += sep + text
-        return ThoughtDelta(self.index, sep + text)
-
-    def streamed(self, delta: ThoughtDelta, first: bool) -> ThoughtDelta:
-        """A delta of model text; the first one of a call is set off from what came before."""
-        if first and self.text and not self.text.endswith((" ", "\n")):
-            delta = ThoughtDelta(delta.step, " " + delta.text)
-        self.text += delta.text
-        return delta
+    tz: tzinfo
+    done: list[tuple[ToolCall, ToolResult]]  # the look-ups done, with their results
+    lines: list[str]  # one line per look-up
+    merged: dict[str, Any]  # the investigation's diagnosis with the look-ups' findings
+    rules_answer: str
 
 
 class TeamBrain:
-    def __init__(self, settings: Settings, *, client: ChatClient | None = None) -> None:
+    """The pipeline (copilot/pipeline.py) with the team's roles: the rules take the plan's
+    phases (an OfflineBrain in the team's voice), the model is consulted at the decision
+    points of pipeline.ModelPolicy. The brain keeps no state of a run: that is RunState.memory."""
+
+    def __init__(self, settings: Settings, *, client: ChatClient | None = None,
+                 plan: tuple[Phase, ...] = PLAN) -> None:
         self.settings = settings
         self.model = RoleModel(settings, client)
         self.label = settings.model or "default"
-        self.plan = _RulePlan()
-        self._run: _Run | None = None
+        self.plan = plan
+        self.rules: RulePolicy = OfflineBrain(plan, voice="team")
 
     # -- helpers ---------------------------------------------------------------------
     def _lang(self, state: RunState) -> str:
@@ -134,7 +119,7 @@ class TeamBrain:
         return fill(load_prompt(name), language=language, fault_kinds=prompt_kinds(), **values)
 
     async def _ask(
-        self, run: _Run, thinking: _Thinking, role: str, messages: list[dict[str, str]], *,
+        self, run: _Run, thinking: StreamedThought, role: str, messages: list[dict[str, str]], *,
         schema: dict[str, Any] | None = None, stream_as: str = "thought",
     ) -> AsyncIterator[Event | Reply | None]:
         """One model call; yields events and then the Reply, or None when the model failed
@@ -143,7 +128,7 @@ class TeamBrain:
                                                                        stream_as=stream_as)):
             yield item
 
-    async def _guarded(self, run: _Run, thinking: _Thinking, items: AsyncIterator[Any],
+    async def _guarded(self, run: _Run, thinking: StreamedThought, items: AsyncIterator[Any],
                        on_failure: Callable[[], None] | None = None) -> AsyncIterator[Any]:
         """Pass a model call's items on (streamed thoughts joined to the step's thought); when
         the model fails after earlier calls had worked, say so once and yield None: the run
@@ -173,7 +158,7 @@ class TeamBrain:
             yield None
 
     @staticmethod
-    async def _finish(thinking: _Thinking, decision: Decision) -> AsyncIterator[Event | Decision]:
+    async def _finish(thinking: StreamedThought, decision: Decision) -> AsyncIterator[Event | Decision]:
         """Close a step: when it streamed, the rest of the thought streams too, so the
         step's thought is exactly what the user watched arrive."""
         if thinking.text:
@@ -189,10 +174,16 @@ class TeamBrain:
             return f"> ⚠ 模型 {self.label} 在排查途中不可用（{run.model_error}）；以下为规则得出的结果。\n\n"
         return f"> ⚠ The model {self.label} became unavailable mid-run ({run.model_error}); what follows is the rules' result.\n\n"
 
-    def _run_for(self, state: RunState) -> _Run:
-        if self._run is None or self._run.state is not state:
-            self._run = _Run(state)
-        return self._run
+    @staticmethod
+    def _run_for(state: RunState) -> _Run:
+        """This run's memory, kept on the run (one brain may serve several runs at once)."""
+        if not isinstance(state.memory, _Run):
+            state.memory = _Run(state)
+        return state.memory
+
+    @staticmethod
+    def _remaining(state: RunState) -> int:
+        return state.max_steps - len(state.steps)
 
     async def ready(self) -> None:
         """Name the model before the run header is shown (the server's first model when none is set)."""
@@ -204,34 +195,65 @@ class TeamBrain:
         run = self._run_for(state)
         if not self.model.model:
             self.label = await self.model.ensure_model()
-        thinking = _Thinking(state.step_index)
-        if not state.steps:
-            from ..followup import about_investigation
-
-            followup = about_investigation(state.question, state.context)
-            state.ctx.cache["intent_kind"] = "followup" if followup else classify(state.question)
-        if state.ctx.cache.get("intent_kind") == "followup":
+        thinking = StreamedThought(state.step_index)
+        kind = intent_kind(state) if not state.steps else state.intent_kind
+        if kind == "followup":
             async for item in self._followup(state, run, thinking):
                 yield item
             return
-        if not state.steps:
-            if state.ctx.cache["intent_kind"] == "knowledge" and "kb_search" in state.tools:
-                yield self.plan.knowledge_search(state)
-                return
-        if state.ctx.cache.get("intent_kind") == "knowledge":
+        if kind == "knowledge" and not state.steps and "kb_search" in state.tools:
+            yield self.rules.knowledge_search(state)
+            return
+        if kind == "knowledge":
             async for item in self._answer_question(state, run, thinking):
                 yield item
             return
-        async for item in self._investigate(state, run, thinking):
+        async for item in self._investigate(state, thinking):
             yield item
 
-    async def _investigate(self, state: RunState, run: _Run, thinking: _Thinking) -> AsyncIterator[Event | Decision]:
-        remaining = state.max_steps - len(state.steps)
-        done = {c.name for s in state.steps for c in s.calls}
-        for n, phase in enumerate(PLAN[:2], 1):  # host, then the data-source agents
-            if remaining > 1 and any(step_applies(st, state) and st.tool not in done for st in phase.steps):
-                yield self.plan.phase_decision(state, phase, n, len(PLAN))
+    async def _investigate(self, state: RunState, thinking: StreamedThought) -> AsyncIterator[Event | Decision]:
+        """One step of an investigation: the first phase of the pipeline with work left takes it."""
+        model: ModelPolicy = self  # where the model is consulted (copilot/pipeline.py)
+        phases = (
+            self._rule_phase("describe"),  # the host: describe_telemetry (rules)
+            self._rule_phase("detect"),  # the data-source agents' detectors (rules)
+            self._drill_notes,  # what the last drill-down round brought, for this step's thought
+            self._rule_phase("rank", finish=True),  # rank_root_causes (rules)
+            model.drill_down,  # the data-source agents' drill-down (model)
+            self._rerank,  # rank again when the drill-down found more (rules)
+            self._rule_phase("consult", finish=True),  # kb_search + similar_incidents (rules)
+            model.rank,  # the RCA agent's ranking (model, rules as floor)
+            model.reflect,  # the verdict on the leading hypothesis (model)
+            model.summarise,  # the report, with the model's summary
+        )
+        for take in phases:
+            async for item in take(state, thinking):
+                yield item
+                if isinstance(item, Decision):
+                    return
+
+    def _rule_phase(self, name: str, *, finish: bool = False) -> Callable[[RunState, StreamedThought],
+                                                                              AsyncIterator[Event | Decision]]:
+        """A phase of the plan the rules take: its tools that apply and have not run, while a
+        step is left for the answer (none when the plan leaves the phase out)."""
+        async def take(state: RunState, thinking: StreamedThought) -> AsyncIterator[Event | Decision]:
+            found = phase(name, self.plan)
+            if found is None or self._remaining(state) <= 1 or not pending_steps(found, state):
                 return
+            if name == "rank":
+                self._run_for(state).ranked_keys = self._keys(state)
+            phases = tool_phases(self.plan)
+            decision = self.rules.phase_decision(state, found, phases.index(found) + 1, len(phases))
+            if not finish:
+                yield decision
+                return
+            async for item in self._finish(thinking, decision):
+                yield item
+        return take
+
+    async def _drill_notes(self, state: RunState, thinking: StreamedThought) -> AsyncIterator[Event | Decision]:
+        """Close the drill-down round the last step ran, and say what it brought."""
+        run = self._run_for(state)
         if run.round_open:
             self._close_round(state, run)
         for note in run.carry:
@@ -239,45 +261,19 @@ class TeamBrain:
             if delta:
                 yield delta
         run.carry = []
-        if "rank_root_causes" in state.tools and remaining > 1 and "rank_root_causes" not in done:
-            run.ranked_keys = self._keys(state)
-            async for item in self._finish(thinking, self.plan.phase_decision(state, PLAN[2], 3, len(PLAN))):
-                yield item
+
+    async def _rerank(self, state: RunState, thinking: StreamedThought) -> AsyncIterator[Event | Decision]:
+        """rank_root_causes again when the drill-down changed the findings since the ranking."""
+        run = self._run_for(state)
+        if phase("rank", self.plan) is None or "rank_root_causes" not in state.tools or self._remaining(state) <= 1 \
+                or run.ranked_keys in (None, self._keys(state)):
             return
-        if self._may_drill(state, run, remaining):
-            decision: Decision | None = None
-            async for item in self._drill(state, run, thinking):
-                if isinstance(item, Decision):
-                    decision = item
-                else:
-                    yield item
-            if decision is not None:
-                async for item in self._finish(thinking, decision):
-                    yield item
-                return
-        if "rank_root_causes" in state.tools and remaining > 1 and run.ranked_keys not in (None, self._keys(state)):
-            run.ranked_keys = self._keys(state)
-            decision = Decision(
-                thought=("[规则] 下钻带来了新发现，重新排序根因。" if self._lang(state) == "zh"
-                         else "[rules] The drill-down brought new findings; ranking the root causes again."),
-                calls=[ToolCall("", "rank_root_causes", {}, "rca")], agent="rca")
-            async for item in self._finish(thinking, decision):
-                yield item
-            return
-        if remaining > 1 and any(st.tool in state.tools and st.tool not in done for st in PLAN[3].steps):
-            async for item in self._finish(thinking, self.plan.phase_decision(state, PLAN[3], 4, len(PLAN))):
-                yield item
-            return
-        usable = not run.model_error and run.causes is None
-        if usable and remaining > 2 and (rule_ranking(state) or state.ctx.findings):
-            async for item in self._rank_with_model(state, run, thinking):
-                yield item
-            return
-        if run.final is None and run.causes is not None and not run.model_error and remaining > 1:
-            async for item in self._reflect(state, run, thinking):
-                yield item
-            return
-        async for item in self._report(state, run, thinking):
+        run.ranked_keys = self._keys(state)
+        decision = Decision(
+            thought=("[规则] 下钻带来了新发现，重新排序根因。" if self._lang(state) == "zh"
+                     else "[rules] The drill-down brought new findings; ranking the root causes again."),
+            calls=[ToolCall("", "rank_root_causes", {}, "rca")], agent="rca")
+        async for item in self._finish(thinking, decision):
             yield item
 
     # -- data-source agents: the drill-down --------------------------------------------
@@ -332,7 +328,7 @@ class TeamBrain:
         loop = run.loops[role] = RoleLoop.open(role, state, tools, brain, budget)
         return loop
 
-    async def _loop_step(self, state: RunState, run: _Run, loop: RoleLoop, thinking: _Thinking,
+    async def _loop_step(self, state: RunState, run: _Run, loop: RoleLoop, thinking: StreamedThought,
                          intro: str) -> AsyncIterator[Event | Decision | None]:
         """One model call of a role's loop; yields events, then its Decision, or None when
         the model failed after earlier calls had worked (the run goes on with rules)."""
@@ -354,11 +350,27 @@ class TeamBrain:
             f"Components: {', '.join(inputs.known_components(state))}",
             "Findings:\n" + inputs.findings_text(inputs.shown_findings(state.ctx.findings, ranking)),
             "Rule ranking:\n" + inputs.ranking_text(ranking),
+            *inputs.alert_route_text(state),
             "Done already:\n" + "\n".join(f"- {c.name} {c.arguments}" for c in done),
         ])
 
     # -- data-source agents: the drill-down loop ---------------------------------------
-    async def _drill(self, state: RunState, run: _Run, thinking: _Thinking) -> AsyncIterator[Event | Decision]:
+    async def drill_down(self, state: RunState, thinking: StreamedThought) -> AsyncIterator[Event | Decision]:
+        """pipeline.ModelPolicy: the data-source agents' next drill-down calls, or none (they stop)."""
+        run = self._run_for(state)
+        if not self._may_drill(state, run, self._remaining(state)):
+            return
+        decision: Decision | None = None
+        async for item in self._drill(state, run, thinking):
+            if isinstance(item, Decision):
+                decision = item
+            else:
+                yield item
+        if decision is not None:
+            async for item in self._finish(thinking, decision):
+                yield item
+
+    async def _drill(self, state: RunState, run: _Run, thinking: StreamedThought) -> AsyncIterator[Event | Decision]:
         zh = self._lang(state) == "zh"
         loop = self._loop(state, run, "data-sources")
         if loop.spent():
@@ -385,6 +397,32 @@ class TeamBrain:
             if delta:
                 yield delta
             return
+        calls, skipped = self._drill_calls(state, loop, decision)
+        if not calls:
+            run.drilling = False
+            loop.closed = True
+            note = (f"[规则] 忽略无效或重复的下钻调用（{', '.join(skipped)}），不再下钻。" if zh
+                    else f"[rules] Skipped drill-down calls that were unknown or repeated ({', '.join(skipped)}); no more drill-down.")
+            delta = thinking.say(note)
+            if delta:
+                yield delta
+            return
+        run.rounds += 1
+        run.round_open = True
+        run.drill_steps.append(state.step_index)
+        run.keys_before = set(self._keys(state))
+        loop.took(state.step_index, decision.thought)
+        what = ", ".join(f"{c.name}({', '.join(f'{k}={v}' for k, v in c.arguments.items())})" for c in calls)
+        note = (f"下钻（第 {run.rounds}/{MAX_ROUNDS} 轮）：{what}。" if zh
+                else f"Drill-down (round {run.rounds} of {MAX_ROUNDS}): {what}.")
+        if skipped:
+            note += f" (skipped: {', '.join(skipped)})"
+        yield Decision(thought=note, calls=calls, agent="data-sources")
+
+    @staticmethod
+    def _drill_calls(state: RunState, loop: RoleLoop, decision: Decision) -> tuple[list[ToolCall], list[str]]:
+        """The model's drill-down calls that may run (its own tools, a known component, not
+        done before, at most MAX_DRILL_CALLS), and what was skipped and why."""
         components = inputs.known_components(state)
         seen = {inputs.call_key(c.name, c.arguments) for s in state.steps for c in s.calls}
         calls: list[ToolCall] = []
@@ -409,26 +447,7 @@ class TeamBrain:
                 continue
             seen.add(key)
             calls.append(ToolCall(call.id, name, args, _agent_of(name)))
-        if not calls:
-            run.drilling = False
-            loop.closed = True
-            note = (f"[规则] 忽略无效或重复的下钻调用（{', '.join(skipped)}），不再下钻。" if zh
-                    else f"[rules] Skipped drill-down calls that were unknown or repeated ({', '.join(skipped)}); no more drill-down.")
-            delta = thinking.say(note)
-            if delta:
-                yield delta
-            return
-        run.rounds += 1
-        run.round_open = True
-        run.drill_steps.append(state.step_index)
-        run.keys_before = set(self._keys(state))
-        loop.took(state.step_index, decision.thought)
-        what = ", ".join(f"{c.name}({', '.join(f'{k}={v}' for k, v in c.arguments.items())})" for c in calls)
-        note = (f"下钻（第 {run.rounds}/{MAX_ROUNDS} 轮）：{what}。" if zh
-                else f"Drill-down (round {run.rounds} of {MAX_ROUNDS}): {what}.")
-        if skipped:
-            note += f" (skipped: {', '.join(skipped)})"
-        yield Decision(thought=note, calls=calls, agent="data-sources")
+        return calls, skipped
 
     # -- the RCA agent ---------------------------------------------------------------
     def _rca_opening(self, state: RunState) -> str:
@@ -449,11 +468,17 @@ class TeamBrain:
             "Similar past incidents:\n" + ("\n".join(similar) or "(none)"),
         ])
 
-    async def _rank_with_model(self, state: RunState, run: _Run, thinking: _Thinking) -> AsyncIterator[Event | Decision]:
+    async def rank(self, state: RunState, thinking: StreamedThought) -> AsyncIterator[Event | Decision]:
+        """pipeline.ModelPolicy: the RCA agent's tool calls, then its ranking (rules as floor)."""
+        run = self._run_for(state)
+        usable = not run.model_error and run.causes is None
+        if usable and self._remaining(state) > 2 and (rule_ranking(state) or state.ctx.findings):
+            async for item in self._rank_with_model(state, run, thinking):
+                yield item
+
+    async def _rank_with_model(self, state: RunState, run: _Run, thinking: StreamedThought) -> AsyncIterator[Event | Decision]:
         zh = self._lang(state) == "zh"
         rules = rule_ranking(state)
-        components = inputs.known_components(state)
-        findings = list(state.ctx.findings)
         loop = self._loop(state, run, "rca")
         decision: Decision | None = None
         if not loop.spent():
@@ -488,7 +513,18 @@ class TeamBrain:
                                                               agent="rca")):
                 yield item
             return
-        data, problem = read_json_object(decision.answer)
+        note = self._read_ranking(state, run, decision.answer)
+        async for item in self._finish(thinking, Decision(thought=note, agent="rca")):
+            yield item
+
+    def _read_ranking(self, state: RunState, run: _Run, answer: str) -> str:
+        """The RCA agent's concluding ranking, merged with the rules' and held to their floor
+        (run.causes), with a novel fault's note (run.novel); returns the step's thought."""
+        zh = self._lang(state) == "zh"
+        rules = rule_ranking(state)
+        components = inputs.known_components(state)
+        findings = list(state.ctx.findings)
+        data, problem = read_json_object(answer)
         model_causes, why = roles.read_rca(data, components, findings)
         problem = problem or why
         run.cited = roles.cited_evidence(data, components, findings)
@@ -512,12 +548,17 @@ class TeamBrain:
             if novel:
                 run.novel = novel_note(zh, mechanism, confirm)
                 note += " " + run.novel
-        async for item in self._finish(thinking, Decision(thought=note, agent="rca")):
-            yield item
-
+        return note
 
     # -- reflection ------------------------------------------------------------------
-    async def _reflect(self, state: RunState, run: _Run, thinking: _Thinking) -> AsyncIterator[Event | Decision]:
+    async def reflect(self, state: RunState, thinking: StreamedThought) -> AsyncIterator[Event | Decision]:
+        """pipeline.ModelPolicy: the verdict on the leading hypothesis (keep, revise, demote)."""
+        run = self._run_for(state)
+        if run.final is None and run.causes is not None and not run.model_error and self._remaining(state) > 1:
+            async for item in self._reflect(state, run, thinking):
+                yield item
+
+    async def _reflect(self, state: RunState, run: _Run, thinking: StreamedThought) -> AsyncIterator[Event | Decision]:
         zh = self._lang(state) == "zh"
         findings = list(state.ctx.findings)
         reviewed, notes = reflect(run.causes or [], findings)
@@ -526,29 +567,7 @@ class TeamBrain:
             async for item in self._finish(thinking, Decision(thought="", agent="reflection")):
                 yield item
             return
-        top = reviewed[0]
-        by_id = {f.id: f for f in findings}
-        evidence = [by_id[e] for e in top.evidence if e in by_id][:6]
-        own = [f for f in findings if f.component == top.component]
-        onsets = [f.onset for f in significant(findings) if f.onset is not None and f.source != "changes"]
-        own_onsets = [f.onset for f in own if f.onset is not None and f.source != "changes"]
-        edges = inputs.call_graph(state)
-        callers = sorted({a for a, b in edges if b == top.component})
-        callees = sorted({b for a, b in edges if a == top.component})
-        sick = {f.component for f in findings if f.source != "changes"}
-        user = "\n\n".join([
-            f"Leading hypothesis: {top.component} / {top.fault_type} (confidence {top.confidence:.2f})",
-            "Its evidence:\n" + inputs.findings_text(evidence or own[:6]),
-            "Rule checks:\n" + "\n".join(f"- {n}" for n in notes[:3]),
-            f"Earliest anomaly overall: {inputs.hhmm(min(onsets)) if onsets else 'unknown'}; "
-            f"first anomaly of {top.component}: {inputs.hhmm(min(own_onsets)) if own_onsets else 'unknown'}",
-            f"Callers of {top.component}: " + (", ".join(f"{c} ({'anomalous' if c in sick else 'healthy'})"
-                                                    for c in callers) or "none"),
-            f"Callees of {top.component}: " + (", ".join(f"{c} ({'anomalous' if c in sick else 'healthy'})"
-                                                    for c in callees) or "none"),
-            "Runner-up: " + (f"{reviewed[1].component} / {reviewed[1].fault_type} ({reviewed[1].confidence:.2f})"
-                             if len(reviewed) > 1 else "none"),
-        ])
+        user = _reflection_facts(state, reviewed, notes)
         components = inputs.known_components(state)
         schema = {
             "type": "object",
@@ -587,7 +606,9 @@ class TeamBrain:
             yield item
 
     # -- the report agent --------------------------------------------------------------
-    async def _report(self, state: RunState, run: _Run, thinking: _Thinking) -> AsyncIterator[Event | Decision]:
+    async def summarise(self, state: RunState, thinking: StreamedThought) -> AsyncIterator[Event | Decision]:
+        """pipeline.ModelPolicy: the five-section report (rules), with the model's summary."""
+        run = self._run_for(state)
         zh = self._lang(state) == "zh"
         if run.final is not None:
             causes, notes = run.final, run.notes
@@ -611,36 +632,51 @@ class TeamBrain:
                                                               diagnosis=diagnosis, agent="report")):
                 yield item
             return
-        report = diagnosis.report
-        valid = {f.id for f in diagnosis.findings}
-        head = summary_head(report)
         reply: Reply | None = None
+        async for asked in self._ask_summary(state, run, thinking, diagnosis):
+            if isinstance(asked, Reply):
+                reply = asked
+            else:
+                yield asked
+        if reply is not None and reply.text:
+            thought += self._take_summary(zh, reply.text, diagnosis)
+        async for item in self._finish(thinking, Decision(thought=thought, answer=diagnosis.answer,
+                                                          diagnosis=diagnosis, agent="report")):
+            yield item
+
+    async def _ask_summary(self, state: RunState, run: _Run, thinking: StreamedThought,
+                           diagnosis: Diagnosis) -> AsyncIterator[Event | Reply]:
+        """The model's summary, streamed as the answer after the report's head; then its Reply."""
+        report = diagnosis.report
+        head = summary_head(report)
         started = False
         async for asked in self._ask(run, thinking, "report", _chat(self._system("report", state), inputs.summary_facts(report, diagnosis)),
                                     stream_as="answer"):
-            if isinstance(asked, Reply):
-                reply = asked
-            elif isinstance(asked, AnswerDelta) and not started:
+            if isinstance(asked, AnswerDelta) and not started:
                 started = True
                 yield AnswerDelta(head + asked.text)
             elif asked is not None:
                 yield asked
-        if reply is not None and reply.text:
-            summary, removed = roles.filter_citations(roles.trim_summary(reply.text), valid)
-            if summary and not roles.cited(summary, valid):
-                summary = ""
-                thought += ("（模型摘要未引用任何证据编号，已舍弃）" if zh
-                            else " (the model's summary cited no evidence id, so it was dropped)")
-            if summary:
-                report["summary"] = summary
-                report["summary_model"] = self.label
-                diagnosis.answer = render_markdown(report)
-            if removed:
-                thought += (f"（已删除无证据支持的引用：{', '.join(removed)}）" if zh
-                            else f" (dropped citations no finding backs: {', '.join(removed)})")
-        async for item in self._finish(thinking, Decision(thought=thought, answer=diagnosis.answer,
-                                                          diagnosis=diagnosis, agent="report")):
-            yield item
+
+    def _take_summary(self, zh: bool, text: str, diagnosis: Diagnosis) -> str:
+        """Put the model's summary into the report when it cites evidence; what the step's
+        thought adds about what was dropped."""
+        report = diagnosis.report
+        valid = {f.id for f in diagnosis.findings}
+        thought = ""
+        summary, removed = roles.filter_citations(roles.trim_summary(text), valid)
+        if summary and not roles.cited(summary, valid):
+            summary = ""
+            thought += ("（模型摘要未引用任何证据编号，已舍弃）" if zh
+                        else " (the model's summary cited no evidence id, so it was dropped)")
+        if summary:
+            report["summary"] = summary
+            report["summary_model"] = self.label
+            diagnosis.answer = render_markdown(report)
+        if removed:
+            thought += (f"（已删除无证据支持的引用：{', '.join(removed)}）" if zh
+                        else f" (dropped citations no finding backs: {', '.join(removed)})")
+        return thought
 
     # -- follow-up questions --------------------------------------------------------------
     def _followup_opening(self, state: RunState, rules_answer: str) -> str:
@@ -650,7 +686,7 @@ class TeamBrain:
         findings = [Finding.from_dict(f) for f in context.get("findings", []) if isinstance(f, dict)]
         causes = [RootCause.from_dict(c) for c in context.get("root_causes", []) if isinstance(c, dict)]
         summary = str((context.get("report") or {}).get("summary") or "")
-        lines = [f"{f.id} ({f.source}, {f.component}, {inputs.hhmm(f.onset) if f.onset else 'no onset'}): {f.summary}"
+        lines = [f"{f.id} ({f.source}, {f.component}, {hhmm_zone(f.onset) if f.onset else 'no onset'}): {f.summary}"
                  for f in inputs.shown_findings(findings, causes, 20)]
         history = [f"{t['role']}: {t['content'][:1500]}" for t in state.history[-4:]
                    if t.get("role") in ("user", "assistant") and t.get("content")]
@@ -677,24 +713,16 @@ class TeamBrain:
             loop = run.loops["followup"] = RoleLoop.open("followup", state, tools, brain, budget)
         return loop
 
-    async def _followup(self, state: RunState, run: _Run, thinking: _Thinking) -> AsyncIterator[Event | Decision]:
+    async def _followup(self, state: RunState, run: _Run, thinking: StreamedThought) -> AsyncIterator[Event | Decision]:
         """A follow-up about the current investigation, as a bounded tool loop: the model may
         look data up (changes near a time, a component's logs or metrics) with the read-only
         detectors, and answers from the findings, ranking and what it looked up, citing ids.
         The rules' floor: the look-ups the rules map the question to run when the model made
         none, and the rules answer when the model cites nothing or fails."""
-        from ..followup import LOOKUP_AGENTS, answer_followup, lookup_line, lookups, with_lookups
-        from ..timezones import local_zone
-
         zh = self._lang(state) == "zh"
-        context = state.context or {}
-        tz = local_zone(state.ctx.settings)
-        done = [(c, r) for s in state.steps for c, r in zip(s.calls, s.results)]
-        lines = [lookup_line(c.name, c.arguments, r.status, r.output) for c, r in done]
-        merged = with_lookups(context, [f for _, r in done for f in r.findings])
-        rules_answer = answer_followup(state.question, merged, self._lang(state), tz, lines)
-        loop = self._followup_loop(state, run, rules_answer)
-        remaining = state.max_steps - len(state.steps)
+        asked = self._followup_inputs(state)
+        loop = self._followup_loop(state, run, asked.rules_answer)
+        remaining = self._remaining(state)
         decision: Decision | None = None
         failed = ""
         if not loop.spent() and not run.model_error:
@@ -708,9 +736,35 @@ class TeamBrain:
             except ModelError as exc:  # the findings are here: the rules can still answer
                 failed = str(exc)
         failed = failed or run.model_error
-        if decision is not None and decision.calls and remaining > 1:
-            components = sorted({str(f.get("component")) for f in merged.get("findings", []) if isinstance(f, dict)})
-            seen = {inputs.call_key(c.name, c.arguments) for c, _ in done}
+        step = (self._followup_lookups(state, run, loop, decision, asked) if remaining > 1 else None) \
+            or self._followup_answer(state, loop, decision, failed, asked)
+        if not step.thought and not step.calls and step.answer is None:
+            yield step  # an unreadable reply: an empty step, and the loop asks again
+            return
+        async for item in self._finish(thinking, step):
+            yield item
+
+    def _followup_inputs(self, state: RunState) -> _Followup:
+        from ..followup import answer_followup, lookup_line, with_lookups
+        from ..timezones import local_zone
+
+        tz = local_zone(state.ctx.settings)
+        done = [(c, r) for s in state.steps for c, r in zip(s.calls, s.results)]
+        lines = [lookup_line(c.name, c.arguments, r.status, r.output) for c, r in done]
+        merged = with_lookups(state.context or {}, [f for _, r in done for f in r.findings])
+        rules_answer = answer_followup(state.question, merged, self._lang(state), tz, lines)
+        return _Followup(tz, done, lines, merged, rules_answer)
+
+    def _followup_lookups(self, state: RunState, run: _Run, loop: RoleLoop, decision: Decision | None,
+                          asked: _Followup) -> Decision | None:
+        """The look-ups a follow-up takes this step: the model's (valid, not done before), else
+        the rules' on the first step when the model made none; None: time to answer."""
+        from ..followup import LOOKUP_AGENTS, lookups
+
+        zh = self._lang(state) == "zh"
+        done = {inputs.call_key(c.name, c.arguments) for c, _ in asked.done}
+        if decision is not None and decision.calls:
+            components = sorted({str(f.get("component")) for f in asked.merged.get("findings", []) if isinstance(f, dict)})
             calls: list[ToolCall] = []
             for call in decision.calls[:2]:
                 args = dict(call.arguments)
@@ -721,59 +775,58 @@ class TeamBrain:
                     if comp is None:
                         continue
                     args["component"] = comp
-                if inputs.call_key(call.name, args) in seen:
+                if inputs.call_key(call.name, args) in done:
                     continue
                 calls.append(ToolCall(call.id, call.name, args, LOOKUP_AGENTS[call.name]))
             if calls:
                 loop.took(state.step_index, decision.thought)
                 what = ", ".join(f"{c.name}({', '.join(f'{k}={v}' for k, v in c.arguments.items())})" for c in calls)
-                note = f"追问需要补充查询：{what}。" if zh else f"The follow-up looks up: {what}."
-                async for item in self._finish(thinking, Decision(thought=note, calls=calls, agent="host")):
-                    yield item
-                return
-        wanted = [w for w in lookups(state.question, context, set(loop.tool_names), tz)
-                  if inputs.call_key(w.tool, w.arguments) not in {inputs.call_key(c.name, c.arguments) for c, _ in done}]
-        if not done and wanted and not run.rule_lookups and remaining > 1:
-            run.rule_lookups = True  # the floor: the data the question asks about is looked up
-            if decision is not None and not loop.spent():
-                loop.took(state.step_index, decision.thought)  # its next request carries the results
-            what = ", ".join(w.tool for w in wanted)
-            note = (f"[规则] 追问问到的数据需要补充查询：{what}。" if zh
-                    else f"[rules] The follow-up asks about data to look up: {what}.")
-            async for item in self._finish(thinking, Decision(thought=note, agent="host", calls=[
-                    ToolCall("", w.tool, w.arguments, w.agent) for w in wanted])):
-                yield item
-            return
+                return Decision(thought=f"追问需要补充查询：{what}。" if zh else f"The follow-up looks up: {what}.",
+                                calls=calls, agent="host")
+        wanted = [w for w in lookups(state.question, state.context or {}, set(loop.tool_names), asked.tz)
+                  if inputs.call_key(w.tool, w.arguments) not in done]
+        if asked.done or not wanted or run.rule_lookups:
+            return None
+        run.rule_lookups = True  # the floor: the data the question asks about is looked up
+        if decision is not None and not loop.spent():
+            loop.took(state.step_index, decision.thought)  # its next request carries the results
+        what = ", ".join(w.tool for w in wanted)
+        return Decision(thought=(f"[规则] 追问问到的数据需要补充查询：{what}。" if zh
+                                 else f"[rules] The follow-up asks about data to look up: {what}."),
+                        agent="host", calls=[ToolCall("", w.tool, w.arguments, w.agent) for w in wanted])
+
+    def _followup_answer(self, state: RunState, loop: RoleLoop, decision: Decision | None, failed: str,
+                         asked: _Followup) -> Decision:
+        """The follow-up's answer: the model's when it cites a finding, else the rules'; or, for
+        an unreadable reply with steps left, an empty step (the loop asks again)."""
+        zh = self._lang(state) == "zh"
         if (decision is not None and decision.answer is None and not decision.calls and not loop.spent()
-                and remaining > 1 and not failed):
+                and self._remaining(state) > 1 and not failed):
             loop.took(state.step_index, decision.thought)  # an unreadable reply: the loop asks again
-            yield Decision(thought="", agent="host")
-            return
-        valid = {str(f.get("id")) for f in merged.get("findings", []) if isinstance(f, dict)}
+            return Decision(thought="", agent="host")
+        valid = {str(f.get("id")) for f in asked.merged.get("findings", []) if isinstance(f, dict)}
         text, removed = roles.filter_citations(decision.answer or "" if decision is not None else "", valid)
         if failed:
-            answer = rules_answer
+            answer = asked.rules_answer
             note = (f"[规则] 模型不可用（{failed}），根据已有发现作答。" if zh
                     else f"[rules] The model is unavailable ({failed}); the rules answer from the findings.")
         elif text and roles.cited(text, valid):
-            looked = "".join(("\n- 查询 " if zh else "\n- Looked up ") + line for line in lines)
+            looked = "".join(("\n- 查询 " if zh else "\n- Looked up ") + line for line in asked.lines)
             answer = text.rstrip() + "\n" + (looked.lstrip("\n") + "\n" if looked else "")
             note = ("根据当前排查的发现作答（未重新排查）。" if zh
                     else "Answered from the current investigation's findings (not investigated again).")
             if removed:
                 note += f" (dropped citations no finding backs: {', '.join(removed)})"
         else:
-            answer = rules_answer
+            answer = asked.rules_answer
             note = ("[规则] 模型的回答没有引用任何发现，改用规则的回答。" if zh and decision is not None else
                     "[rules] The model's answer cited no finding, so the rules answer." if decision is not None else
                     "[规则] 根据已有发现作答。" if zh else "[rules] Answering from the findings.")
-        async for item in self._finish(thinking, Decision(thought=note, answer=answer,
-                                                          diagnosis=Diagnosis(question=state.question, answer=answer),
-                                                          agent="host")):
-            yield item
+        return Decision(thought=note, answer=answer, diagnosis=Diagnosis(question=state.question, answer=answer),
+                        agent="host")
 
     # -- knowledge questions -------------------------------------------------------------
-    async def _answer_question(self, state: RunState, run: _Run, thinking: _Thinking) -> AsyncIterator[Event | Decision]:
+    async def _answer_question(self, state: RunState, run: _Run, thinking: StreamedThought) -> AsyncIterator[Event | Decision]:
         lang = self._lang(state)
         entries = inputs.experiences(state, 3)
         valid = {str(e.get("id")) for e in entries if e.get("id")}
@@ -786,10 +839,14 @@ class TeamBrain:
             elif item is not None:
                 yield item
         text, removed = roles.filter_citations(reply.text if reply else "", valid)
+        text, unusable = roles.usable_answer(text, lang)
         used = (roles.cited(text, valid) or roles.grounded_in(text, entries, inputs.entry_body)) if text else []
         local = local_only(state.question)  # "请参考local的数据源": never the model's general knowledge
         if not text or (local and not used):
             answer = knowledge_answer(state.question, entries, lang)
+        elif entries and not used:  # the entries the rules would cite stay the answer; the model's text beside them
+            answer = (knowledge_answer(state.question, entries, lang).rstrip() + "\n\n" + text.rstrip() + "\n\n"
+                      + provenance(lang, [], True) + "\n")
         else:
             answer = text.rstrip() + "\n\n" + provenance(lang, used, bool(entries)) + "\n"
         thought = (f"根据知识库检索到的 {len(entries)} 条内容由模型作答。" if lang == "zh"
@@ -798,6 +855,8 @@ class TeamBrain:
             thought += " " + named_note(lang)
         if removed:
             thought += f" (dropped citations of ids the knowledge base did not return: {', '.join(removed)})"
+        if unusable:
+            thought += f" ({unusable})"
         yield Decision(thought=thought, answer=answer, diagnosis=Diagnosis(question=state.question, answer=answer),
                        agent="host")
 
@@ -818,6 +877,35 @@ def novel_note(zh: bool, mechanism: str, confirm: str) -> str:
             text += (f" 可证实该假设的证据：{confirm}" if zh else f" What would confirm it: {confirm}")
             text = text.rstrip("。.") + ("。" if zh else ".")
     return text
+
+
+def _reflection_facts(state: RunState, reviewed: list[RootCause], notes: list[str]) -> str:
+    """What the reflection call reads: the leading hypothesis, its evidence, the rule checks,
+    the onsets and its neighbours in the call graph, and the runner-up."""
+    findings = list(state.ctx.findings)
+    top = reviewed[0]
+    by_id = {f.id: f for f in findings}
+    evidence = [by_id[e] for e in top.evidence if e in by_id][:6]
+    own = [f for f in findings if f.component == top.component]
+    onsets = [f.onset for f in significant(findings) if f.onset is not None and f.source != "changes"]
+    own_onsets = [f.onset for f in own if f.onset is not None and f.source != "changes"]
+    edges = inputs.call_graph(state)
+    callers = sorted({a for a, b in edges if b == top.component})
+    callees = sorted({b for a, b in edges if a == top.component})
+    sick = {f.component for f in findings if f.source != "changes"}
+    return "\n\n".join([
+        f"Leading hypothesis: {top.component} / {top.fault_type} (confidence {top.confidence:.2f})",
+        "Its evidence:\n" + inputs.findings_text(evidence or own[:6]),
+        "Rule checks:\n" + "\n".join(f"- {n}" for n in notes[:3]),
+        f"Earliest anomaly overall: {hhmm_zone(min(onsets)) if onsets else 'unknown'}; "
+        f"first anomaly of {top.component}: {hhmm_zone(min(own_onsets)) if own_onsets else 'unknown'}",
+        f"Callers of {top.component}: " + (", ".join(f"{c} ({'anomalous' if c in sick else 'healthy'})"
+                                                for c in callers) or "none"),
+        f"Callees of {top.component}: " + (", ".join(f"{c} ({'anomalous' if c in sick else 'healthy'})"
+                                                for c in callees) or "none"),
+        "Runner-up: " + (f"{reviewed[1].component} / {reviewed[1].fault_type} ({reviewed[1].confidence:.2f})"
+                         if len(reviewed) > 1 else "none"),
+    ])
 
 
 def _chat(system: str, user: str) -> list[dict[str, str]]:

@@ -9,11 +9,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ..alert_routing import alert_list
 from ..diagnosis import FAULT_KINDS, Diagnosis, Finding, RootCause
 from ..redact import redact
 from ..tools import Tool
 from .base import RunState
-from .offline import knowledge_entries
+from .offline import agent_plan, knowledge_entries
 from .team_roles import MAX_CAUSES
 
 MAX_FINDINGS = 15  # findings shown to a model
@@ -125,14 +126,7 @@ def call_key(name: str, arguments: dict[str, Any]) -> str:
     return name + json.dumps(args, sort_keys=True, default=str).lower()
 
 
-
 # -- the RCA agent and the report agent -------------------------------------------------
-def hhmm(ts: float) -> str:
-    from ..timefmt import hhmm as clock, zone_tag
-
-    return f"{clock(ts)} {zone_tag(ts)}"
-
-
 def ranked_line(causes: list[RootCause]) -> str:
     return "; ".join(
         f"{i}. {c.component} / {c.fault_type} ({c.confidence:.2f}) [{', '.join(c.evidence[:4])}]"
@@ -199,3 +193,14 @@ def rca_tools(state: RunState) -> list[Tool]:
     """What the RCA agent may call: the knowledge base, the memory of past incidents and the
     team's diagnosis items, read-only."""
     return [t for t in state.tools if t.risk == "read" and (t.name in KNOWLEDGE_TOOLS or t.plugin == "items")]
+
+
+def alert_route_text(state: RunState) -> list[str]:
+    """Where the firing alerts point (the host's reading, copilot/alert_routing.py), for a
+    data-source agent's opening; [] when no alert fired."""
+    plan = agent_plan(state)
+    if plan is None or not (plan.alerted or plan.unheld):
+        return []
+    lines = [f"- {agent}: {alert_list(alerts, 'en')}" for agent, alerts in plan.alerted.items()]
+    lines += [f"- {agent}: not in the data" for agent in plan.unheld]
+    return ["Firing alerts point to:\n" + "\n".join(lines)]

@@ -230,6 +230,25 @@ def trim_summary(text: str, limit: int = SUMMARY_CHARS) -> str:
 
 
 # -- citations -------------------------------------------------------------------------
+def usable_answer(text: str, lang: str) -> tuple[str, str]:
+    """A model's knowledge answer, or "" with why it cannot be shown: a bare JSON object or
+    code block is not an answer, and an answer in another language than the user's is not
+    one they asked for (the rules' answer, in their language, stands instead)."""
+    from ..language import detect_language
+
+    body = text.strip()
+    if not body:
+        return "", ""
+    if re.fullmatch(r"(```\w*\s*)?[\[{].*[\]}]\s*(```)?", body, re.S):
+        return "", ("模型的回答不是文字，改用知识库的条目" if lang == "zh"
+                    else "the model's reply was data, not an answer; the knowledge base's entries stand")
+    prose = re.sub(r"```.*?```|`[^`\n]*`|https?://\S+", " ", body, flags=re.S)  # commands and links are not prose
+    if prose.strip() and detect_language(prose) != lang:
+        return "", ("模型没有用中文回答，改用知识库的条目" if lang == "zh"
+                    else "the model did not answer in the question's language; the knowledge base's entries stand")
+    return text, ""
+
+
 def filter_citations(text: str, valid: set[str]) -> tuple[str, list[str]]:
     """Drop every bracketed citation that is not a valid id ([M1, X9] -> [M1])."""
     removed: list[str] = []
@@ -306,21 +325,75 @@ def _signature_present(kind: str, own: list[Finding]) -> bool:
     return pattern is None or any(pattern.search(f"{f.source} {f.signal} {f.kind} {f.summary}") for f in own)
 
 
+def usable_evidence(findings: list[Finding]) -> list[Finding]:
+    """Findings that can back a cause: not a confounder (a checkpoint, a maintenance window)
+    and not a signal some finding explains (what the checkpoint or a replica's lag accounts for)."""
+    from copilot.plugins.detectors.rank import declared_category, explained_signals
+
+    explained = explained_signals(findings)
+    return [f for f in findings if declared_category(f) is not None and (f.component, f.signal) not in explained]
+
+
+def declared(cause: RootCause, findings: list[Finding]) -> bool:
+    """A platform or database detector recognised this fault kind on this component itself."""
+    return any(f.component == cause.component and f.details.fault_kind == cause.fault_type
+               for f in usable_evidence(findings))
+
+
+def rules_kind_stands(rule_top: RootCause, findings: list[Finding]) -> bool:
+    """The rules' fault kind for their leading component is backed by the data: a detector
+    declared it there, or its signature is among the component's usable findings."""
+    if rule_top.fault_type == "unknown":
+        return False
+    if declared(rule_top, findings):
+        return True
+    own = [f for f in usable_evidence(findings) if f.component == rule_top.component]
+    pattern = SIGNATURES.get(rule_top.fault_type)
+    return bool(own) and (pattern is None or any(pattern.search(f"{f.source} {f.signal} {f.kind} {f.summary}")
+                                                 for f in own))
+
+
 def may_lead(cause: RootCause, rules: list[RootCause], findings: list[Finding], cited: dict[str, list[str]]) -> str:
     """Why `cause` may not displace the rules' leading cause ("" when it may): it must be
     one of the rules' candidates, the model must have cited findings of that component
-    that exist, and its fault kind's signature must be in those findings."""
+    that exist and that no confounder explains, and its fault kind's signature must be in
+    those findings."""
     if not rules or cause.component == rules[0].component:
         return ""
     if cause.component not in {r.component for r in rules[:MAX_CAUSES]}:
         return f"{cause.component} is not among the rules' candidates"
-    own = [f for f in findings if f.component == cause.component]
+    own = [f for f in usable_evidence(findings) if f.component == cause.component]
     own_ids = {f.id for f in own}
     if not [i for i in cited.get(cause.component, []) if i in own_ids]:
-        return f"no evidence id the model cited resolves to a finding of {cause.component}"
+        return f"no evidence id the model cited resolves to a finding of {cause.component} that nothing else explains"
+    if declared(rules[0], findings) and not any(f.details.fault_kind for f in own):
+        return (f"a detector recognised {rules[0].fault_type} on {rules[0].component}; {cause.component} has no "
+                "finding of that strength")
     if cause.fault_type != "unknown" and not _signature_present(cause.fault_type, own):
         return f"the {cause.fault_type} signature is missing from {cause.component}'s findings"
     return ""
+
+
+def unsupported_dropped(causes: list[RootCause], findings: list[Finding],
+                        cited: dict[str, list[str]]) -> tuple[list[RootCause], str]:
+    """When the rules name no cause (nothing anomalous, or only what a confounder such as a
+    checkpoint explains), a model's cause stands only on evidence of its own: cited ids that
+    resolve to findings of that component which are neither a confounder nor a signal a
+    confounder explains, with its kind's signature among them. The rest are dropped."""
+    usable = {f.id: f for f in usable_evidence(findings)}
+    kept: list[RootCause] = []
+    dropped: list[str] = []
+    for cause in causes:
+        own = [usable[i] for i in cited.get(cause.component, []) if i in usable
+               and usable[i].component == cause.component]
+        if own and (cause.fault_type == "unknown" or _signature_present(cause.fault_type, own)):
+            kept.append(cause)
+        else:
+            dropped.append(f"{cause.component} / {cause.fault_type}")
+    if not dropped:
+        return kept, ""
+    return kept, (f"the rules found no cause, and the model's {', '.join(dropped)} cites no evidence of its own "
+                  "that a confounder does not explain; dropped")
 
 
 def floor(causes: list[RootCause], rules: list[RootCause], findings: list[Finding],
@@ -329,7 +402,7 @@ def floor(causes: list[RootCause], rules: list[RootCause], findings: list[Findin
     (component or fault kind) only with evidence that resolves and a signature that is
     present; otherwise the rules' leading cause is restored. Returns (causes, why restored)."""
     if not rules:
-        return causes, ""
+        return unsupported_dropped(causes, findings, cited)
     if not causes:
         return list(rules), "the model's ranking was empty; the rules' ranking stands"
     top, rule_top = causes[0], rules[0]
@@ -346,5 +419,9 @@ def floor(causes: list[RootCause], rules: list[RootCause], findings: list[Findin
         if top.fault_type == "unknown" or not _signature_present(top.fault_type, own):
             why = (f"the model's {top.fault_type} for {top.component} lacks its signature in the findings; "
                    f"kept {rule_top.fault_type}")
+            return [replace(top, fault_type=rule_top.fault_type, reasons=top.reasons + [why])] + causes[1:], why
+        if rules_kind_stands(rule_top, findings):
+            why = (f"the data backs the rules' {rule_top.fault_type} for {top.component}; the model's "
+                   f"{top.fault_type} does not overturn it")
             return [replace(top, fault_type=rule_top.fault_type, reasons=top.reasons + [why])] + causes[1:], why
     return causes, ""

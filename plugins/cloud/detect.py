@@ -35,6 +35,7 @@ import numpy as np
 
 from copilot.diagnosis import Finding
 from copilot.evidence import DatabaseEvidence
+from copilot.timefmt import hhmm
 from copilot.plugins.telemetry.model import MetricSeries, Telemetry
 
 from .kinds import KINDS
@@ -141,12 +142,6 @@ class Ctx:
             details = {"fault_kind": kind, "category": {**BUILTIN_KINDS, **KINDS}[kind], "why": WHY.get(kind, ("", ""))[0], "why_zh": WHY.get(kind, ("", ""))[1], **details}
         evidence = DatabaseEvidence(**details, key_order=tuple(details))
         return Finding(self.next_id("D"), "database", resource, signal, kind, summary, round(float(score), 2), onset, evidence)
-
-
-def hhmm(ts: float | None) -> str:
-    from copilot.plugins.detectors.metrics import hhmm as fmt
-
-    return fmt(ts)
 
 
 def gib(b: float) -> str:

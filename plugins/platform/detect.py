@@ -24,8 +24,7 @@ from typing import Any, Callable
 
 from copilot.diagnosis import Finding
 from copilot.evidence import PlatformEvidence
-from copilot.timefmt import hhmm as clock
-from copilot.timefmt import when, zone_tag
+from copilot.timefmt import hhmm_zone, when
 
 from copilot.plugins.telemetry.model import Platform, PlatformEvent, Telemetry
 
@@ -40,7 +39,7 @@ MAX_RULED_OUT = 10  # the most recent this many red herrings are listed; the res
 
 
 def hhmm(ts: float | None) -> str:
-    return f"{clock(ts)} {zone_tag(ts)}" if ts else "unknown time"
+    return hhmm_zone(ts or None, missing="unknown time")
 
 
 def day(ts: float | None) -> str:
