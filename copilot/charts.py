@@ -9,6 +9,8 @@ import os
 from pathlib import Path
 from typing import Any, Iterable
 
+from .evidence import MetricEvidence, evidence_from_dict
+
 BLOCKS = "▁▂▃▄▅▆▇█"
 ASCII = "_.-=+*#"
 
@@ -77,7 +79,8 @@ def finding_series(findings: Iterable[dict[str, Any]], telemetry: Any) -> dict[s
     by_key = {m.key: m for m in telemetry.metrics}
     out: dict[str, Any] = {}
     for f in findings:
-        key = (f.get("details") or {}).get("series")
+        ev = evidence_from_dict(str(f.get("source") or ""), f.get("details"))
+        key = ev.series if isinstance(ev, MetricEvidence) else None
         if f.get("source") == "metrics" and key in by_key:
             out[f["id"]] = by_key[key]
     return out

@@ -6,8 +6,10 @@ Kinds may be added, never renamed.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
+
+from .evidence import Details, Evidence, OtherEvidence, evidence_from_dict
 
 FAULT_KINDS: tuple[str, ...] = (
     "cpu_saturation",
@@ -37,6 +39,8 @@ class Finding:
     `id` is stable within a run ("M1", "L2", "T3", "C1") so claims can link to it.
     `onset` is a unix timestamp in seconds (None when the detector cannot tell).
     `score` is the anomaly strength in robust sigmas (or an equivalent scale).
+    `details` is the evidence as data, one class per kind (copilot/evidence.py); a plain
+    dict (a third-party plugin's, an old memory record's) becomes the class of `source`.
     """
 
     id: str
@@ -47,10 +51,17 @@ class Finding:
     summary: str
     score: float = 0.0
     onset: float | None = None
-    details: dict[str, Any] = field(default_factory=dict)
+    details: Details = field(default_factory=OtherEvidence)
+
+    def __post_init__(self) -> None:
+        given: Any = self.details
+        if not isinstance(given, Evidence):  # a plain dict (or None)
+            self.details = evidence_from_dict(self.source, given)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        out = {f.name: getattr(self, f.name) for f in fields(self)}
+        out["details"] = self.details.to_dict()
+        return out
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Finding":

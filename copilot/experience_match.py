@@ -13,6 +13,7 @@ import re
 from typing import Any
 
 from .diagnosis import Finding, RootCause
+from .evidence import PlatformEvidence
 from .kinds import is_detector_kind, register_experiences
 from .reasons import reason
 
@@ -52,7 +53,9 @@ def evidence_text(cause: RootCause, findings: list[Finding]) -> str:
         if f is None:
             continue
         parts.append(f.summary)
-        parts += [str(v) for k, v in f.details.items() if isinstance(v, str) and k in ("message", "scheduler_message", "sample")]
+        d = f.details
+        if isinstance(d, PlatformEvidence):  # what Kubernetes itself said
+            parts += [v for v in (d.message, d.scheduler_message, d.sample) if isinstance(v, str)]
     parts += [f.summary for f in findings if f.source == "changes" and f.component == cause.component]
     return " ".join(parts).lower()
 

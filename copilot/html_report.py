@@ -10,6 +10,7 @@ import math
 from typing import Any
 
 from .charts import finding_series
+from .evidence import DatabaseEvidence, MetricEvidence, evidence_from_dict
 from .timefmt import hhmm as _hhmm, when
 
 MAX_CHARTS = 6
@@ -39,8 +40,8 @@ def chart_svg(finding: dict[str, Any], series: Any, alerts: list[float]) -> str:
     if len(points) < 2:
         return ""
     t0, t1 = points[0][0], points[-1][0]
-    details = finding.get("details") or {}
-    base = details.get("baseline")
+    ev = evidence_from_dict(str(finding.get("source") or ""), finding.get("details"))
+    base = ev.baseline if isinstance(ev, (MetricEvidence, DatabaseEvidence)) else None
     lo = min([v for _, v in points] + ([base] if isinstance(base, (int, float)) else []))
     hi = max([v for _, v in points] + ([base] if isinstance(base, (int, float)) else []))
     span_t, span_v = (t1 - t0) or 1.0, (hi - lo) or 1.0
@@ -51,7 +52,7 @@ def chart_svg(finding: dict[str, Any], series: Any, alerts: list[float]) -> str:
     def y(v: float) -> float:
         return H - PAD + 8 - (v - lo) / span_v * (H - 2 * PAD)
 
-    unit = details.get("unit", "")
+    unit = (ev.unit if isinstance(ev, (MetricEvidence, DatabaseEvidence)) else None) or ""
     parts = [f'<svg class="chart" viewBox="0 0 {W} {H}" width="{W}" height="{H}" role="img" '
              f'aria-label="{_e(finding.get("summary", ""))}">',
              f'<rect x="0" y="0" width="{W}" height="{H}" fill="#fff"/>',

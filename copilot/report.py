@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import Any, TypedDict
 
 from .diagnosis import SIGNAL_SOURCES, Diagnosis, Finding, significant
+from .evidence import PlatformEvidence
 from .faults import CATALOGUE, fault_info, kind_experience
 from .phrases import cause_reasons, finding_sentence
 from .reflection import localize_note
@@ -284,9 +285,9 @@ def fill_commands(text: str, diagnosis: Diagnosis, root: RootSection) -> str:
     lead = next((by_id[e] for e in root["evidence"] if e in by_id and by_id[e].source == "platform"), None)
     if lead is None:
         return text
-    d = lead.details
-    names = {"NS": d.get("namespace"), "POD": d.get("pod"), "NODE": d.get("node") or (root["component"] if root["fault_type"].startswith("node_") else None),
-             "NEW_RS": d.get("new_replicaset"), "NAME": d.get("deployment") or root["component"]}
+    d = lead.details if isinstance(lead.details, PlatformEvidence) else PlatformEvidence()
+    names = {"NS": d.namespace, "POD": d.pod, "NODE": d.node or (root["component"] if root["fault_type"].startswith("node_") else None),
+             "NEW_RS": d.new_replicaset, "NAME": d.deployment or root["component"]}
     import re as _re
 
     for key, value in names.items():

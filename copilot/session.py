@@ -243,8 +243,9 @@ class Session:
         ctx.cache["data"] = selection.to_dict()
         if selection.live:
             ctx.window = live_window(question, self.settings, time.time())
+        brain = make_brain(self.settings)
         agent = Agent(
-            make_brain(self.settings),
+            brain,
             self.plugins.registry,
             ctx,
             budget=Budget(self.settings.max_steps, self.settings.token_budget, self.settings.time_budget),
@@ -254,12 +255,17 @@ class Session:
             data_label=selection.label,
             prepare=self._collector(question, ctx),
         )
-        async for event in agent.run(question, history=self.history, context=context):
-            self.store.append(self.id, event)
-            if isinstance(event, FinalAnswer):
-                if context is None:  # a follow-up's answer leaves the investigation it was about in place
-                    self.last_diagnosis = event.diagnosis
-                    self.investigation = investigation_of(event.diagnosis) or self.investigation
-                self.history += [{"role": "user", "content": question}, {"role": "assistant", "content": event.answer}]
-            yield event
+        try:
+            async for event in agent.run(question, history=self.history, context=context):
+                self.store.append(self.id, event)
+                if isinstance(event, FinalAnswer):
+                    if context is None:  # a follow-up's answer leaves the investigation it was about in place
+                        self.last_diagnosis = event.diagnosis
+                        self.investigation = investigation_of(event.diagnosis) or self.investigation
+                    self.history += [{"role": "user", "content": question}, {"role": "assistant", "content": event.answer}]
+                yield event
+        finally:
+            close = getattr(brain, "aclose", None)
+            if close is not None:  # the model's HTTP client, closed in the loop that opened it
+                await close()
 

@@ -5,9 +5,9 @@ and what was ruled out.
     recovered  it happened and is over: every piece of the cause's evidence ended (since when)
     healthy    nothing is wrong: no detector found a fault; alerts are stale or noise
 
-A finding says it is active or over through `details["active"]` (bool) and
-`details["ended"]` (unix seconds), as the platform detectors and the cloud detectors write
-them; a finding without `active` (a metric anomaly, a log surge) counts as active. Red
+A finding says it is active or over through `details.active` (bool) and `details.ended` or
+`details.recovered_at` (unix seconds; copilot/evidence.py), as the platform and the cloud
+detectors write them; a finding without `active` (a metric anomaly, a log surge) counts as active. Red
 herrings are never ranked: findings of kind `ruled_out` (a finished rollout, a node that
 flapped and came back), an alert storm traced to one transient cause, and alerts about
 metrics that are missing rather than bad.
@@ -62,21 +62,19 @@ def _hhmm(ts: float | None) -> str:
 
 
 def is_active(f: Finding) -> bool:
-    value = f.details.get("active") if isinstance(f.details, dict) else None
+    value = f.details.active
     return True if value is None else bool(value)
 
 
 def is_ruled_out(f: Finding) -> bool:
     """A red herring a detector already checked: kind `ruled_out`, or a confounder that
-    says why it is not the cause (`details["ruled_out"]`, e.g. a checkpoint that recovered)."""
-    d = f.details if isinstance(f.details, dict) else {}
-    return f.kind == "ruled_out" or bool(d.get("confounder") and d.get("ruled_out"))
+    says why it is not the cause (`details.ruled_out`, e.g. a checkpoint that recovered)."""
+    return f.kind == "ruled_out" or bool(f.details.confounder and f.details.ruled_out)
 
 
 def ended_at(f: Finding) -> float | None:
     """When a finding's condition ended (`ended`, or `recovered_at` as the database detectors say)."""
-    for key in ("ended", "recovered_at"):
-        value = f.details.get(key) if isinstance(f.details, dict) else None
+    for value in (f.details.ended, f.details.recovered_at):
         if isinstance(value, (int, float)):
             return float(value)
     return None
@@ -86,14 +84,14 @@ def decide(causes: list[RootCause], findings: list[Finding], alerts: list[Any] |
            missing_metrics: dict[str, list[str]] | None = None) -> Verdict:
     """The verdict from the ranked causes and every finding (and the alerts, when known)."""
     by_id = {f.id: f for f in findings}
-    ruled = [RuledOut(f.component, str(f.details.get("ruled_out") or f.summary), [f.id])
+    ruled = [RuledOut(f.component, str(f.details.ruled_out or f.summary), [f.id])
              for f in findings if is_ruled_out(f)]
     alert_findings = [f for f in findings if f.source == "alerts"]
     ruled += missing_metric_alerts(alert_findings, findings, missing_metrics or {})
     real = [rc for rc in causes if rc.fault_type != "unknown" or _strong(rc, by_id)]
     # signals a confounder explains (CPU high during a checkpoint that recovered) are not faults
     explained = {(f.component, str(sig)) for f in findings if is_ruled_out(f)
-                 for sig in (f.details.get("explains") or [] if isinstance(f.details, dict) else [])}
+                 for sig in (f.details.explains or [])}
     if not real:
         strong = [f for f in findings if f.source not in ("alerts", "changes") and not is_ruled_out(f)
                   and f.score >= 4.0 and is_active(f) and (f.component, f.signal) not in explained]
@@ -117,7 +115,7 @@ def decide(causes: list[RootCause], findings: list[Finding], alerts: list[Any] |
     evidence = [by_id[e] for e in top.evidence if e in by_id and by_id[e].source != "alerts"]
     # a detector that knows whether its condition is over says so (`active`); when any of the
     # evidence says, that decides, and undated anomalies beside it do not keep the fault open
-    declared = [f for f in evidence if isinstance(f.details, dict) and "active" in f.details]
+    declared = [f for f in evidence if f.details.active is not None]
     active = [f for f in (declared or evidence) if is_active(f)]
     if active:
         since = min((f.onset for f in active if f.onset is not None), default=None)

@@ -101,8 +101,8 @@ def _table_data(store: Any, kind: str, repair: bool) -> tuple[dict[str, Any], An
     fts = indices.get(("text",))
     if ("vector",) in indices or (fts is None and rows):
         return None
-    details = (fts.index_details or {}) if fts is not None else {}
-    params = {arg: details.get(key) for key, arg in _TOKENIZER_KEYS.items()} if fts is not None else {}
+    index_details = (fts.index_details or {}) if fts is not None else {}
+    params = {arg: index_details.get(key) for key, arg in _TOKENIZER_KEYS.items()} if fts is not None else {}
     if fts is not None and any(v is None for v in params.values()):
         return None  # settings this version cannot read: LanceDB answers
     filt = "components" if kind == "incident" else "services"

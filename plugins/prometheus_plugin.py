@@ -297,6 +297,7 @@ def prom_detect(query: str, start: str | None = None, end: str | None = None, ct
         start: window start: ISO-8601, unix seconds, now-30m, -30m or HH:MM in the run's time zone (default: the run's window widened 15 min back, or the last 30 min)
         end: window end, same formats (default: now)
     """
+    from copilot.evidence import MetricEvidence
     from copilot.plugins.detectors.metrics import SEASON_S, detect_metric_anomalies
     from copilot.plugins.telemetry.prometheus import auto_step, load_range, name_of_query, with_history
 
@@ -314,7 +315,8 @@ def prom_detect(query: str, start: str | None = None, end: str | None = None, ct
         return ToolResult.no_data(f"{query!r} returned no series between {_when(bs)} and {_when(we)}")
     findings = detect_metric_anomalies(series, (ws, we), (bs, ws), _ids(ctx))
     for f in findings:
-        f.details["query"] = query
+        if isinstance(f.details, MetricEvidence):
+            f.details.query = query
     header = (f"window {hhmm(ws, precise=True)}-{hhmm(we, precise=True)} {zone_tag(ws)}, baseline {hhmm(bs, precise=True)}-{hhmm(ws, precise=True)} (step {step:g}s); "
               f"{len(series)} series scored, {len(findings)} anomalous")
     body = [f"{f.id} [{f.score:.1f}] {f.summary}" for f in findings[:MAX_LINES]]

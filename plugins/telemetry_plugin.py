@@ -111,11 +111,12 @@ def describe_telemetry(ctx: ToolContext) -> ToolResult:
             continue
         seen.add((a.component, a.name))
         from copilot.diagnosis import Finding
+        from copilot.evidence import AlertEvidence
 
         findings.append(Finding(next_id("A"), "alerts", a.component, a.name, "alert",
                                 f"alert {a.name} ({a.severity}) fired on {a.component} at {_when(a.timestamp)}"
                                 + (f": {a.description}" if a.description else ""), 0.0, a.timestamp,
-                                {"severity": a.severity, "description": a.description}))
+                                AlertEvidence(severity=a.severity, description=a.description)))
     lines.append(f"alerts: {len(tel.alerts)}" + ("; first firing:" if findings else ""))
     lines += [f"  {f.id} {f.summary}" for f in findings[:10]]
     window, _, how = _window(ctx, tel, None, None)

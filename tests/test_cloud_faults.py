@@ -126,8 +126,8 @@ def test_detectors_state_numbers_and_times(tmp_path):
     assert f.summary.startswith("orders-db: free storage fell from 40 GiB to 0.05 GiB at 11:50")
     tel = load_folder(state(tmp_path / "c", "cpu_query"))
     (f,) = detect_database_faults(tel, WINDOW, BASELINE, lambda p: p + "1")
-    assert f.onset == ONSET and f.details["share"] == pytest.approx(3.6 / 3.8, abs=1e-3) and f.details["active"]
+    assert f.onset == ONSET and f.details.share == pytest.approx(3.6 / 3.8, abs=1e-3) and f.details.active
     tel = load_folder(state(tmp_path / "r", "replication_lag"))
     (f,) = detect_database_faults(tel, WINDOW, BASELINE, lambda p: p + "1")
-    assert (f.details["baseline"], f.details["after"]) == (pytest.approx(0.4, abs=0.01), 580.0)
-    assert [DB, "WriteIOPS"] in f.details["explains"]  # the write load behind it is not ranked on its own
+    assert (f.details.baseline, f.details.after) == (pytest.approx(0.4, abs=0.01), 580.0)
+    assert [DB, "WriteIOPS"] in f.details.explains  # the write load behind it is not ranked on its own

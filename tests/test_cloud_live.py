@@ -158,7 +158,7 @@ def test_live_source_reads_metrics_events_and_insights_through_boto3(aws_env):
     assert [c.description for c in tel.changes] == ["Finished DB Instance backup"]
     assert tel.meta["database"] == [DB] and tel.meta["pi_top"][0]["name"].startswith("SELECT * FROM orders")
     (finding,) = detect_database_faults(tel, query.window, (T0, ONSET - 900), lambda p: p + "1")
-    assert finding.kind == "db_cpu_query" and finding.details["top_sql"][0]["total"] == 3.5
+    assert finding.kind == "db_cpu_query" and finding.details.top_sql[0]["total"] == 3.5
 
 
 def test_a_refused_permission_is_one_line_naming_it(aws_env):

@@ -39,8 +39,8 @@ def test_level_shift_found_with_onset_ratio_and_sentence():
     assert isinstance(f, Finding) and f.id == "M1" and f.source == "metrics"
     assert (f.component, f.signal, f.kind) == ("catalogue", "cpu_usage", "level_shift")
     assert f.onset == TS[95]
-    assert f.score > 20 and f.details["direction"] == "up" and f.details["family"] == "cpu"
-    assert f.details["baseline"] == pytest.approx(30, abs=1) and f.details["after"] == pytest.approx(90, abs=1.5)
+    assert f.score > 20 and f.details.direction == "up" and f.details.family == "cpu"
+    assert f.details.baseline == pytest.approx(30, abs=1) and f.details.after == pytest.approx(90, abs=1.5)
     assert f.summary.startswith("catalogue cpu_usage rose 3.0x (30")
     assert "at 13:35" in f.summary and "sigma above its baseline" in f.summary
 
@@ -56,7 +56,7 @@ def test_steady_growth_is_a_trend_with_its_slope():
     v = noisy(3, 50, 0.5)
     v[90:] += 2.0 * np.arange(1, N - 90 + 1)  # +2 %/min
     (f,) = detect_metric_anomalies([series("cart", "memory_usage", v)], WINDOW, BASELINE, ids())
-    assert f.kind == "trend" and f.details["slope_per_min"] == pytest.approx(2.0, rel=0.1)
+    assert f.kind == "trend" and f.details.slope_per_min == pytest.approx(2.0, rel=0.1)
     assert abs(f.onset - TS[90]) <= 180
     assert "climbed steadily" in f.summary
 
@@ -68,10 +68,10 @@ def test_drop_and_spike_directions():
     spike[104] = 60
     found = {f.component: f for f in detect_metric_anomalies(
         [series("gateway", "request_rate", drop), series("payment", "gc_pause_ms", spike)], WINDOW, BASELINE, ids())}
-    assert found["gateway"].details["direction"] == "down" and found["gateway"].onset == TS[100]
+    assert found["gateway"].details.direction == "down" and found["gateway"].onset == TS[100]
     assert "fell" in found["gateway"].summary and "below its baseline" in found["gateway"].summary
     assert found["payment"].kind == "spike" and found["payment"].onset == TS[104]
-    assert found["payment"].details["harmful"] is True
+    assert found["payment"].details.harmful is True
 
 
 def test_missing_values_and_series_on_different_grids():
@@ -142,20 +142,20 @@ def test_a_resource_shift_on_most_components_is_marked_common_mode_unless_one_mo
     metrics += [series(f"svc-{i}", "cpu_usage", shifted(20 + i, 1.5)) for i in range(3)]
     metrics.append(series("svc-3", "cpu_usage", shifted(30, 30.0, level=2.0)))
     found = {(f.component, f.signal): f for f in detect_metric_anomalies(metrics, WINDOW, BASELINE, ids())}
-    assert all(found[(f"node-{i}", "net_receive_bytes")].details["common_mode"] == 0.8 for i in range(4))
-    assert all("common_mode" in found[(f"svc-{i}", "cpu_usage")].details for i in range(3))
-    assert "common_mode" not in found[("svc-3", "cpu_usage")].details
+    assert all(found[(f"node-{i}", "net_receive_bytes")].details.common_mode == 0.8 for i in range(4))
+    assert all(found[(f"svc-{i}", "cpu_usage")].details.common_mode is not None for i in range(3))
+    assert found[("svc-3", "cpu_usage")].details.common_mode is None
     # two of five moving together is not a shared cause
     two = detect_metric_anomalies(metrics[:2] + [series(f"node-{i}", "net_receive_bytes", noisy(i)) for i in range(2, 5)],
                                   WINDOW, BASELINE, ids())
-    assert two and not any("common_mode" in f.details for f in two)
+    assert two and not any(f.details.common_mode is not None for f in two)
 
 
 def test_a_jump_that_drifts_back_is_not_a_steady_climb():
     v = noisy(5, level=10.0, sd=0.2)
     v[90:] = 100.0 - 2.5 * np.arange(30)  # jumps to 100, then falls back steadily towards its level
     (f,) = detect_metric_anomalies([series("frontend", "latency_p90", v)], WINDOW, BASELINE, ids())
-    assert f.details["direction"] == "up" and f.kind != "trend"
+    assert f.details.direction == "up" and f.kind != "trend"
     assert "climbed steadily" not in f.summary and "fell steadily" not in f.summary
     w = noisy(6, level=50.0, sd=0.2)
     w[90:] = 50.0 - 1.5 * np.arange(30)  # a steady fall is a trend, and says so
@@ -172,7 +172,7 @@ def test_a_utilisation_driven_to_its_limit_is_reported_even_from_a_noisy_baselin
     w[100:] = 70 + rng.normal(0, 3, N - 100)  # busier, but not at its limit: still judged by sigma alone
     found = {f.component: f for f in detect_metric_anomalies([noisy_cpu, series("other", "CpuUsageRate(%)", w)], WINDOW, BASELINE, ids())}
     f = found["currency"]
-    assert f.details["after"] >= 80 and f.details["baseline"] < 80
+    assert f.details.after >= 80 and f.details.baseline < 80
     assert "other" not in found
 
 
@@ -196,13 +196,13 @@ def test_findings_record_how_closely_they_moved_with_the_alerted_series():
     two_alerts = [Alert(TS[85], "web", "HighLatency"), Alert(TS[86], "web", "LatencySLOBurn")]
     assert alerted_series(per_instance, two_alerts) == per_instance  # each series once, two alerts or not
     found = {f.component: f for f in detect_metric_anomalies([front, cause, other], WINDOW, BASELINE, ids(), alerted=alerted)}
-    assert found["search"].details["moves_with_alert"] > 0.9
-    assert found["lambda"].details["moves_with_alert"] < 0.5
+    assert found["search"].details.moves_with_alert > 0.9
+    assert found["lambda"].details.moves_with_alert < 0.5
     plain = detect_metric_anomalies([cause], WINDOW, BASELINE, ids())
-    assert "moves_with_alert" not in plain[0].details  # no alert, nothing claimed
+    assert plain[0].details.moves_with_alert is None  # no alert, nothing claimed
     short = [MetricSeries(s.component, s.metric, s.timestamps[78:82], s.values[78:82]) for s in (front, cause)]
     found = detect_metric_anomalies(short, (TS[80], TS[81]), (TS[78], TS[80]), ids(), min_score=0, alerted=[short[0]])
-    assert all("moves_with_alert" not in f.details for f in found)  # four points say nothing
+    assert all(f.details.moves_with_alert is None for f in found)  # four points say nothing
 
 
 def _daily(days: int = 3, step: float = 300.0, seed: int = 7):
@@ -225,7 +225,7 @@ def test_a_rise_that_happens_every_day_at_this_hour_is_not_an_anomaly_but_a_faul
     faulty = v.copy()
     faulty[(ts >= window[0] + 1800) & (ts <= window[1])] *= 0.6  # a real drop on top of the daily ramp
     (f,) = detect_metric_anomalies([MetricSeries("checkout", "http_requests_rate", ts, faulty)], window, baseline, ids())
-    assert f.details["direction"] == "down" and f.details["seasonal"] == "1d"
+    assert f.details.direction == "down" and f.details.seasonal == "1d"
     assert f.onset == pytest.approx(window[0] + 1800, abs=300)
     assert "sigma below the same time a day earlier" in f.summary
 
@@ -235,7 +235,7 @@ def test_a_series_without_a_daily_cycle_keeps_its_plain_baseline():
     v = 50 + np.random.default_rng(3).normal(0, 1, len(ts))
     v[-12:] += 10
     (f,) = detect_metric_anomalies([MetricSeries("cart", "latency_p90", ts, v)], (ts[-24], ts[-1]), (ts[-60], ts[-24]), ids())
-    assert "seasonal" not in f.details and f.details["baseline"] == pytest.approx(50, abs=1)
+    assert f.details.seasonal is None and f.details.baseline == pytest.approx(50, abs=1)
 
 
 def test_a_seasonal_finding_reads_the_same_in_chinese():
@@ -263,9 +263,9 @@ def test_availability_with_request_counts_is_a_beta_binomial_test_of_failures_pe
     # busy fails 3% of ~5000 requests a period; quiet fails about one of its 3 calls now and then
     found = detect_metric_anomalies(_availability("busy", 5000, 0.03, 1) + _availability("quiet", 3, 0.2, 2),
                                     WINDOW, BASELINE, ids())
-    by = {f.component: f for f in found if f.details["family"] == "success_rate"}
-    assert "busy" in by and by["busy"].details["test"] == "beta-binomial"
-    assert by["busy"].details["requests"] > 50_000 and by["busy"].details["failing_after"] > 0.02
+    by = {f.component: f for f in found if f.details.family == "success_rate"}
+    assert "busy" in by and by["busy"].details.test == "beta-binomial"
+    assert by["busy"].details.requests > 50_000 and by["busy"].details.failing_after > 0.02
     assert "failed" in by["busy"].summary and "requests" in by["busy"].summary
     assert "quiet" not in by or by["quiet"].score < by["busy"].score / 3
 

@@ -50,7 +50,7 @@ def test_a_unit_column_is_how_findings_print_the_values(tmp_path):
     write_csv(tmp_path / "metrics.csv", ["timestamp", "component", "metric", "value", "unit"], rows)
     tel = load_directory(tmp_path)
     (f,) = detect_metric_anomalies(tel.metrics, (T0 + 1200, T0 + 1800), (T0, T0 + 1200), lambda p: p + "1")
-    assert "(0.03 -> 0.5 s)" in f.summary and f.details["unit"] == "s"  # not the 'ms' its name would suggest
+    assert "(0.03 -> 0.5 s)" in f.summary and f.details.unit == "s"  # not the 'ms' its name would suggest
 
 
 def test_long_metrics_parquet_with_labels(tmp_path):

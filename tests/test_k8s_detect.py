@@ -41,20 +41,20 @@ def only(found, kind):
 
 def test_oom_killed_names_the_limit_and_time(tmp_path):
     f = only(findings_of(tmp_path, K.oom_killed()), "oom_killed")
-    assert f.id.startswith("K") and f.component == "checkout" and f.details["active"]
-    assert f.details["limit"] == "512Mi" and f.details["limit_bytes"] == 512 * 2**20 and f.details["restarts"] == 5
+    assert f.id.startswith("K") and f.component == "checkout" and f.details.active
+    assert f.details.limit == "512Mi" and f.details.limit_bytes == 512 * 2**20 and f.details.restarts == 5
     assert "10:38 UTC" in f.summary and "512Mi" in f.summary and "CrashLoopBackOff" in f.summary
 
 
 def test_crash_loop_with_exit_code(tmp_path):
     f = only(findings_of(tmp_path, K.crash_loop()), "crash_loop")
-    assert f.details["exit_code"] == 1 and f.details["restarts"] == 9 and "exit code 1" in f.summary
+    assert f.details.exit_code == 1 and f.details.restarts == 9 and "exit code 1" in f.summary
 
 
 def test_image_pull_and_the_stuck_rollout_it_causes(tmp_path):
     found = findings_of(tmp_path, K.image_pull())
     pull = only(found, "image_pull_error")
-    assert "not found" in pull.summary and pull.details["image"].endswith("checkout:1.3")
+    assert "not found" in pull.summary and pull.details.image.endswith("checkout:1.3")
     stuck = only(found, "rollout_stuck")
     assert "ProgressDeadlineExceeded" in stuck.summary
     causes = combine(found, [])
@@ -64,7 +64,7 @@ def test_image_pull_and_the_stuck_rollout_it_causes(tmp_path):
 
 def test_missing_configmap(tmp_path):
     f = only(findings_of(tmp_path, K.missing_configmap()), "missing_config")
-    assert f.details["missing"] == "configmap checkout-config"
+    assert f.details.missing == "configmap checkout-config"
 
 
 @pytest.mark.parametrize("message, kind, category", [
@@ -88,13 +88,13 @@ def test_scheduler_message_parsed():
 
 def test_quota_refusal(tmp_path):
     f = only(findings_of(tmp_path, K.quota_refused()), "quota_exceeded")
-    assert f.details["quota"] == "compute-resources" and f.details["limited"] == "limits.memory=2Gi"
+    assert f.details.quota == "compute-resources" and f.details.limited == "limits.memory=2Gi"
 
 
 def test_probe_failures_and_probe_restarts(tmp_path):
     found = findings_of(tmp_path, K.probe_restarts())
     f = only(found, "probe_failure")
-    assert f.details["probe_failures"] == {"liveness": 15} and f.details["probe_restarts"] == 4
+    assert f.details.probe_failures == {"liveness": 15} and f.details.probe_restarts == 4
     assert combine(found, [])[0].fault_type == "probe_failure"
 
 
@@ -107,7 +107,7 @@ def test_eviction_under_node_memory_pressure_points_at_the_node(tmp_path):
 
 def test_node_not_ready_and_the_pods_it_hits(tmp_path):
     f = only(findings_of(tmp_path, K.node_not_ready()), "node_not_ready")
-    assert f.component == "node-2" and len(f.details["pods"]) == 2 and "10:31 UTC" in f.summary
+    assert f.component == "node-2" and len(f.details.pods) == 2 and "10:31 UTC" in f.summary
 
 
 def test_hpa_at_max(tmp_path):
@@ -117,7 +117,7 @@ def test_hpa_at_max(tmp_path):
 
 def test_dns_failures_in_pod_logs(tmp_path):
     f = only(findings_of(tmp_path, K.dns_logs()), "dns_failure")
-    assert f.details["lines"] == 30 and f.component == "checkout"
+    assert f.details.lines == 30 and f.component == "checkout"
 
 
 @pytest.mark.parametrize("state, what", [
@@ -140,7 +140,7 @@ def test_restart_long_ago_is_recovered_not_a_fault(tmp_path):
     cluster["pods"][0] = K.pod("checkout", 2, "x2x9q", restarts=1, last=term, started=K.at(21))
     found = findings_of(tmp_path, cluster)
     f = only(found, "oom_killed")
-    assert not f.details["active"]
+    assert not f.details.active
     verdict = decide(combine(found, []), found)
     assert verdict.state == "recovered" and "09:05" in " ".join(verdict.reasons)
 

@@ -338,7 +338,7 @@ def test_tls_secrets_give_certificate_expiry_and_their_keys_are_not_kept(tmp_pat
     assert "tls.key" not in json.dumps(certs) and "data" not in certs[0]  # the private key is dropped at the door
     n = iter(range(1, 100))
     found = [f for f in detect_platform(tel, lambda p: f"{p}{next(n)}") if f.kind == "cert_expiring"]
-    assert [(f.component, f.details["days_left"]) for f in found] == [("shop-tls", 4.6)]
+    assert [(f.component, f.details.days_left) for f in found] == [("shop-tls", 4.6)]
     assert "TLS secret shop-tls expires at" in found[0].summary
 
 

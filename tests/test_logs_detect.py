@@ -50,13 +50,13 @@ def test_error_surge_and_new_template_are_found_per_component():
     surge = by_kind[("checkout", "error_surge")]
     assert surge.source == "logs" and surge.id.startswith("L")
     assert surge.signal == "PaymentException: card declined <*>"
-    assert surge.details["count"] == 120 and surge.details["baseline_count"] == 2
+    assert surge.details.count == 120 and surge.details.baseline_count == 2
     assert surge.onset == WINDOW[0] + 300
-    assert len(surge.details["examples"]) == 3 and "card declined" in surge.details["examples"][0]
+    assert len(surge.details.examples) == 3 and "card declined" in surge.details.examples[0]
     assert "120 errors" in surge.summary and "2 in the previous hour" in surge.summary
     assert surge.score > 10
     new = by_kind[("cart", "new_template")]
-    assert new.details["count"] == 6 and new.details["baseline_count"] == 0
+    assert new.details.count == 6 and new.details.baseline_count == 0
     assert new.onset == WINDOW[0] + 900
     # Steady traffic is not reported, and the strongest finding comes first.
     assert "never seen in the previous hour" in new.summary
@@ -72,7 +72,7 @@ def test_template_burst_against_baseline_rate():
     findings = detect_log_anomalies(records, WINDOW, BASELINE, _ids())
     assert [f.kind for f in findings] == ["template_burst"]
     burst = findings[0]
-    assert burst.details["count"] == 600 and burst.details["baseline_count"] == 60
+    assert burst.details.count == 600 and burst.details.baseline_count == 60
     assert burst.score >= 4.0
 
 
@@ -80,8 +80,8 @@ def test_baseline_defaults_to_records_before_the_window():
     records = _incident()
     with_default = detect_log_anomalies(records, WINDOW, None, _ids())
     explicit = detect_log_anomalies(records, WINDOW, BASELINE, _ids())
-    assert [(f.component, f.kind, f.details["count"]) for f in with_default] == \
-           [(f.component, f.kind, f.details["count"]) for f in explicit]
+    assert [(f.component, f.kind, f.details.count) for f in with_default] == \
+           [(f.component, f.kind, f.details.count) for f in explicit]
 
 
 def test_quiet_window_gives_no_findings():
@@ -125,4 +125,4 @@ def test_an_error_level_in_a_plain_text_header_counts_when_the_collector_gave_no
     found = detect_log_anomalies(records, WINDOW, BASELINE, _ids())
     surges = [f for f in found if f.kind == "error_surge"]
     assert len(surges) == 1 and "not in the database" in surges[0].signal
-    assert surges[0].details["count"] == 40 and surges[0].details["baseline_count"] == 2
+    assert surges[0].details.count == 40 and surges[0].details.baseline_count == 2

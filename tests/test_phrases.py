@@ -59,7 +59,7 @@ async def demo(fault: str) -> tuple[list[Finding], list[RootCause]]:
 
 def names_of(f: Finding) -> set[str]:
     """What a sentence names as it is: components, the signal, callers, authors, units."""
-    d = f.details
+    d = f.details.to_dict()  # any kind: read as the JSON shows it
     words = {f.component, f.signal, str(d.get("caller", "")), str(d.get("author", "")), str(d.get("unit", ""))}
     words |= set(d.get("callers") or ())
     words |= {str(v) for v in (d.get("labels") or {}).values()}
@@ -77,7 +77,7 @@ def assert_same_facts(f: Finding, zh: str) -> None:
     assert not missing, f"numbers {sorted(missing)} of {f.summary!r} missing from {zh!r}"
     assert not english_left(zh, names_of(f)), (english_left(zh, names_of(f)), zh)
     assert len(re.findall(r"[\u4e00-\u9fff]", zh)) >= 4, zh
-    template = f.details.get("template")
+    template = f.details.to_dict().get("template")
     if template and len(template) <= 100:
         assert f"`{template}`" in zh  # log templates stay verbatim
 
@@ -94,7 +94,7 @@ async def test_every_demo_finding_reads_in_chinese_with_its_numbers(fault):
         assert set(SIGMA.findall(f.summary)) <= {f"{f.score:.1f}"}, (f.score, f.summary)
         assert set(SIGMA.findall(zh)) == set(SIGMA.findall(f.summary))
         if f.source == "alerts":  # the description is data in the details, quoted verbatim
-            desc = f.details["description"]
+            desc = f.details.description
             assert desc and f.summary.endswith(f": {desc}") and f"`{desc}`" in zh
 
 
@@ -190,7 +190,7 @@ def test_a_falling_metric_and_its_ratio_forms():
     dip = np.r_[50 + rng.normal(0, 0.5, 60), 40 + rng.normal(0, 0.5, 30)]
     series = [_series(drop, "db", "requests_per_sec"), _series(dip, "db", "success_rate")]
     found = detect_metric_anomalies(series, (3600.0, 5400.0), (0.0, 3600.0), _ids())
-    assert {f.details["direction"] for f in found} == {"down"}
+    assert {f.details.direction for f in found} == {"down"}
     zh = {f.signal: finding_sentence(f, "zh") for f in found}
     assert "降至正常水平的" in zh["requests_per_sec"] and "低于基线" in zh["requests_per_sec"]
     assert "（db-0）" in zh["requests_per_sec"]
@@ -273,10 +273,10 @@ def test_requests_that_stop_part_way_read_in_chinese(fault):
         zh = finding_sentence(f, "zh")
         assert_same_facts(f, zh)
         assert "提前返回或异常" in zh
-        if f.details.get("blamed_by_callers"):
-            assert zh.startswith("、".join(f.details["callers"]) + " 调用 ")
+        if f.details.blamed_by_callers:
+            assert zh.startswith("、".join(f.details.callers) + " 调用 ")
         else:
-            assert all(f"`{m}`" in zh for m in f.details["missing"])
+            assert all(f"`{m}`" in zh for m in f.details.missing)
 
 
 @pytest.mark.parametrize("fault", ["api_slow", "store_errors", "lost", "orphans"])
@@ -318,7 +318,7 @@ def test_log_findings_carry_their_baseline_period(baseline, minutes, adjacent, e
     from copilot.plugins.detectors.logs import detect_log_anomalies
 
     (new,) = [f for f in detect_log_anomalies(_log_incident(), LOG_WINDOW, baseline, _ids()) if f.kind == "new_template"]
-    assert (new.details["baseline_minutes"], new.details["baseline_adjacent"]) == (minutes, adjacent)
+    assert (new.details.baseline_minutes, new.details.baseline_adjacent) == (minutes, adjacent)
     assert f"never seen in {en}." in new.summary
     text = finding_sentence(new, "zh")
     assert f"{zh}内从未出现过" in text
@@ -333,7 +333,7 @@ def test_log_findings_without_a_baseline_say_so():
 
     errors = [LogRecord(LOG_WINDOW[0] + 60 * k, "cart", f"OrderException: order {k} failed", "ERROR") for k in range(5)]
     (surge,) = detect_log_anomalies(errors, LOG_WINDOW, None, _ids())
-    assert (surge.details["baseline_minutes"], surge.details["baseline_adjacent"]) == (None, False)
+    assert (surge.details.baseline_minutes, surge.details.baseline_adjacent) == (None, False)
     assert "none in the baseline" in surge.summary
     assert finding_sentence(surge, "zh").endswith("基线期内没有出现过")
 

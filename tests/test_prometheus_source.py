@@ -432,8 +432,8 @@ async def test_prom_detect_finds_the_incident(prom, history):
     assert result.status == "ok", result.output
     assert [f.component for f in result.findings] == ["cart"]
     top = result.findings[0]
-    assert top.id == "M1" and top.source == "metrics" and top.details["direction"] == "up"
-    assert abs(top.onset - history.fault) <= 180 and top.details["query"] == q
+    assert top.id == "M1" and top.source == "metrics" and top.details.direction == "up"
+    assert abs(top.onset - history.fault) <= 180 and top.details.query == q
     lat = await reg.invoke("prom_detect", {**args, "query": quantile_by("http_request_duration_seconds", 0.9)}, ctx)
     assert [f.component for f in lat.findings] == ["payment"]
     assert lat.findings[0].signal == "http_request_duration_p90_seconds"

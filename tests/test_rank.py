@@ -194,7 +194,7 @@ def test_an_alerted_symptom_that_did_not_move_with_the_alert_counts_less():
     def findings(jobs_moves):
         search = metric("M1", "search", "latency_p99", 40)
         jobs = metric("M2", "jobs", "latency_p50", 70)  # stronger, but noisy and already off before the alert
-        search.details["moves_with_alert"], jobs.details["moves_with_alert"] = 0.99, jobs_moves
+        search.details.moves_with_alert, jobs.details.moves_with_alert = 0.99, jobs_moves
         return [alert, search, jobs]
 
     assert top(findings(0.95), graph)[0][0] == "jobs"  # both moved with the alert: the stronger one leads

@@ -65,7 +65,7 @@ def test_a_small_drop_of_a_success_percentage_is_large():
     history[::50] = 99.5
     avail = ms("search", "availability_average", [100.0, 100.0, 96.7, 95.0, 100.0])
     (f,) = detect([avail], reference=[ref("search", "availability_average", history)])
-    assert f.details["family"] == "success_rate" and f.details["direction"] == "down" and f.score >= 4
+    assert f.details.family == "success_rate" and f.details.direction == "down" and f.score >= 4
 
 
 def test_a_series_already_off_its_reference_before_the_alert_is_chronic():

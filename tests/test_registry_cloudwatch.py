@@ -144,8 +144,8 @@ async def test_live_entry_asks_getmetricdata_and_reads_every_page(aws_env):
                     "Period": 60, "Stat": "Maximum"}
     assert cw.seen[1][1]["NextToken"] == "page-2"  # the second page was fetched
     (f,) = result.findings
-    assert f.component == "orders-db" and f.source == "metrics" and f.details["direction"] == "up"
-    assert f.onset == TIMES[HOT_FROM] and f.details["values"] == CPU[HOT_FROM:]
+    assert f.component == "orders-db" and f.source == "metrics" and f.details.direction == "up"
+    assert f.onset == TIMES[HOT_FROM] and f.details.values == CPU[HOT_FROM:]
     assert "outside the normal range (< 80.0) for 6 of 30 points" in f.summary
     assert "rising: queries queue on CPU" in f.summary
     assert result.request["source"] == "cloudwatch"
@@ -163,8 +163,8 @@ async def test_rule_group_over_a_cloudwatch_entry(aws_env):
     finally:
         stop(server)
     (f,) = result.findings
-    assert f.details["rule"] == "cpu_high" and f.details["values"] == CPU[HOT_FROM:]
-    assert f.details["times"] == TIMES[HOT_FROM:]
+    assert f.details.rule == "cpu_high" and f.details.values == CPU[HOT_FROM:]
+    assert f.details.times == TIMES[HOT_FROM:]
 
 
 async def test_a_refusal_is_one_line_naming_the_permission(aws_env):

@@ -140,12 +140,12 @@ async def test_influx_metric_finds_the_hot_node_with_the_registry_meaning(influx
     result = await run_item(item, {"escluster": "es1"}, (START, END), settings=_settings(influxdb=influx))
     assert len(result.findings) == 1
     f = result.findings[0]
-    assert f.component == "es1" and f.source == "metrics" and f.details["direction"] == "up"
+    assert f.component == "es1" and f.source == "metrics" and f.details.direction == "up"
     assert "CPU使用率过高" in f.summary and "n2" in f.summary and "< 85" in f.summary
     assert result.drilldown == ["n2"]
-    assert f.onset == BAD_FROM and f.details["values"][0] == 95.0
-    assert len(f.details["times"]) == 9
-    assert f.details["link"] == "https://grafana.example/d/es?var-cluster=es1"
+    assert f.onset == BAD_FROM and f.details.values[0] == 95.0
+    assert len(f.details.times) == 9
+    assert f.details.link == "https://grafana.example/d/es?var-cluster=es1"
     calm = await run_item(item, {"escluster": "es2"}, (START, END), settings=_settings(influxdb=influx))
     assert calm.findings == [] and len(calm.series) == 1
 
@@ -157,12 +157,12 @@ async def test_rule_group_over_influx_fires_with_values_and_times(influx):
                             settings=_settings(influxdb=influx), catalog=catalog)
     by_rule = {}
     for f in result.findings:
-        by_rule.setdefault(f.details["rule"], []).append(f)
+        by_rule.setdefault(f.details.rule, []).append(f)
     assert set(by_rule) == {"cpu_high", "cpu_climbing"}  # 9 hot minutes are not 30
     high = by_rule["cpu_high"][0]
     assert high.component == "n2" and high.onset == BAD_FROM
-    assert high.details["times"] == [BAD_FROM + i * STEP for i in range(9)]
-    assert high.details["values"] == [95.0 + i for i in range(9)]
+    assert high.details.times == [BAD_FROM + i * STEP for i in range(9)]
+    assert high.details.values == [95.0 + i for i in range(9)]
     assert high.summary.startswith("CPU above 85% for 5 consecutive minutes")
     assert [f.component for f in by_rule["cpu_climbing"]] == ["n2"]  # 40, 41, 42, 40 ... never 3 rises in a row
     assert result.drilldown == ["n2"]
@@ -236,7 +236,7 @@ async def test_prometheus_metric_drills_down_to_the_psm(prom):
     result = await run_item(item, {"cluster": "c1"}, (START, END), settings=Settings(prometheus_url=prom))
     assert len(result.findings) == 1
     f = result.findings[0]
-    assert f.component == "c1" and f.details["value"] == 27.0  # 25 + 1 + 1
+    assert f.component == "c1" and f.details.value == 27.0  # 25 + 1 + 1
     assert "pods wait for resources" in f.summary and result.drilldown == ["svc.b"]
     assert f.onset == END - 15 * STEP
     calm = await run_item(item, {"cluster": "c2"}, (START, END), settings=Settings(prometheus_url=prom))
@@ -249,4 +249,4 @@ async def test_rule_over_prometheus_metric(prom):
     catalog = Catalog({"pending_pods": _parse(PENDING), "pod_rules": rules})
     result = await run_item(rules, {"cluster": "c1"}, (START, END), settings=Settings(prometheus_url=prom), catalog=catalog)
     assert [f.component for f in result.findings] == ["svc.b"]
-    assert result.findings[0].details["values"] == [25.0] * 16
+    assert result.findings[0].details.values == [25.0] * 16

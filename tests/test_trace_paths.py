@@ -86,14 +86,14 @@ def test_frontend_that_stops_after_the_order_is_the_origin():
     assert [f.component for f in found] == ["frontend"]
     f = found[0]
     assert f.kind == "call_path_change" and f.score >= 4
-    assert set(f.details["missing"]) >= {"recommend:recommend/list"} and f.details["ratio_before"] == 0
+    assert set(f.details.missing) >= {"recommend:recommend/list"} and f.details.ratio_before == 0
     assert ONSET - 60 <= f.onset <= ONSET + 120
 
 
 def test_checkout_early_return_blames_checkout_not_its_caller():
     found = detect(shop("checkout_return"))
     assert [f.component for f in found] == ["checkout"]
-    assert "email:email/send" in found[0].details["missing"]  # the call it skipped, named by its callee
+    assert "email:email/send" in found[0].details.missing  # the call it skipped, named by its callee
 
 
 def test_callers_that_give_up_after_the_same_callee_blame_the_callee():
@@ -105,7 +105,7 @@ def test_callers_that_give_up_after_the_same_callee_blame_the_callee():
     spans = [s for s in spans if s.span_id not in cut | kids]
     found = detect(spans)
     catalog = [f for f in found if f.component == "catalog"]
-    assert catalog and catalog[0].details["callers"] == ["checkout", "frontend"]
+    assert catalog and catalog[0].details.callers == ["checkout", "frontend"]
     assert not [f for f in found if f.component == "frontend"]
 
 
@@ -131,7 +131,7 @@ def test_http_clients_that_name_every_call_alike_still_show_the_skipped_call():
             tr.span(cl, callee, f"GET /api/{callee}/{{id}}")
     found = detect(spans)
     assert [f.component for f in found] == ["orders"]
-    assert found[0].details["missing"] == ["seats:get /api/seats/{id}"]
+    assert found[0].details.missing == ["seats:get /api/seats/{id}"]
 
 
 def test_thinned_traces_are_whole_traces_and_still_show_the_fault():

@@ -71,7 +71,7 @@ def test_missing_calls_are_lost_spans_on_the_callee_not_errors_of_the_caller():
     found = by_kind(detect_trace_anomalies(make_spans("lost"), WINDOW, BASELINE, ids()))
     (lost,) = found["lost_spans"]
     assert lost.component == "store" and lost.signal == "api->store"
-    assert 0.15 < lost.details["ratio_after"] < 0.35 and lost.details["ratio_before"] == 0
+    assert 0.15 < lost.details.ratio_after < 0.35 and lost.details.ratio_before == 0
     assert "error_origin" not in found  # api failed because its call was lost, not by itself
 
 

@@ -46,11 +46,13 @@ class PromptReader:
         # Answers to y/N questions stay out of the question history.
         self.answers: PromptSession[str] = PromptSession(input=input, output=output)
 
+    # An error in a background task is logged, never answered with prompt_toolkit's
+    # "Press ENTER to continue..." (which would hold the REPL until someone presses a key).
     async def read(self, prompt: str) -> str:
-        return await self.questions.prompt_async(prompt)
+        return await self.questions.prompt_async(prompt, set_exception_handler=False)
 
     async def confirm(self, prompt: str) -> str:
-        return await self.answers.prompt_async(prompt)
+        return await self.answers.prompt_async(prompt, set_exception_handler=False)
 
     @contextlib.contextmanager
     def watch_interrupts(self, on_interrupt: Callable[[], None]) -> Iterator[None]:

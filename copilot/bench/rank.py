@@ -61,9 +61,11 @@ def call_graph(telemetry: Telemetry) -> list[tuple[str, str]]:
 def alert_findings(telemetry: Telemetry, next_id) -> list:
     """The alerts as findings, as the copilot's describe_telemetry tool reports them."""
     from copilot.diagnosis import Finding
+    from copilot.evidence import AlertEvidence
 
     return [Finding(next_id("A"), "alerts", a.component, a.name, "alert", f"alert {a.name} fired on {a.component}",
-                    0.0, a.timestamp, {"severity": a.severity, "description": a.description}) for a in telemetry.alerts]
+                    0.0, a.timestamp, AlertEvidence(severity=a.severity, description=a.description))
+            for a in telemetry.alerts]
 
 
 def floor_rank_case(telemetry: Telemetry, alert_time: float) -> list[tuple[str, str]]:

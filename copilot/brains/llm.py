@@ -274,6 +274,10 @@ class LLMBrain:
             body["response_format"] = tp.response_format([t.name for t in tools], final_only=self._last_step(state))
         return body
 
+    async def aclose(self) -> None:
+        """Release the model connection (its HTTP client) when the run is over."""
+        await self.client.close()
+
     async def ready(self) -> None:
         """Name the model before the run header is shown (the server's first model when none is set)."""
         if not self.model:

@@ -19,6 +19,7 @@ from typing import Any, AsyncIterator, Literal
 from ..diagnosis import Diagnosis, Finding, RootCause
 from ..events import Event
 from ..alert_routing import alert_list, route_alerts
+from ..evidence import AlertEvidence, ItemEvidence
 from ..faults import CATALOGUE, fault_info
 from ..intent import Intent, classify, flag_window, understand, unknown_services
 from ..knowledge_answer import knowledge_answer
@@ -288,7 +289,8 @@ def agent_plan(state: RunState) -> AgentPlan | None:
     if asked and any(held[a] for a in asked):
         idle.update({agent: "question" for agent in SIGNAL_AGENTS if agent not in asked and agent not in idle})
     holds = {**held, "platform": bool(data.get("platform")), "database": _holds_database(state)}
-    route = route_alerts((f.signal, f.component, str(f.details.get("description") or ""))
+    route = route_alerts((f.signal, f.component, (f.details.description or "")
+                          if isinstance(f.details, (AlertEvidence, ItemEvidence)) else "")
                          for f in state.ctx.findings if f.source == "alerts")
     unheld = tuple(a for a in route.agents() if not holds.get(a, True))
     plan = state.agent_plan = AgentPlan(idle, {a: al for a, al in route.by_agent.items() if holds.get(a, True)},

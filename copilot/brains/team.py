@@ -190,6 +190,10 @@ class TeamBrain:
         if not self.model.model:
             self.label = await self.model.ensure_model()
 
+    async def aclose(self) -> None:
+        """Release the model connection (its HTTP client) when the run is over."""
+        await self.model.client.close()
+
     # -- the step --------------------------------------------------------------------
     async def step(self, state: RunState) -> AsyncIterator[Event | Decision]:
         run = self._run_for(state)

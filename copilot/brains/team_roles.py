@@ -336,7 +336,7 @@ def usable_evidence(findings: list[Finding]) -> list[Finding]:
 
 def declared(cause: RootCause, findings: list[Finding]) -> bool:
     """A platform or database detector recognised this fault kind on this component itself."""
-    return any(f.component == cause.component and f.details.get("fault_kind") == cause.fault_type
+    return any(f.component == cause.component and f.details.fault_kind == cause.fault_type
                for f in usable_evidence(findings))
 
 
@@ -366,7 +366,7 @@ def may_lead(cause: RootCause, rules: list[RootCause], findings: list[Finding], 
     own_ids = {f.id for f in own}
     if not [i for i in cited.get(cause.component, []) if i in own_ids]:
         return f"no evidence id the model cited resolves to a finding of {cause.component} that nothing else explains"
-    if declared(rules[0], findings) and not any(f.details.get("fault_kind") for f in own):
+    if declared(rules[0], findings) and not any(f.details.fault_kind for f in own):
         return (f"a detector recognised {rules[0].fault_type} on {rules[0].component}; {cause.component} has no "
                 "finding of that strength")
     if cause.fault_type != "unknown" and not _signature_present(cause.fault_type, own):

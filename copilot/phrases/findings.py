@@ -7,6 +7,7 @@ import math
 from typing import Any, Callable, TypeGuard
 
 from copilot.diagnosis import Finding
+from copilot.evidence import AlertEvidence, ChangeEvidence, ItemEvidence, LogEvidence, MetricEvidence, TraceEvidence
 from copilot.timefmt import hhmm, when as day_hhmm
 
 
@@ -48,21 +49,23 @@ def _at(ts: float | None, fmt: str) -> str:
 # -- metrics -----------------------------------------------------------------------------
 def _metric_zh(f: Finding) -> str | None:
     d = f.details
-    base, peak, after = d.get("baseline"), d.get("peak"), d.get("after")
+    if not isinstance(d, MetricEvidence):
+        return None
+    base, peak, after = d.baseline, d.peak, d.after
     if not _number(base) or not _number(peak):
         return None
-    u = d.get("unit") or ""
+    u = d.unit or ""
     us = f" {u}" if u else ""
-    instance = (d.get("labels") or {}).get("instance")
+    instance = (d.labels or {}).get("instance")
     # "payment 的 disk_usage 在 ..."; no space after a closing full-width parenthesis
     who = f"{f.component} 的 {f.signal}" + (f"（{instance}）" if instance else " ")
-    up = d.get("direction", "up") == "up"
+    up = (d.direction or "up") == "up"
     side = "高于" if up else "低于"
-    if d.get("test") == "beta-binomial" and _number(d.get("failing_after")) and _number(d.get("requests")):
-        return (f"{who}自 {hhmm(f.onset)} 起 {int(d['requests'])} 个请求中失败 {d['failing_after']:.2%}"
-                f"（基线 {d['failing_before']:.2%}），按每请求失败数的贝塔二项检验为 {sigma(f)} sigma")
+    if d.test == "beta-binomial" and _number(d.failing_after) and _number(d.requests):
+        return (f"{who}自 {hhmm(f.onset)} 起 {int(d.requests)} 个请求中失败 {d.failing_after:.2%}"
+                f"（基线 {d.failing_before:.2%}），按每请求失败数的贝塔二项检验为 {sigma(f)} sigma")
     if f.kind == "trend":
-        slope = d.get("slope_per_min") or 0.0
+        slope = d.slope_per_min or 0.0
         move, to = ("持续上升", "升到") if slope >= 0 else ("持续下降", "降到")
         return (f"{who}自 {hhmm(f.onset)} 起{move}，从 {num(base)} {to} {num(peak)}{us}"
                 f"（每分钟 {slope:+.2g}{us}），{side}基线 {sigma(f)} sigma")
@@ -74,14 +77,15 @@ def _metric_zh(f: Finding) -> str | None:
                   else f"降至正常水平的 {r * 100:.0f}%")
     spike = "出现尖峰，" if f.kind == "spike" else ""
     return (f"{who}在 {hhmm(f.onset)} {spike}{change}（{num(base)} -> {num(ref)}{us}），"
-            f"{side}{'前一天同一时段' if d.get('seasonal') else '基线'} {sigma(f)} sigma")
+            f"{side}{'前一天同一时段' if d.seasonal else '基线'} {sigma(f)} sigma")
 
 
 # -- logs --------------------------------------------------------------------------------
 def _period_zh(f: Finding) -> str:
     """The baseline period of a log finding, named as the log detector names it: "此前 1 小时"
     when it directly precedes the window, "20 分钟的基线期" when it does not."""
-    minutes, adjacent = f.details.get("baseline_minutes"), f.details.get("baseline_adjacent")
+    d = f.details
+    minutes, adjacent = (d.baseline_minutes, d.baseline_adjacent) if isinstance(d, LogEvidence) else (None, None)
     if not _number(minutes):
         return "基线期"
     m = round(minutes)
@@ -92,8 +96,10 @@ def _period_zh(f: Finding) -> str:
 
 def _logs_zh(f: Finding) -> str | None:
     d = f.details
-    count, base = d.get("count"), d.get("baseline_count")
-    template = d.get("template") or f.signal
+    if not isinstance(d, LogEvidence):
+        return None
+    count, base = d.count, d.baseline_count
+    template = d.template or f.signal
     if not isinstance(count, int) or not isinstance(base, int) or not template:
         return None
     t = _code(_short(str(template)))
@@ -116,24 +122,24 @@ def _x(after: Any, before: Any) -> str:
 
 def _traces_zh(f: Finding) -> str | None:
     d = f.details
+    if not isinstance(d, TraceEvidence):
+        return None
     s = f"{sigma(f)} sigma"
-    caller, callee = d.get("caller", ""), d.get("callee", f.component)
-    if f.kind == "latency_origin" and _number(d.get("self_ms_before")) and _number(d.get("self_ms_after")):
-        b, w = d["self_ms_before"], d["self_ms_after"]
+    caller, callee = d.caller or "", d.callee if d.callee is not None else f.component
+    if f.kind == "latency_origin" and _number(b := d.self_ms_before) and _number(w := d.self_ms_after):
         return (f"延迟源自 {f.component} 自身：{_at(f.onset, '{} 起')}它每次调用的自身耗时增至 {_x(w, b)} 倍"
                 f"（中位数 {b:.1f} -> {w:.1f} ms），{s}，并非来自其下游")
-    if f.kind == "network_latency" and _number(d.get("wire_ms_before")) and _number(d.get("wire_ms_after")):
-        b, w = d["wire_ms_before"], d["wire_ms_after"]
+    if f.kind == "network_latency" and _number(b := d.wire_ms_before) and _number(w := d.wire_ms_after):
         return (f"调用 {f.component} 的网络耗时{_at(f.onset, '在 {} ')}增至 {_x(w, b)} 倍（调用方客户端 span 与 "
                 f"{f.component} 服务端 span 之间的中位数 {b:.1f} -> {w:.1f} ms），{s}")
-    if f.kind == "latency" and caller and _number(d.get("ms_before")) and _number(d.get("ms_after")):
-        b, w = d["ms_before"], d["ms_after"]
+    if f.kind == "latency" and caller and _number(b := d.ms_before) and _number(w := d.ms_after):
         return f"{caller}->{callee} 的调用变慢至 {_x(w, b)} 倍（中位数 {b:.1f} -> {w:.1f} ms），{s}"
-    if f.kind == "call_path_change" and d.get("blamed_by_callers") and d.get("callers"):
+    if f.kind == "call_path_change" and d.blamed_by_callers and d.callers:
         since = _at(f.onset, "自 {} 起")
-        return (f"{'、'.join(d['callers'])} 调用 {f.component} 后随即中止请求（{since}共 {d.get('requests', '?')} 个请求"
+        requests = d.requests if d.requests is not None else "?"
+        return (f"{'、'.join(d.callers)} 调用 {f.component} 后随即中止请求（{since}共 {requests} 个请求"
                 f"被截断）：{f.component} 返回了错误或不可用的结果，说明其代码中出现了提前返回或异常，{s}")
-    pb, pw = d.get("ratio_before"), d.get("ratio_after")
+    pb, pw = d.ratio_before, d.ratio_after
     if not _number(pb) or not _number(pw):
         return None
     if f.kind == "errors" and caller:
@@ -141,9 +147,9 @@ def _traces_zh(f: Finding) -> str | None:
     if f.kind == "error_origin":
         return (f"错误源自 {f.component}：{_at(f.onset, '自 {} 起')}它有 {pw:.1%} 的 span 失败，而其下游调用均未失败"
                 f"（基线 {pb:.1%}），{s}")
-    if f.kind == "call_path_change" and d.get("operation"):
-        missing = "、".join(_code(str(m)) for m in d.get("missing") or ())
-        return (f"{f.component} 处理 {_code(str(d['operation']))} 时中途退出：{_at(f.onset, '自 {} 起')}它有 {pw:.1%} "
+    if f.kind == "call_path_change" and d.operation:
+        missing = "、".join(_code(str(m)) for m in d.missing or ())
+        return (f"{f.component} 处理 {_code(str(d.operation))} 时中途退出：{_at(f.onset, '自 {} 起')}它有 {pw:.1%} "
                 f"的请求缺少以往会执行的步骤（基线 {pb:.1%}）" + (f"，缺少 {missing}" if missing else "")
                 + f"；说明其代码中出现了提前返回或异常，{s}")
     if f.kind == "call_path_change":
@@ -168,24 +174,27 @@ SEVERITY_ZH = {"critical": "严重", "error": "错误", "warning": "警告", "wa
 
 def _changes_zh(f: Finding) -> str | None:
     d = f.details
-    minutes, onset = d.get("minutes_before_onset"), d.get("onset")
+    if not isinstance(d, ChangeEvidence):
+        return None
+    minutes, onset = d.minutes_before_onset, d.onset
     if f.onset is None or not _number(minutes) or not _number(onset):
         return None
     kind = f.kind.lower()
-    if d.get("author"):
-        what = f"{d['author']} " + CHANGE_VERBS_ZH.get(kind, "对 {c} 做了变更（" + _code(f.kind) + "）").replace("{c}", f.component)
+    if d.author:
+        what = f"{d.author} " + CHANGE_VERBS_ZH.get(kind, "对 {c} 做了变更（" + _code(f.kind) + "）").replace("{c}", f.component)
     else:
         what = f"{f.component} 进行了" + CHANGE_NOUNS_ZH.get(kind, f"变更（{_code(f.kind)}）")
     when = (f"比异常开始（{hhmm(onset)}）早 {minutes:.0f} 分钟" if minutes >= 0.5
             else f"在异常开始（{hhmm(onset)}）之后 {-minutes:.0f} 分钟" if minutes <= -0.5
             else f"与异常开始（{hhmm(onset)}）同时")
-    desc = str(d.get("description") or "").strip()
+    desc = str(d.description or "").strip()
     return f"{hhmm(f.onset)} {what}，{when}" + (f"：{_code(desc)}" if desc else "")
 
 
 def _alerts_zh(f: Finding) -> str | None:
-    desc = str(f.details.get("description") or "").strip()
-    severity = str(f.details.get("severity") or "")
+    d = f.details  # an alert's, or a diagnosis item's that reports as an alert
+    desc = str(d.description or "").strip() if isinstance(d, (AlertEvidence, ItemEvidence)) else ""
+    severity = str(d.severity or "") if isinstance(d, AlertEvidence) else ""
     sev = f"（{SEVERITY_ZH.get(severity.lower(), severity)}）" if severity else ""
     when = f"{day_hhmm(f.onset)} " if f.onset is not None else ""
     return f"{when}{f.component} 触发告警 {_code(f.signal)}{sev}" + (f"：{_code(desc)}" if desc else "")

@@ -17,10 +17,10 @@ and times, as a `Finding` (source "database", ids D1, D2, ...):
     db_lock_contention        lock waits (Lock:*, LWLock:*, MySQL lock waits) carry the load
 
 Maintenance that coincides with a CPU rise that recovered, or that runs beside a query that
-carries the load, is a confounder: a finding with `details["confounder"]` and a
+carries the load, is a confounder: a finding with `details.confounder` and a
 `ruled_out` sentence, naming the metric signals it explains (`explains`), never a cause.
-Findings that are causes carry `details["fault_kind"]` and `details["category"]`.
-Top SQL and wait events go in `details["top_sql"]` / `details["top_waits"]`.
+Findings that are causes carry `details.fault_kind` and `details.category`.
+Top SQL and wait events go in `details.top_sql` / `details.top_waits` (DatabaseEvidence).
 Only generic rules: no resource names or fault times appear here.
 """
 
@@ -34,6 +34,7 @@ from typing import Any, Callable
 import numpy as np
 
 from copilot.diagnosis import Finding
+from copilot.evidence import DatabaseEvidence
 from copilot.timefmt import hhmm
 from copilot.plugins.telemetry.model import MetricSeries, Telemetry
 
@@ -139,7 +140,8 @@ class Ctx:
                 **details: Any) -> Finding:
         if kind in KINDS or kind in BUILTIN_KINDS:
             details = {"fault_kind": kind, "category": {**BUILTIN_KINDS, **KINDS}[kind], "why": WHY.get(kind, ("", ""))[0], "why_zh": WHY.get(kind, ("", ""))[1], **details}
-        return Finding(self.next_id("D"), "database", resource, signal, kind, summary, round(float(score), 2), onset, details)
+        evidence = DatabaseEvidence(**details, key_order=tuple(details))
+        return Finding(self.next_id("D"), "database", resource, signal, kind, summary, round(float(score), 2), onset, evidence)
 
 
 def gib(b: float) -> str:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from copilot.errors import ConfigError
+from copilot.evidence import DatabaseEvidence
 from copilot.plugin_manager import Plugin
 from copilot.tools import ToolContext, ToolResult, tool
 from copilot.plugins.telemetry_plugin import _findings_result, _guard, _ids, _span
@@ -44,19 +45,21 @@ def detect_database_faults(ctx: ToolContext, resource: str | None = None, start:
         return ToolResult.error(f"unknown database {resource!r}; the data holds: {', '.join(databases)}")
     window, baseline, how = resolve_window(tel, ctx.window, start, end)
     findings = detect(tel, window, baseline, _ids(ctx), resource)
-    causes = [f for f in findings if not f.details.get("confounder")]
-    ruled = [f for f in findings if f.details.get("confounder")]
+    causes = [f for f in findings if not f.details.confounder]
+    ruled = [f for f in findings if f.details.confounder]
     header = (f"window {_span(window)} ({how}); databases: {', '.join(databases)}; {len(causes)} faults"
               + (f", {len(ruled)} ruled out" if ruled else ""))
     result = _findings_result(causes + ruled, header, {"window": list(window), "databases": databases})
     lines = [result.output]
     for f in causes[:MAX_EVIDENCE]:
-        for label, key in (("top SQL", "top_sql"), ("top waits", "top_waits")):
-            items = f.details.get(key) or []
+        d = f.details
+        if not isinstance(d, DatabaseEvidence):
+            continue
+        for label, items in (("top SQL", d.top_sql or []), ("top waits", d.top_waits or [])):
             if items:
                 lines.append(f"  {f.id} {label}: " + "; ".join(f"{x['name'][:80]} ({x['total']:.2f} AAS)" for x in items[:3]))
     for f in ruled:
-        lines.append(f"ruled out {f.id}: {f.details.get('ruled_out')}")
+        lines.append(f"ruled out {f.id}: {f.details.ruled_out}")
     result.output = "\n".join(lines)
     return result
 

@@ -11,6 +11,7 @@ import math
 from typing import Callable
 
 from copilot.diagnosis import Finding
+from copilot.evidence import ChangeEvidence
 
 from ..telemetry.model import ChangeEvent
 from .metrics import hhmm
@@ -48,6 +49,6 @@ def detect_changes(
             next_id("C"), "changes", c.component, c.id or c.description[:40], c.kind,
             f"{c.kind} on {c.component} at {hhmm(c.timestamp)}{who}, {when} the onset ({hhmm(onset)}): {c.description}",
             round(score, 2), c.timestamp,
-            {"minutes_before_onset": round(minutes, 1), "description": c.description, "author": c.author, "onset": onset},
+            ChangeEvidence(minutes_before_onset=round(minutes, 1), description=c.description, author=c.author, onset=onset),
         ))
     return out

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from copilot.diagnosis import Finding
+from copilot.evidence import LogEvidence
 from copilot.timefmt import hhmm as _hhmm
 from copilot.plugins.telemetry.model import LogRecord
 
@@ -242,5 +243,5 @@ def _finding(fid: str, component: str, s: _Stats, score: float, parts, period: s
         summary=sentence,
         score=score,
         onset=onset,
-        details={"template": s.template, "count": count, "baseline_count": base, "examples": examples[:3], **where},
+        details=LogEvidence(template=s.template, count=count, baseline_count=base, examples=examples[:3], **where),
     )

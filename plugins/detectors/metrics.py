@@ -29,6 +29,7 @@ from typing import Callable
 import numpy as np
 
 from copilot.diagnosis import Finding
+from copilot.evidence import MetricEvidence
 from copilot.timefmt import hhmm
 
 from ..telemetry.model import MetricSeries
@@ -370,18 +371,16 @@ def detect_metric_anomalies(
         out.append(Finding(
             id=next_id("M"), source="metrics", component=s.series.component, signal=s.series.metric, kind=s.kind,
             summary=sentence(s), score=round(s.score, 2), onset=s.onset,
-            details={
-                "family": fam, "direction": "up" if s.direction > 0 else "down",
-                "harmful": bad == 0 or bad == s.direction,
-                "baseline": round(s.baseline, 4), "after": round(s.after, 4) if np.isfinite(s.after) else None,
-                "peak": round(s.peak, 4), "unit": series_unit(s.series), "labels": dict(s.series.labels),
-                "slope_per_min": round(s.slope_per_min, 4), "series": s.series.key,
-                **({"common_mode": shared[id(s)]} if id(s) in shared else {}),
-                **({"moves_with_alert": moves} if moves is not None else {}),
-                **({"seasonal": "1d"} if s.seasonal else {}),
-                **({"failing_before": s.counted[0], "failing_after": s.counted[1], "requests": s.counted[2],
-                    "test": "beta-binomial"} if s.counted else {}),
-            },
+            details=MetricEvidence(
+                family=fam, direction="up" if s.direction > 0 else "down",
+                harmful=bad == 0 or bad == s.direction,
+                baseline=round(s.baseline, 4), after=round(s.after, 4) if np.isfinite(s.after) else None,
+                peak=round(s.peak, 4), unit=series_unit(s.series), labels=dict(s.series.labels),
+                slope_per_min=round(s.slope_per_min, 4), series=s.series.key,
+                common_mode=shared.get(id(s)), moves_with_alert=moves, seasonal="1d" if s.seasonal else None,
+                failing_before=s.counted[0] if s.counted else None, failing_after=s.counted[1] if s.counted else None,
+                requests=s.counted[2] if s.counted else None, test="beta-binomial" if s.counted else None,
+            ),
         ))
     return out
 

@@ -53,6 +53,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from copilot.diagnosis import Finding, RootCause
+from copilot.evidence import DatabaseEvidence, ItemEvidence, LogEvidence, MetricEvidence, RuleEvidence
 from copilot.reasons import Reason, cited, reason
 
 from .signals import BAD_DIRECTION, family, is_utilisation
@@ -126,7 +127,8 @@ class Evidence:
         """The finding's sigma; a one-point metric spike counts half (noise makes those), and a
         resource shift shared by most components (`common_mode`) counts little: a shared cause."""
         sigma = float(self.finding.score or 0.0)
-        if self.finding.source == "metrics" and self.finding.details.get("common_mode"):
+        d = self.finding.details
+        if self.finding.source == "metrics" and isinstance(d, MetricEvidence) and d.common_mode:
             sigma *= COMMON_MODE_WEIGHT
         return sigma * SPIKE_WEIGHT if self.finding.source == "metrics" and self.finding.kind == "spike" else sigma
 
@@ -149,7 +151,8 @@ class Candidate:
 
 
 def _log_category(f: Finding) -> str:
-    text = " ".join(str(x) for x in (f.details.get("template", ""), f.signal, f.summary))
+    template = f.details.template if isinstance(f.details, LogEvidence) else None
+    text = " ".join(str(x) for x in (template or "", f.signal, f.summary))
     for cat, pattern in _HINTS:
         if pattern.search(text):
             return cat
@@ -166,8 +169,10 @@ def categorise(f: Finding) -> str | None:
     if declared is not False:
         return declared
     if f.source == "metrics":
-        fam = f.details.get("family") or family(f.signal)
-        up = f.details.get("direction", "up") == "up"
+        d = f.details
+        fam = (d.family if isinstance(d, MetricEvidence) else None) or family(f.signal)
+        direction = d.direction if isinstance(d, (MetricEvidence, ItemEvidence, RuleEvidence)) else None
+        up = (direction or "up") == "up"
         if fam == "request_rate":
             ratio = _ratio(f)
             if up and (ratio is None or ratio >= SURGE_RATIO):
@@ -195,8 +200,14 @@ def categorise(f: Finding) -> str | None:
     return None
 
 
+def _levels(f: Finding) -> tuple[float | None, float | None]:
+    """(baseline, level after the onset) of a metric (or database) finding; (None, None) for others."""
+    d = f.details
+    return (d.baseline, d.after) if isinstance(d, (MetricEvidence, DatabaseEvidence)) else (None, None)
+
+
 def _ratio(f: Finding) -> float | None:
-    base, after = f.details.get("baseline"), f.details.get("after")
+    base, after = _levels(f)
     if isinstance(base, (int, float)) and isinstance(after, (int, float)) and base > 0:
         return after / base
     return None
@@ -397,8 +408,8 @@ def rank_root_causes(findings: list[Finding], call_graph: list[tuple[str, str]],
 def _moves_with_alert(c: Candidate, cats: tuple[str, ...]) -> float | None:
     """How closely the component's symptom moved with the alerted series: the best
     `moves_with_alert` among its findings in those categories (None when none carries it)."""
-    known = [e.finding.details["moves_with_alert"] for cat in cats for e in c.evidence.get(cat, ())
-             if e.finding.details.get("moves_with_alert") is not None]
+    known = [d.moves_with_alert for cat in cats for e in c.evidence.get(cat, ())
+             if isinstance(d := e.finding.details, MetricEvidence) and d.moves_with_alert is not None]
     return max(known) if known else None
 
 
@@ -464,7 +475,7 @@ PINNED_SIGMA = 2.0  # ...and stands out this much (less than MIN_SIGMA: the leve
 def cpu_pinned(c: Candidate) -> bool:
     """A CPU series in percent of its limit that now sits at or above CPU_PINNED_PCT, up from below it."""
     for e in c.evidence.get("cpu", ()):
-        base, after = e.finding.details.get("baseline"), e.finding.details.get("after")
+        base, after = _levels(e.finding)
         if is_utilisation(e.finding.signal) and isinstance(base, (int, float)) and isinstance(after, (int, float)) \
                 and after >= CPU_PINNED_PCT > base and after >= CPU_PINNED_RISE * base and float(e.finding.score or 0) >= PINNED_SIGMA:
             return True
@@ -482,7 +493,7 @@ MEMORY_LIMIT_RISE = 1.3  # ...when it rose by 30% or more to get there (as CPU_P
 def memory_at_limit(c: Candidate) -> bool:
     """A memory series in percent of its limit that rose to MEMORY_LIMIT_PCT or more from below."""
     for e in c.evidence.get("memory", ()):
-        base, after = e.finding.details.get("baseline"), e.finding.details.get("after")
+        base, after = _levels(e.finding)
         percent = _bytes_grown(e.finding) is None  # not counted in bytes
         if percent and isinstance(base, (int, float)) and isinstance(after, (int, float)) \
                 and base < MEMORY_LIMIT_PCT <= after <= 100.0 and after >= MEMORY_LIMIT_RISE * base and e.score >= MIN_SIGMA:
@@ -517,7 +528,7 @@ _BYTE_UNITS = (
 
 def _bytes_grown(f: Finding) -> float | None:
     """How many bytes a memory series grew by, when its unit is bytes (None otherwise)."""
-    base, after = f.details.get("baseline"), f.details.get("after")
+    base, after = _levels(f)
     if not isinstance(base, (int, float)) or not isinstance(after, (int, float)):
         return None
     name = f.signal
@@ -539,9 +550,8 @@ def classify(c: Candidate, is_surge: bool) -> tuple[str, str | dict[str, str]]:
     top = max((strength(e.score) for items in c.evidence.values() for e in items), default=0.0)
     declared = c.best("declared")
     if declared is not None and declared.score >= MIN_SIGMA and strength(declared.score) >= MIN_SHARE * top:
-        kind = str(declared.finding.details["fault_kind"])
         d = declared.finding.details
-        return kind, {"text": str(d.get("why") or declared.finding.summary), "text_zh": str(d.get("why_zh") or "")}
+        return str(d.fault_kind), {"text": str(d.why or declared.finding.summary), "text_zh": str(d.why_zh or "")}
     own: dict[str, float] = {}
     for cat in OWN_KINDS:
         sigma = c.sigma(cat)
@@ -653,28 +663,28 @@ def _symptom_flow(shows, own, callees: dict[str, set[str]], callers: dict[str, s
 
 # ---- findings that name their own fault kind ----------------------------------------------
 # Platform detectors (the database ones in plugins/cloud/detect.py) recognise a fault's
-# signature themselves: such a finding carries `details["fault_kind"]` and is evidence of that
-# kind on its component ("declared"). A confounder (`details["confounder"]`, e.g. CPU high
+# signature themselves: such a finding carries `details.fault_kind` and is evidence of that
+# kind on its component ("declared"). A confounder (`details.confounder`, e.g. CPU high
 # during a checkpoint that recovered) is never a cause, and the metric signals it names in
-# `details["explains"]` are dropped from the ranking (any finding may name signals it accounts for).
+# `details.explains` are dropped from the ranking (any finding may name signals it accounts for).
 
 
 def declared_category(f: Finding) -> str | None | Literal[False]:
     """"declared" for a finding naming its fault kind, None for a confounder, False otherwise."""
-    if f.details.get("confounder"):
+    if f.details.confounder:
         return None
-    if f.details.get("fault_kind"):
+    if f.details.fault_kind:
         return "declared"
     return False
 
 
 def explained_signals(findings: list[Finding]) -> set[tuple[str, str]]:
-    """(component, signal) pairs a finding accounts for (`details["explains"]`: a signal of its
+    """(component, signal) pairs a finding accounts for (`details.explains`: a signal of its
     own component, or [component, signal]), so they are not ranked again on their own: what a
     confounder explains, or the write load behind a replica's lag."""
     out: set[tuple[str, str]] = set()
     for f in findings:
-        for item in f.details.get("explains") or ():
+        for item in f.details.explains or ():
             if isinstance(item, (list, tuple)) and len(item) == 2:
                 out.add((str(item[0]), str(item[1])))
             else:

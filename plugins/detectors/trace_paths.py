@@ -28,6 +28,7 @@ from typing import Callable, Iterable, Mapping, NamedTuple, Sequence
 import numpy as np
 
 from copilot.diagnosis import Finding
+from copilot.evidence import TraceEvidence
 
 from ..telemetry.model import Span
 from .metrics import hhmm
@@ -219,7 +220,7 @@ def detect_path_changes(
             f"{' and '.join(callers)} stop their requests right after calling {target} ({stopped} requests "
             f"cut short since {hhmm(onset)}): {target} returns errors or unusable results, an early return "
             f"or exception in its code, {round(score, 2):.1f} sigma",
-            round(score, 2), onset, {"callers": callers, "requests": stopped, "blamed_by_callers": True},
+            round(score, 2), onset, TraceEvidence(callers=callers, requests=stopped, blamed_by_callers=True),
         ))
     for entry in changed:
         if id(entry) in explained:
@@ -234,7 +235,7 @@ def detect_path_changes(
             f"before ({pb:.1%} in the baseline), missing {', '.join(names)}, since {hhmm(onset)}; "
             f"an early return or exception in its code, {round(score, 2):.1f} sigma",
             round(score, 2), onset,
-            {"operation": op, "ratio_before": round(pb, 4), "ratio_after": round(pw, 4), "spans": nw,
-             "missing": names, "own_share": round(len(own) / kw, 3)},
+            TraceEvidence(operation=op, ratio_before=round(pb, 4), ratio_after=round(pw, 4), spans=nw,
+                          missing=names, own_share=round(len(own) / kw, 3)),
         ))
     return out

@@ -22,6 +22,7 @@ from typing import Callable
 import numpy as np
 
 from copilot.diagnosis import Finding
+from copilot.evidence import TraceEvidence
 
 from ..telemetry.model import Span
 from .metrics import MAX_SCORE, hhmm
@@ -71,7 +72,7 @@ def detect_trace_anomalies(
                 "", "traces", comp, f"{comp} self time", "latency_origin",
                 f"latency originates in {comp}: its own time per call rose {w50 / max(b50, 1e-9):.1f}x "
                 f"({b50:.1f} -> {w50:.1f} ms median) at {hhmm(onset)}, {round(score, 2):.1f} sigma, not inherited from its callees",
-                round(score, 2), onset, {"self_ms_before": round(b50, 3), "self_ms_after": round(w50, 3), "spans": len(w)},
+                round(score, 2), onset, TraceEvidence(self_ms_before=round(b50, 3), self_ms_after=round(w50, 3), spans=len(w)),
             ))
     for comp, (b, w, times) in sorted(g.wire_ms.items()):
         if len(b) < MIN_SPANS or len(w) < MIN_SPANS:
@@ -83,7 +84,7 @@ def detect_trace_anomalies(
                 "", "traces", comp, f"network into {comp}", "network_latency",
                 f"calls into {comp} spend {w50 / max(b50, 1e-9):.1f}x longer on the wire ({b50:.1f} -> {w50:.1f} ms median "
                 f"between the caller's client span and {comp}'s server span) at {hhmm(onset)}, {round(score, 2):.1f} sigma",
-                round(score, 2), onset, {"wire_ms_before": round(b50, 3), "wire_ms_after": round(w50, 3), "spans": len(w)},
+                round(score, 2), onset, TraceEvidence(wire_ms_before=round(b50, 3), wire_ms_after=round(w50, 3), spans=len(w)),
             ))
     for (caller, callee), (b, w, _) in sorted(g.edge_ms.items()):
         if len(b) < MIN_SPANS or len(w) < MIN_SPANS:
@@ -93,7 +94,7 @@ def detect_trace_anomalies(
             out.append(Finding(
                 "", "traces", callee, f"{caller}->{callee}", "latency",
                 f"calls {caller}->{callee} slowed {w50 / max(b50, 1e-9):.1f}x ({b50:.1f} -> {w50:.1f} ms median), {round(score, 2):.1f} sigma",
-                round(score, 2), None, {"caller": caller, "callee": callee, "ms_before": round(b50, 3), "ms_after": round(w50, 3)},
+                round(score, 2), None, TraceEvidence(caller=caller, callee=callee, ms_before=round(b50, 3), ms_after=round(w50, 3)),
             ))
     for (caller, callee), ((kb, nb), (kw, nw), _, _) in sorted(g.edge_err.items()):
         if nb < MIN_SPANS or nw < MIN_SPANS:
@@ -103,7 +104,7 @@ def detect_trace_anomalies(
             out.append(Finding(
                 "", "traces", callee, f"{caller}->{callee}", "errors",
                 f"calls {caller}->{callee} fail {pw:.1%} of the time (baseline {pb:.1%}), {round(score, 2):.1f} sigma",
-                round(score, 2), None, {"caller": caller, "callee": callee, "ratio_before": pb, "ratio_after": pw, "calls": nw},
+                round(score, 2), None, TraceEvidence(caller=caller, callee=callee, ratio_before=pb, ratio_after=pw, calls=nw),
             ))
     for comp, ((kb, nb), (kw, nw), times, flags) in sorted(g.origin_err.items()):
         if nb < MIN_SPANS or nw < MIN_SPANS:
@@ -115,7 +116,7 @@ def detect_trace_anomalies(
                 "", "traces", comp, f"{comp} errors", "error_origin",
                 f"errors originate in {comp}: {pw:.1%} of its spans fail with no failing callee (baseline {pb:.1%}) "
                 f"since {hhmm(onset)}, {round(score, 2):.1f} sigma",
-                round(score, 2), onset, {"ratio_before": pb, "ratio_after": pw, "spans": nw},
+                round(score, 2), onset, TraceEvidence(ratio_before=pb, ratio_after=pw, spans=nw),
             ))
     for (caller, callee), ((kb, nb), (kw, nw), times, flags) in sorted(g.lost.items()):
         if nb < MIN_SPANS or nw < MIN_SPANS:
@@ -129,7 +130,7 @@ def detect_trace_anomalies(
                 "", "traces", callee, f"{caller}->{callee}", "lost_spans",
                 f"{pw:.1%} of {caller}'s calls to {callee} are missing (baseline {pb:.1%}) since {hhmm(onset)}: "
                 f"broken calls or lost spans, {round(score, 2):.1f} sigma",
-                round(score, 2), onset, {"caller": caller, "callee": callee, "ratio_before": pb, "ratio_after": pw, "calls": nw},
+                round(score, 2), onset, TraceEvidence(caller=caller, callee=callee, ratio_before=pb, ratio_after=pw, calls=nw),
             ))
     for comp, ((kb, nb), (kw, nw), _, _) in sorted(g.orphans.items()):
         if nb < MIN_SPANS or nw < MIN_SPANS:
@@ -140,7 +141,7 @@ def detect_trace_anomalies(
                 "", "traces", comp, f"{comp} orphans", "orphan_spans",
                 f"{pw:.1%} of {comp}'s spans have a parent that never arrived (baseline {pb:.1%}): "
                 f"spans lost upstream of {comp}, {round(score, 2):.1f} sigma",
-                round(score, 2), None, {"ratio_before": pb, "ratio_after": pw, "spans": nw},
+                round(score, 2), None, TraceEvidence(ratio_before=pb, ratio_after=pw, spans=nw),
             ))
     out += detect_path_changes(spans, g.children, period, periods=g.period, patterns=g.patterns)
     out.sort(key=lambda f: -f.score)

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from copilot.diagnosis import SIGNAL_SOURCES, Finding
+from copilot.evidence import ItemEvidence
 from copilot.workflows.params import Param, parse_params
 from copilot.workflows.yamlspec import NAME, Spec, need, placeholders
 
@@ -127,7 +128,7 @@ def outputs_to_findings(item: ItemBase, outputs: list[Any], component: str, wind
     for value in values:
         if value is None or value is False or value == "":
             continue
-        details: dict[str, Any] = {"item": item.name}
+        details = ItemEvidence(item=item.name)
         comp, onset, kind, score = component, None, item.finding_kind, item.score
         if isinstance(value, dict):
             text = value.get("summary") or value.get("result") or value.get("message") or value.get("name")
@@ -137,12 +138,12 @@ def outputs_to_findings(item: ItemBase, outputs: list[Any], component: str, wind
             kind = str(value.get("kind") or kind)
             if isinstance(value.get("score"), (int, float)):
                 score = float(value["score"])
-            details["value"] = value
+            details.value = value
         else:
             text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
         if item.result:
-            details["meaning"] = item.result
-        details["description"] = text  # the sentence the Chinese report quotes
+            details.meaning = item.result
+        details.description = text  # the sentence the Chinese report quotes
         findings.append(Finding(id="", source=item.source, component=comp or item.name, signal=item.name,
                                 kind=kind, summary=text, score=score, onset=onset,
                                 details=details))

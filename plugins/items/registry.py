@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from copilot.diagnosis import Finding
+from copilot.evidence import ItemEvidence
 from copilot.errors import CopilotError
 from copilot.phrases.findings import hhmm, num
 from copilot.workflows.yamlspec import Spec, check_keys, need, parse_duration, render
@@ -280,11 +281,9 @@ async def run_metric(item: MetricItem, values: dict[str, Any], window: tuple[flo
     limit = item.normal_max if direction == "up" else item.normal_min
     span = max(abs(limit or 0.0), 1e-9)
     score = 3.0 + min(7.0, abs(worst[1] - (limit or 0.0)) / span * 3.0)
-    details = {"item": item.name, "direction": direction, "value": worst[1], "at": worst[0], "normal": _range_text(item),
-               "times": [b[0] for b in bad][:50], "values": [b[1] for b in bad][:50], "meaning": meaning,
-               "drilldown_tag": item.drilldown, "drilldown": drilled}
-    if item.link:
-        details["link"] = render(item.link, full)
+    details = ItemEvidence(item=item.name, direction=direction, value=worst[1], at=worst[0], normal=_range_text(item),
+                           times=[b[0] for b in bad][:50], values=[b[1] for b in bad][:50], meaning=meaning,
+                           drilldown_tag=item.drilldown, drilldown=drilled, link=render(item.link, full) if item.link else None)
     result.findings.append(Finding(id="", source="metrics", component=component, signal=item.name, kind="out_of_range",
                                    summary=text, score=round(score, 2), onset=bad[0][0], details=details))
     result.drilldown = [d["value"] for d in drilled if d["out_of_range"]] or [d["value"] for d in drilled[:5]]

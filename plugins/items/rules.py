@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from copilot.diagnosis import Finding
+from copilot.evidence import RuleEvidence
 from copilot.phrases.findings import hhmm, num
 from copilot.workflows.params import bind
 from copilot.workflows.yamlspec import NAME, Spec, check_keys, need, parse_duration, render
@@ -162,7 +163,7 @@ async def run_rules(group: RuleGroup, values: dict[str, Any], window: tuple[floa
             if not any(s["points"] for s in series):
                 text = rule.summary or f"{rule.target}: no data between {hhmm(window[0])} and {hhmm(window[1])}"
                 result.findings.append(Finding("", "metrics", base_component or rule.target, rule.target, "absent", text,
-                                               rule.score, window[0], {"rule": rule.name, "group": group.name}))
+                                               rule.score, window[0], RuleEvidence(rule=rule.name, group=group.name)))
             continue
         for s in series:
             component = s["labels"].get(drill_tag) if drill_tag else None
@@ -179,8 +180,9 @@ async def run_rules(group: RuleGroup, values: dict[str, Any], window: tuple[floa
                 result.findings.append(Finding(
                     "", "metrics", str(component or base_component or rule.target), rule.target, rule.when, text,
                     rule.score, run[0][0],
-                    {"rule": rule.name, "group": group.name, "threshold": rule.threshold, "labels": s["labels"],
-                     "times": [p[0] for p in run][:100], "values": vals[:100], "direction": "down" if "below" in rule.when else "up"},
+                    RuleEvidence(rule=rule.name, group=group.name, threshold=rule.threshold, labels=s["labels"],
+                                 times=[p[0] for p in run][:100], values=vals[:100],
+                                 direction="down" if "below" in rule.when else "up"),
                 ))
                 if component and str(component) not in result.drilldown:
                     result.drilldown.append(str(component))

@@ -19,10 +19,11 @@ from __future__ import annotations
 import re
 import time
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
 from copilot.diagnosis import Finding
+from copilot.evidence import PlatformEvidence
 from copilot.timefmt import hhmm_zone, when
 
 from copilot.plugins.telemetry.model import Platform, PlatformEvent, Telemetry
@@ -64,7 +65,7 @@ class Draft:
     summary: str
     score: float
     onset: float | None
-    details: dict[str, Any] = field(default_factory=dict)
+    details: PlatformEvidence = field(default_factory=PlatformEvidence)
 
 
 @dataclass
@@ -81,8 +82,8 @@ class Scan:
 
     def add(self, component: str, kind: str, signal: str, summary: str, score: float, onset: float | None,
             active: bool, **details: Any) -> Draft:
-        d = Draft(component, kind, signal, summary, score, onset,
-                  {"fault_kind": kind if kind != "ruled_out" else "", "active": active, **details})
+        said = {"fault_kind": kind if kind != "ruled_out" else "", "active": active, **details}
+        d = Draft(component, kind, signal, summary, score, onset, PlatformEvidence(**said, key_order=tuple(said)))
         self.drafts.append(d)
         return d
 
@@ -351,7 +352,7 @@ def scan_workloads(scan: Scan) -> None:
                      new_made, True, **base, new_replicaset=meta(new).get("name"))
         elif new is not None and new_ready is not None and len(sets) > 1 and new_ready >= want and unavailable == 0 and new_made \
                 and scan.now - new_made <= RULED_OUT_ROLLOUT_S and not any(
-                d.component == name and d.kind != "ruled_out" and d.details.get("active") for d in scan.drafts):
+                d.component == name and d.kind != "ruled_out" and d.details.active for d in scan.drafts):
             old_live = [rs for rs in sets[:-1] if int((rs.get("status") or {}).get("replicas") or 0) > 0]
             terminating = [pod for pod in p.pods if meta(pod).get("deletionTimestamp") and p.owners.get(key(pod)) == name]
             what = (f"; {len(terminating)} old pods terminating ({', '.join(str(meta(x).get('name')) for x in terminating[:3])})"
@@ -450,7 +451,7 @@ def scan_events(scan: Scan) -> None:
                                                                                       "count": e.count}):
                 seen_quota.add(comp)
         if e.reason == "ProvisioningFailed" and e.object_kind == "PersistentVolumeClaim":
-            if not any(d.kind == "pvc_unbound" and e.object_name in d.details.get("scheduler_message", "") for d in scan.drafts):
+            if not any(d.kind == "pvc_unbound" and e.object_name in (d.details.scheduler_message or "") for d in scan.drafts):
                 scan.add(e.object_name, "pvc_unbound", f"pvc/{e.object_name}", f"PersistentVolumeClaim {e.object_name} "
                          f"cannot be provisioned ({e.count} times, last {hhmm(e.timestamp)}): {e.message}", 6.0,
                          e.first or e.timestamp, True, namespace=e.namespace, pvc=e.object_name)
@@ -459,8 +460,8 @@ def scan_events(scan: Scan) -> None:
         if st.get("phase") == "Pending":
             name = str(meta(pvc).get("name"))
             for d in scan.drafts:
-                if d.kind == "pvc_unbound" and (name in str(d.details.get("scheduler_message", "")) or d.component == name):
-                    d.details.setdefault("pvcs", []).append(name)
+                if d.kind == "pvc_unbound" and (name in (d.details.scheduler_message or "") or d.component == name):
+                    d.details.pvcs = (d.details.pvcs or []) + [name]
                     d.summary += f"; PVC {name} is Pending (storageClass {(pvc.get('spec') or {}).get('storageClassName', 'default')})"
                     break
 
@@ -583,7 +584,7 @@ def detect_platform(tel: Telemetry, next_id: Callable[[str], str], now: float | 
         keep = ruled[:MAX_RULED_OUT]
         keep[-1].summary += f" (and {len(ruled) - MAX_RULED_OUT} more finished rollouts or recovered nodes, older)"
         drafts = [d for d in drafts if d.kind != "ruled_out"] + keep
-    drafts.sort(key=lambda d: (d.kind == "ruled_out", not d.details.get("active"), -d.score, d.component, d.signal))
+    drafts.sort(key=lambda d: (d.kind == "ruled_out", not d.details.active, -d.score, d.component, d.signal))
     return [Finding(next_id("K"), SOURCE, d.component, d.signal, d.kind, d.summary, d.score, d.onset, d.details)
             for d in drafts]
 
@@ -598,14 +599,13 @@ def fold(drafts: list[Draft]) -> list[Draft]:
         if len(items) == 1 or kind in ("ruled_out", "node_not_ready", "node_pressure"):
             out.extend(items)
             continue
-        items.sort(key=lambda d: (not d.details.get("active"), -d.score))
+        items.sort(key=lambda d: (not d.details.active, -d.score))
         head = items[0]
-        pods = sorted({str(d.details.get("pod")) for d in items if d.details.get("pod")})
+        pods = sorted({str(d.details.pod) for d in items if d.details.pod})
         onset = min((d.onset for d in items if d.onset is not None), default=head.onset)
         more = len(items) - 1
         head.summary += f" (and {more} more like it" + (f"; pods: {', '.join(pods[:5])}" if pods else "") + ")"
-        head.details = {**head.details, "pods": pods, "count": len(items),
-                        "active": any(d.details.get("active") for d in items)}
+        head.details = replace(head.details, pods=pods, count=len(items), active=any(d.details.active for d in items))
         head.onset = onset
         head.score = head.score + min(3.0, 0.5 * more)
         out.append(head)

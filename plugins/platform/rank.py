@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from copilot.diagnosis import Finding, RootCause
+from copilot.evidence import PlatformEvidence
 from copilot.reasons import cited, reason
 
 # Most specific first: the first kind a component shows is its fault kind.
@@ -73,7 +74,12 @@ ACTIVE_WEIGHT, ENDED_WEIGHT = 2.0, 0.4
 
 
 def is_cause(f: Finding) -> bool:
-    return f.source == "platform" and f.kind != "ruled_out" and bool(f.details.get("fault_kind"))
+    return f.source == "platform" and f.kind != "ruled_out" and bool(f.details.fault_kind)
+
+
+def _platform(f: Finding) -> PlatformEvidence:
+    """A platform finding's evidence (an empty one for a finding of another kind)."""
+    return f.details if isinstance(f.details, PlatformEvidence) else PlatformEvidence()
 
 
 def platform_causes(findings: list[Finding]) -> list[tuple[RootCause, bool, float]]:
@@ -86,20 +92,20 @@ def platform_causes(findings: list[Finding]) -> list[tuple[RootCause, bool, floa
     absorbed: dict[str, str] = {}
     for f in faults:
         if f.kind in ("node_not_ready", "node_pressure"):
-            pods = set(f.details.get("pods") or [])
+            pods = set(_platform(f).pods or [])
             for g in faults:
-                if g.component != f.component and (g.details.get("pod") in pods or g.details.get("node") == f.component):
+                if g.component != f.component and (_platform(g).pod in pods or _platform(g).node == f.component):
                     absorbed.setdefault(g.component, f.component)
     for victim, node in absorbed.items():
-        if victim in by_comp and not any(g.details.get("active") and g.kind in SPECIFIC[:8] for g in by_comp[victim]
+        if victim in by_comp and not any(g.details.active and g.kind in SPECIFIC[:8] for g in by_comp[victim]
                                          if g.kind not in ("pod_evicted", "replicas_unavailable", "crash_loop")):
             by_comp[node].extend(by_comp.pop(victim))
     out = []
     for comp, items in by_comp.items():
         own = [f for f in items if f.component == comp] or items
-        own.sort(key=lambda f: (SPECIFIC.index(f.kind) if f.kind in SPECIFIC else len(SPECIFIC), not f.details.get("active")))
+        own.sort(key=lambda f: (SPECIFIC.index(f.kind) if f.kind in SPECIFIC else len(SPECIFIC), not f.details.active))
         lead = own[0]
-        active = any(f.details.get("active") for f in items)
+        active = any(f.details.active for f in items)
         weight = sum(f.score for f in items) * (ACTIVE_WEIGHT if active else ENDED_WEIGHT)
         ordered = [lead] + sorted((f for f in items if f is not lead), key=lambda f: -f.score)
         en, zh = WHY.get(lead.kind, (lead.kind.replace("_", " "), ""))
@@ -115,7 +121,7 @@ def _ended(items: list[Finding]) -> tuple[str, str]:
     """When a platform cause that is over was last seen (English, Chinese), in the run's zone."""
     from copilot.timefmt import hhmm, zone_tag
 
-    ends = [end for f in items if isinstance(end := f.details.get("ended"), (int, float))]
+    ends = [end for f in items if isinstance(end := f.details.ended, (int, float))]
     if not ends:
         return "not seen in the current state", "当前状态中已不存在"
     at = f"{hhmm(max(ends))} {zone_tag(max(ends))}"
