@@ -112,54 +112,63 @@ def transform(src: Path, dst: Path, drop: float, seed: int) -> dict:
         out = dst / "rca_data" / day.name
         (out / "metric").mkdir(parents=True)
         for path in sorted((day / "metric").iterdir()):
-            if "_metric.csv" in path.name:
-                pod = path.name.split("_metric")[0]
-
-                def header(h, _d=dropped):
-                    keep = [i for i, c in enumerate(h) if c in KEEP or c not in _d]
-                    return keep, [COLUMNS.get(h[i], h[i]) for i in keep]
-
-                def row(h, r):
-                    return [ren.pod(v) if v == pod else v for v in r]
-
-                _rewrite(path, out / "metric" / path.name.replace(pod, ren.pod(pod)), row, header)
-            elif path.name.startswith("dependency"):
-                _rewrite(path, out / "metric" / path.name, lambda h, r: [ren.name(r[0]), ren.name(r[1]), *r[2:]])
-            elif path.name.startswith(("source_50", "destination_50")):
-                def edge_header(h):
-                    names = []
-                    for c in h:
-                        if "_" in c and c not in ("time", "timestamp"):
-                            a, b = c.split("_", 1)
-                            c = f"{ren.name(a)}_{ren.name(b)}"
-                        names.append(c)
-                    return list(range(len(h))), names
-                _rewrite(path, out / "metric" / path.name, lambda h, r: r, edge_header)
-            # front_service.csv names the entry service by hand ("Frontend"): not copied
-        if (day / "trace").is_dir():
-            (out / "trace").mkdir()
-            for path in sorted((day / "trace").iterdir()):
-                def trow(h, r):
-                    r = list(r)
-                    r[h.index("PodName")] = ren.pod(r[h.index("PodName")])
-                    r[h.index("OperationName")] = ren.operation(r[h.index("OperationName")])
-                    return r
-                _rewrite(path, out / "trace" / path.name, trow)
-        if (day / "log").is_dir():
-            (out / "log").mkdir()
-            for path in sorted((day / "log").iterdir()):
-                def lrow(h, r):
-                    r = list(r)
-                    r[h.index("PodName")] = ren.pod(r[h.index("PodName")])
-                    return r
-                _rewrite(path, out / "log" / path.name, lrow)
+            _copy_metric_file(path, out / "metric", ren, dropped)
+        _copy_pod_files(day / "trace", out / "trace", ren, operations=True)
+        _copy_pod_files(day / "log", out / "log", ren, operations=False)
         for fl in day.glob("*fault_list.json"):
-            faults = json.loads(fl.read_text())
-            for entries in faults.values():
-                for f in entries:
-                    f["inject_pod"] = ren.pod(f["inject_pod"])
-            (out / fl.name).write_text(json.dumps(faults, indent=1))
+            _copy_faults(fl, out / fl.name, ren)
     return {"services": ren.service, "dropped_columns": dropped}
+
+
+def _copy_metric_file(path: Path, out: Path, ren: Renamer, dropped: list[str]) -> None:
+    """A pod's metrics (renamed, columns dropped), the call dependencies and the edge tables
+    (renamed); front_service.csv names the entry service by hand ("Frontend"): not copied."""
+    if "_metric.csv" in path.name:
+        pod = path.name.split("_metric")[0]
+
+        def header(h, _d=dropped):
+            keep = [i for i, c in enumerate(h) if c in KEEP or c not in _d]
+            return keep, [COLUMNS.get(h[i], h[i]) for i in keep]
+
+        def row(h, r):
+            return [ren.pod(v) if v == pod else v for v in r]
+
+        _rewrite(path, out / path.name.replace(pod, ren.pod(pod)), row, header)
+    elif path.name.startswith("dependency"):
+        _rewrite(path, out / path.name, lambda h, r: [ren.name(r[0]), ren.name(r[1]), *r[2:]])
+    elif path.name.startswith(("source_50", "destination_50")):
+        def edge_header(h):
+            names = []
+            for c in h:
+                if "_" in c and c not in ("time", "timestamp"):
+                    a, b = c.split("_", 1)
+                    c = f"{ren.name(a)}_{ren.name(b)}"
+                names.append(c)
+            return list(range(len(h))), names
+        _rewrite(path, out / path.name, lambda h, r: r, edge_header)
+
+
+def _copy_pod_files(folder: Path, out: Path, ren: Renamer, operations: bool) -> None:
+    """Trace or log files with their PodName (and OperationName for traces) renamed."""
+    if not folder.is_dir():
+        return
+    out.mkdir()
+    for path in sorted(folder.iterdir()):
+        def prow(h, r):
+            r = list(r)
+            r[h.index("PodName")] = ren.pod(r[h.index("PodName")])
+            if operations:
+                r[h.index("OperationName")] = ren.operation(r[h.index("OperationName")])
+            return r
+        _rewrite(path, out / path.name, prow)
+
+
+def _copy_faults(src: Path, dst: Path, ren: Renamer) -> None:
+    faults = json.loads(src.read_text())
+    for entries in faults.values():
+        for f in entries:
+            f["inject_pod"] = ren.pod(f["inject_pod"])
+    dst.write_text(json.dumps(faults, indent=1))
 
 
 def main() -> int:

@@ -56,6 +56,33 @@ class Budget:
     seconds: float = 900.0
 
 
+class _Recall:
+    """The question's memory recall: run in the background, its items shown once."""
+
+    def __init__(self, task: asyncio.Task[list[dict[str, Any]]], state: RunState) -> None:
+        self.task = task
+        self.state = state
+        self.shown = False
+
+    def due(self, needed_now: Callable[[], bool]) -> bool:
+        """Not shown yet, and either finished or needed now by the brain."""
+        return not self.shown and (self.task.done() or needed_now())
+
+    async def show(self) -> list[Event]:
+        """Wait for the recall; its items not already recalled, as events (and on the run state)."""
+        await self.task
+        self.shown = True
+        items = [i for i in self.task.result() if all(r.get("id") != i.get("id") for r in self.state.recalled)]
+        self.state.recalled.extend(items)
+        return [MemoryRecalled(i["id"], i.get("summary", ""), float(i.get("similarity", 0.0))) for i in items]
+
+    def close(self) -> None:
+        if not self.task.done():
+            self.task.cancel()
+        elif not self.task.cancelled():
+            self.task.exception()  # retrieved: a failure here was already reported or is moot
+
+
 class Agent:
     def __init__(
         self,
@@ -104,27 +131,75 @@ class Agent:
                   context: dict[str, Any] | None = None) -> AsyncIterator[Event]:
         """`context`: the diagnosis of the investigation a follow-up question is about."""
         question = question.strip()
-        ready = getattr(self.brain, "ready", None)  # a model brain names the model it found
-        problem = ""
-        if ready is not None and question:
-            try:
-                await ready()
-            except CopilotError as exc:
-                problem = str(exc)
+        problem = await self._brain_problem(question)
         yield RunStarted(self.session_id, question, self.brain.label, self.budget.max_steps, self.data_label,
                          selection=dict(self.ctx.cache.get("data") or {}), timezone=self._zone())
+        problem = problem or self._question_problem(question) or await self._prepare_problem(context)
         if problem:
             yield RunFailed(problem)
             return
-        if not question:
-            yield RunFailed("the question is empty; ask what to investigate, e.g. 'why is checkout slow since 14:05?'")
-            return
-        if self.prepare is not None and context is None:
-            try:
-                await asyncio.to_thread(self.prepare)
-            except CopilotError as exc:
-                yield RunFailed(str(exc))
-                return
+        state = self._new_state(question, history, context)
+        recall = _Recall(asyncio.create_task(asyncio.to_thread(self._recall, question)), state)
+        started = time.monotonic()
+        try:
+            while len(state.steps) < self.budget.max_steps:
+                spent = self._budget_spent(started)
+                if spent:
+                    yield StepLimitReached(len(state.steps), spent)
+                    return
+                if recall.due(lambda: self._needs_recall_now(state)):
+                    for event in await recall.show():
+                        yield event
+                decision: Decision | None = None
+                async for item in self._step_brain(state):
+                    if isinstance(item, Decision):
+                        decision = item
+                    else:
+                        yield item
+                assert decision is not None  # _step_brain raises without one
+                if decision.thought:
+                    yield Thought(state.step_index, decision.thought, decision.agent)
+                if decision.answer is not None and not decision.calls:
+                    async for event in self._finish_after_recall(state, decision, recall):
+                        yield event
+                    return
+                async for event in self._run_calls(state, decision):
+                    yield event
+            yield StepLimitReached(len(state.steps))
+        except CopilotError as exc:
+            yield RunFailed(str(exc), len(state.steps))
+        finally:
+            recall.close()
+
+    async def _brain_problem(self, question: str) -> str:
+        """Why the brain cannot run ('' when it can): a model brain names the model it found."""
+        ready = getattr(self.brain, "ready", None)
+        if ready is None or not question:
+            return ""
+        try:
+            await ready()
+        except CopilotError as exc:
+            return str(exc)
+        return ""
+
+    @staticmethod
+    def _question_problem(question: str) -> str:
+        if question:
+            return ""
+        return "the question is empty; ask what to investigate, e.g. 'why is checkout slow since 14:05?'"
+
+    async def _prepare_problem(self, context: dict[str, Any] | None) -> str:
+        """Prepare the run's data (not for a follow-up); a source that cannot be read ends the run."""
+        if self.prepare is None or context is not None:
+            return ""
+        try:
+            await asyncio.to_thread(self.prepare)
+        except CopilotError as exc:
+            return str(exc)
+        return ""
+
+    def _new_state(self, question: str, history: list[dict[str, str]] | None,
+                   context: dict[str, Any] | None) -> RunState:
         state = RunState(
             question=question,
             tools=self.tools,
@@ -135,67 +210,50 @@ class Agent:
             context=context,
         )
         self.recalled = state.recalled
-        recall_task = asyncio.create_task(asyncio.to_thread(self._recall, question))
-        recall_shown = False
+        return state
 
-        def recalled_events() -> list[Event]:
-            items = [i for i in recall_task.result() if all(r.get("id") != i.get("id") for r in state.recalled)]
-            state.recalled.extend(items)
-            return [MemoryRecalled(i["id"], i.get("summary", ""), float(i.get("similarity", 0.0))) for i in items]
+    def _budget_spent(self, started: float) -> str:
+        """Which budget is spent ('' when none): time, then tokens."""
+        if time.monotonic() - started > self.budget.seconds:
+            return f"time budget of {self.budget.seconds:.0f}s spent"
+        if self.tokens_used > self.budget.tokens:
+            return f"token budget of {self.budget.tokens} spent"
+        return ""
 
-        started = time.monotonic()
-        try:
-            while len(state.steps) < self.budget.max_steps:
-                if time.monotonic() - started > self.budget.seconds:
-                    yield StepLimitReached(len(state.steps), f"time budget of {self.budget.seconds:.0f}s spent")
-                    return
-                if self.tokens_used > self.budget.tokens:
-                    yield StepLimitReached(len(state.steps), f"token budget of {self.budget.tokens} spent")
-                    return
-                if not recall_shown and (recall_task.done() or self._needs_recall_now(state)):
-                    await recall_task
-                    recall_shown = True
-                    for event in recalled_events():
-                        yield event
-                decision: Decision | None = None
-                async for item in self.brain.step(state):
-                    if isinstance(item, Decision):
-                        decision = item
-                    else:
-                        if isinstance(item, Usage):
-                            self.tokens_used += item.total_tokens
-                        yield item
-                if decision is None:
-                    raise CopilotError(f"the brain {self.brain.label!r} returned no decision at step {state.step_index}")
-                index = state.step_index
-                if decision.thought:
-                    yield Thought(index, decision.thought, decision.agent)
-                if decision.answer is not None and not decision.calls:
-                    if not recall_shown:
-                        await recall_task
-                        recall_shown = True
-                        for event in recalled_events():
-                            yield event
-                    async for event in self._finish(state, decision):
-                        yield event
-                    return
-                record = StepRecord(index, decision.thought, agent=decision.agent)
-                if self._parallel(decision.calls):
-                    async for event in self._run_parallel(index, decision.calls, record, decision.agent):
-                        yield event
-                else:
-                    for call in decision.calls:
-                        async for event in self._run_call(index, call, record, decision.agent):
-                            yield event
-                state.steps.append(record)
-            yield StepLimitReached(len(state.steps))
-        except CopilotError as exc:
-            yield RunFailed(str(exc), len(state.steps))
-        finally:
-            if not recall_task.done():
-                recall_task.cancel()
-            elif not recall_task.cancelled():
-                recall_task.exception()  # retrieved: a failure here was already reported or is moot
+    async def _step_brain(self, state: RunState) -> AsyncIterator[Event | Decision]:
+        """The brain's step: its events (tokens counted), then its decision, last."""
+        decision: Decision | None = None
+        async for item in self.brain.step(state):
+            if isinstance(item, Decision):
+                decision = item
+                continue
+            if isinstance(item, Usage):
+                self.tokens_used += item.total_tokens
+            yield item
+        if decision is None:
+            raise CopilotError(f"the brain {self.brain.label!r} returned no decision at step {state.step_index}")
+        yield decision
+
+    async def _finish_after_recall(self, state: RunState, decision: Decision, recall: _Recall) -> AsyncIterator[Event]:
+        """The answer: recalled memory is shown before it if it was not yet."""
+        if not recall.shown:
+            for event in await recall.show():
+                yield event
+        async for event in self._finish(state, decision):
+            yield event
+
+    async def _run_calls(self, state: RunState, decision: Decision) -> AsyncIterator[Event]:
+        """Run the step's tool calls (concurrently when they are all reads) and record the step."""
+        index = state.step_index
+        record = StepRecord(index, decision.thought, agent=decision.agent)
+        if self._parallel(decision.calls):
+            async for event in self._run_parallel(index, decision.calls, record, decision.agent):
+                yield event
+        else:
+            for call in decision.calls:
+                async for event in self._run_call(index, call, record, decision.agent):
+                    yield event
+        state.steps.append(record)
 
     def _needs_recall_now(self, state: RunState) -> bool:
         """A model-driven brain reads recalled memory in its prompt; rules read it at the end."""

@@ -14,6 +14,7 @@ import os
 import pkgutil
 import re
 import sys
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Sequence
 
 if TYPE_CHECKING:
@@ -287,69 +288,73 @@ def model_failure_warning(event: ModelFailed) -> str:
     return f"the model failed mid-run ({event.error}); the result below is the rule-based one"
 
 
-def run_query(args: argparse.Namespace) -> int:
-    from .approval import query_approver
-    from .events import FinalAnswer, ModelFailed, RunFailed, StepLimitReached, Thought, ActionProposed
-    from .session import Session
-    from .trace import trace_line
+@dataclass
+class _QueryOutcome:
+    """What `copilot --query` keeps from the run's events."""
 
-    settings = settings_from_args(args)
+    final: dict[str, Any] | None = None
+    failure: str | None = None
+    limited: bool = False
+    steps: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+    def take(self, event: Any) -> None:
+        from .events import ActionProposed, FinalAnswer, ModelFailed, RunFailed, StepLimitReached, Thought
+
+        if isinstance(event, ModelFailed):
+            self.warnings.append(model_failure_warning(event))
+        if isinstance(event, (Thought, ActionProposed)):
+            self.steps = max(self.steps, event.step)
+        if isinstance(event, FinalAnswer):
+            self.final = event.to_dict()
+            self.steps = event.steps
+        elif isinstance(event, RunFailed) and self.final is None:
+            self.failure = event.error
+        elif isinstance(event, StepLimitReached):
+            self.limited = True
+
+
+def _check_telemetry(session: Any, settings: Any) -> None:
+    """Malformed telemetry: one line naming the file, exit 1, before any investigation
+    (every source reading part of the directory: the files, saved AWS CLI output, ...)."""
     from pathlib import Path
 
-    session = Session(settings, approver=query_approver(bool(settings.auto_approve), settings.approved_tools))
     if settings.data and Path(settings.data).expanduser().exists():
-        # malformed telemetry: one line naming the file, exit 1, before any investigation
-        # (every source reading part of the directory: the files, saved AWS CLI output, ...)
         from .sources import SourceQuery
 
         for source in session.select_data().sources:
             source.collect(SourceQuery(0.0, float("inf")))
-    show_trace = not args.quiet and not args.events
-    for err in session.plugins.errors:  # a broken plugin is left out, and said so in one line
-        print(f"copilot: warning: {err}", file=sys.stderr)
-    final: dict[str, Any] | None = None
-    failure: str | None = None
-    limited = False
-    steps = 0
-    warnings: list[str] = []
 
-    async def consume() -> None:
-        nonlocal final, failure, limited, steps
-        async for event in session.ask(args.query):
-            if isinstance(event, ModelFailed):
-                warnings.append(model_failure_warning(event))
-            if args.events:
-                sys.stdout.write(json.dumps(event.to_dict(), ensure_ascii=False, default=str) + "\n")
-                sys.stdout.flush()
-            elif show_trace:
-                line = trace_line(event)
-                if line:
-                    print(line, file=sys.stderr, flush=True)
-            if isinstance(event, (Thought, ActionProposed)):
-                steps = max(steps, event.step)
-            if isinstance(event, FinalAnswer):
-                final = event.to_dict()
-                steps = event.steps
-            elif isinstance(event, RunFailed) and final is None:
-                failure = event.error
-            elif isinstance(event, StepLimitReached):
-                limited = True
 
-    asyncio.run(consume())
-    if failure is not None:
-        print(f"copilot: error: {failure}", file=sys.stderr)
-        return EXIT_ERROR
-    if warnings and not show_trace:  # the trace already said it; said once either way
-        print(f"copilot: warning: {warnings[0]}", file=sys.stderr)
-    if not args.events:
-        if args.format == "json":
-            result = query_result(args.query, final, session.id, settings.model_label, steps,
-                                  (session.run_selection or session.select_data()).to_dict(), settings)
-            result["warnings"] = list(dict.fromkeys(warnings))
-            print(json.dumps(result, ensure_ascii=False, indent=2, default=str))
-        elif final is not None:
-            answer = final["answer"]
-            print(answer if args.format == "markdown" else plain_text(answer))
+def _show_event(event: Any, args: argparse.Namespace, show_trace: bool) -> None:
+    """--events: every event as a JSON line on stdout; otherwise the trace on stderr."""
+    from .trace import trace_line
+
+    if args.events:
+        sys.stdout.write(json.dumps(event.to_dict(), ensure_ascii=False, default=str) + "\n")
+        sys.stdout.flush()
+    elif show_trace:
+        line = trace_line(event)
+        if line:
+            print(line, file=sys.stderr, flush=True)
+
+
+def _print_result(args: argparse.Namespace, outcome: _QueryOutcome, session: Any, settings: Any) -> None:
+    if args.events:
+        return
+    final = outcome.final
+    if args.format == "json":
+        result = query_result(args.query, final, session.id, settings.model_label, outcome.steps,
+                              (session.run_selection or session.select_data()).to_dict(), settings)
+        result["warnings"] = list(dict.fromkeys(outcome.warnings))
+        print(json.dumps(result, ensure_ascii=False, indent=2, default=str))
+    elif final is not None:
+        answer = final["answer"]
+        print(answer if args.format == "markdown" else plain_text(answer))
+
+
+def _conclusion_code(query: str, final: dict[str, Any] | None, limited: bool) -> int:
+    """The exit code of a run that did not fail: no conclusion, or no root cause for a diagnosis."""
     if final is None:
         reason = "the step limit was reached" if limited else "the investigation reached no conclusion"
         print(f"copilot: {reason}; raise --max-steps or narrow the question", file=sys.stderr)
@@ -358,11 +363,38 @@ def run_query(args: argparse.Namespace) -> int:
 
     if (final.get("diagnosis") or {}).get("verdict") == "healthy":
         return EXIT_OK  # nothing is wrong, and the report says why
-    if classify(args.query) == "diagnose" and not (final.get("diagnosis") or {}).get("root_causes"):
+    if classify(query) == "diagnose" and not (final.get("diagnosis") or {}).get("root_causes"):
         print("copilot: no root cause was found; raise --max-steps, widen the time window or check --data",
               file=sys.stderr)
         return EXIT_NO_CONCLUSION
     return EXIT_OK
+
+
+def run_query(args: argparse.Namespace) -> int:
+    from .approval import query_approver
+    from .session import Session
+
+    settings = settings_from_args(args)
+    session = Session(settings, approver=query_approver(bool(settings.auto_approve), settings.approved_tools))
+    _check_telemetry(session, settings)
+    show_trace = not args.quiet and not args.events
+    for err in session.plugins.errors:  # a broken plugin is left out, and said so in one line
+        print(f"copilot: warning: {err}", file=sys.stderr)
+    outcome = _QueryOutcome()
+
+    async def consume() -> None:
+        async for event in session.ask(args.query):
+            outcome.take(event)
+            _show_event(event, args, show_trace)
+
+    asyncio.run(consume())
+    if outcome.failure is not None:
+        print(f"copilot: error: {outcome.failure}", file=sys.stderr)
+        return EXIT_ERROR
+    if outcome.warnings and not show_trace:  # the trace already said it; said once either way
+        print(f"copilot: warning: {outcome.warnings[0]}", file=sys.stderr)
+    _print_result(args, outcome, session, settings)
+    return _conclusion_code(args.query, outcome.final, outcome.limited)
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -138,15 +139,48 @@ def _callees(c: str) -> list[tuple[str, float]]:
     return [(b, p) for a, b, p in CALLS if a == c]
 
 
+@dataclass
+class _Signals:
+    """The per-minute drivers of the demo's metrics: traffic, each component's own service
+    time and errors, its resources, and what the injected fault does to them."""
+
+    inc: Incident
+    t: np.ndarray
+    on: np.ndarray  # the fault's onset ramp
+    traffic: np.ndarray
+    load: dict[str, np.ndarray]
+    rate: dict[str, np.ndarray]
+    slow: dict[str, np.ndarray]  # multiplier on own service time
+    extra: dict[str, np.ndarray]  # ms added to every call into c
+    err: dict[str, np.ndarray]  # own error %
+    loss: np.ndarray
+    cpu_add: np.ndarray
+    mem: dict[str, np.ndarray]
+    disk: dict[str, np.ndarray]
+    gc_count: dict[str, np.ndarray]
+    gc_pause: dict[str, np.ndarray]
+    rtt: dict[str, np.ndarray]
+    retrans: dict[str, np.ndarray]
+
+
 def _metrics(inc: Incident) -> tuple[dict[str, dict[str, np.ndarray]], dict[str, np.ndarray]]:
     """Per component, per metric, 120 values; and the per-minute effect arrays traces reuse."""
+    s = _signals(inc)
+    _FAULT_EFFECTS.get(inc.fault, _no_effect)(s)
+    mean_ms, seen_err = _latency_and_errors(s)
+    out = {c: _component_metrics(s, c, mean_ms[c], seen_err[c]) for c in ORDER}
+    effects = {"slow": s.slow, "extra": s.extra, "err": s.err, "loss": s.loss, "traffic": s.traffic}
+    return out, effects  # type: ignore[return-value]
+
+
+def _signals(inc: Incident) -> _Signals:
+    """The healthy signals (traffic already surging for a traffic_surge)."""
     rng, t = inc.rng, np.arange(MINUTES, dtype=float)
     phase = rng.uniform(0, 2 * math.pi)
     noise = np.convolve(rng.normal(0, 0.03, MINUTES + 4), np.ones(5) / 5, mode="valid")
     traffic = 1 + 0.12 * np.sin(2 * math.pi * (t + 600) / 1440 + phase) + 0.05 * np.sin(2 * math.pi * t / 47 + phase) + noise
-    f, x = inc.fault, inc.component
     on = _ramp(t, inc.onset, 2)
-    if f == "traffic_surge":
+    if inc.fault == "traffic_surge":
         traffic = traffic * (1 + rng.uniform(1.6, 2.4) * on)
     rate = {c: np.zeros(MINUTES) for c in ORDER}
     rate["gateway"] = 110 * traffic
@@ -154,87 +188,136 @@ def _metrics(inc: Incident) -> tuple[dict[str, dict[str, np.ndarray]], dict[str,
         for d, p in _callees(c):
             rate[d] = rate[d] + rate[c] * p
     base_rate = {c: float(np.median(rate[c][: inc.onset])) for c in ORDER}
-    load = {c: rate[c] / base_rate[c] for c in ORDER}
-    slow = {c: np.ones(MINUTES) for c in ORDER}  # multiplier on own service time
-    extra = {c: np.zeros(MINUTES) for c in ORDER}  # ms added to every call into c
-    err = {c: np.abs(rng.normal(0.12, 0.04, MINUTES)) for c in ORDER}  # own error %
-    loss = np.zeros(MINUTES)
-    cpu_add = np.zeros(MINUTES)
-    mem = {c: COMPONENTS[c][1] + rng.normal(0, 0.6, MINUTES) for c in ORDER}
-    disk = {c: COMPONENTS[c][2] + 0.004 * t + rng.normal(0, 0.05, MINUTES) for c in ORDER}
-    gc_count = {c: rng.poisson(4, MINUTES).astype(float) for c in JVM}
-    gc_pause = {c: 11 + np.abs(rng.normal(0, 2.0, MINUTES)) for c in JVM}
-    rtt = {c: 0.35 + np.abs(rng.normal(0, 0.04, MINUTES)) for c in ORDER}
-    retrans = {c: rng.poisson(2, MINUTES).astype(float) for c in ORDER}
-    if f == "cpu_saturation":
-        slow[x] = slow[x] * (1 + rng.uniform(4, 6) * on)
-        cpu_add = on * 100
-    elif f == "memory_leak":
-        grow = np.clip(t - inc.onset + 1, 0, None) * rng.uniform(1.8, 2.2)
-        mem[x] = np.minimum(mem[x] + grow, 97 + rng.normal(0, 0.3, MINUTES))
-        slow[x] = slow[x] * (1 + 2.5 * np.clip((mem[x] - 80) / 17, 0, 1))
-    elif f == "disk_full":
-        fill = _ramp(t, inc.onset, rng.uniform(6, 9))
-        disk[x] = disk[x] + (100 - disk[x]) * fill
-        disk[x] = np.minimum(disk[x], 100.0)
-        full = disk[x] >= 99.9
-        err[x] = err[x] + full * rng.uniform(25, 40)
-        slow[x] = slow[x] * (1 + 0.5 * full)
-    elif f == "network_delay":
-        extra[x] = on * rng.uniform(120, 220)
-        rtt[x] = rtt[x] + extra[x] / 2
-    elif f == "network_loss":
-        loss = on * rng.uniform(0.2, 0.3)
-        retrans[x] = retrans[x] + on * rng.poisson(120, MINUTES)
-    elif f == "jvm_gc":
-        gc_count[x] = gc_count[x] + on * rng.poisson(45, MINUTES)
-        gc_pause[x] = gc_pause[x] + on * rng.uniform(280, 420) * (1 + rng.normal(0, 0.1, MINUTES))
-        slow[x] = slow[x] * (1 + 3.0 * on)
-        cpu_add = on * 14
-    elif f == "code_exception":
-        err[x] = err[x] + on * rng.uniform(20, 35) * (1 + rng.normal(0, 0.05, MINUTES))
-    if f == "traffic_surge":
-        for c in ORDER:  # queueing: the busier a component, the slower
-            slow[c] = slow[c] * (1 + 0.6 * np.clip(load[c] - 1, 0, None) ** 1.5)
-    rate_in = {c: rate[c] * ((1 - loss) if c == x else 1) for c in ORDER}
-    # latency (mean ms) from the leaves up: own time + what it waits on its callees
+    return _Signals(
+        inc, t, on, traffic,
+        load={c: rate[c] / base_rate[c] for c in ORDER},
+        rate=rate,
+        slow={c: np.ones(MINUTES) for c in ORDER},
+        extra={c: np.zeros(MINUTES) for c in ORDER},
+        err={c: np.abs(rng.normal(0.12, 0.04, MINUTES)) for c in ORDER},
+        loss=np.zeros(MINUTES),
+        cpu_add=np.zeros(MINUTES),
+        mem={c: COMPONENTS[c][1] + rng.normal(0, 0.6, MINUTES) for c in ORDER},
+        disk={c: COMPONENTS[c][2] + 0.004 * t + rng.normal(0, 0.05, MINUTES) for c in ORDER},
+        gc_count={c: rng.poisson(4, MINUTES).astype(float) for c in JVM},
+        gc_pause={c: 11 + np.abs(rng.normal(0, 2.0, MINUTES)) for c in JVM},
+        rtt={c: 0.35 + np.abs(rng.normal(0, 0.04, MINUTES)) for c in ORDER},
+        retrans={c: rng.poisson(2, MINUTES).astype(float) for c in ORDER},
+    )
+
+
+def _no_effect(s: _Signals) -> None:
+    return None
+
+
+def _cpu_saturation(s: _Signals) -> None:
+    x, rng = s.inc.component, s.inc.rng
+    s.slow[x] = s.slow[x] * (1 + rng.uniform(4, 6) * s.on)
+    s.cpu_add = s.on * 100
+
+
+def _memory_leak(s: _Signals) -> None:
+    x, rng = s.inc.component, s.inc.rng
+    grow = np.clip(s.t - s.inc.onset + 1, 0, None) * rng.uniform(1.8, 2.2)
+    s.mem[x] = np.minimum(s.mem[x] + grow, 97 + rng.normal(0, 0.3, MINUTES))
+    s.slow[x] = s.slow[x] * (1 + 2.5 * np.clip((s.mem[x] - 80) / 17, 0, 1))
+
+
+def _disk_full(s: _Signals) -> None:
+    x, rng = s.inc.component, s.inc.rng
+    fill = _ramp(s.t, s.inc.onset, rng.uniform(6, 9))
+    s.disk[x] = s.disk[x] + (100 - s.disk[x]) * fill
+    s.disk[x] = np.minimum(s.disk[x], 100.0)
+    full = s.disk[x] >= 99.9
+    s.err[x] = s.err[x] + full * rng.uniform(25, 40)
+    s.slow[x] = s.slow[x] * (1 + 0.5 * full)
+
+
+def _network_delay(s: _Signals) -> None:
+    x, rng = s.inc.component, s.inc.rng
+    s.extra[x] = s.on * rng.uniform(120, 220)
+    s.rtt[x] = s.rtt[x] + s.extra[x] / 2
+
+
+def _network_loss(s: _Signals) -> None:
+    x, rng = s.inc.component, s.inc.rng
+    s.loss = s.on * rng.uniform(0.2, 0.3)
+    s.retrans[x] = s.retrans[x] + s.on * rng.poisson(120, MINUTES)
+
+
+def _jvm_gc(s: _Signals) -> None:
+    x, rng = s.inc.component, s.inc.rng
+    s.gc_count[x] = s.gc_count[x] + s.on * rng.poisson(45, MINUTES)
+    s.gc_pause[x] = s.gc_pause[x] + s.on * rng.uniform(280, 420) * (1 + rng.normal(0, 0.1, MINUTES))
+    s.slow[x] = s.slow[x] * (1 + 3.0 * s.on)
+    s.cpu_add = s.on * 14
+
+
+def _code_exception(s: _Signals) -> None:
+    x, rng = s.inc.component, s.inc.rng
+    s.err[x] = s.err[x] + s.on * rng.uniform(20, 35) * (1 + rng.normal(0, 0.05, MINUTES))
+
+
+def _traffic_surge(s: _Signals) -> None:
+    for c in ORDER:  # queueing: the busier a component, the slower
+        s.slow[c] = s.slow[c] * (1 + 0.6 * np.clip(s.load[c] - 1, 0, None) ** 1.5)
+
+
+_FAULT_EFFECTS: dict[str, Callable[[_Signals], None]] = {
+    "cpu_saturation": _cpu_saturation,
+    "memory_leak": _memory_leak,
+    "disk_full": _disk_full,
+    "network_delay": _network_delay,
+    "network_loss": _network_loss,
+    "jvm_gc": _jvm_gc,
+    "code_exception": _code_exception,
+    "traffic_surge": _traffic_surge,
+}
+
+
+def _latency_and_errors(s: _Signals) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Latency (mean ms) from the leaves up: own time + what it waits on its callees; and the
+    error % a caller sees (its own and 80% of what its callees return)."""
+    rng, x = s.inc.rng, s.inc.component
     mean_ms: dict[str, np.ndarray] = {}
     seen_err: dict[str, np.ndarray] = {}
     for c in reversed(ORDER):
-        own = COMPONENTS[c][3] * slow[c] * (1 + rng.normal(0, 0.04, MINUTES))
-        total, e = own + extra[c], err[c].copy()
+        own = COMPONENTS[c][3] * s.slow[c] * (1 + rng.normal(0, 0.04, MINUTES))
+        total, e = own + s.extra[c], s.err[c].copy()
         for d, p in _callees(c):
             total = total + p * mean_ms[d]
             inherited = seen_err[d] * 0.8
-            if f == "network_loss" and d == x:
-                total = total + p * loss * 200  # timeouts and retries
-                inherited = inherited + p * loss * 100 * 0.6
+            if s.inc.fault == "network_loss" and d == x:
+                total = total + p * s.loss * 200  # timeouts and retries
+                inherited = inherited + p * s.loss * 100 * 0.6
             e = e + p * inherited
         mean_ms[c], seen_err[c] = total, np.minimum(e, 100.0)
-    out: dict[str, dict[str, np.ndarray]] = {}
-    for c in ORDER:
-        cpu_base, _, _, _ = COMPONENTS[c]
-        cpu = cpu_base * (0.55 + 0.45 * load[c]) + rng.normal(0, 1.0, MINUTES)
-        if c == x:
-            cpu = cpu + cpu_add
-        m = {
-            "cpu_usage": np.clip(cpu, 0.5, 97 + rng.normal(0, 0.8, MINUTES)),
-            "memory_usage": np.clip(mem[c], 1, 99.5),
-            "disk_usage": np.clip(disk[c], 1, 100),
-            "request_rate": rate_in[c] * (1 + rng.normal(0, 0.02, MINUTES)),
-            "error_rate": seen_err[c],
-            "latency_p50": mean_ms[c] * 0.8 * (1 + rng.normal(0, 0.03, MINUTES)),
-            "latency_p90": mean_ms[c] * 1.7 * (1 + rng.normal(0, 0.04, MINUTES)),
-            "latency_p99": mean_ms[c] * 3.1 * (1 + rng.normal(0, 0.06, MINUTES)),
-            "net_rtt_ms": rtt[c],
-            "tcp_retransmits": retrans[c],
-        }
-        if c in JVM:
-            m["gc_count"] = gc_count[c]
-            m["gc_pause_ms"] = gc_pause[c]
-        out[c] = m
-    effects = {"slow": slow, "extra": extra, "err": err, "loss": loss, "traffic": traffic}
-    return out, effects  # type: ignore[return-value]
+    return mean_ms, seen_err
+
+
+def _component_metrics(s: _Signals, c: str, mean_ms: np.ndarray, seen_err: np.ndarray) -> dict[str, np.ndarray]:
+    rng = s.inc.rng
+    cpu_base, _, _, _ = COMPONENTS[c]
+    cpu = cpu_base * (0.55 + 0.45 * s.load[c]) + rng.normal(0, 1.0, MINUTES)
+    if c == s.inc.component:
+        cpu = cpu + s.cpu_add
+    rate_in = s.rate[c] * ((1 - s.loss) if c == s.inc.component else 1)
+    m = {
+        "cpu_usage": np.clip(cpu, 0.5, 97 + rng.normal(0, 0.8, MINUTES)),
+        "memory_usage": np.clip(s.mem[c], 1, 99.5),
+        "disk_usage": np.clip(s.disk[c], 1, 100),
+        "request_rate": rate_in * (1 + rng.normal(0, 0.02, MINUTES)),
+        "error_rate": seen_err,
+        "latency_p50": mean_ms * 0.8 * (1 + rng.normal(0, 0.03, MINUTES)),
+        "latency_p90": mean_ms * 1.7 * (1 + rng.normal(0, 0.04, MINUTES)),
+        "latency_p99": mean_ms * 3.1 * (1 + rng.normal(0, 0.06, MINUTES)),
+        "net_rtt_ms": s.rtt[c],
+        "tcp_retransmits": s.retrans[c],
+    }
+    if c in JVM:
+        m["gc_count"] = s.gc_count[c]
+        m["gc_pause_ms"] = s.gc_pause[c]
+    return m
 
 
 def _write_metrics(path: Path, metrics: dict[str, dict[str, np.ndarray]]) -> None:

@@ -216,6 +216,9 @@ def _unknown_hooks(pm: pluggy.PluginManager, target: Any) -> list[str]:
     return out
 
 
+_Pending = tuple[Any, str, str, str]  # (registered object, name, version, where from)
+
+
 def load_plugins(
     extra: list[Plugin] | None = None,
     disabled: set[str] | None = None,
@@ -234,8 +237,20 @@ def load_plugins(
     env = dict(os.environ if env is None else env)
     pm = new_manager()
     errors: list[str] = []
-    pending: list[tuple[Any, str, str, str]] = []  # (registered object, name, version, where from)
     attempted: set[str] = set()  # names of the plugins tried, loaded or not
+    pending = _register_installed(pm, disabled, attempted, errors) + _register_given(pm, extra or [], errors)
+    plugins = _record_all(pm, pending, settings, env, errors)
+    if settings is not None:  # a section no plugin reads is most likely a typo in its name
+        errors.extend(_unread_sections(settings, plugins, disabled | attempted))
+    errors.extend(_register_kinds(plugins))
+    registry = _tool_registry(plugins, output_budget, errors)
+    return LoadedPlugins(plugins, registry, errors, pm)
+
+
+def _register_installed(pm: pluggy.PluginManager, disabled: set[str], attempted: set[str],
+                        errors: list[str]) -> list[_Pending]:
+    """Load and register the installed plugins (entry points), by name, skipping the disabled."""
+    pending: list[_Pending] = []
     for ep in sorted(_entry_points(), key=lambda e: e.name):
         if ep.name in disabled:
             continue
@@ -254,14 +269,25 @@ def load_plugins(
             errors.append(problem)
             continue
         pending.append((target, name, _dist_version(ep), str(getattr(ep, "value", "?"))))
-    for plugin in extra or []:
+    return pending
+
+
+def _register_given(pm: pluggy.PluginManager, extra: list[Plugin], errors: list[str]) -> list[_Pending]:
+    """Register the plugins the caller gave."""
+    pending: list[_Pending] = []
+    for plugin in extra:
         target = PluginAdapter(plugin)
         problem = _register(pm, target, plugin.name, "(given by the caller)")
         if problem:
             errors.append(problem)
             continue
         pending.append((target, plugin.name, plugin.version, "(given by the caller)"))
+    return pending
 
+
+def _record_all(pm: pluggy.PluginManager, pending: list[_Pending], settings: Any, env: dict[str, str],
+                errors: list[str]) -> list[Plugin]:
+    """Each registered plugin's record; one that answers a hook wrongly is unregistered."""
     plugins: list[Plugin] = []
     for target, name, version, origin in pending:
         try:
@@ -274,22 +300,33 @@ def load_plugins(
         except Exception as exc:
             errors.append(f"plugin {name!r} ({origin}) failed: {type(exc).__name__}: {_one_line(exc)}")
             pm.unregister(target)
+    return plugins
 
-    if settings is not None:  # a section no plugin reads is most likely a typo in its name
-        from .config import config_file
 
-        tried = {p.name for p in plugins} | disabled | attempted
-        for section in sorted((getattr(settings, "plugins", None) or {}).keys() - tried):
-            errors.append(f"{config_file()}: [plugins.{section}] names no installed plugin "
-                          f"(installed: {', '.join(sorted(p.name for p in plugins))}); its options are ignored")
+def _unread_sections(settings: Any, plugins: list[Plugin], tried: set[str]) -> list[str]:
+    """A line for each [plugins.<name>] section of the configuration that no plugin reads."""
+    from .config import config_file
 
+    tried = {p.name for p in plugins} | tried
+    return [f"{config_file()}: [plugins.{section}] names no installed plugin "
+            f"(installed: {', '.join(sorted(p.name for p in plugins))}); its options are ignored"
+            for section in sorted((getattr(settings, "plugins", None) or {}).keys() - tried)]
+
+
+def _register_kinds(plugins: list[Plugin]) -> list[str]:
+    """Register the plugins' fault kinds and fault texts; the lines saying what was refused."""
     from .kinds import register_plugin_kinds
 
     from .faults import register_fault_texts
 
+    errors: list[str] = []
     for plugin in plugins:
         errors.extend(register_plugin_kinds(plugin.name, plugin.kinds))
         errors.extend(register_fault_texts(plugin.name, plugin.fault_texts))
+    return errors
+
+
+def _tool_registry(plugins: list[Plugin], output_budget: int, errors: list[str]) -> ToolRegistry:
     registry = ToolRegistry(output_budget=output_budget)
     for plugin in plugins:
         for t in plugin.tools:
@@ -300,7 +337,7 @@ def load_plugins(
                 errors.append(str(exc))
             except Exception as exc:  # a clash with another plugin's tool: this one is left out
                 errors.append(f"{_one_line(exc)} (tool left out)")
-    return LoadedPlugins(plugins, registry, errors, pm)
+    return registry
 
 
 def _register(pm: pluggy.PluginManager, target: Any, name: str, origin: str) -> str | None:

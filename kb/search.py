@@ -105,6 +105,16 @@ def _fetch_snapshot(index: SnapshotIndex, picked: list[tuple[str, dict[str, Any]
     return out
 
 
+@dataclass
+class _Hits:
+    """Both retrievers' hits over the searched tables, before fusion."""
+
+    tables: dict[str, Any]  # kind -> the table (or the snapshot) its rows are read from
+    stats: dict[str, R.TableStats]
+    vector_ranked: list[tuple[float, str, dict[str, Any]]]  # (distance, kind, row)
+    text_lists: list[list[tuple[str, dict[str, Any]]]]  # per table, (kind, row) by BM25 rank
+
+
 def search(
     store: KnowledgeStore,
     query: str,
@@ -124,8 +134,6 @@ def search(
     With `index` (kb/snapshot_search.py: the snapshot of the store's current state) the two
     retrievers run on it with numpy and `store` only embeds the query; the fusion and the
     relevance test below are the same code either way."""
-    import numpy as np
-
     query = " ".join(query.split())
     if not query:
         return []
@@ -134,84 +142,124 @@ def search(
     n = max(4 * k, 20)
     qvec = store.embedder.query(query)
     calibration = R.calibration_for(store.embedder.name)
-    jobs = []
-    tables: dict[str, Any] = {}
-    stats: dict[str, R.TableStats] = {}
-    vector_ranked: list[tuple[float, str, dict[str, Any]]] = []
-    text_lists: list[list[tuple[str, dict[str, Any]]]] = []
     if index is not None:
-        for kd in kinds:
-            if not index.has_table(kd) or not index.tables[kd]["id"]:
-                continue
-            stats[kd] = R.TableStats(index.term_stats(kd), index.vector_stats(kd) if calibration is None else None)
-            keep = index.mask(kd, service, fault_kind, language)
-            ids = index.tables[kd]["id"]
-            tables[kd] = index
-            for dist, i in index.vector_hits(kd, qvec, keep, n):
-                vector_ranked.append((dist, kd, {"id": ids[i], "_row": i}))
-            text_lists.append([(kd, {"id": ids[i], "_row": i}) for i in index.text_hits(kd, query, keep, n)])
-    pool = _pool() if index is None else None
-    for kd in kinds if index is None else ():
-        if not store.has_table(kd):
-            continue
-        tbl = store.table(kd)
-        tbl.checkout_latest()
-        stats[kd] = R.table_stats(store.uri, kd, tbl, with_vectors=calibration is None)
-        if not stats[kd].terms.rows:  # an empty table
-            continue
-        where = filters.where(kd)
-        # The two retrievers (and the tables) run at once: the work happens in Lance's
-        # native threads, so Python threads overlap well here.
-        tables[kd] = tbl
-        assert pool is not None
-        jobs.append((kd, pool.submit(_vector_hits, tbl, kd, qvec, where, n),
-                     pool.submit(_text_hits, tbl, kd, query, where, n)))
-    for kd, vec_job, text_job in jobs:
-        for row in newest_per_id(vec_job.result()):
-            vector_ranked.append((row.pop("_distance"), kd, row))
-        # Lance returns tied BM25 scores in no fixed order (it changes with the limit): ties go
-        # in row order, as in the snapshot search, so a search ranks the same every time
-        found = sorted(newest_per_id(text_job.result()), key=lambda r: (-float(r.get("_score") or 0.0), r.get("_rowid", 0)))
-        text_lists.append([(kd, r) for r in found])
-    vector_ranked.sort(key=lambda t: t[0])
-    scores: dict[str, float] = {}
-    rows: dict[str, tuple[str, dict[str, Any]]] = {}
-    for rank, (_, kd, row) in enumerate(vector_ranked[:n], start=1):
-        scores[row["id"]] = scores.get(row["id"], 0.0) + 1.0 / (RRF_K + rank)
-        rows[row["id"]] = (kd, row)
-    for hits in text_lists:
-        for rank, (kd, row) in enumerate(hits, start=1):
-            row.pop("_score", None)
-            scores[row["id"]] = scores.get(row["id"], 0.0) + 1.0 / (RRF_K + rank)
-            rows.setdefault(row["id"], (kd, row))
+        hits = _snapshot_hits(index, kinds, qvec, query, n, calibration is None, filters)
+    else:
+        hits = _store_hits(store, kinds, qvec, query, n, calibration is None, filters)
+    scores, rows = _fuse(hits, n)
     ranked = sorted(scores, key=lambda i: (-scores[i], i))[:n]
-    terms = R.query_terms(query, [stats[kd].terms for kd in tables])
-    question_lang = R.question_language(query)
+    reader = _Reader(hits, qvec, query, calibration, relevant_only, index)
     out: list[dict[str, Any]] = []
     start, batch = 0, k  # rows are read in rank order, a batch at a time: most searches need one
     while start < len(ranked) and len(out) < k:
         chunk = ranked[start:start + batch]
         start, batch = start + len(chunk), n
-        full = _fetch(tables, [rows[i] for i in chunk]) if index is None else _fetch_snapshot(index, [rows[i] for i in chunk])
-        for entry_id in chunk:
-            kd, _ = rows[entry_id]
-            row = full[entry_id]
-            sim = float(np.dot(qvec, np.asarray(row.pop("vector"), dtype=np.float32)))
-            cover = R.coverage(terms, row.pop("text") or "")
-            entry_lang = row.get("language") or question_lang
-            vstats = stats[kd].vectors
-            z = vstats.z(qvec, sim, entry_lang) if vstats is not None else None
-            bar = vstats.bar(entry_lang) if vstats is not None else R.Z_THRESHOLD
-            relevant = R.is_relevant(calibration, question_lang, entry_lang, sim, cover, z, bar)
-            if relevant_only and not relevant:
-                continue
-            entry = S.to_entry(kd, row) if index is None else row
-            entry.update(score=round(scores[entry_id], 6), similarity=round(sim, 4), coverage=round(cover, 3),
-                         relevant=relevant)
-            out.append(entry)
-            if len(out) == k:
-                break
+        out += reader.entries(chunk, rows, scores, k - len(out))
     return out
+
+
+def _snapshot_hits(index: SnapshotIndex, kinds: list[str], qvec: Any, query: str, n: int, with_vectors: bool,
+                   filters: Filters) -> _Hits:
+    """Both retrievers over the snapshot, with numpy."""
+    hits = _Hits({}, {}, [], [])
+    for kd in kinds:
+        if not index.has_table(kd) or not index.tables[kd]["id"]:
+            continue
+        hits.stats[kd] = R.TableStats(index.term_stats(kd), index.vector_stats(kd) if with_vectors else None)
+        keep = index.mask(kd, filters.service, filters.fault_kind, filters.language)
+        ids = index.tables[kd]["id"]
+        hits.tables[kd] = index
+        for dist, i in index.vector_hits(kd, qvec, keep, n):
+            hits.vector_ranked.append((dist, kd, {"id": ids[i], "_row": i}))
+        hits.text_lists.append([(kd, {"id": ids[i], "_row": i}) for i in index.text_hits(kd, query, keep, n)])
+    return hits
+
+
+def _store_hits(store: KnowledgeStore, kinds: list[str], qvec: Any, query: str, n: int, with_vectors: bool,
+                filters: Filters) -> _Hits:
+    """Both retrievers over the store's Lance tables, all at once."""
+    hits = _Hits({}, {}, [], [])
+    pool = _pool()
+    jobs = []
+    for kd in kinds:
+        if not store.has_table(kd):
+            continue
+        tbl = store.table(kd)
+        tbl.checkout_latest()
+        hits.stats[kd] = R.table_stats(store.uri, kd, tbl, with_vectors=with_vectors)
+        if not hits.stats[kd].terms.rows:  # an empty table
+            continue
+        where = filters.where(kd)
+        # The two retrievers (and the tables) run at once: the work happens in Lance's
+        # native threads, so Python threads overlap well here.
+        hits.tables[kd] = tbl
+        jobs.append((kd, pool.submit(_vector_hits, tbl, kd, qvec, where, n),
+                     pool.submit(_text_hits, tbl, kd, query, where, n)))
+    for kd, vec_job, text_job in jobs:
+        for row in newest_per_id(vec_job.result()):
+            hits.vector_ranked.append((row.pop("_distance"), kd, row))
+        # Lance returns tied BM25 scores in no fixed order (it changes with the limit): ties go
+        # in row order, as in the snapshot search, so a search ranks the same every time
+        found = sorted(newest_per_id(text_job.result()), key=lambda r: (-float(r.get("_score") or 0.0), r.get("_rowid", 0)))
+        hits.text_lists.append([(kd, r) for r in found])
+    return hits
+
+
+def _fuse(hits: _Hits, n: int) -> tuple[dict[str, float], dict[str, tuple[str, dict[str, Any]]]]:
+    """Reciprocal-rank fusion of the two retrievers: (score by id, (kind, row) by id)."""
+    hits.vector_ranked.sort(key=lambda t: t[0])
+    scores: dict[str, float] = {}
+    rows: dict[str, tuple[str, dict[str, Any]]] = {}
+    for rank, (_, kd, row) in enumerate(hits.vector_ranked[:n], start=1):
+        scores[row["id"]] = scores.get(row["id"], 0.0) + 1.0 / (RRF_K + rank)
+        rows[row["id"]] = (kd, row)
+    for text_hits in hits.text_lists:
+        for rank, (kd, row) in enumerate(text_hits, start=1):
+            row.pop("_score", None)
+            scores[row["id"]] = scores.get(row["id"], 0.0) + 1.0 / (RRF_K + rank)
+            rows.setdefault(row["id"], (kd, row))
+    return scores, rows
+
+
+class _Reader:
+    """Reads ranked candidates in full and tests each one's relevance to the query."""
+
+    def __init__(self, hits: _Hits, qvec: Any, query: str, calibration: Any, relevant_only: bool,
+                 index: SnapshotIndex | None) -> None:
+        self.hits, self.qvec, self.calibration, self.relevant_only, self.index = hits, qvec, calibration, relevant_only, index
+        self.terms = R.query_terms(query, [hits.stats[kd].terms for kd in hits.tables])
+        self.question_lang = R.question_language(query)
+
+    def entries(self, chunk: list[str], rows: dict[str, tuple[str, dict[str, Any]]], scores: dict[str, float],
+                wanted: int) -> list[dict[str, Any]]:
+        """Up to `wanted` entries of `chunk`, in its order (the irrelevant ones left out when asked)."""
+        picked = [rows[i] for i in chunk]
+        full = _fetch(self.hits.tables, picked) if self.index is None else _fetch_snapshot(self.index, picked)
+        out: list[dict[str, Any]] = []
+        for entry_id in chunk:
+            entry = self.entry(rows[entry_id][0], full[entry_id], scores[entry_id])
+            if entry is None:
+                continue
+            out.append(entry)
+            if len(out) == wanted:
+                break
+        return out
+
+    def entry(self, kd: str, row: dict[str, Any], score: float) -> dict[str, Any] | None:
+        import numpy as np
+
+        sim = float(np.dot(self.qvec, np.asarray(row.pop("vector"), dtype=np.float32)))
+        cover = R.coverage(self.terms, row.pop("text") or "")
+        entry_lang = row.get("language") or self.question_lang
+        vstats = self.hits.stats[kd].vectors
+        z = vstats.z(self.qvec, sim, entry_lang) if vstats is not None else None
+        bar = vstats.bar(entry_lang) if vstats is not None else R.Z_THRESHOLD
+        relevant = R.is_relevant(self.calibration, self.question_lang, entry_lang, sim, cover, z, bar)
+        if self.relevant_only and not relevant:
+            return None
+        entry = S.to_entry(kd, row) if self.index is None else row
+        entry.update(score=round(score, 6), similarity=round(sim, 4), coverage=round(cover, 3), relevant=relevant)
+        return entry
 
 
 def cite(entry: dict[str, Any]) -> str:

@@ -269,26 +269,15 @@ class Renderer:
             case MemoryRecalled(memory_id=mid, summary=summary, similarity=sim):
                 self.line(memory_text(mid, summary, sim), "magenta")
             case ThoughtDelta(step=step, text=text):
-                if self._thought_step != step:
-                    self.end_line()
-                    self._write(f"{step_title(step)}  ", "bold")
-                    self._thought_step = step
-                self._write(text, "italic")
+                self._thought_delta(step, text)
             case Thought(step=step, text=text, agent=agent):
-                if self._thought_step == step:
-                    self._write(f"  ({agent})", "dim")
-                    self.end_line()
-                else:
-                    self.line(f"{step_title(step, agent)}  {text}", "italic")
+                self._thought(step, text, agent)
             case ActionProposed(tool=tool, arguments=args):
                 self.line("  " + action_text(tool, args), "bold cyan")
             case ApprovalRequested(tool=tool, approved=ok):
                 self.line("  " + approval_text(tool, ok), "green" if ok else "yellow")
             case Observation(tool=tool, status=status, output=output, truncated=cut, elapsed_ms=ms):
-                style = "dim" if status == "ok" else "yellow"
-                self.line("  " + observation_summary(tool, status, ms, output, cut), style)
-                if output.strip():
-                    self.line(_indent(output), "dim")
+                self._observation(tool, status, output, cut, ms)
             case FindingReported(finding=finding):
                 self.line("  " + finding_text(finding) + self._spark(finding), "bold yellow")
             case AnswerDelta(text=text):
@@ -305,6 +294,28 @@ class Renderer:
                 self.line(failed_text(error), "bold red")
             case _:
                 pass
+
+    def _thought_delta(self, step: int, text: str) -> None:
+        """Streamed thought: the step's title once, then the text as it comes."""
+        if self._thought_step != step:
+            self.end_line()
+            self._write(f"{step_title(step)}  ", "bold")
+            self._thought_step = step
+        self._write(text, "italic")
+
+    def _thought(self, step: int, text: str, agent: str) -> None:
+        """The whole thought: after its streamed text only the agent is added."""
+        if self._thought_step == step:
+            self._write(f"  ({agent})", "dim")
+            self.end_line()
+        else:
+            self.line(f"{step_title(step, agent)}  {text}", "italic")
+
+    def _observation(self, tool: str, status: str, output: str, cut: bool, ms: float) -> None:
+        style = "dim" if status == "ok" else "yellow"
+        self.line("  " + observation_summary(tool, status, ms, output, cut), style)
+        if output.strip():
+            self.line(_indent(output), "dim")
 
     def _spark(self, finding: dict[str, Any]) -> str:
         """A sparkline of the finding's series (ASCII when plain), when the run's data is a directory."""

@@ -176,19 +176,9 @@ class Conversation(VerticalScroll):
             case FindingReported(step=step, finding=finding):
                 await (await self._step(step)).add(FindingLine(finding))
             case AnswerDelta(text=text):
-                if self.answer is None:
-                    self.answer = Markdown(classes="answer")
-                    await self.mount(self.answer)
-                    self._stream = Markdown.get_stream(self.answer)
-                if self._stream is not None:
-                    await self._stream.write(safe_markdown(text))
+                await self._answer_delta(text)
             case FinalAnswer(answer=answer):
-                await self._stop_stream()
-                if self.answer is None:
-                    self.answer = Markdown(safe_markdown(answer), classes="answer")
-                    await self.mount(self.answer)
-                else:
-                    await self.answer.update(safe_markdown(answer))
+                await self._final_answer(answer)
             case DiagnosisSaved(memory_id=mid, where=where):
                 await self.say(saved_text(mid, where), "dim")
             case StepLimitReached(steps=n, reason=reason):
@@ -197,6 +187,24 @@ class Conversation(VerticalScroll):
                 await self.finish(failed_text(error), "error")
             case _:
                 pass
+
+    async def _answer_delta(self, text: str) -> None:
+        """The answer as it streams, in one Markdown widget."""
+        if self.answer is None:
+            self.answer = Markdown(classes="answer")
+            await self.mount(self.answer)
+            self._stream = Markdown.get_stream(self.answer)
+        if self._stream is not None:
+            await self._stream.write(safe_markdown(text))
+
+    async def _final_answer(self, answer: str) -> None:
+        """The whole answer replaces what streamed (or is shown, when nothing did)."""
+        await self._stop_stream()
+        if self.answer is None:
+            self.answer = Markdown(safe_markdown(answer), classes="answer")
+            await self.mount(self.answer)
+        else:
+            await self.answer.update(safe_markdown(answer))
 
 
 class HistoryInput(Input):

@@ -26,7 +26,7 @@ import time
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import AbstractSet, Any
+from typing import AbstractSet, Any, Callable
 
 from copilot.config import Settings, cache_dir, load_settings
 from copilot.diagnosis import FAULT_KINDS
@@ -85,19 +85,48 @@ def load_suite(root: str | Path | None = None, cases: list[str] | None = None) -
 
 
 def load_scenario(folder: Path) -> Scenario:
+    where = folder / "scenario.yaml"
+    raw = _read_scenario(where)
+
+    def bad(msg: str) -> CopilotError:
+        return CopilotError(f"{where}: {msg}")
+
+    kind = _check_header(raw, bad)
+    expect = _check_expect(raw, bad)
+    gen, data = raw.get("generate"), raw.get("data")
+    if gen is not None and data is not None:
+        raise bad("give either 'generate' or 'data', not both")
+    if gen is not None:
+        gen = _generate_spec(gen, bad)
+    data_dir = None
+    if data is not None:
+        data_dir = (folder / str(data)).resolve()
+        if not data_dir.is_dir():
+            raise bad(f"data: {data_dir} is not a directory")
+    if kind == "diagnose":
+        _check_telemetry(gen, data_dir, expect, bad)
+    _check_expected_values(expect, bad)
+    settings = raw.get("settings") or {}
+    if not isinstance(settings, dict):
+        raise bad("'settings' must be a mapping of setting names to values")
+    return Scenario(folder.name, folder, kind, raw["question"].strip(), gen, data_dir, settings, expect,
+                    str(raw.get("known_issue") or ""), str(raw.get("description") or ""))
+
+
+def _read_scenario(where: Path) -> dict[str, Any]:
     import yaml
 
-    where = folder / "scenario.yaml"
     try:
         raw = yaml.safe_load(where.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise CopilotError(f"{where}: not valid YAML ({str(exc).splitlines()[0]})") from None
     if not isinstance(raw, dict):
         raise CopilotError(f"{where}: expected a mapping with question, expect and generate/data")
+    return raw
 
-    def bad(msg: str) -> CopilotError:
-        return CopilotError(f"{where}: {msg}")
 
+def _check_header(raw: dict[str, Any], bad: Callable[[str], CopilotError]) -> str:
+    """Known keys, a question; the scenario's kind."""
     unknown = set(raw) - TOP_KEYS
     if unknown:
         raise bad(f"unknown key {sorted(unknown)[0]!r}; known: {', '.join(sorted(TOP_KEYS))}")
@@ -106,6 +135,11 @@ def load_scenario(folder: Path) -> Scenario:
     kind = raw.get("kind", "diagnose")
     if kind not in KINDS:
         raise bad(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
+    return kind
+
+
+def _check_expect(raw: dict[str, Any], bad: Callable[[str], CopilotError]) -> dict[str, Any]:
+    """The expected facts: known keys, and known facts under report, window and answer."""
     expect = raw.get("expect") or {}
     if not isinstance(expect, dict) or set(expect) - EXPECT_KEYS:
         raise bad(f"'expect' takes only {', '.join(sorted(EXPECT_KEYS))}")
@@ -113,40 +147,38 @@ def load_scenario(folder: Path) -> Scenario:
         extra = set(expect.get(key) or {}) - allowed
         if extra:
             raise bad(f"expect.{key} has unknown fact {sorted(extra)[0]!r}; known: {', '.join(sorted(allowed))}")
-    gen, data = raw.get("generate"), raw.get("data")
-    if gen is not None and data is not None:
-        raise bad("give either 'generate' or 'data', not both")
-    if gen is not None:
-        from copilot.demo import check_choice
+    return expect
 
-        if not isinstance(gen, dict) or "fault" not in gen or set(gen) - {"fault", "service", "seed"}:
-            raise bad("'generate' takes fault, service and seed, e.g. {fault: jvm_gc, service: checkout, seed: 11}")
-        try:
-            gen = {"fault": gen["fault"], "service": check_choice(gen["fault"], gen.get("service")),
-                   "seed": int(gen.get("seed", 7))}
-        except (CopilotError, TypeError, ValueError) as exc:
-            raise bad(f"generate: {exc}") from None
-    data_dir = None
-    if data is not None:
-        data_dir = (folder / str(data)).resolve()
-        if not data_dir.is_dir():
-            raise bad(f"data: {data_dir} is not a directory")
-    if kind == "diagnose":
-        if gen is None and data_dir is None:
-            raise bad("a diagnose scenario needs telemetry: 'generate' or 'data'")
-        if gen is None and not ({"component", "fault_kind"} <= set(expect)) and expect.get("verdict") != "healthy":
-            raise bad("with committed data, expect.component and expect.fault_kind are required")
+
+def _generate_spec(gen: Any, bad: Callable[[str], CopilotError]) -> dict[str, Any]:
+    """The demo generator's fault, service (checked against the fault) and seed."""
+    from copilot.demo import check_choice
+
+    if not isinstance(gen, dict) or "fault" not in gen or set(gen) - {"fault", "service", "seed"}:
+        raise bad("'generate' takes fault, service and seed, e.g. {fault: jvm_gc, service: checkout, seed: 11}")
+    try:
+        return {"fault": gen["fault"], "service": check_choice(gen["fault"], gen.get("service")),
+                "seed": int(gen.get("seed", 7))}
+    except (CopilotError, TypeError, ValueError) as exc:
+        raise bad(f"generate: {exc}") from None
+
+
+def _check_telemetry(gen: dict[str, Any] | None, data_dir: Path | None, expect: dict[str, Any],
+                     bad: Callable[[str], CopilotError]) -> None:
+    """A diagnose scenario has telemetry; committed data comes with the expected answer."""
+    if gen is None and data_dir is None:
+        raise bad("a diagnose scenario needs telemetry: 'generate' or 'data'")
+    if gen is None and not ({"component", "fault_kind"} <= set(expect)) and expect.get("verdict") != "healthy":
+        raise bad("with committed data, expect.component and expect.fault_kind are required")
+
+
+def _check_expected_values(expect: dict[str, Any], bad: Callable[[str], CopilotError]) -> None:
     if expect.get("verdict") is not None and expect["verdict"] not in VERDICTS:
         raise bad(f"expect.verdict {expect['verdict']!r} is not one of {', '.join(VERDICTS)}")
     from copilot.kinds import is_kind
 
     if expect.get("fault_kind") is not None and expect["fault_kind"] not in FAULT_KINDS and not is_kind(expect["fault_kind"]):
         raise bad(f"expect.fault_kind {expect['fault_kind']!r} is not a fault kind (copilot/kinds.py)")
-    settings = raw.get("settings") or {}
-    if not isinstance(settings, dict):
-        raise bad("'settings' must be a mapping of setting names to values")
-    return Scenario(folder.name, folder, kind, raw["question"].strip(), gen, data_dir, settings, expect,
-                    str(raw.get("known_issue") or ""), str(raw.get("description") or ""))
 
 
 # -- telemetry and ground truth ---------------------------------------------------------
@@ -352,40 +384,28 @@ def _truth_start(truth: dict[str, Any]) -> float | None:
 
 def fact_checks(sc: Scenario, prep: Prepared, outcome: Outcome) -> list[Check]:
     """The scenario's expected facts about the report, the window and the answer."""
-    from copilot.events import Thought
-
     diag = outcome.final or {}
+    true_start = _truth_start(prep.truth)
+    return (_report_checks(sc.expect.get("report") or {}, diag, true_start)
+            + _window_checks(sc, prep, outcome, diag, true_start)
+            + _answer_checks(sc.expect.get("answer") or {}, diag))
+
+
+def _report_checks(rf: dict[str, Any], diag: dict[str, Any], true_start: float | None) -> list[Check]:
     report = diag.get("report") or {}
     answer = diag.get("answer") or ""
-    exp = sc.expect
     out: list[Check] = []
-    rf = exp.get("report") or {}
     if "language" in rf:
         out.append(Check(f"report language {rf['language']}", report.get("language") == rf["language"], str(report.get("language"))))
     if "prose_language" in rf:
-        for number, what in ((3, "symptoms"), (4, "root cause")):
-            text = re.sub(r"`[^`]*`|\[[^\]]*\]|\([^)]*\)", "", report_section(answer, number))
-            lang = _language_of(text)
-            out.append(Check(f"{what} section written in {rf['prose_language']}", lang == rf["prose_language"],
-                             f"{lang}: {text.strip().splitlines()[-1][:100] if text.strip() else ''}"))
+        out += _prose_checks(rf["prose_language"], answer)
     listed = [c["component"] for c in report.get("faulty_components", [])]
     for comp in rf.get("faulty_components", []):
         out.append(Check(f"faulty components list {comp}", comp in listed, ", ".join(listed)))
     if "first_faulty_component" in rf:
         first = listed[0] if listed else None
         out.append(Check(f"{rf['first_faulty_component']} listed first", first == rf["first_faulty_component"], str(first)))
-    onsets = rf.get("onsets") or {}
-    if isinstance(onsets, list):
-        onsets = {s: None for s in onsets}
-    by_source = {o["source"]: o for o in report.get("alert_onsets", [])}
-    true_start = _truth_start(prep.truth)
-    for source, tolerance in onsets.items():
-        ts = (by_source.get(source) or {}).get("onset_ts")
-        if tolerance is None or ts is None or true_start is None:
-            out.append(Check(f"{source} onset reported", ts is not None, str((by_source.get(source) or {}).get("onset"))))
-        else:
-            off = (ts - true_start) / 60
-            out.append(Check(f"{source} onset within {tolerance} min of the fault", abs(off) <= tolerance, f"{off:+.1f} min"))
+    out += _onset_checks(rf.get("onsets") or {}, report, true_start)
     section4 = report_section(answer, 4)
     for text in rf.get("root_cause_section", []):
         out.append(Check(f"root-cause section names {text}", text in section4, section4[:160].replace("\n", " ")))
@@ -396,22 +416,49 @@ def fact_checks(sc: Scenario, prep: Prepared, outcome: Outcome) -> list[Check]:
         out.append(Check(f"strongest evidence on {rf['strongest_evidence_component']}", ok, str(strongest)))
     for text in rf.get("mentions", []):
         out.append(Check(f"report mentions {text!r}", text in answer))
+    return out
 
-    wf = exp.get("window") or {}
+
+def _prose_checks(language: str, answer: str) -> list[Check]:
+    """The report's symptoms and root-cause sections are written in `language` (code, links aside)."""
+    out: list[Check] = []
+    for number, what in ((3, "symptoms"), (4, "root cause")):
+        text = re.sub(r"`[^`]*`|\[[^\]]*\]|\([^)]*\)", "", report_section(answer, number))
+        lang = _language_of(text)
+        out.append(Check(f"{what} section written in {language}", lang == language,
+                         f"{lang}: {text.strip().splitlines()[-1][:100] if text.strip() else ''}"))
+    return out
+
+
+def _onset_checks(onsets: Any, report: dict[str, Any], true_start: float | None) -> list[Check]:
+    """Each source's alert onset is reported (and, with a tolerance, near the true fault start)."""
+    if isinstance(onsets, list):
+        onsets = {s: None for s in onsets}
+    by_source = {o["source"]: o for o in report.get("alert_onsets", [])}
+    out: list[Check] = []
+    for source, tolerance in onsets.items():
+        ts = (by_source.get(source) or {}).get("onset_ts")
+        if tolerance is None or ts is None or true_start is None:
+            out.append(Check(f"{source} onset reported", ts is not None, str((by_source.get(source) or {}).get("onset"))))
+        else:
+            off = (ts - true_start) / 60
+            out.append(Check(f"{source} onset within {tolerance} min of the fault", abs(off) <= tolerance, f"{off:+.1f} min"))
+    return out
+
+
+def _window_checks(sc: Scenario, prep: Prepared, outcome: Outcome, diag: dict[str, Any],
+                   true_start: float | None) -> list[Check]:
+    from copilot.events import Thought
+
+    wf = sc.expect.get("window") or {}
     window = diag.get("window")
     tz_name = str(sc.settings.get("timezone", ""))
+    out: list[Check] = []
     if wf.get("covers_truth"):
         ok = bool(window and true_start is not None and window[0] <= true_start <= window[1])
         out.append(Check("window covers the fault onset", ok, str(window)))
     if "start" in wf:
-        pad = float(wf.get("padding_min", 0))
-        ok, seen = False, "no window"
-        if window:
-            start = _hhmm(window[0] + pad * 60, tz_name)
-            named = datetime.strptime(prep.fill(str(wf["start"])), "%H:%M")
-            ok = (start.hour, start.minute) == (named.hour, named.minute)
-            seen = f"window starts {start:%H:%M} + padding"
-        out.append(Check(f"window starts at the time asked ({prep.fill(str(wf['start']))}, {pad:g} min earlier)", ok, seen))
+        out.append(_window_start_check(wf, prep, window, tz_name))
     if "minutes" in wf:
         length = (window[1] - window[0]) / 60 if window else None
         ok = length is not None and abs(length - float(wf["minutes"])) <= 1.0
@@ -420,8 +467,25 @@ def fact_checks(sc: Scenario, prep: Prepared, outcome: Outcome) -> list[Check]:
         thoughts = " ".join(e.text for e in outcome.events if isinstance(e, Thought))
         stamp = _hhmm(window[0], tz_name).strftime("%Y-%m-%d %H:%M") if window else "?"
         out.append(Check("the host echoes the window", bool(window) and stamp in thoughts, stamp))
+    return out
 
-    af = exp.get("answer") or {}
+
+def _window_start_check(wf: dict[str, Any], prep: Prepared, window: Any, tz_name: str) -> Check:
+    """The window starts at the time the question asked, `padding_min` earlier."""
+    pad = float(wf.get("padding_min", 0))
+    ok, seen = False, "no window"
+    if window:
+        start = _hhmm(window[0] + pad * 60, tz_name)
+        named = datetime.strptime(prep.fill(str(wf["start"])), "%H:%M")
+        ok = (start.hour, start.minute) == (named.hour, named.minute)
+        seen = f"window starts {start:%H:%M} + padding"
+    return Check(f"window starts at the time asked ({prep.fill(str(wf['start']))}, {pad:g} min earlier)", ok, seen)
+
+
+def _answer_checks(af: dict[str, Any], diag: dict[str, Any]) -> list[Check]:
+    answer = diag.get("answer") or ""
+    report = diag.get("report") or {}
+    out: list[Check] = []
     kb_cited = KB_CITATION.findall(answer)
     if af.get("cites_any"):
         hits = [c for c in kb_cited if any(c.startswith(p) for p in af["cites_any"])]

@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import Any, Callable
 
 ONSET_PADDING_S = 15 * 60  # start the window before the first symptom, to catch the onset
 AFTER_S = 30 * 60  # and end it after the last message
@@ -43,17 +44,12 @@ def _facts_text(facts, language: str, tz) -> str:
 
 
 def _run(args: argparse.Namespace) -> int:
-    import asyncio
     from pathlib import Path
 
-    from copilot.approval import DenyAll
-    from copilot.cli import plain_text, query_result, settings_from_args
+    from copilot.cli import settings_from_args
     from copilot.errors import CopilotError
-    from copilot.events import FinalAnswer, RunFailed
     from copilot.language import detect_language
-    from copilot.session import Session
     from copilot.timezones import local_zone
-    from copilot.trace import trace_line
     from copilot.workflows.chatlog import extract_facts, parse_messages
 
     path = Path(args.file)
@@ -74,46 +70,75 @@ def _run(args: argparse.Namespace) -> int:
     if not facts.symptoms and not facts.clusters and not facts.services:
         raise CopilotError(f"{args.file}: no symptom, cluster or service found in {facts.messages} messages; nothing to investigate")
     question = facts.question(language)
-    session = Session(settings, approver=DenyAll())
-    final: dict | None = None
-    failure = ""
+    final, session_id = _investigate(args, settings, question, messages, facts, language)
+    _print_report(args, settings, question, final, session_id, facts)
+    return 0
 
+
+def _investigate(args: argparse.Namespace, settings: Any, question: str, messages: list[Any], facts: Any,
+                 language: str) -> tuple[dict[str, Any], str]:
+    """The team workflow the question matches, run over the incident's window, or else an
+    investigation; (its final answer, the session id)."""
+    import asyncio
+
+    from copilot.approval import DenyAll
+    from copilot.errors import CopilotError
+    from copilot.session import Session
     from copilot.workflows.chatops import find_match
     from copilot.workflows.run import run_workflow
 
+    session = Session(settings, approver=DenyAll())
     match, catalog, _ = find_match(question, settings)
     if match is not None and facts.start is not None:
-        import time
+        match.window = _incident_window(messages, facts.start)
 
-        last = max((m.at for m in messages if m.at is not None), default=facts.start)
-        match.window = (facts.start - ONSET_PADDING_S, min(time.time(), max(last, facts.start) + AFTER_S))
-
-    def events():
+    def events() -> Any:
         if match is None:
             return session.ask(question)
         return run_workflow(match.workflow, match.params, settings=settings, catalog=catalog, window=match.window,
                             question=question, language=language, session_id=session.id)
 
-    async def consume() -> None:
-        nonlocal final, failure
-        async for event in events():
-            if not args.quiet:
-                line = trace_line(event)
-                if line:
-                    print(line, file=sys.stderr, flush=True)
-            if isinstance(event, FinalAnswer):
-                final = event.to_dict()
-            elif isinstance(event, RunFailed) and final is None:
-                failure = event.error
-
-    asyncio.run(consume())
+    final, failure = asyncio.run(_consume(events, args.quiet))
     if final is None:
         raise CopilotError(failure or "the investigation reached no conclusion")
+    return final, session.id
+
+
+def _incident_window(messages: list[Any], start: float) -> tuple[float, float]:
+    """From before the first symptom (to catch the onset) to after the last message (not in the future)."""
+    import time
+
+    last = max((m.at for m in messages if m.at is not None), default=start)
+    return (start - ONSET_PADDING_S, min(time.time(), max(last, start) + AFTER_S))
+
+
+async def _consume(events: Callable[[], Any], quiet: bool) -> tuple[dict[str, Any] | None, str]:
+    """The run's trace on stderr (unless quiet); (its final answer or None, why it failed)."""
+    from copilot.events import FinalAnswer, RunFailed
+    from copilot.trace import trace_line
+
+    final: dict[str, Any] | None = None
+    failure = ""
+    async for event in events():
+        if not quiet:
+            line = trace_line(event)
+            if line:
+                print(line, file=sys.stderr, flush=True)
+        if isinstance(event, FinalAnswer):
+            final = event.to_dict()
+        elif isinstance(event, RunFailed) and final is None:
+            failure = event.error
+    return final, failure
+
+
+def _print_report(args: argparse.Namespace, settings: Any, question: str, final: dict[str, Any], session_id: str,
+                  facts: Any) -> None:
+    from copilot.cli import plain_text, query_result
+
     if args.format == "json":
-        result = query_result(question, final, session.id, settings.model_label, final["steps"])
+        result = query_result(question, final, session_id, settings.model_label, final["steps"])
         result["facts"] = facts.to_dict()
         print(json.dumps(result, ensure_ascii=False, indent=2, default=str))
     else:
         print()
         print(plain_text(final["answer"]))
-    return 0

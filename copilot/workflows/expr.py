@@ -82,62 +82,104 @@ def _get(obj: Any, key: Any) -> Any:
 
 
 def evaluate(tree: ast.Expression, scope: dict[str, Any]) -> Any:
-    def ev(node: ast.AST) -> Any:
-        match node:
-            case ast.Expression(body=body):
-                return ev(body)
-            case ast.Constant(value=value):
-                return value
-            case ast.Name(id=name):
-                if name == "step":
-                    return scope.get("steps")
-                return {"true": True, "false": False, "null": None}.get(name, scope.get(name))
-            case ast.Attribute(value=value, attr=attr):
-                return _get(ev(value), attr)
-            case ast.Subscript(value=value, slice=index):
-                return _get(ev(value), ev(index))
-            case ast.List(elts=elts) | ast.Tuple(elts=elts):
-                return [ev(e) for e in elts]
-            case ast.UnaryOp(op=ast.Not(), operand=operand):
-                return not ev(operand)
-            case ast.UnaryOp(op=ast.USub(), operand=operand):
-                return -ev(operand)
-            case ast.BoolOp(op=ast.And(), values=values):
-                result: Any = True
-                for v in values:
-                    result = ev(v)
-                    if not result:
-                        return result
-                return result
-            case ast.BoolOp(op=ast.Or(), values=values):
-                result = False
-                for v in values:
-                    result = ev(v)
-                    if result:
-                        return result
-                return result
-            case ast.Compare(left=left, ops=ops, comparators=comps):
-                a = ev(left)
-                for op, c in zip(ops, comps):
-                    b = ev(c)
-                    try:
-                        if not _CMP[type(op)](a, b):
-                            return False
-                    except TypeError:
-                        return False
-                    a = b
-                return True
-            case ast.BinOp(left=left, op=op, right=right):
-                try:
-                    return _ARITH[type(op)](ev(left), ev(right))
-                except (TypeError, ZeroDivisionError):
-                    return None
-            case ast.Call(func=ast.Name(id=fn), args=args):
-                values = [ev(a) for a in args]
-                try:
-                    return FUNCTIONS[fn](*[v if v is not None else [] for v in values])
-                except (TypeError, ValueError):
-                    return 0
-        raise ExprError(f"cannot evaluate {ast.dump(node)[:60]}")
+    return _Evaluator(scope).ev(tree)
 
-    return ev(tree)
+
+def _cannot(node: ast.AST) -> ExprError:
+    return ExprError(f"cannot evaluate {ast.dump(node)[:60]}")
+
+
+class _Evaluator:
+    """Walks a parsed expression against `scope`: one method per kind of node (`_NODES`).
+    A missing value is None; a comparison that cannot be made is false, arithmetic on it None."""
+
+    def __init__(self, scope: dict[str, Any]) -> None:
+        self.scope = scope
+
+    def ev(self, node: ast.AST) -> Any:
+        method = _NODES.get(type(node))
+        if method is None:
+            raise _cannot(node)
+        return method(self, node)
+
+    def expression(self, node: ast.Expression) -> Any:
+        return self.ev(node.body)
+
+    def constant(self, node: ast.Constant) -> Any:
+        return node.value
+
+    def name(self, node: ast.Name) -> Any:
+        if node.id == "step":
+            return self.scope.get("steps")
+        return {"true": True, "false": False, "null": None}.get(node.id, self.scope.get(node.id))
+
+    def attribute(self, node: ast.Attribute) -> Any:
+        return _get(self.ev(node.value), node.attr)
+
+    def subscript(self, node: ast.Subscript) -> Any:
+        return _get(self.ev(node.value), self.ev(node.slice))
+
+    def sequence(self, node: ast.List | ast.Tuple) -> Any:
+        return [self.ev(e) for e in node.elts]
+
+    def unary(self, node: ast.UnaryOp) -> Any:
+        if isinstance(node.op, ast.Not):
+            return not self.ev(node.operand)
+        if isinstance(node.op, ast.USub):
+            return -self.ev(node.operand)
+        raise _cannot(node)
+
+    def boolean(self, node: ast.BoolOp) -> Any:
+        """`and` stops at the first false value, `or` at the first true one; the value is the result."""
+        if not isinstance(node.op, (ast.And, ast.Or)):
+            raise _cannot(node)
+        is_and = isinstance(node.op, ast.And)
+        result: Any = is_and
+        for v in node.values:
+            result = self.ev(v)
+            if bool(result) != is_and:
+                return result
+        return result
+
+    def compare(self, node: ast.Compare) -> Any:
+        a = self.ev(node.left)
+        for op, c in zip(node.ops, node.comparators):
+            b = self.ev(c)
+            try:
+                if not _CMP[type(op)](a, b):
+                    return False
+            except TypeError:
+                return False
+            a = b
+        return True
+
+    def binary(self, node: ast.BinOp) -> Any:
+        try:
+            return _ARITH[type(node.op)](self.ev(node.left), self.ev(node.right))
+        except (TypeError, ZeroDivisionError):
+            return None
+
+    def call(self, node: ast.Call) -> Any:
+        if not isinstance(node.func, ast.Name):
+            raise _cannot(node)
+        values = [self.ev(a) for a in node.args]
+        try:
+            return FUNCTIONS[node.func.id](*[v if v is not None else [] for v in values])
+        except (TypeError, ValueError):
+            return 0
+
+
+_NODES: dict[type, Callable[[_Evaluator, Any], Any]] = {
+    ast.Expression: _Evaluator.expression,
+    ast.Constant: _Evaluator.constant,
+    ast.Name: _Evaluator.name,
+    ast.Attribute: _Evaluator.attribute,
+    ast.Subscript: _Evaluator.subscript,
+    ast.List: _Evaluator.sequence,
+    ast.Tuple: _Evaluator.sequence,
+    ast.UnaryOp: _Evaluator.unary,
+    ast.BoolOp: _Evaluator.boolean,
+    ast.Compare: _Evaluator.compare,
+    ast.BinOp: _Evaluator.binary,
+    ast.Call: _Evaluator.call,
+}

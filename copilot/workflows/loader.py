@@ -111,46 +111,85 @@ def parse_workflow(spec: Spec, catalog: Any = None, tool_names: set[str] | None 
 def _parse_step(spec: Spec, i: int, body: Any, params: dict[str, Param], earlier: list[Step], catalog: Any,
                 tool_names: set[str] | None) -> Step:
     where: tuple[Any, ...] = ("steps", i)
+    body = _step_body(spec, where, body)
+    kind = _step_kind(spec, where, body)
+    target, prompt = _step_target(spec, where, kind, body[kind])
+    step_id = _step_id(spec, where, body.get("id") or f"{target or 'model'}_{i}", earlier)
+    with_ = _step_with(spec, where, body.get("with") or {}, params)
+    earlier_ids = {s.id for s in earlier}
+    step = Step(step_id, kind, target, dict(with_), prompt=prompt, description=str(body.get("description", "")))
+    _step_conditions(spec, where, body, step, earlier_ids)
+    step.needs = _step_needs(spec, where, body.get("needs") or [], earlier_ids)
+    if kind in ("item", "rules") and catalog is not None:
+        _check_item(spec, where, kind, target, catalog, with_, params)
+    if kind == "tool" and tool_names is not None and target not in tool_names:
+        raise spec.fail(where + ("tool",), f"no tool named {target!r}; `copilot plugins` lists them")
+    return step
+
+
+def _step_body(spec: Spec, where: tuple[Any, ...], body: Any) -> dict[str, Any]:
+    """The step's mapping (a bare name is an item step), its fields checked."""
     if isinstance(body, str):
         body = {"item": body}
     if not isinstance(body, dict):
         raise spec.fail(where, "each step is a mapping such as {item: cluster_status}")
     check_keys(spec, where, body, STEP_FIELDS)
+    return body
+
+
+def _step_kind(spec: Spec, where: tuple[Any, ...], body: dict[str, Any]) -> str:
     kinds = [k for k in STEP_KINDS if k in body]
     if len(kinds) != 1:
         raise spec.fail(where, f"a step has exactly one of: {', '.join(STEP_KINDS)}")
-    kind = kinds[0]
-    value = body[kind]
-    prompt = ""
+    return kinds[0]
+
+
+def _step_target(spec: Spec, where: tuple[Any, ...], kind: str, value: Any) -> tuple[str, str]:
+    """(what the step runs, its prompt template): a model step runs no named target."""
     if kind == "model":
-        if value not in (True, None) and not isinstance(value, dict):
-            raise spec.fail(where + ("model",), "write model: true, or model: {prompt: FILE}")
-        if isinstance(value, dict):
-            check_keys(spec, where + ("model",), value, ("prompt",))
-            if value.get("prompt"):
-                path = (Path(spec.file).parent / str(value["prompt"])).resolve()
-                if not path.is_file():
-                    raise spec.fail(where + ("model", "prompt"), f"no prompt template at {path}; fix the path")
-                prompt = str(path)
-        target = ""
-    else:
-        if not isinstance(value, str) or not value:
-            raise spec.fail(where + (kind,), f"name the {kind} this step runs")
-        target = value
-    step_id = body.get("id") or f"{target or 'model'}_{i}"
+        return "", _model_prompt(spec, where, value)
+    if not isinstance(value, str) or not value:
+        raise spec.fail(where + (kind,), f"name the {kind} this step runs")
+    return value, ""
+
+
+def _model_prompt(spec: Spec, where: tuple[Any, ...], value: Any) -> str:
+    """The model step's prompt template (absolute path), '' for the bundled one."""
+    if value not in (True, None) and not isinstance(value, dict):
+        raise spec.fail(where + ("model",), "write model: true, or model: {prompt: FILE}")
+    if not isinstance(value, dict):
+        return ""
+    check_keys(spec, where + ("model",), value, ("prompt",))
+    if not value.get("prompt"):
+        return ""
+    path = (Path(spec.file).parent / str(value["prompt"])).resolve()
+    if not path.is_file():
+        raise spec.fail(where + ("model", "prompt"), f"no prompt template at {path}; fix the path")
+    return str(path)
+
+
+def _step_id(spec: Spec, where: tuple[Any, ...], step_id: Any, earlier: list[Step]) -> str:
     if not isinstance(step_id, str) or not NAME.match(step_id):
         raise spec.fail(where + ("id",), "use letters, digits, _ and -, starting with a letter")
     if any(s.id == step_id for s in earlier):
         raise spec.fail(where + ("id",), f"another step is already {step_id!r}; ids are unique")
-    with_ = body.get("with") or {}
+    return step_id
+
+
+def _step_with(spec: Spec, where: tuple[Any, ...], with_: Any, params: dict[str, Param]) -> dict[str, Any]:
+    """The step's arguments; each ${placeholder} names a workflow parameter (or start, end, each)."""
     if not isinstance(with_, dict):
         raise spec.fail(where + ("with",), "must be a mapping of parameter: value")
     for key, val in with_.items():
         for is_env, ph in placeholders(val):
             if not is_env and ph not in params and ph not in ("start", "end", "each"):
                 raise spec.fail(where + ("with", key), f"${{{ph}}} is not a workflow parameter; declare it under params")
-    earlier_ids = {s.id for s in earlier}
-    step = Step(step_id, kind, target, dict(with_), prompt=prompt, description=str(body.get("description", "")))
+    return with_
+
+
+def _step_conditions(spec: Spec, where: tuple[Any, ...], body: dict[str, Any], step: Step,
+                     earlier_ids: set[str]) -> None:
+    """The step's `if` and `foreach` expressions, parsed onto the step; they may read earlier steps only."""
     for key in ("if", "foreach"):
         if key not in body:
             continue
@@ -165,25 +204,28 @@ def _parse_step(spec: Spec, i: int, body: Any, params: dict[str, Param], earlier
             step.when, step.when_text = tree, str(body[key])
         else:
             step.foreach, step.foreach_text = tree, str(body[key])
-    needs = body.get("needs") or []
+
+
+def _step_needs(spec: Spec, where: tuple[Any, ...], needs: Any, earlier_ids: set[str]) -> list[str]:
     if isinstance(needs, str):
         needs = [needs]
     for n in needs:
         if n not in earlier_ids:
             raise spec.fail(where + ("needs",), f"{n!r} is not an earlier step; known: {', '.join(sorted(earlier_ids)) or 'none'}")
-    step.needs = list(needs)
-    if kind in ("item", "rules") and catalog is not None:
-        item = catalog.items.get(target)
-        if item is None or (kind == "rules") != (item.kind == "rules"):
-            wanted = "rule group" if kind == "rules" else "item"
-            names = sorted(n for n, it in catalog.items.items() if (it.kind == "rules") == (kind == "rules"))
-            raise spec.fail(where + (kind,), f"no {wanted} named {target!r}; known: {', '.join(names) or 'none'}")
-        for pname, p in item.params.items():
-            if p.required and p.default is None and pname not in with_ and pname not in params:
-                raise spec.fail(where, f"{kind} {target} needs parameter {pname}; add with: {{{pname}: ...}} or a workflow param {pname}")
-    if kind == "tool" and tool_names is not None and target not in tool_names:
-        raise spec.fail(where + ("tool",), f"no tool named {target!r}; `copilot plugins` lists them")
-    return step
+    return list(needs)
+
+
+def _check_item(spec: Spec, where: tuple[Any, ...], kind: str, target: str, catalog: Any, with_: dict[str, Any],
+                params: dict[str, Param]) -> None:
+    """An item (or rules) step names one in the catalog and gives it every required parameter."""
+    item = catalog.items.get(target)
+    if item is None or (kind == "rules") != (item.kind == "rules"):
+        wanted = "rule group" if kind == "rules" else "item"
+        names = sorted(n for n, it in catalog.items.items() if (it.kind == "rules") == (kind == "rules"))
+        raise spec.fail(where + (kind,), f"no {wanted} named {target!r}; known: {', '.join(names) or 'none'}")
+    for pname, p in item.params.items():
+        if p.required and p.default is None and pname not in with_ and pname not in params:
+            raise spec.fail(where, f"{kind} {target} needs parameter {pname}; add with: {{{pname}: ...}} or a workflow param {pname}")
 
 
 def validate_workflow_file(path: Path, catalog: Any = None, tool_names: set[str] | None = None) -> Workflow:

@@ -268,28 +268,39 @@ def latest_time(platform: Platform) -> float | None:
     """The latest time the state itself names (the moment it was saved, at the earliest)."""
     times: list[float] = [e.timestamp for e in platform.events]
     for pod in platform.pods:
-        status = pod.get("status") or {}
-        for cond in status.get("conditions") or []:
-            t = parse_time(cond.get("lastTransitionTime"))
-            if t:
-                times.append(t)
-        for cs in (status.get("containerStatuses") or []) + (status.get("initContainerStatuses") or []):
-            for state in (cs.get("state") or {}, cs.get("lastState") or {}):
-                for detail in state.values():
-                    if isinstance(detail, dict):
-                        times += [t for t in (parse_time(detail.get("startedAt")), parse_time(detail.get("finishedAt"))) if t]
+        times += _pod_times(pod)
     for node in platform.nodes:
-        for cond in (node.get("status") or {}).get("conditions") or []:
-            t = parse_time(cond.get("lastHeartbeatTime")) or parse_time(cond.get("lastTransitionTime"))
-            if t:
-                times.append(t)
+        times += _condition_times(node, "lastHeartbeatTime")
     for name in ("deployments", "replicasets", "statefulsets", "daemonsets", "jobs", "hpas", "pvcs"):
         for obj in getattr(platform, name):
             t = parse_time(meta(obj).get("creationTimestamp"))
             if t:
                 times.append(t)
-            for cond in (obj.get("status") or {}).get("conditions") or []:
-                t = parse_time(cond.get("lastUpdateTime")) or parse_time(cond.get("lastTransitionTime"))
-                if t:
-                    times.append(t)
+            times += _condition_times(obj, "lastUpdateTime")
     return max(times) if times else None
+
+
+def _condition_times(obj: dict[str, Any], first: str) -> list[float]:
+    """Each status condition's `first` time, or else its lastTransitionTime."""
+    times: list[float] = []
+    for cond in (obj.get("status") or {}).get("conditions") or []:
+        t = parse_time(cond.get(first)) or parse_time(cond.get("lastTransitionTime"))
+        if t:
+            times.append(t)
+    return times
+
+
+def _pod_times(pod: dict[str, Any]) -> list[float]:
+    """A pod's condition transitions and its containers' start and finish times."""
+    status = pod.get("status") or {}
+    times: list[float] = []
+    for cond in status.get("conditions") or []:
+        t = parse_time(cond.get("lastTransitionTime"))
+        if t:
+            times.append(t)
+    for cs in (status.get("containerStatuses") or []) + (status.get("initContainerStatuses") or []):
+        for state in (cs.get("state") or {}, cs.get("lastState") or {}):
+            for detail in state.values():
+                if isinstance(detail, dict):
+                    times += [t for t in (parse_time(detail.get("startedAt")), parse_time(detail.get("finishedAt"))) if t]
+    return times

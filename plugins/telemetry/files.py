@@ -89,12 +89,7 @@ def load_directory(root: str | Path, skip: frozenset[str] = frozenset()) -> Tele
     """Read every telemetry file under `root` (cached while no file changes), except under
     the top-level folders in `skip` (another source of the run reads those)."""
     root = Path(root).expanduser()
-    if root.exists() and not root.is_dir():
-        raise DataError(f"{root}: not a directory; pass --data DIR, a folder with metrics/logs/traces files")
-    if not root.is_dir():
-        raise DataError(f"{root}: no such telemetry directory; pass --data DIR with metrics/logs/traces files")
-    if not os.access(root, os.R_OK | os.X_OK):
-        raise DataError(f"{root}: permission denied; make the folder readable (chmod u+rx)")
+    _check_root(root)
     from copilot.plugins.platform.dump import LOG_SUFFIXES, load_platform, looks_like_kubernetes, walk
 
     found = discover(root, skip)
@@ -110,12 +105,43 @@ def load_directory(root: str | Path, skip: frozenset[str] = frozenset()) -> Tele
         return hit[1]
     platform, used = load_platform(root, k8s_json + [p for p in every if p.name.lower().endswith(LOG_SUFFIXES)]) if k8s_json else (None, set())
     found = {k: [p for p in v if p not in used] for k, v in found.items()}
-    # each metrics table is read once; an edge list filed among them (caller and callee
-    # columns, no time) is a call graph. CSV/TSV/JSONL metrics stream: memory follows the series
-    # (two float arrays), not the file's text.
+    metric_tables, streamed = _read_metric_files(found["metrics"])
+    edge_tables = [path for path, (header, _) in metric_tables.items() if is_edge_header(header)]
+    found["metrics"] = [p for p in found["metrics"] if p not in edge_tables]
+    found["topology"] += edge_tables
+    tel = Telemetry(meta={"source": str(root), "files": {k: [str(p.relative_to(root)) for p in v] for k, v in found.items() if v}})
+    _read_files(tel, found, metric_tables, streamed)
+    if platform is not None:
+        _add_platform(tel, platform)
+    tel.logs.sort(key=lambda r: r.timestamp)
+    tel.changes.sort(key=lambda c: c.timestamp)
+    tel.alerts.sort(key=lambda a: a.timestamp)
+    _add_call_graph(tel, found["topology"], metric_tables)
+    if not (tel.metrics or tel.logs or tel.spans or tel.changes or tel.alerts or tel.platform):
+        names = ", ".join(str(p.relative_to(root)) for p in files[:3])
+        raise DataError(f"{root}: the telemetry files ({names}) hold no data rows; add rows below the header")
+    redact_telemetry(tel)  # secrets end where data enters
+    _CACHE[str(root.resolve())] = (stamp, tel)
+    return tel
+
+
+def _check_root(root: Path) -> None:
+    """A readable directory, or one line saying what to pass instead."""
+    if root.exists() and not root.is_dir():
+        raise DataError(f"{root}: not a directory; pass --data DIR, a folder with metrics/logs/traces files")
+    if not root.is_dir():
+        raise DataError(f"{root}: no such telemetry directory; pass --data DIR with metrics/logs/traces files")
+    if not os.access(root, os.R_OK | os.X_OK):
+        raise DataError(f"{root}: permission denied; make the folder readable (chmod u+rx)")
+
+
+def _read_metric_files(paths: list[Path]) -> tuple[dict[Path, Any], dict[Path, list[MetricSeries]]]:
+    """Each metrics table read once: (the tables read whole, the series streamed). An edge
+    list filed among them (caller and callee columns, no time) is a call graph. CSV/TSV/JSONL
+    metrics stream: memory follows the series (two float arrays), not the file's text."""
     metric_tables: dict[Path, Any] = {}
     streamed: dict[Path, list[MetricSeries]] = {}
-    for path in found["metrics"]:
+    for path in paths:
         if suffix_of(path) in STREAMED_SUFFIXES:
             series = _guarded(path, stream_metrics, path)
             if series is None:  # an edge list: small, read whole
@@ -124,10 +150,12 @@ def load_directory(root: str | Path, skip: frozenset[str] = frozenset()) -> Tele
                 streamed[path] = series
         else:
             metric_tables[path] = _guarded(path, read_table, path)
-    edge_tables = [path for path, (header, _) in metric_tables.items() if is_edge_header(header)]
-    found["metrics"] = [p for p in found["metrics"] if p not in edge_tables]
-    found["topology"] += edge_tables
-    tel = Telemetry(meta={"source": str(root), "files": {k: [str(p.relative_to(root)) for p in v] for k, v in found.items() if v}})
+    return metric_tables, streamed
+
+
+def _read_files(tel: Telemetry, found: dict[str, list[Path]], metric_tables: dict[Path, Any],
+                streamed: dict[Path, list[MetricSeries]]) -> None:
+    """The metrics, logs, traces, changes and alerts files, in that order, into `tel`."""
     for path in found["metrics"]:
         tel.metrics.extend(streamed[path] if path in streamed else _guarded(path, read_metrics, path, metric_tables[path]))
     for path in found["logs"]:
@@ -138,31 +166,29 @@ def load_directory(root: str | Path, skip: frozenset[str] = frozenset()) -> Tele
         tel.changes.extend(_guarded(path, read_changes, path))
     for path in found["alerts"]:
         tel.alerts.extend(_guarded(path, read_alerts, path))
-    if platform is not None:
-        owners = platform.platform.owners
-        for a in tel.alerts:  # an alert on a pod belongs to the pod's workload
-            pod_key = f"{a.labels.get('namespace', '')}/{a.labels.get('pod', '')}"
-            if pod_key in owners:
-                a.component = owners[pod_key]
-        tel.platform = platform.platform
-        tel.logs.extend(platform.logs)
-        tel.changes.extend(platform.changes)
-        tel.meta["files"]["platform"] = platform.meta.get("platform_files", [])
-    tel.logs.sort(key=lambda r: r.timestamp)
-    tel.changes.sort(key=lambda c: c.timestamp)
-    tel.alerts.sort(key=lambda a: a.timestamp)
+
+
+def _add_platform(tel: Telemetry, platform: Any) -> None:
+    """The Kubernetes state, its pod logs and changes; an alert on a pod belongs to the pod's workload."""
+    owners = platform.platform.owners
+    for a in tel.alerts:
+        pod_key = f"{a.labels.get('namespace', '')}/{a.labels.get('pod', '')}"
+        if pod_key in owners:
+            a.component = owners[pod_key]
+    tel.platform = platform.platform
+    tel.logs.extend(platform.logs)
+    tel.changes.extend(platform.changes)
+    tel.meta["files"]["platform"] = platform.meta.get("platform_files", [])
+
+
+def _add_call_graph(tel: Telemetry, topology: list[Path], metric_tables: dict[Path, Any]) -> None:
+    """The call graph the topology files give, or else the one the spans show."""
     edges: list[tuple[str, str]] = []
-    for path in found["topology"]:
+    for path in topology:
         edges.extend(_guarded(path, read_edge_table, path, metric_tables[path]) if path in metric_tables
                      else _guarded(path, read_topology, path))
     tel.call_graph = sorted(set(edges)) if edges else derive_call_graph(tel.spans)
     tel.meta["call_graph_from"] = "topology" if edges else ("spans" if tel.call_graph else "none")
-    if not (tel.metrics or tel.logs or tel.spans or tel.changes or tel.alerts or tel.platform):
-        names = ", ".join(str(p.relative_to(root)) for p in files[:3])
-        raise DataError(f"{root}: the telemetry files ({names}) hold no data rows; add rows below the header")
-    redact_telemetry(tel)  # secrets end where data enters
-    _CACHE[str(root.resolve())] = (stamp, tel)
-    return tel
 
 
 def _guarded(path: Path, read: Any, *args: Any) -> Any:
