@@ -322,13 +322,13 @@ def summary_head(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def render_markdown(report: dict[str, Any]) -> str:
-    lang = report.get("language", "en")
-    t = _L.get(lang, _L["en"])
-    colon = t["colon"]
+def _paren(t: dict[str, Any], text: str) -> str:
+    return f"{t['paren'][0]}{text}{t['paren'][1]}"
 
-    def paren(text: str) -> str:
-        return f"{t['paren'][0]}{text}{t['paren'][1]}"
+
+def _md_header(report: dict[str, Any], t: dict[str, Any]) -> list[str]:
+    """The title, question, data, time zone and model summary."""
+    colon = t["colon"]
     lines = [f"# {t['title']}", ""]
     if report.get("question"):
         lines += [f"> {report['question']}", ""]
@@ -338,33 +338,47 @@ def render_markdown(report: dict[str, Any]) -> str:
         lines += [f"*{t['times']}*{colon}{report['timezone']}", ""]
     if report.get("summary"):  # a short model-written summary (its citations are checked by the brain)
         lines += [f"## {t['summary']}", "", str(report["summary"]).strip(), ""]
-    verdict: dict[str, Any] = report.get("verdict") or {}
-    if verdict.get("state"):
-        since = verdict.get("since")
-        when = (f"{paren(t['since'][verdict['state']] + ' ' + fmt_time(since))}"
-                if since and verdict["state"] in t["since"] else "")
-        lines += [f"**{t['verdict']}**{colon}**{t['states'].get(verdict['state'], verdict['state'])}**{when}"]
-        zh_reasons = verdict.get("reasons_zh") if lang == "zh" else None
-        reasons = zh_reasons or verdict.get("reasons", [])
-        lines += [f"- {reason}" for reason in reasons]
-        lines.append("")
+    return lines
 
-    lines += [f"## {t['s1']}", ""]
+
+def _md_verdict(verdict: dict[str, Any], t: dict[str, Any], lang: str) -> list[str]:
+    if not verdict.get("state"):
+        return []
+    since = verdict.get("since")
+    since_text = (f"{_paren(t, t['since'][verdict['state']] + ' ' + fmt_time(since))}"
+                  if since and verdict["state"] in t["since"] else "")
+    lines = [f"**{t['verdict']}**{t['colon']}**{t['states'].get(verdict['state'], verdict['state'])}**{since_text}"]
+    zh_reasons = verdict.get("reasons_zh") if lang == "zh" else None
+    reasons = zh_reasons or verdict.get("reasons", [])
+    lines += [f"- {reason}" for reason in reasons]
+    lines.append("")
+    return lines
+
+
+def _md_onsets(report: dict[str, Any], t: dict[str, Any]) -> list[str]:
+    lines = [f"## {t['s1']}", ""]
     for o in report["alert_onsets"]:
         name = t["sources"].get(o["source"], o["source"])
-        lines.append(f"- **{name}**{colon}{o['onset'] or _nothing(t, o['source'], o.get('status'))}{_cite(o['evidence'])}")
+        lines.append(f"- **{name}**{t['colon']}{o['onset'] or _nothing(t, o['source'], o.get('status'))}{_cite(o['evidence'])}")
     lines.append("")
+    return lines
 
-    lines += [f"## {t['s2']}", ""]
+
+def _md_components(report: dict[str, Any], t: dict[str, Any]) -> list[str]:
+    lines = [f"## {t['s2']}", ""]
     if report["faulty_components"]:
         for c in report["faulty_components"]:
             srcs = t["comma"].join(t["sources"].get(s, s) for s in c["sources"])
-            lines.append(f"- `{c['component']}`{paren(srcs)}{_cite(c['evidence'][:3])}")
+            lines.append(f"- `{c['component']}`{_paren(t, srcs)}{_cite(c['evidence'][:3])}")
     else:
         lines.append(f"- {t['none']}")
     lines.append("")
+    return lines
 
-    lines += [f"## {t['s3']}", ""]
+
+def _md_symptoms(report: dict[str, Any], t: dict[str, Any]) -> list[str]:
+    colon = t["colon"]
+    lines = [f"## {t['s3']}", ""]
     for group in report["symptoms"]:
         name = t["sources"].get(group["source"], group["source"])
         if not group["items"]:
@@ -376,29 +390,34 @@ def render_markdown(report: dict[str, Any]) -> str:
         if group["more"]:
             lines.append(f"  - {t['more'].format(n=group['more'])}")
     lines.append("")
+    return lines
 
-    lines += [f"## {t['s4']}", ""]
+
+def _md_cause_head(report: dict[str, Any], t: dict[str, Any], verdict: dict[str, Any]) -> list[str]:
+    """The root cause named (with its reasons), a novel fault, or why none is named."""
     root = report.get("root_cause")
     if root and root["fault_type"] != "unknown":
         category = f"{t['comma_clause']}{t['category']} `{root['category']}`" if root.get("category") else ""
-        lines.append(
-            f"**`{root['component']}` — {root['fault_name']}{paren('`' + root['fault_type'] + '`')}**{category}{t['comma_clause']}"
+        lines = [
+            f"**`{root['component']}` — {root['fault_name']}{_paren(t, '`' + root['fault_type'] + '`')}**{category}{t['comma_clause']}"
             f"{t['confidence']} {root['confidence']:.2f}{_cite(root['evidence'][:4])}"
-        )
+        ]
         if root.get("experience"):
-            lines.append(f"- {t['experience']}{colon}{root['experience']}")
-        for reason in root["reasons"]:
-            lines.append(f"- {reason}")
-    elif root:
-        lines.append(f"{t['novel']} `{root['component']}`{_cite(report.get('strongest_evidence', []))}")
-        for reason in root["reasons"]:
-            lines.append(f"- {reason}")
-    elif verdict.get("state") == "healthy":
-        lines.append(t["healthy_cause"])
-    else:
-        lines.append(t["no_cause"])
+            lines.append(f"- {t['experience']}{t['colon']}{root['experience']}")
+        return lines + [f"- {reason}" for reason in root["reasons"]]
+    if root:
+        lines = [f"{t['novel']} `{root['component']}`{_cite(report.get('strongest_evidence', []))}"]
+        return lines + [f"- {reason}" for reason in root["reasons"]]
+    return [t["healthy_cause"] if verdict.get("state") == "healthy" else t["no_cause"]]
+
+
+def _md_cause_tail(report: dict[str, Any], t: dict[str, Any]) -> list[str]:
+    """Other candidates, what was ruled out, and the reflection's notes."""
+    colon = t["colon"]
+    lines: list[str] = []
+    root = report.get("root_cause")
     if root and root["alternatives"]:
-        alts = t["semicolon"].join(f"`{a['component']}` / `{a['fault_type']}`{paren(format(a['confidence'], '.2f'))}"
+        alts = t["semicolon"].join(f"`{a['component']}` / `{a['fault_type']}`{_paren(t, format(a['confidence'], '.2f'))}"
                                    for a in root["alternatives"])
         lines.append(f"\n{t['alternatives']}{colon}{alts}")
     if report.get("ruled_out"):
@@ -407,14 +426,28 @@ def render_markdown(report: dict[str, Any]) -> str:
     if report.get("reflection"):
         lines += ["", f"*{t['reflection']}*{colon.rstrip()}"]
         lines += [f"- {note}" for note in report["reflection"]]
-    lines.append("")
+    return lines
 
-    lines += [f"## {t['s5']}", ""]
+
+def _md_actions(report: dict[str, Any], t: dict[str, Any]) -> list[str]:
+    colon = t["colon"]
+    lines = [f"## {t['s5']}", ""]
     for label, key in ((t["now"], "now"), (t["later"], "later")):
         for action in report["actions"][key]:
-            src = paren(f"{t['kb']}{colon}{action['source']}") if action.get("source") else ""
+            src = _paren(t, f"{t['kb']}{colon}{action['source']}") if action.get("source") else ""
             lines.append(f"- **{label}**{colon}{action['text']}{_cite(action['evidence'])}{src}")
     if report.get("recalled"):
         lines += ["", f"*{t['recalled']}*{colon.rstrip()}"]
         lines += [f"- {r['id']}: {r['summary']} ({r['similarity']:.2f})" for r in report["recalled"]]
+    return lines
+
+
+def render_markdown(report: dict[str, Any]) -> str:
+    lang = report.get("language", "en")
+    t = _L.get(lang, _L["en"])
+    verdict: dict[str, Any] = report.get("verdict") or {}
+    lines = _md_header(report, t) + _md_verdict(verdict, t, lang)
+    lines += _md_onsets(report, t) + _md_components(report, t) + _md_symptoms(report, t)
+    lines += [f"## {t['s4']}", ""] + _md_cause_head(report, t, verdict) + _md_cause_tail(report, t) + [""]
+    lines += _md_actions(report, t)
     return "\n".join(lines).rstrip() + "\n"

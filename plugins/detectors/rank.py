@@ -257,8 +257,8 @@ def _combine(values: list[float]) -> float:
     return sum(v * COMBINE_DECAY**i for i, v in enumerate(sorted(values, reverse=True)))
 
 
-def rank_root_causes(findings: list[Finding], call_graph: list[tuple[str, str]], top_k: int = 5) -> list[RootCause]:
-    """Rank components as root causes with a fault kind each. Pure: same input, same output."""
+def _candidates(findings: list[Finding]) -> dict[str, Candidate]:
+    """Each finding that is evidence about a component, filed under its category."""
     cands: dict[str, Candidate] = {}
     explained = explained_signals(findings)
     for f in _dedupe(findings):
@@ -268,134 +268,196 @@ def rank_root_causes(findings: list[Finding], call_graph: list[tuple[str, str]],
         if cat is None or not f.component:
             continue
         cands.setdefault(f.component, Candidate(f.component)).evidence[cat].append(Evidence(cat, f))
-    if not cands:
-        return []
-    callees, callers = _graph(call_graph)
-    scope, symptom_cats, load_alert = _alert_scope(findings, callees, cands)
+    return cands
 
-    def onset_of(c: Candidate, cats: tuple[str, ...]) -> float | None:
-        times = [e.finding.onset for cat in cats for e in c.evidence.get(cat, ()) if e.finding.onset is not None and e.score >= MIN_SIGMA]
-        return min(times) if times else None
 
-    anomalous = {
-        name: onset_of(c, INTRINSIC + SYMPTOMS + ("load",))
+def _onset_of(c: Candidate, cats: tuple[str, ...]) -> float | None:
+    times = [e.finding.onset for cat in cats for e in c.evidence.get(cat, ()) if e.finding.onset is not None and e.score >= MIN_SIGMA]
+    return min(times) if times else None
+
+
+def _anomalous(cands: dict[str, Candidate]) -> dict[str, float | None]:
+    """The components with any evidence of MIN_SIGMA or more, with their earliest such onset."""
+    return {
+        name: _onset_of(c, INTRINSIC + SYMPTOMS + ("load",))
         for name, c in cands.items()
         if any(e.score >= MIN_SIGMA for cat in INTRINSIC + SYMPTOMS + ("load",) for e in c.evidence.get(cat, ()))
     }
-    # traffic surges: load up here but not in any caller. With a call graph, only where
-    # traffic enters (nothing calls it): below the entry a request rate that moves is
-    # carried there by the calls, a symptom of load or of a fault elsewhere, not a cause.
-    # An entry is a component the graph shows calling others and nothing calling it; one the
-    # graph does not mention is not known to be an entry. A rise there is more traffic only
-    # when it reaches what it calls as more traffic too: where a request rate falls below
-    # it, the mix of requests changed (requests that end early return sooner and come back
-    # sooner from a closed-loop client), the signature of a fault below, not of more users.
-    entries = {name for name in cands if callees.get(name) and not callers.get(name)} if call_graph else set(cands)
 
-    def load_falls_below(name: str) -> bool:
-        """A request rate falls below it, or something below it shows what more traffic
-        does not cause (requests cut short, errors it raises, lost calls): a surge is the
-        diagnosis when traffic explains what is seen, not beside a fault it cannot explain."""
-        return any(d in cands and (cands[d].sigma("load_drop") >= MIN_SIGMA
-                                   or any(cands[d].sigma(cat) >= MIN_SIGMA for cat in NOT_FROM_LOAD))
-                   for d in _descendants(name, callees))
 
-    surges = set() if scope and not load_alert else {
+def _load_falls_below(name: str, cands: dict[str, Candidate], callees: dict[str, set[str]]) -> bool:
+    """A request rate falls below it, or something below it shows what more traffic
+    does not cause (requests cut short, errors it raises, lost calls): a surge is the
+    diagnosis when traffic explains what is seen, not beside a fault it cannot explain."""
+    return any(d in cands and (cands[d].sigma("load_drop") >= MIN_SIGMA
+                               or any(cands[d].sigma(cat) >= MIN_SIGMA for cat in NOT_FROM_LOAD))
+               for d in _descendants(name, callees))
+
+
+def _surges(cands: dict[str, Candidate], has_graph: bool, callees: dict[str, set[str]],
+            callers: dict[str, set[str]]) -> set[str]:
+    """Traffic surges: load up here but not in any caller. With a call graph, only where
+    traffic enters (nothing calls it): below the entry a request rate that moves is
+    carried there by the calls, a symptom of load or of a fault elsewhere, not a cause.
+    An entry is a component the graph shows calling others and nothing calling it; one the
+    graph does not mention is not known to be an entry. A rise there is more traffic only
+    when it reaches what it calls as more traffic too: where a request rate falls below
+    it, the mix of requests changed (requests that end early return sooner and come back
+    sooner from a closed-loop client), the signature of a fault below, not of more users.
+    A surge's component gets "surge" evidence, kept only when it does not have its own fault."""
+    entries = {name for name in cands if callees.get(name) and not callers.get(name)} if has_graph else set(cands)
+    surges = {
         name for name, c in cands.items()
         if name in entries and c.sigma("load") >= MIN_SIGMA
         and not any(cands.get(p) and cands[p].sigma("load") >= MIN_SIGMA for p in callers.get(name, ()))
-        and not load_falls_below(name)
+        and not _load_falls_below(name, cands, callees)
     }
     for name in list(surges):
         cands[name].evidence["surge"] = list(cands[name].evidence["load"])
         if classify(cands[name], True)[0] != "traffic_surge":  # its own fault, not more traffic
             del cands[name].evidence["surge"]
             surges.discard(name)
-    below_surge = {d: s for s in surges for d in _descendants(s, callees)}
+    return surges
 
-    # a callee explains a caller's symptom only when it shows something that causes that
-    # symptom (errors are explained by errors, lost calls or resource exhaustion; latency
-    # by anything) with comparable strength
-    def peak(d: str, cats: tuple[str, ...]) -> float:
-        return max((cands[d].sigma(cat) for cat in cats), default=0.0)
 
+def _intrinsic_parts(c: Candidate) -> list[tuple[str, float]]:
+    """The weighted strength of each of the component's own signals."""
+    parts: list[tuple[str, float]] = []
+    for cat in INTRINSIC:
+        e = c.best(cat)
+        if e is None:
+            continue
+        w = INTRINSIC_WEIGHT[cat]
+        sigma = e.score
+        if cat == "cpu" and load_explains_cpu(c):
+            w *= LOAD_EXPLAINED
+            c.notes.append(reason("load_explains_cpu"))
+        elif cat == "cpu" and cpu_pinned(c):
+            sigma = max(sigma, PINNED_EQUIVALENT)  # at its limit: strong whatever its noisy baseline says
+        parts.append((cat, w * strength(sigma)))
+    return parts
+
+
+def _peak(c: Candidate, cats: tuple[str, ...]) -> float:
+    return max((c.sigma(cat) for cat in cats), default=0.0)
+
+
+def _symptom_parts(c: Candidate, near: list[str], cands: dict[str, Candidate]) -> tuple[list[tuple[str, float]], set[str]]:
+    """The weighted strength of each symptom, and the callees that explain some. A callee
+    explains a caller's symptom only when it shows something that causes that symptom
+    (errors are explained by errors, lost calls or resource exhaustion; latency by
+    anything) with comparable strength."""
+    parts: list[tuple[str, float]] = []
+    blamed: set[str] = set()
+    for cat in SYMPTOMS:
+        e = c.best(cat)
+        if e is None:
+            continue
+        causes = EXPLAINED_BY.get(cat, INTRINSIC + SYMPTOMS)
+        by = [d for d in near if strength(_peak(cands[d], causes)) >= BLAME_SHARE * strength(e.score)]
+        blamed.update(by)
+        w = SYMPTOM_WEIGHT[cat] * (EXPLAINED if by else 1.0)
+        parts.append((cat, w * strength(e.score)))
+    return parts, blamed
+
+
+@dataclass
+class _Scoring:
+    """What scoring a component needs besides its own evidence."""
+    cands: dict[str, Candidate]
+    callees: dict[str, set[str]]
+    anomalous: dict[str, float | None]
+    scope: set[str]
+    surges: set[str]
+    below_surge: dict[str, str]
+
+
+def _score(name: str, c: Candidate, g: _Scoring) -> None:
+    """The component's score from its own signals and the symptoms its callees do not explain."""
+    parts = _intrinsic_parts(c)
+    my_onset = g.anomalous.get(name)
+    near = [d for d in g.callees.get(name, ())
+            if d in g.anomalous and (not g.scope or d in g.scope) and _not_later(g.anomalous[d], my_onset)]
+    symptom_parts, blamed = _symptom_parts(c, near, g.cands)
+    parts += symptom_parts
+    if blamed:
+        c.notes.append(reason("callees_inherited", names=sorted(blamed)))
+    elif g.callees.get(name) and name in g.anomalous:
+        c.notes.append(reason("callees_healthy", names=sorted(g.callees[name])))
+    # below a surge, only what more traffic causes is explained by it (its load, and the
+    # latency and CPU that follow load), and not where its request rate fell
+    carried = name in g.below_surge and name not in g.surges and c.sigma("load_drop") < MIN_SIGMA
+    if carried:
+        values = [v * (SURGE_EXPLAINED if cat in LOAD_FOLLOWS else 1.0) for cat, v in parts]
+        c.notes.append(reason("below_surge", at=g.below_surge[name]))
+    else:
+        values = [v for _, v in parts]
+    score = _combine(values)
+    change = c.best("change")
+    if change is not None and score > 0:
+        score += CHANGE_WEIGHT * strength(change.score)
+    c.score, c.onset = score, my_onset
+
+
+def _apply_alert_scope(findings: list[Finding], cands: dict[str, Candidate], callees: dict[str, set[str]],
+                       callers: dict[str, set[str]], scope: set[str], symptom_cats: tuple[str, ...]) -> None:
+    """Alert-guided traversal: what the alert cannot reach keeps OUT_OF_SCOPE of its score;
+    what shows the alerted symptom gains, more for the share of the symptom it holds."""
+    alerted = {f.component for f in findings if f.source == "alerts" and f.component}
+
+    def shows(n: str) -> bool:  # an alerted component shows the symptom: the alert says so
+        return n in alerted or (n in cands and any(cands[n].sigma(cat) >= SCOPE_SIGMA for cat in symptom_cats))
+
+    # the symptom traced down the call graph: what stops at a component is its share to explain
+    def own(n: str) -> bool:  # its own signals show the symptom (its network RTT, errors it raises)
+        return n in cands and any(cands[n].sigma(cat) >= SCOPE_SIGMA for cat in symptom_cats if cat in INTRINSIC_WEIGHT)
+
+    held = _symptom_flow(shows, own, callees, callers, set(cands) | alerted)
     for name, c in cands.items():
-        parts: list[tuple[str, float]] = []
-        for cat in INTRINSIC:
-            e = c.best(cat)
-            if e is None:
-                continue
-            w = INTRINSIC_WEIGHT[cat]
-            sigma = e.score
-            if cat == "cpu" and load_explains_cpu(c):
-                w *= LOAD_EXPLAINED
-                c.notes.append(reason("load_explains_cpu"))
-            elif cat == "cpu" and cpu_pinned(c):
-                sigma = max(sigma, PINNED_EQUIVALENT)  # at its limit: strong whatever its noisy baseline says
-            parts.append((cat, w * strength(sigma)))
-        my_onset = anomalous.get(name)
-        near = [d for d in callees.get(name, ())
-                if d in anomalous and (not scope or d in scope) and _not_later(anomalous[d], my_onset)]
-        blamed: set[str] = set()
-        for cat in SYMPTOMS:
-            e = c.best(cat)
-            if e is None:
-                continue
-            causes = EXPLAINED_BY.get(cat, INTRINSIC + SYMPTOMS)
-            by = [d for d in near if strength(peak(d, causes)) >= BLAME_SHARE * strength(e.score)]
-            blamed.update(by)
-            w = SYMPTOM_WEIGHT[cat] * (EXPLAINED if by else 1.0)
-            parts.append((cat, w * strength(e.score)))
-        if blamed:
-            c.notes.append(reason("callees_inherited", names=sorted(blamed)))
-        elif callees.get(name) and name in anomalous:
-            c.notes.append(reason("callees_healthy", names=sorted(callees[name])))
-        # below a surge, only what more traffic causes is explained by it (its load, and the
-        # latency and CPU that follow load), and not where its request rate fell
-        carried = name in below_surge and name not in surges and c.sigma("load_drop") < MIN_SIGMA
-        if carried:
-            values = [v * (SURGE_EXPLAINED if cat in LOAD_FOLLOWS else 1.0) for cat, v in parts]
-            c.notes.append(reason("below_surge", at=below_surge[name]))
-        else:
-            values = [v for _, v in parts]
-        score = _combine(values)
-        change = c.best("change")
-        if change is not None and score > 0:
-            score += CHANGE_WEIGHT * strength(change.score)
-        c.score, c.onset = score, my_onset
-    if scope:
-        alerted = {f.component for f in findings if f.source == "alerts" and f.component}
+        if name not in scope:
+            c.score *= OUT_OF_SCOPE
+            c.notes.append(reason("not_calling_alerted"))
+        elif shows(name):
+            share = held.get(name, 0.0)
+            c.score *= SYMPTOM_MATCH * (1 + CALLER_SUPPORT * share)
+            moves = _moves_with_alert(c, symptom_cats)
+            if moves is not None and moves < MOVES_WITH_ALERT:
+                c.score *= max(moves, MIN_MOVES_WEIGHT) / MOVES_WITH_ALERT
+                c.notes.append(reason("symptom_uncorrelated", r=round(moves, 2)))
+            c.notes.append(reason("alerted_symptom_stops_here" if share else "alerted_symptom"))
 
-        def shows(n: str) -> bool:  # an alerted component shows the symptom: the alert says so
-            return n in alerted or (n in cands and any(cands[n].sigma(cat) >= SCOPE_SIGMA for cat in symptom_cats))
 
-        # the symptom traced down the call graph: what stops at a component is its share to explain
-        def own(n: str) -> bool:  # its own signals show the symptom (its network RTT, errors it raises)
-            return n in cands and any(cands[n].sigma(cat) >= SCOPE_SIGMA for cat in symptom_cats if cat in INTRINSIC_WEIGHT)
-
-        held = _symptom_flow(shows, own, callees, callers, set(cands) | alerted)
-        for name, c in cands.items():
-            if name not in scope:
-                c.score *= OUT_OF_SCOPE
-                c.notes.append(reason("not_calling_alerted"))
-            elif shows(name):
-                share = held.get(name, 0.0)
-                c.score *= SYMPTOM_MATCH * (1 + CALLER_SUPPORT * share)
-                moves = _moves_with_alert(c, symptom_cats)
-                if moves is not None and moves < MOVES_WITH_ALERT:
-                    c.score *= max(moves, MIN_MOVES_WEIGHT) / MOVES_WITH_ALERT
-                    c.notes.append(reason("symptom_uncorrelated", r=round(moves, 2)))
-                c.notes.append(reason("alerted_symptom_stops_here" if share else "alerted_symptom"))
+def _apply_onset_order(cands: dict[str, Candidate], anomalous: dict[str, float | None]) -> None:
+    """Components anomalous from the earliest onset gain EARLY_BONUS, late ones LATE_PENALTY."""
     onsets = [t for t in anomalous.values() if t is not None]
-    if onsets:
-        earliest = min(onsets)
-        for c in cands.values():
-            if c.onset is None:
-                continue
-            if c.onset <= earliest + ONSET_TOLERANCE_S / 2:
-                c.score *= EARLY_BONUS
-            elif c.onset > earliest + LATE_AFTER_S:
-                c.score *= LATE_PENALTY
+    if not onsets:
+        return
+    earliest = min(onsets)
+    for c in cands.values():
+        if c.onset is None:
+            continue
+        if c.onset <= earliest + ONSET_TOLERANCE_S / 2:
+            c.score *= EARLY_BONUS
+        elif c.onset > earliest + LATE_AFTER_S:
+            c.score *= LATE_PENALTY
+
+
+def rank_root_causes(findings: list[Finding], call_graph: list[tuple[str, str]], top_k: int = 5) -> list[RootCause]:
+    """Rank components as root causes with a fault kind each. Pure: same input, same output."""
+    cands = _candidates(findings)
+    if not cands:
+        return []
+    callees, callers = _graph(call_graph)
+    scope, symptom_cats, load_alert = _alert_scope(findings, callees, cands)
+    anomalous = _anomalous(cands)
+    surges = set() if scope and not load_alert else _surges(cands, bool(call_graph), callees, callers)
+    below_surge = {d: s for s in surges for d in _descendants(s, callees)}
+    g = _Scoring(cands, callees, anomalous, scope, surges, below_surge)
+    for name, c in cands.items():
+        _score(name, c, g)
+    if scope:
+        _apply_alert_scope(findings, cands, callees, callers, scope, symptom_cats)
+    _apply_onset_order(cands, anomalous)
     ranked = sorted((c for c in cands.values() if c.score > 0), key=lambda c: (-c.score, c.component))[: max(top_k, 1)]
     total = sum(c.score for c in ranked) or 1.0
     out = []
@@ -538,20 +600,19 @@ def _bytes_grown(f: Finding) -> float | None:
     return None if factor is None else (after - base) * factor
 
 
-def classify(c: Candidate, is_surge: bool) -> tuple[str, str | dict[str, str]]:
-    """The fault kind from a component's own signature, and why: a key of the ranking's
-    reasons (copilot/phrases/reasons.py `WHY`), or a declaring finding's own text.
-
-    Disk filling up, then memory growth, decide first; otherwise the strongest of the
-    component's own signals (GC, CPU not explained by load, exceptions, retransmissions,
-    network RTT); a request-rate surge with no such signal is a traffic surge; without one,
-    errors after a change mean a code exception, errors or missing calls mean packet
-    loss, and latency that starts here means network delay."""
-    top = max((strength(e.score) for items in c.evidence.values() for e in items), default=0.0)
+def _declared_kind(c: Candidate, top: float) -> tuple[str, dict[str, str]] | None:
+    """The fault kind a strong enough finding names itself, with its own text (None: none does)."""
     declared = c.best("declared")
     if declared is not None and declared.score >= MIN_SIGMA and strength(declared.score) >= MIN_SHARE * top:
         d = declared.finding.details
         return str(d.fault_kind), {"text": str(d.why or declared.finding.summary), "text_zh": str(d.why_zh or "")}
+    return None
+
+
+def _own_signals(c: Candidate, top: float) -> dict[str, float]:
+    """The component's own signals strong enough to decide its fault kind, by category (in
+    the order of OWN_KINDS): not CPU that load explains, not memory that merely stepped up,
+    not network RTT beside a CPU that starves the component's sockets."""
     own: dict[str, float] = {}
     for cat in OWN_KINDS:
         sigma = c.sigma(cat)
@@ -565,10 +626,15 @@ def classify(c: Candidate, is_surge: bool) -> tuple[str, str | dict[str, str]]:
     cpu = c.best("cpu")
     if "cpu" in own and "net_latency" in own and cpu is not None and (_ratio(cpu.finding) or 0.0) >= CPU_STARVES_NETWORK:
         del own["net_latency"]  # a starved CPU is slow to serve its sockets; a slow network does not raise CPU
-    # A full disk and clear memory growth are unambiguous, unless the CPU is pinned at its
-    # limit and memory merely stepped up with it (a CPU hog allocates too). A CPU driven to
-    # its limit is saturation (starved requests may also end early). Requests that stop
-    # part-way mean code, whatever else moved. Otherwise the strongest own signal decides.
+    return own
+
+
+def _deciding_signal(c: Candidate, own: dict[str, float]) -> str | None:
+    """Which own signal decides the fault kind. A full disk and clear memory growth are
+    unambiguous, unless the CPU is pinned at its limit and memory merely stepped up with it
+    (a CPU hog allocates too). A CPU driven to its limit is saturation (starved requests may
+    also end early). Requests that stop part-way mean code, whatever else moved. Otherwise
+    the strongest own signal decides."""
     pinned = cpu_pinned(c) and not load_explains_cpu(c)
     memory_decides = "memory" in own and memory_unambiguous(c) and not (pinned and not memory_trend(c))
     best = "disk" if "disk" in own else "memory" if memory_decides else None
@@ -576,15 +642,12 @@ def classify(c: Candidate, is_surge: bool) -> tuple[str, str | dict[str, str]]:
         best = "cpu" if pinned else "path_change" if "path_change" in own else None
     if best is None and own:
         best = max(own, key=lambda k: own[k])  # ties: the order of OWN_KINDS
-    if is_surge and best in (None, "net_latency", "packet_loss"):
-        return "traffic_surge", "traffic_surge"
-    change = c.best("change")
-    recent_change = change is not None and change.score >= 3.0
-    if best == "path_change":
-        return "code_exception", "stopped_steps"
-    if best is not None:
-        kind = OWN_KINDS[best]
-        return kind, "code_exception_after_change" if kind == "code_exception" and recent_change else kind
+    return best
+
+
+def _kind_from_symptoms(c: Candidate, recent_change: bool) -> tuple[str, str]:
+    """The fault kind of a component with no deciding own signal: errors after a change mean
+    a code exception, errors or missing calls mean packet loss, latency means network delay."""
     errors = max(c.sigma("error_origin"), c.sigma("errors"))
     if recent_change and errors >= MIN_SIGMA:
         return "code_exception", "errors_after_change"
@@ -598,6 +661,32 @@ def classify(c: Candidate, is_surge: bool) -> tuple[str, str | dict[str, str]]:
     if max(c.sigma("self_latency"), c.sigma("latency")) >= MIN_SIGMA:
         return "network_delay", "network_delay"
     return "unknown", "unknown"
+
+
+def classify(c: Candidate, is_surge: bool) -> tuple[str, str | dict[str, str]]:
+    """The fault kind from a component's own signature, and why: a key of the ranking's
+    reasons (copilot/phrases/reasons.py `WHY`), or a declaring finding's own text.
+
+    Disk filling up, then memory growth, decide first; otherwise the strongest of the
+    component's own signals (GC, CPU not explained by load, exceptions, retransmissions,
+    network RTT); a request-rate surge with no such signal is a traffic surge; without one,
+    errors after a change mean a code exception, errors or missing calls mean packet
+    loss, and latency that starts here means network delay."""
+    top = max((strength(e.score) for items in c.evidence.values() for e in items), default=0.0)
+    declared = _declared_kind(c, top)
+    if declared is not None:
+        return declared
+    best = _deciding_signal(c, _own_signals(c, top))
+    if is_surge and best in (None, "net_latency", "packet_loss"):
+        return "traffic_surge", "traffic_surge"
+    change = c.best("change")
+    recent_change = change is not None and change.score >= 3.0
+    if best == "path_change":
+        return "code_exception", "stopped_steps"
+    if best is not None:
+        kind = OWN_KINDS[best]
+        return kind, "code_exception_after_change" if kind == "code_exception" and recent_change else kind
+    return _kind_from_symptoms(c, recent_change)
 
 
 # The evidence categories that show each fault kind: cited first, since they decided it.

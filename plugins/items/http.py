@@ -59,12 +59,8 @@ class HttpItem(ItemBase):
     filter_cap: int = DEFAULT_CAP_BYTES
 
 
-def parse_http(spec: Spec, common: dict[str, Any]) -> HttpItem:
-    data = spec.data
-    check_keys(spec, (), data, COMMON_FIELDS + ("request", "filter", "filter_timeout", "filter_cap"))
-    req = need(spec, (), data, "request", dict, "add request: {method: GET, url: ...}")
-    check_keys(spec, ("request",), req, REQUEST_FIELDS)
-    url = need(spec, ("request",), req, "url", str, "the URL template, e.g. ${env:CLUSTER_API}/api/v1/cluster/")
+def _check_request(spec: Spec, req: dict[str, Any], common: dict[str, Any]) -> str:
+    """The request's method, once its mappings and placeholders are checked."""
     method = str(req.get("method", "GET")).upper()
     if method not in READ_METHODS:
         raise spec.fail(("request", "method"), f"items only read: use one of {', '.join(READ_METHODS)}")
@@ -76,29 +72,45 @@ def parse_http(spec: Spec, common: dict[str, Any]) -> HttpItem:
         if key in req:
             check_placeholders(spec, ("request", key), req[key], params)
     check_placeholders(spec, ("component",), common["component"], params)
+    return method
+
+
+def _check_auth(spec: Spec, req: dict[str, Any]) -> dict[str, Any]:
+    """The request's auth mapping, checked: a known type whose secret comes from the
+    environment or a file, never from the YAML."""
     auth = req.get("auth") or {}
     if not isinstance(auth, dict):
         raise spec.fail(("request", "auth"), "must be a mapping such as {type: bearer, token_env: API_TOKEN}")
-    if auth:
-        kind = auth.get("type")
-        if kind not in AUTH_TYPES:
-            raise spec.fail(("request", "auth", "type"), f"use one of: {', '.join(AUTH_TYPES)}")
-        for key in SECRET_KEYS:
-            if key in auth:
-                raise spec.fail(("request", "auth", key), f"never put secrets in the YAML; use {key}_env: VAR or {key}_file: PATH")
-        secret = {"bearer": "token", "basic": "password", "header": "value"}[kind]
-        if not (auth.get(f"{secret}_env") or auth.get(f"{secret}_file")):
-            raise spec.fail(("request", "auth"), f"{kind} auth needs {secret}_env: VAR or {secret}_file: PATH")
-        if kind == "header" and not auth.get("name"):
-            raise spec.fail(("request", "auth", "name"), "header auth needs the header's name, e.g. name: X-Api-Key")
-        if kind == "basic" and not (auth.get("username") or auth.get("username_env")):
-            raise spec.fail(("request", "auth", "username"), "basic auth needs username: NAME or username_env: VAR")
+    if not auth:
+        return auth
+    kind = auth.get("type")
+    if kind not in AUTH_TYPES:
+        raise spec.fail(("request", "auth", "type"), f"use one of: {', '.join(AUTH_TYPES)}")
+    for key in SECRET_KEYS:
+        if key in auth:
+            raise spec.fail(("request", "auth", key), f"never put secrets in the YAML; use {key}_env: VAR or {key}_file: PATH")
+    secret = {"bearer": "token", "basic": "password", "header": "value"}[kind]
+    if not (auth.get(f"{secret}_env") or auth.get(f"{secret}_file")):
+        raise spec.fail(("request", "auth"), f"{kind} auth needs {secret}_env: VAR or {secret}_file: PATH")
+    if kind == "header" and not auth.get("name"):
+        raise spec.fail(("request", "auth", "name"), "header auth needs the header's name, e.g. name: X-Api-Key")
+    if kind == "basic" and not (auth.get("username") or auth.get("username_env")):
+        raise spec.fail(("request", "auth", "username"), "basic auth needs username: NAME or username_env: VAR")
+    return auth
+
+
+def _timeout_retries(spec: Spec, req: dict[str, Any]) -> tuple[float, int]:
     timeout = parse_duration(req.get("timeout", 10))
     if timeout is None or timeout <= 0:
         raise spec.fail(("request", "timeout"), "must be a duration such as 10s or 2m")
     retries = req.get("retries", 2)
     if not isinstance(retries, int) or isinstance(retries, bool) or not 0 <= retries <= 10:
         raise spec.fail(("request", "retries"), "must be a whole number from 0 to 10")
+    return timeout, retries
+
+
+def _filter(spec: Spec, data: dict[str, Any]) -> tuple[str, float]:
+    """The jq filter (checked) and its time limit."""
     text = data.get("filter", ".")
     if not isinstance(text, str) or not text.strip():
         raise spec.fail(("filter",), "must be a jq filter, e.g. '.data.items | map(.name)'")
@@ -108,13 +120,30 @@ def parse_http(spec: Spec, common: dict[str, Any]) -> HttpItem:
     filter_timeout = parse_duration(data.get("filter_timeout", DEFAULT_TIMEOUT_S))
     if filter_timeout is None or filter_timeout <= 0:
         raise spec.fail(("filter_timeout",), "must be a duration such as 5s")
-    base = Path(spec.file).parent
+    return text, filter_timeout
+
+
+def _resolve_files(auth: dict[str, Any], ca: str, base: Path) -> tuple[dict[str, Any], str]:
+    """Secret files and the CA bundle as absolute paths, relative ones from the YAML's folder."""
     for key in ("token_file", "password_file", "value_file"):
         if auth.get(key):
             auth = dict(auth, **{key: str((base / Path(str(auth[key])).expanduser()).resolve())})
-    ca = str(req.get("ca", "") or "")
     if ca:
         ca = str((base / Path(ca).expanduser()).resolve())
+    return auth, ca
+
+
+def parse_http(spec: Spec, common: dict[str, Any]) -> HttpItem:
+    data = spec.data
+    check_keys(spec, (), data, COMMON_FIELDS + ("request", "filter", "filter_timeout", "filter_cap"))
+    req = need(spec, (), data, "request", dict, "add request: {method: GET, url: ...}")
+    check_keys(spec, ("request",), req, REQUEST_FIELDS)
+    url = need(spec, ("request",), req, "url", str, "the URL template, e.g. ${env:CLUSTER_API}/api/v1/cluster/")
+    method = _check_request(spec, req, common)
+    auth = _check_auth(spec, req)
+    timeout, retries = _timeout_retries(spec, req)
+    text, filter_timeout = _filter(spec, data)
+    auth, ca = _resolve_files(auth, str(req.get("ca", "") or ""), Path(spec.file).parent)
     return HttpItem(**common, method=method, url=url, query=dict(req.get("query") or {}), body=req.get("body"),
                     headers={str(k): str(v) for k, v in (req.get("headers") or {}).items()}, auth=auth,
                     timeout=timeout, retries=retries, ca=ca, insecure=bool(req.get("insecure", False)),
