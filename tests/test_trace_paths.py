@@ -167,3 +167,26 @@ def test_one_caller_that_stops_after_a_call_that_ended_early_blames_the_callee()
     assert "right after calling prices" in found[0].summary
     # the same truncation after a call that took its usual time: orders' own code stopped
     assert [f.component for f in detect(_orders("orders_returns"))] == ["orders"]
+
+
+def test_the_missing_steps_are_named_the_same_in_every_process():
+    """The steps come from frozensets, whose iteration order follows the process's string hash
+    seed: ties in how often a step is missed are broken by name, so a report never changes
+    between two runs on the same data."""
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = ("import json, tests.test_trace_paths as t; "
+            "f = t.detect(t.shop('frontend_exception'))[0]; print(json.dumps([f.summary, f.details.missing]))")
+    root = Path(__file__).resolve().parent.parent
+    outs = set()
+    for seed in ("1", "2", "3", "4", "5"):
+        env = dict(os.environ, PYTHONHASHSEED=seed, PYTHONPATH=str(root))
+        proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=root, timeout=120)
+        assert proc.returncode == 0, proc.stderr
+        outs.add(proc.stdout.strip())
+    assert len(outs) == 1, outs
+    assert len(json.loads(outs.pop())[1]) >= 2  # several steps, equally often missed: a tie to break

@@ -236,7 +236,9 @@ def _blamed_finding(target: str, by: dict[str, list[Changed]], next_id: Callable
 def _own_finding(entry: Changed, cut: Mapping[str, frozenset[Step]], next_id: Callable[[str], str] | None) -> Finding:
     key, score, pb, pw, nw, kw, onset, own = entry
     missing = Counter(step for s in own for step in cut[s.span_id])
-    names = [f"{comp}:{op}" if comp != key[0] else op for (comp, op), _ in missing.most_common(3)]
+    # most missed first; ties by name (the steps come from frozensets, whose order varies by process)
+    top = sorted(missing.items(), key=lambda kv: (-kv[1], kv[0]))[:3]
+    names = [f"{comp}:{op}" if comp != key[0] else op for (comp, op), _ in top]
     comp, op = key
     return Finding(
         next_id("T") if next_id else "", "traces", comp, f"{comp} {op} call path", "call_path_change",
