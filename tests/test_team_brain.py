@@ -217,6 +217,12 @@ async def test_with_no_rule_cause_a_model_cause_needs_evidence_a_confounder_does
     # but not on an id it did not cite, nor with the signature of another kind
     assert roles.floor(model, [], [cpu], {"orders-db": []})[0] == []
     assert roles.floor([RootCause("orders-db", "disk_full", 0.8, ["M1"])], [], [cpu], {"orders-db": ["M1"]})[0] == []
+    # nor on alerts, nor on a fault the platform detector checked and ruled out (a node Ready again)
+    alert = Finding("A1", "alerts", "node-3", "KubeNodeNotReady", "alert", "alert fired on node-3", 0.0, 100.0)
+    flapped = Finding("K2", "platform", "node-3", "node", "ruled_out", "node-3 NotReady 2 min, Ready since 10:27",
+                      0.0, 100.0, {"fault_kind": "", "active": False})
+    node = [RootCause("node-3", "node_not_ready", 0.9, ["A1", "K2"])]
+    assert roles.floor(node, [], [alert, flapped], {"node-3": ["A1", "K2"]})[0] == []
 
 
 async def test_drill_down_rounds_are_capped_and_repeats_skipped(server):

@@ -326,12 +326,16 @@ def _signature_present(kind: str, own: list[Finding]) -> bool:
 
 
 def usable_evidence(findings: list[Finding]) -> list[Finding]:
-    """Findings that can back a cause: not a confounder (a checkpoint, a maintenance window)
-    and not a signal some finding explains (what the checkpoint or a replica's lag accounts for)."""
+    """Findings that can back a cause: not a confounder (a checkpoint, a maintenance window),
+    not a signal some finding explains (what the checkpoint or a replica's lag accounts for),
+    not a fault a detector checked and ruled out (a node that flapped and is Ready again), and
+    not an alert on its own (an alert says something fired; the detectors judge why)."""
     from copilot.plugins.detectors.rank import declared_category, explained_signals
 
     explained = explained_signals(findings)
-    return [f for f in findings if declared_category(f) is not None and (f.component, f.signal) not in explained]
+    return [f for f in findings if declared_category(f) is not None and (f.component, f.signal) not in explained
+            and f.source != "alerts" and f.kind != "ruled_out" and f.details.fault_kind != ""
+            and not f.details.ruled_out]
 
 
 def declared(cause: RootCause, findings: list[Finding]) -> bool:
