@@ -45,33 +45,31 @@ def _protocols_path() -> Path:
     return data_dir() / PROTOCOLS_FILE
 
 
-def needs_text_protocol(base_url: str, model: str) -> bool:
-    """Whether this model at this endpoint was seen to need the text protocol (this process or before)."""
-    if (base_url, model) in _TEXT_MODELS:
-        return True
+def _saved_text_models() -> list[list[str]]:
+    """The (base_url, model) pairs model_protocols.json remembers; [] when there is none or
+    it cannot be read (then the protocol is found out again)."""
     try:
         saved = json.loads(_protocols_path().read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return False  # nothing remembered yet, or a file we cannot read: find out again
-    text = saved.get("text", []) if isinstance(saved, dict) else []
-    if isinstance(text, list) and [base_url, model] in text:
+        return []
+    known = saved.get("text", []) if isinstance(saved, dict) else []
+    return [k for k in known if isinstance(k, list) and len(k) == 2] if isinstance(known, list) else []
+
+
+def needs_text_protocol(base_url: str, model: str) -> bool:
+    """Whether this model at this endpoint was seen to need the text protocol (this process or before)."""
+    if (base_url, model) not in _TEXT_MODELS and [base_url, model] in _saved_text_models():
         _TEXT_MODELS.add((base_url, model))
-        return True
-    return False
+    return (base_url, model) in _TEXT_MODELS
 
 
 def remember_text_protocol(base_url: str, model: str) -> None:
     """Record that this model needs the text protocol; a failed write only costs a retry next time."""
     _TEXT_MODELS.add((base_url, model))
-    path = _protocols_path()
-    try:
-        saved = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
-    except (OSError, ValueError):
-        saved = {}
-    known = saved.get("text", []) if isinstance(saved, dict) else []
-    known = [k for k in known if isinstance(k, list) and len(k) == 2] if isinstance(known, list) else []
+    known = _saved_text_models()
     if [base_url, model] in known:
         return
+    path = _protocols_path()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
@@ -79,6 +77,7 @@ def remember_text_protocol(base_url: str, model: str) -> None:
         tmp.replace(path)
     except OSError as exc:
         log.info("could not remember the model's tool protocol in %s: %s", path, exc)
+
 
 _JSON_BLOCK_RE = re.compile(r"```(?:json)?\s*(\{.*?\})\s*```", re.DOTALL | re.IGNORECASE)
 

@@ -288,7 +288,7 @@ def agent_plan(state: RunState) -> AgentPlan | None:
     idle = {agent: "no" for agent in SIGNAL_AGENTS if not held[agent]}
     if asked and any(held[a] for a in asked):
         idle.update({agent: "question" for agent in SIGNAL_AGENTS if agent not in asked and agent not in idle})
-    holds = {**held, "platform": bool(data.get("platform")), "database": _holds_database(state)}
+    holds = {**held, "platform": run_holds(state, "platform"), "database": run_holds(state, "database")}
     route = route_alerts((f.signal, f.component, (f.details.description or "")
                           if isinstance(f.details, (AlertEvidence, ItemEvidence)) else "")
                          for f in state.ctx.findings if f.source == "alerts")
@@ -313,19 +313,18 @@ def step_applies(step: PlanStep, state: RunState) -> bool:
     plan = agent_plan(state) if step.agent in SIGNAL_AGENTS else None
     if plan is not None and step.agent in plan.idle:
         return False
-    if not step.needs:
-        return True
-    described = state.results_of("describe_telemetry")  # what describe_telemetry reported (e.g. "platform")
+    return not step.needs or run_holds(state, step.needs)
+
+
+def run_holds(state: RunState, kind: str) -> bool:
+    """Whether the run holds a kind of data ("platform", "database"): describe_telemetry
+    reported it, or the collected telemetry's meta has it."""
+    described = state.results_of("describe_telemetry")
     data = described[-1].data if described and isinstance(described[-1].data, dict) else {}
-    if data.get(step.needs):
+    if data.get(kind):
         return True
-    telemetry = state.ctx.cache.get("telemetry")  # or the collected telemetry's meta (e.g. "database")
-    return telemetry is not None and bool(getattr(telemetry, "meta", {}).get(step.needs))
-
-
-def _holds_database(state: RunState) -> bool:
     telemetry = state.ctx.cache.get("telemetry")
-    return telemetry is not None and bool(getattr(telemetry, "meta", {}).get("database"))
+    return telemetry is not None and bool(getattr(telemetry, "meta", {}).get(kind))
 
 
 def write_report(state: RunState, causes: list[RootCause], notes: list[str]) -> Diagnosis:

@@ -352,9 +352,7 @@ def rules_kind_stands(rule_top: RootCause, findings: list[Finding]) -> bool:
     if declared(rule_top, findings):
         return True
     own = [f for f in usable_evidence(findings) if f.component == rule_top.component]
-    pattern = SIGNATURES.get(rule_top.fault_type)
-    return bool(own) and (pattern is None or any(pattern.search(f"{f.source} {f.signal} {f.kind} {f.summary}")
-                                                 for f in own))
+    return bool(own) and _signature_present(rule_top.fault_type, own)
 
 
 def may_lead(cause: RootCause, rules: list[RootCause], findings: list[Finding], cited: dict[str, list[str]]) -> str:
